@@ -1,0 +1,1 @@
+"""Pricing rules and a shopping cart."""

@@ -1,0 +1,446 @@
+"""The one module that talks to the LLM: any OpenAI-compatible chat-completions endpoint.
+
+``LLMClient.complete`` sends one chat request and returns a :class:`Completion`.  It retries
+429 and 5xx answers with backoff that honours ``Retry-After``, translates every failure into a
+:mod:`flows.errors` type, accounts tokens and latency per stage, keeps an optional on-disk
+response cache (a rerun costs nothing) and writes one trace line per call.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+
+from flows.cache import ResponseCache
+from flows.errors import (
+    LLMAuthError,
+    LLMBadResponse,
+    LLMError,
+    LLMModelNotFound,
+    LLMRateLimited,
+    LLMServerError,
+    LLMTimeout,
+    LLMUnreachable,
+)
+from flows.trace import TraceWriter
+
+Message = Mapping[str, str]
+
+DEFAULT_STAGE = "default"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer from the model."""
+
+    text: str
+    model: str
+    stage: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency: float
+    cached: bool = False
+    finish_reason: str | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class StageUsage:
+    calls: int = 0
+    cached_calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: StageUsage) -> None:
+        self.calls += other.calls
+        self.cached_calls += other.cached_calls
+        self.failed_calls += other.failed_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+
+
+@dataclass
+class Usage:
+    """Tokens, calls and model time of one run, in total and per stage.
+
+    Cached answers count as calls but cost no tokens and no time: that is the point of the cache.
+    """
+
+    stages: dict[str, StageUsage] = field(default_factory=dict)
+
+    def stage(self, name: str) -> StageUsage:
+        return self.stages.setdefault(name, StageUsage())
+
+    @property
+    def total(self) -> StageUsage:
+        out = StageUsage()
+        for usage in self.stages.values():
+            out.add(usage)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        def one(u: StageUsage) -> dict[str, Any]:
+            return {
+                "calls": u.calls,
+                "cached_calls": u.cached_calls,
+                "failed_calls": u.failed_calls,
+                "prompt_tokens": u.prompt_tokens,
+                "completion_tokens": u.completion_tokens,
+                "seconds": round(u.seconds, 3),
+            }
+
+        return {"total": one(self.total), "stages": {k: one(v) for k, v in self.stages.items()}}
+
+
+def retry_after_seconds(headers: Mapping[str, str] | httpx.Headers | None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``), if it did."""
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class LLMClient:
+    """A client for one OpenAI-compatible endpoint.
+
+    ``stage_models`` routes named stages to other models on the same endpoint (a cheap model for
+    cheap stages).  ``max_retries`` bounds retries of 429/5xx/garbage answers; a connection
+    failure or a timeout is retried once.  Thread-safe.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        max_backoff: float = 60.0,
+        stage_models: Mapping[str, str] | None = None,
+        cache: ResponseCache | None = None,
+        trace: TraceWriter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_backoff = max_backoff
+        self.stage_models = dict(stage_models or {})
+        self.cache = cache
+        self.trace = trace
+        self.usage = Usage()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "no-key",
+            timeout=timeout,
+            max_retries=0,
+        )
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def model_for(self, stage: str) -> str:
+        return self.stage_models.get(stage, self.model)
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        stage: str = DEFAULT_STAGE,
+        model: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.2,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+        use_cache: bool = True,
+    ) -> Completion:
+        """Send one chat request; return the answer or raise an :class:`LLMError` subtype.
+
+        ``seed`` is sent to the server and is part of the cache key: ask again with another
+        seed to get a fresh sample instead of the cached one.
+        """
+        model = model or self.model_for(stage)
+        msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
+        params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+        if stop:
+            params["stop"] = list(stop)
+        if seed is not None:
+            params["seed"] = seed
+        key = ResponseCache.key(model, msgs, params) if self.cache is not None else ""
+        if self.cache is not None and use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                completion = Completion(
+                    text=hit["text"],
+                    model=model,
+                    stage=stage,
+                    prompt_tokens=int(hit.get("prompt_tokens", 0)),
+                    completion_tokens=int(hit.get("completion_tokens", 0)),
+                    latency=0.0,
+                    cached=True,
+                    finish_reason=hit.get("finish_reason"),
+                )
+                self._account(completion, msgs)
+                return completion
+
+        started = time.monotonic()
+        try:
+            completion = self._request_with_retries(msgs, model, stage, params)
+        except LLMError as err:
+            with self._lock:
+                usage = self.usage.stage(stage)
+                usage.failed_calls += 1
+                usage.seconds += time.monotonic() - started
+            self._trace(stage, model, msgs, None, error=err)
+            raise
+        self._account(completion, msgs)
+        if self.cache is not None:
+            self.cache.put(
+                key,
+                {
+                    "text": completion.text,
+                    "prompt_tokens": completion.prompt_tokens,
+                    "completion_tokens": completion.completion_tokens,
+                    "finish_reason": completion.finish_reason,
+                    "model": model,
+                },
+            )
+        return completion
+
+    def list_models(self) -> list[str]:
+        """The model ids the endpoint serves (raises the same typed errors as ``complete``)."""
+        try:
+            page = self._client.models.list()
+            return [m.id for m in page.data]
+        except openai.APIError as exc:
+            raise self._translate(exc, self.model) from exc
+        except Exception as exc:  # garbage body, wrong content type
+            raise LLMBadResponse(
+                f"Unreadable answer from {self.base_url}/models", base_url=self.base_url
+            ) from exc
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _request_with_retries(
+        self, msgs: list[dict[str, str]], model: str, stage: str, params: dict[str, Any]
+    ) -> Completion:
+        attempt = 0
+        transport_retries = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = self._client.chat.completions.create(
+                    model=model,
+                    messages=msgs,  # type: ignore[arg-type]
+                    **params,
+                )
+                return self._to_completion(response, model, stage, time.monotonic() - started)
+            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+                # APITimeoutError subclasses APIConnectionError.
+                err = self._translate(exc, model)
+                if transport_retries >= 1 or attempt >= self.max_retries:
+                    raise err from exc
+                transport_retries += 1
+                wait = self._backoff(attempt, None)
+            except (openai.RateLimitError, openai.InternalServerError) as exc:
+                err = self._translate(exc, model)
+                if attempt >= self.max_retries:
+                    raise err from exc
+                wait = self._backoff(attempt, retry_after_seconds(exc.response.headers))
+            except openai.APIStatusError as exc:
+                if exc.status_code in (408, 409) or exc.status_code >= 500:
+                    err = self._translate(exc, model)
+                    if attempt >= self.max_retries:
+                        raise err from exc
+                    wait = self._backoff(attempt, retry_after_seconds(exc.response.headers))
+                else:
+                    raise self._translate(exc, model) from exc
+            except LLMBadResponse as exc:
+                if attempt >= self.max_retries:
+                    raise
+                err = exc
+                wait = self._backoff(attempt, None)
+            except (openai.APIError, ValueError) as exc:  # e.g. a body that is not JSON
+                err = LLMBadResponse(
+                    f"Unreadable answer from {self.base_url}: {_short(str(exc))}",
+                    base_url=self.base_url,
+                )
+                if attempt >= self.max_retries:
+                    raise err from exc
+                wait = self._backoff(attempt, None)
+            attempt += 1
+            self._trace(stage, model, msgs, None, error=err, retry_in=wait)
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff)
+        base = min(self.max_backoff, 0.5 * (2**attempt))
+        return base * (0.75 + random.random() * 0.5)
+
+    def _to_completion(self, response: Any, model: str, stage: str, latency: float) -> Completion:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise LLMBadResponse(
+                f"Answer without choices from {self.base_url}", base_url=self.base_url
+            )
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None)
+        if text is None:
+            raise LLMBadResponse(
+                f"Answer without message content from {self.base_url}", base_url=self.base_url
+            )
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        return Completion(
+            text=text,
+            model=getattr(response, "model", None) or model,
+            stage=stage,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency=latency,
+            finish_reason=getattr(choice, "finish_reason", None),
+        )
+
+    def _translate(self, exc: Exception, model: str) -> LLMError:
+        url = self.base_url
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMTimeout(
+                f"The LLM endpoint at {url} did not answer within {self.timeout:g} s",
+                base_url=url,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMUnreachable(f"No LLM endpoint reachable at {url}", base_url=url)
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMAuthError(
+                f"The LLM endpoint at {url} rejected the API key (HTTP {exc.status_code})",
+                base_url=url,
+            )
+        if isinstance(exc, openai.NotFoundError):
+            body = _short(str(exc)).lower()
+            if "model" in body:
+                return LLMModelNotFound(
+                    f"The LLM endpoint at {url} does not know the model '{model}'", base_url=url
+                )
+            return LLMUnreachable(
+                f"No chat-completions API at {url} (HTTP 404)",
+                "check the base URL; OpenAI-compatible servers usually end in /v1",
+                base_url=url,
+            )
+        if isinstance(exc, openai.RateLimitError):
+            return LLMRateLimited(
+                f"The LLM endpoint at {url} kept answering 429 (rate limited) after "
+                f"{self.max_retries} retries",
+                base_url=url,
+            )
+        if isinstance(exc, openai.APIStatusError):
+            if exc.status_code >= 500:
+                return LLMServerError(
+                    f"The LLM endpoint at {url} failed with HTTP {exc.status_code}: "
+                    f"{_short(str(exc))}",
+                    base_url=url,
+                )
+            if exc.status_code == 400:
+                return LLMBadResponse(
+                    f"The LLM endpoint at {url} refused the request (HTTP 400): {_short(str(exc))}",
+                    "shorten the prompt or lower max_tokens to fit the model's context",
+                    base_url=url,
+                )
+            return LLMBadResponse(
+                f"The LLM endpoint at {url} answered HTTP {exc.status_code}: {_short(str(exc))}",
+                base_url=url,
+            )
+        return LLMBadResponse(f"Unexpected answer from {url}: {_short(str(exc))}", base_url=url)
+
+    def _account(self, completion: Completion, msgs: list[dict[str, str]]) -> None:
+        with self._lock:
+            usage = self.usage.stage(completion.stage)
+            usage.calls += 1
+            if completion.cached:
+                usage.cached_calls += 1
+            else:
+                usage.prompt_tokens += completion.prompt_tokens
+                usage.completion_tokens += completion.completion_tokens
+                usage.seconds += completion.latency
+        self._trace(completion.stage, completion.model, msgs, completion)
+
+    def _trace(
+        self,
+        stage: str,
+        model: str,
+        msgs: list[dict[str, str]],
+        completion: Completion | None,
+        *,
+        error: Exception | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        if self.trace is None:
+            return
+        record: dict[str, Any] = {
+            "event": "llm_call",
+            "stage": stage,
+            "model": model,
+            "prompt_chars": sum(len(m["content"]) for m in msgs),
+        }
+        if completion is not None:
+            record.update(
+                response_chars=len(completion.text),
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                latency=round(completion.latency, 3),
+                cached=completion.cached,
+                finish_reason=completion.finish_reason,
+                outcome="ok",
+            )
+        if error is not None:
+            record.update(outcome=type(error).__name__, error=_short(str(error)))
+        if retry_in is not None:
+            record.update(outcome="retry", retry_in=round(retry_in, 3))
+        self.trace.write(record)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
