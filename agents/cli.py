@@ -146,9 +146,11 @@ def doctor(
 
 
 def _register_subcommands() -> None:
+    from agents.cli_cover import cover
     from agents.cli_model import model_app
 
     app.add_typer(model_app, name="model")
+    app.command("cover")(cover)
 
 
 _register_subcommands()

@@ -126,6 +126,14 @@ def serve(
     from agents.modelserver import serve as serve_model
 
     settings = settings_for(None).settings
+    if settings.llm_base_url:
+        out.print(
+            f"ASSAY_LLM_BASE_URL is set ({settings.llm_base_url}): other assay commands will use "
+            "that endpoint, not this server",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
 
     def ready(url: str) -> None:
         out.print(f"[green]Serving[/green] {settings.llm_model} at {url} (Ctrl-C stops it)")

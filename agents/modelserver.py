@@ -10,22 +10,18 @@ state file, and the last one to leave stops it.
 
 The server runs in its own process group (Ctrl-C in the terminal does not reach it; we stop it),
 with its output in ``run_dir/server.log``.  The command line is injectable (``command=``) so
-tests run the whole start/wait/reuse/stop logic against a stand-in server.
+tests run the whole start/wait/reuse/stop logic against a stand-in server.  The process,
+state-file and lock helpers are in :mod:`agents.modelprocess`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import fcntl
 import importlib.util
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +31,17 @@ from typing import Literal
 
 from agents.errors import ModelError
 from agents.localmodel import resolve_model_path
+from agents.modelprocess import (
+    file_lock,
+    log_tail,
+    pid_alive,
+    read_state,
+    remove_state,
+    runs_argv,
+    stop_group,
+    terminate_raises,
+    write_state,
+)
 from agents.settings import Settings
 from flows.errors import LLMError, LLMTimeout
 from flows.llm import LLMClient
@@ -174,18 +181,18 @@ def serve(
         info = _running_or_start(settings, command, "serve", port)
         info.owner = "serve"
         _write_state(run_dir, info)
-    with _terminate_raises():
+    with terminate_raises():
         try:
             on_ready(info.base_url)
             proc = _children.get(info.pid)  # None if adopted from another command
-            while proc.poll() is None if proc else _pid_alive(info.pid):
+            while proc.poll() is None if proc else pid_alive(info.pid):
                 time.sleep(0.2)
             current = _read_state(run_dir)
             if current is None or current.pid != info.pid:
                 return  # 'assay model stop' stopped it
             raise ModelError(
                 f"The embedded model server (pid {info.pid}) exited unexpectedly; "
-                f"last lines of {info.log}: {_log_tail(Path(info.log))}",
+                f"last lines of {info.log}: {log_tail(Path(info.log))}",
                 "check the log, then run 'assay model serve' again",
             )
         except KeyboardInterrupt:
@@ -292,7 +299,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], info: ServerInfo, timeout: float)
             if code is not None:
                 raise ModelError(
                     f"The embedded model server exited during start-up (exit code {code}); "
-                    f"last lines of {info.log}: {_log_tail(Path(info.log))}",
+                    f"last lines of {info.log}: {log_tail(Path(info.log))}",
                     "fix what the log says (a corrupt model: 'assay model install --force')",
                 )
             with contextlib.suppress(LLMError):
@@ -301,7 +308,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], info: ServerInfo, timeout: float)
             if time.monotonic() >= deadline:
                 raise ModelError(
                     f"The embedded model server did not answer within {timeout:g} s; "
-                    f"last lines of {info.log}: {_log_tail(Path(info.log))}",
+                    f"last lines of {info.log}: {log_tail(Path(info.log))}",
                     "raise ASSAY_MODEL_START_TIMEOUT, or check the log",
                 )
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -331,7 +338,7 @@ def _leave(run_dir: Path, pid: int, token: str) -> None:
         if (proc := _children.get(pid)) is not None and proc.poll() is not None:
             del _children[pid]
         return
-    info.clients = [c for c in info.clients if c != token and _pid_alive(int(c.split(":")[0]))]
+    info.clients = [c for c in info.clients if c != token and pid_alive(int(c.split(":")[0]))]
     if not _is_ours(info):
         _remove_state(run_dir, pid)
     elif info.owner == "command" and not info.clients:
@@ -341,65 +348,19 @@ def _leave(run_dir: Path, pid: int, token: str) -> None:
         _write_state(run_dir, info)
 
 
-# -- processes ----------------------------------------------------------------------------------
+# -- processes, state file and lock (the helpers live in agents.modelprocess) -------------------
 
 
 def _stop(info: ServerInfo, grace: float | None = None) -> None:
     """SIGTERM the server's process group, SIGKILL it after ``grace`` seconds; reap our child."""
     grace = STOP_GRACE if grace is None else grace
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(info.pid, signal.SIGTERM)
-    proc = _children.pop(info.pid, None)
-    if proc is not None:
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(info.pid, signal.SIGKILL)
-            proc.wait()
-    elif not _wait_gone(info.pid, grace):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(info.pid, signal.SIGKILL)
-        _wait_gone(info.pid, 5.0)
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # stragglers in the group
-        os.killpg(info.pid, signal.SIGKILL)
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not _pid_alive(pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): trust kill(0)
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    stop_group(info.pid, _children.pop(info.pid, None), grace)
 
 
 def _is_ours(info: ServerInfo) -> bool:
     """The recorded pid is still our server (not a recycled pid): alive, leads its own process
     group, and (where /proc exists) runs the recorded command line."""
-    try:
-        if not _pid_alive(info.pid) or os.getpgid(info.pid) != info.pid:
-            return False
-    except ProcessLookupError:
-        return False
-    try:
-        raw = Path(f"/proc/{info.pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return raw.split(b"\0")[:-1] == [a.encode() for a in info.argv]
+    return runs_argv(info.pid, info.argv)
 
 
 def _bindable(port: int | None) -> int:
@@ -412,63 +373,18 @@ def _bindable(port: int | None) -> int:
         return int(s.getsockname()[1])
 
 
-def _log_tail(log: Path, lines: int = 6) -> str:
-    try:
-        with log.open("rb") as fh:
-            fh.seek(max(0, log.stat().st_size - 4096))
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return "(no log)"
-    kept = [line.strip()[:240] for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept) or "(empty log)"
-
-
-@contextlib.contextmanager
-def _terminate_raises() -> Iterator[None]:
-    """In the main thread, make SIGTERM raise KeyboardInterrupt so cleanup runs."""
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
-    try:
-        yield
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-# -- state file and lock ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / LOCK_FILE).open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _locked(run_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return file_lock(run_dir / LOCK_FILE)
 
 
 def _read_state(run_dir: Path) -> ServerInfo | None:
-    try:
-        return ServerInfo(**json.loads((run_dir / STATE_FILE).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+    return read_state(run_dir / STATE_FILE, ServerInfo)
 
 
 def _write_state(run_dir: Path, info: ServerInfo) -> None:
-    path = run_dir / STATE_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_state(run_dir / STATE_FILE, info)
 
 
 def _remove_state(run_dir: Path, pid: int) -> None:
     """Remove the state file if it still describes ``pid``."""
-    info = _read_state(run_dir)
-    if info is None or info.pid == pid:
-        (run_dir / STATE_FILE).unlink(missing_ok=True)
+    remove_state(run_dir / STATE_FILE, pid, ServerInfo)

@@ -65,7 +65,7 @@ def make_llm_client(
         max_retries=settings.llm_max_retries,
         stage_models=settings.llm_stage_models,
         cache=ResponseCache(settings.cache_dir) if settings.cache else None,
-        trace=TraceWriter(trace_path) if trace_path else None,
+        trace=TraceWriter(trace_path, include_content=True) if trace_path else None,
     )
 
 

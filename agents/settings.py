@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     sandbox_timeout: float = Field(600.0, gt=0, description="seconds one sandboxed run may take")
     sandbox_memory_mb: int | None = Field(4096, ge=64, description="address-space cap per run")
 
+    # assay cover.
+    cover_repeat: int = Field(3, ge=1, description="a new test must pass this many runs in a row")
+    cover_attempts: int = Field(2, ge=1, description="tries per test, the failure fed back")
+    cover_mutation: bool = Field(True, description="a new test must kill a mutant of its target")
+    cover_tests_per_target: int = Field(2, ge=1, description="new tests per function at most")
+    cover_candidate_timeout: float = Field(60.0, gt=0, description="seconds one new test may run")
+    cover_exclude: list[str] = Field(default_factory=list, description="source globs to skip")
+
     # The index.
     qdrant_url: str | None = Field(None, description="Qdrant server (default: embedded in home)")
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server")

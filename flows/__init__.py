@@ -4,6 +4,7 @@ A library: it takes everything it needs as arguments and imports nothing else of
 """
 
 from flows.cache import ResponseCache
+from flows.coverage_data import CaseResult, CoverageReport, FileCoverage, RunResult, TestRun
 from flows.errors import (
     FlowsError,
     LLMAuthError,
@@ -18,12 +19,17 @@ from flows.errors import (
     StructuredOutputError,
 )
 from flows.llm import Completion, LLMClient, Usage
+from flows.sandbox import Isolation, Sandbox, isolation_level
 from flows.structured import StructuredResult, complete_structured, parse_as
 from flows.trace import TraceWriter, read_trace
 
 __all__ = [
+    "CaseResult",
     "Completion",
+    "CoverageReport",
+    "FileCoverage",
     "FlowsError",
+    "Isolation",
     "LLMAuthError",
     "LLMBadResponse",
     "LLMClient",
@@ -34,12 +40,16 @@ __all__ = [
     "LLMTimeout",
     "LLMUnreachable",
     "ResponseCache",
+    "RunResult",
+    "Sandbox",
     "SandboxError",
     "StructuredOutputError",
     "StructuredResult",
+    "TestRun",
     "TraceWriter",
     "Usage",
     "complete_structured",
+    "isolation_level",
     "parse_as",
     "read_trace",
 ]

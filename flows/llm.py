@@ -424,6 +424,10 @@ class LLMClient:
             "model": model,
             "prompt_chars": sum(len(m["content"]) for m in msgs),
         }
+        if getattr(self.trace, "include_content", False):
+            record["messages"] = msgs
+            if completion is not None:
+                record["response"] = completion.text
         if completion is not None:
             record.update(
                 response_chars=len(completion.text),

@@ -1,11 +1,9 @@
 """The one module that runs user code (and generated tests): in a throwaway copy, confined.
 
 ``Sandbox(repo)`` copies the repository once into a pristine staging directory, respecting
-``.gitignore`` (``git ls-files --cached --others --exclude-standard`` in a git work tree, else a
-walk with ``pathspec``); ``.git``, virtualenvs, caches and ``node_modules`` are never copied,
-symlinks stay symlinks and those leading outside the repository are dropped.  Every run gets a
-fresh copy of the stage plus its own ``home/``, ``tmp/`` and ``out/`` beside it, all removed
-afterwards: nothing a run does reaches the user's tree or the next run.
+``.gitignore`` and never copying ``.git``, virtualenvs or caches (:mod:`flows.sandbox_copy`).
+Every run gets a fresh copy of the stage plus its own ``home/``, ``tmp/`` and ``out/`` beside
+it, all removed afterwards: nothing a run does reaches the user's tree or the next run.
 
 What is enforced, by isolation level (the strongest the host allows, probed once by running
 ``true`` with it, see :func:`isolation_level`; a sandbox may cap it with ``max_isolation``):
@@ -18,15 +16,14 @@ What is enforced, by isolation level (the strongest the host allows, probed once
   service's user can, and only the working copy keeps the user's tree out of its way.
 - ``process``: a plain process group; neither network nor filesystem is confined.
 
-At every level: a wall-clock timeout, and at the end of every run (timed out or not) SIGKILL
-for all of the run's processes: its process group, its descendants, every process whose
-environment carries the run's ``ASSAY_SANDBOX_RUN`` token (this finds grandchildren that
-escaped with ``setsid``) and, with a PID namespace, the whole namespace.  A run returns only
-when none is left.  An address-space limit (RLIMIT_AS) through ``prlimit``, or a tiny exec
-wrapper where util-linux is missing (never ``preexec_fn``: unsafe in a threaded service).  An
-environment scrubbed of secrets (:func:`scrub_env`), with ``HOME`` and ``TMPDIR`` in the run's
-directory, ``PYTHONDONTWRITEBYTECODE=1``, none of our ``PYTHON*``/``PYTEST*``/``COVERAGE*``
-variables and the interpreter's virtualenv first on ``PATH``.
+At every level (how: :mod:`flows.sandbox_confine`): a wall-clock timeout, and at the end of every
+run (timed out or not) SIGKILL for all of the run's processes: its process group, its descendants,
+every process whose environment carries the run's ``ASSAY_SANDBOX_RUN`` token (this finds
+grandchildren that escaped with ``setsid``) and, with a PID namespace, the whole namespace.  A run
+returns only when none is left.  An address-space limit (RLIMIT_AS).  An environment scrubbed of
+secrets (:func:`scrub_env`), with ``HOME`` and ``TMPDIR`` in the run's directory,
+``PYTHONDONTWRITEBYTECODE=1``, none of our ``PYTHON*``/``PYTEST*``/``COVERAGE*`` variables and
+the interpreter's virtualenv first on ``PATH``.
 
 ``run_tests`` runs ``python -m coverage run --branch -m pytest`` with ``PYTHONPATH`` set to the
 copy's root plus its ``src/`` (flat and src layouts both import the copy, never an editable
@@ -37,25 +34,19 @@ results are read by :mod:`flows.coverage_data`.
 from __future__ import annotations
 
 import contextlib
-import enum
-import functools
 import os
 import re
-import select
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-
-from pathspec import GitIgnoreSpec
 
 from flows.coverage_data import (
     CoverageReport,
@@ -66,128 +57,48 @@ from flows.coverage_data import (
     parse_junit,
 )
 from flows.errors import SandboxError
+from flows.sandbox_confine import (
+    MARKER,
+    Isolation,
+    _confine,
+    _kill_run,
+    _limit_memory,
+    _wait_exit,
+    available_isolation,
+    isolation_level,
+    scrub_env,
+)
+from flows.sandbox_copy import (
+    ALWAYS_SKIP,
+    _git_files,
+    _rmtree,
+    _stage,
+    _walk,
+    _write_files,
+    repo_files,
+)
+
+__all__ = [
+    "ALWAYS_SKIP",
+    "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_TIMEOUT",
+    "MARKER",
+    "CoverageReport",
+    "Isolation",
+    "RunResult",
+    "Sandbox",
+    "TestRun",
+    "available_isolation",
+    "isolation_level",
+    "parse_test_command",
+    "repo_files",
+    "scrub_env",
+]
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes of address space
 DEFAULT_MAX_OUTPUT = 64_000  # bytes of output kept (head and tail)
-MARKER = "ASSAY_SANDBOX_RUN"
-ALWAYS_SKIP = frozenset(
-    {".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox", ".mypy_cache"}
-    | {".pytest_cache", ".ruff_cache"}
-)
-
-
-class Isolation(enum.IntEnum):
-    """How strongly a run is confined; larger is stronger."""
-
-    PROCESS = 1
-    UNSHARE = 2
-    BWRAP = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    def describe(self, network: bool = False) -> str:
-        """What this level enforces, in one line for ``assay doctor``."""
-        if self is Isolation.BWRAP:
-            net = "network allowed" if network else "no network (a private loopback only)"
-            return (
-                "bubblewrap: read-only filesystem except the run's copy, private /tmp and /run, "
-                f"own PID/IPC/UTS/network namespaces, {net}"
-            )
-        if self is Isolation.UNSHARE:
-            net = "network allowed" if network else "no network (not even loopback)"
-            return (
-                f"unshare: own user/PID/network namespaces, {net}; the filesystem is writable "
-                "wherever this user can write (runs use a throwaway copy)"
-            )
-        return "process group only: network and filesystem are NOT confined (install bubblewrap)"
-
-
-@functools.cache
-def available_isolation() -> tuple[Isolation, ...]:
-    """The isolation levels that work on this host (probed once, by running ``true``)."""
-    levels = [Isolation.PROCESS]
-    with tempfile.TemporaryDirectory(prefix="assay-probe-") as tmp:
-        area = Path(tmp).resolve()
-        for level in (Isolation.UNSHARE, Isolation.BWRAP):
-            argv = _confine(level, ["true"], area=area, cwd=area, network=False, ro_binds=())
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                done = subprocess.run(argv, capture_output=True, timeout=20, cwd=area, check=False)
-                if done.returncode == 0:
-                    levels.append(level)
-    return tuple(levels)
-
-
-def isolation_level() -> Isolation:
-    """The strongest isolation this host allows."""
-    return max(available_isolation())
-
-
-def _confine(
-    level: Isolation,
-    argv: list[str],
-    *,
-    area: Path,
-    cwd: Path,
-    network: bool,
-    ro_binds: Iterable[Path],
-) -> list[str]:
-    """Wrap ``argv`` for ``level``; ``area`` is the one directory the command may write."""
-    if level is Isolation.BWRAP:
-        cmd = [_which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        cmd += ["--tmpfs", "/tmp"]
-        cmd += [] if network or not os.path.isdir("/run") else ["--tmpfs", "/run"]
-        for path in ro_binds:  # an interpreter under /tmp, hidden by the tmpfs
-            cmd += ["--ro-bind", str(path), str(path)]
-        cmd += ["--bind", str(area), str(area), "--unshare-all"]  # after the tmpfs: order matters
-        cmd += ["--share-net"] if network else []
-        return [*cmd, "--die-with-parent", "--new-session", "--chdir", str(cwd), "--", *argv]
-    if level is Isolation.UNSHARE:
-        net = [] if network else ["--net"]
-        ns = ["--pid", "--fork", "--kill-child", "--mount-proc"]
-        return [_which("unshare"), "--user", "--map-root-user", *net, *ns, "--", *argv]
-    return argv
-
-
-@functools.cache
-def _which(name: str) -> str:
-    return shutil.which(name) or name
-
-
-_DROP_WORDS = ("PASSWORD", "PASSWD", "CREDENTIAL", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY")
-_DROP_SUFFIXES = ("_TOKEN", "_KEY", "_SECRET", "_PASS", "_PWD", "_AUTH")
-_DROP_PREFIXES = (
-    *("ASSAY_", "AWS_", "AZURE_", "ARM_CLIENT", "GOOGLE_", "GCP_", "GCLOUD_", "CLOUDSDK_"),
-    *("OPENAI_", "ANTHROPIC_", "GITHUB_", "GH_", "GITLAB_", "CI_JOB_", "NPM_", "TWINE_"),
-    *("DOCKER_", "VAULT_", "KUBE", "SSH_", "GPG_", "PIP_", "XDG_", "VIRTUAL_ENV"),
-    *("PYTHON", "PYTEST_", "COVERAGE_"),  # ours, not the run's
-)
-_DROP_NAMES = frozenset({"HF_TOKEN", "NETRC", "DBUS_SESSION_BUS_ADDRESS", "PWD", "OLDPWD"})
-_URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
-
-
-def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` without secrets, cloud/CI credentials and our own Python/pytest/coverage settings.
-
-    Drops ``*_TOKEN``, ``*_KEY``, ``*_SECRET``, names containing PASSWORD, PASSWD, CREDENTIAL,
-    SECRET or API_KEY, ``ASSAY_*``, cloud and CI credentials (AWS_*, AZURE_*, GOOGLE_*, GCP_*,
-    CLOUDSDK_*, OPENAI_*, ANTHROPIC_*, GITHUB_*, GITLAB_*, CI_JOB_*, NPM_*, TWINE_*, DOCKER_*,
-    SSH_AUTH_SOCK ...), ``PYTHON*``, ``PYTEST_*``, ``COVERAGE_*``, ``XDG_*``, ``VIRTUAL_ENV``
-    and every value holding a URL with a password.
-    """
-    return {
-        name: value
-        for name, value in env.items()
-        if not (
-            (upper := name.upper()) in _DROP_NAMES
-            or upper.startswith(_DROP_PREFIXES)
-            or upper.endswith(_DROP_SUFFIXES)
-            or any(word in upper for word in _DROP_WORDS)
-            or _URL_WITH_PASSWORD.search(value)
-        )
-    }
 
 
 def parse_test_command(command: str | Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -224,183 +135,6 @@ def _python_path(python: str | Path | None) -> Path:
     return path
 
 
-def _git_files(repo: Path, env: Mapping[str, str]) -> list[str] | None:
-    """What git would show (tracked and untracked, not ignored); None outside a git work tree."""
-    git_env = {name: value for name, value in env.items() if not name.startswith("GIT_")}
-    argv = ["git", "-c", "core.fsmonitor=false", "-C", str(repo), "ls-files", "--cached"]
-    argv += ["--others", "--exclude-standard", "-z"]
-    try:
-        done = subprocess.run(argv, env=git_env, capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    names = os.fsdecode(done.stdout).split("\0")
-    return sorted({name.rstrip("/") for name in names if name}) if done.returncode == 0 else None
-
-
-def _walk(repo: Path, start: str = "") -> Iterator[str]:
-    """Paths under ``repo/start`` not ignored by the ``.gitignore`` files met on the way down."""
-    specs: dict[str, GitIgnoreSpec] = {}
-    for dirpath, dirnames, filenames in os.walk(repo / start):
-        rel_dir = Path(dirpath).relative_to(repo).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir
-        gitignore = Path(dirpath, ".gitignore")
-        if gitignore.is_file():
-            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs[rel_dir] = GitIgnoreSpec.from_lines(lines)
-        chain = [(base, spec) for base, spec in specs.items() if _is_under(rel_dir, base)]
-        for name in list(dirnames):
-            rel, link = f"{rel_dir}/{name}".lstrip("/"), os.path.islink(os.path.join(dirpath, name))
-            if link or name in ALWAYS_SKIP or _ignored(chain, rel, is_dir=True):
-                dirnames.remove(name)  # a symlink to a directory is copied as a link
-                if link and name not in ALWAYS_SKIP and not _ignored(chain, rel, is_dir=False):
-                    yield rel
-        for name in filenames:
-            rel = f"{rel_dir}/{name}".lstrip("/")
-            if not _ignored(chain, rel, is_dir=False):
-                yield rel
-
-
-def _ignored(chain: list[tuple[str, GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
-    verdict = None  # the deepest .gitignore with a matching pattern decides
-    for base, spec in chain:
-        include = spec.check_file(rel[len(base) :].lstrip("/") + ("/" if is_dir else "")).include
-        verdict = verdict if include is None else include
-    return bool(verdict)
-
-
-def _is_under(path: str, base: str) -> bool:
-    return base == "" or path == base or path.startswith(base + "/")
-
-
-def _stage(repo: Path, dest: Path, names: Iterable[str]) -> list[str]:
-    """Copy ``names`` from ``repo`` to ``dest``; return the symlinks dropped (leading outside)."""
-    real_repo, dropped = Path(os.path.realpath(repo)), []
-    for rel in names:
-        src, dst = repo / rel, dest / rel
-        if ALWAYS_SKIP.intersection(rel.split("/")):
-            continue
-        if src.is_symlink():  # relinked relative to the copy, so it never points back
-            target = Path(os.path.realpath(src))
-            if not target.is_relative_to(real_repo):
-                dropped.append(rel)
-                continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.path.relpath(target, real_repo / Path(rel).parent), dst)
-        elif src.is_dir():  # a submodule or nested repository, listed by git as one entry
-            dropped += _stage(repo, dest, _walk(repo, rel))
-        elif src.is_file():  # skips files deleted in the work tree but still in the index
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst, follow_symlinks=False)
-    return dropped
-
-
-def _write_files(copy: Path, files: Mapping[str, str | bytes] | None) -> None:
-    """Write ``files`` (paths relative to the repository root) into a run's copy."""
-    for rel, content in (files or {}).items():
-        path, target = Path(rel), copy / rel
-        if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise SandboxError(
-                f"extra file {rel!r} is outside the repository", "use a relative path"
-            )
-        if not Path(os.path.realpath(target.parent)).is_relative_to(os.path.realpath(copy)):
-            raise SandboxError(
-                f"extra file {rel!r} leads outside the repository", "use a plain path"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink():
-            target.unlink()
-        target.write_bytes(content.encode() if isinstance(content, str) else content)
-
-
-def _rmtree(path: Path) -> None:
-    """Remove ``path`` even where a run left read-only directories; never follows symlinks."""
-
-    def retry(func: object, name: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(name), 0o700)
-            func(name)  # type: ignore[operator]
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=retry)
-
-
-def _processes() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state, start time) of every process on the host."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if entry.isdigit():
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rpartition(b")")[2].split()
-                table[int(entry)] = (int(fields[1]), fields[0].decode(), fields[19].decode())
-    return table
-
-
-def _run_members(table: dict[int, tuple[int, str, str]], leader: int, marker: bytes) -> set[int]:
-    """Descendants of ``leader`` and every process whose environment carries ``marker``."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [leader]
-    while todo:
-        fresh = [child for child in children.get(todo.pop(), ()) if child not in found]
-        found.update(fresh)
-        todo += fresh
-    for pid, (_, state, _) in table.items():
-        if pid not in found and state not in "ZX" and pid != os.getpid():
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/environ", "rb") as f:
-                if marker in f.read().split(b"\0"):
-                    found.add(pid)
-    return found
-
-
-def _kill_run(leader: int, marker: str, grace: float = 5.0) -> tuple[int, ...]:
-    """SIGKILL every process of a run until none is left; return survivors after ``grace`` s."""
-    known: dict[int, str] = {}  # pid -> start time, so a recycled pid is never killed
-    deadline = time.monotonic() + grace
-    while True:
-        with contextlib.suppress(OSError):
-            os.killpg(leader, signal.SIGKILL)
-        table = _processes()
-        for pid in _run_members(table, leader, marker.encode()):
-            known.setdefault(pid, table[pid][2])
-        alive = [
-            pid
-            for pid, start in known.items()
-            if pid in table and table[pid][2] == start and table[pid][1] not in "ZX"
-        ]
-        if not alive or time.monotonic() > deadline:
-            return tuple(sorted(alive))
-        for pid in alive:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
-
-
-def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait up to ``timeout`` s for ``proc`` to exit, without reaping it (its pgid stays ours)."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(max(timeout, 0.0) * 1000))
-    finally:
-        os.close(fd)
-
-
-_RLIMIT_WRAPPER = (
-    "import os, resource, sys; n = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])"
-)
 _FIND_TOOLS = (
     "import importlib.util as u; "
     "print('missing:' + ' and '.join(m for m in ('pytest', 'coverage') if not u.find_spec(m)))"
@@ -638,10 +372,7 @@ class Sandbox:
             raise SandboxError(f"program not found: {program!r}", "check the command and PATH")
         inner = argv
         if self.memory_limit is not None:
-            limit, prlimit = str(int(self.memory_limit)), _which("prlimit")
-            inner = [prlimit, f"--as={limit}", "--", *argv]
-            if not os.path.isabs(prlimit):
-                inner = [str(self.python), "-I", "-S", "-c", _RLIMIT_WRAPPER, limit, *argv]
+            inner = _limit_memory(argv, self.memory_limit, self.python)
         wrapped = _confine(
             self.isolation, inner, area=area, cwd=cwd, network=self.network, ro_binds=self._ro_binds
         )
@@ -662,7 +393,12 @@ class Sandbox:
             os.close(write_fd)
         output = OutputBuffer(read_fd, self.max_output)
         output.start()
-        exited = _wait_exit(proc, timeout)
+        try:
+            exited = _wait_exit(proc, timeout)
+        except BaseException:  # Ctrl-C, SIGTERM: nothing of the run may outlive us
+            _kill_run(proc.pid, f"{MARKER}={token}")
+            proc.wait()
+            raise
         duration = time.monotonic() - start
         leaked = _kill_run(proc.pid, f"{MARKER}={token}")
         returncode = proc.wait()

@@ -16,8 +16,9 @@ class TraceWriter:
     line being written and concurrent writers in one process never interleave.
     """
 
-    def __init__(self, path: Path, **context: Any) -> None:
+    def __init__(self, path: Path, *, include_content: bool = False, **context: Any) -> None:
         self.path = Path(path)
+        self.include_content = include_content  # prompts and replies too, not only their sizes
         self.context = context
         self._lock = threading.Lock()
 

@@ -1,0 +1,303 @@
+"""The runtime gates a candidate test must pass, in order, all in the sandbox.
+
+1. It runs alone under coverage and passes.  A failing candidate gets its expected values from
+   the code's observed behaviour (:mod:`agents.cover.oracle`), then loses the tests that still
+   fail; an import failure is reported as such.
+2. It passes ``repeat`` times in a row in one copy (catches tests that depend on leftovers).
+3. It passes together with the existing suite and what was accepted before, and that run's
+   coverage of the target is higher than before (line or branch).
+4. It fails against at least one simple mutant of the target (``mutation=False`` skips this).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agents.cover.candidate import Candidate, Rejection, check_static, keep_tests, test_names
+from agents.cover.mutants import mutants_for
+from agents.cover.oracle import Change, instrument, observed_values, repair
+from agents.cover.targets import Target
+from flows.coverage_data import Arc, CaseResult, CoverageReport, TestRun
+from flows.sandbox import Sandbox
+
+_IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
+MAX_DETAIL = 1200
+QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+# Runs pytest on one file N times in the same copy; stops at the first failure.
+REPEAT_DRIVER = f"""
+import subprocess, sys
+QUIET = {list(QUIET_PYTEST)!r}
+n, path = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    code = subprocess.call([sys.executable, "-m", "pytest", *QUIET, path])
+    if code != 0:
+        print("ASSAY: run", i + 1, "of", n, "failed with exit code", code)
+        sys.exit(1)
+"""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    test_command: str = "pytest"
+    sources: tuple[str, ...] = (".",)
+    omit: tuple[str, ...] = ()
+    pythonpath: str = ""
+    repeat: int = 3
+    mutation: bool = True
+    observed_oracles: bool = True
+    max_mutants: int = 4
+    timeout: float = 60.0  # one candidate run
+    suite_timeout: float = 600.0
+    suite_args: tuple[str, ...] = ()  # --deselect/--ignore of baseline failures (--allow-failing)
+
+
+@dataclass
+class Verdict:
+    candidate: Candidate | None
+    rejection: Rejection | None = None
+    coverage: CoverageReport | None = None  # of the suite run with the candidate
+    gained_lines: tuple[int, ...] = ()
+    gained_branches: tuple[Arc, ...] = ()
+    killed: str = ""  # the mutant the test killed
+    oracle_changes: list[Change] = field(default_factory=list)  # expected values we repaired
+    runs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None and self.candidate is not None
+
+
+def trim(text: str, limit: int = MAX_DETAIL) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:]
+
+
+def _failure_detail(cases: list[CaseResult], output: str) -> str:
+    if cases:
+        case = cases[0]
+        tail = "\n".join(case.text.strip().splitlines()[-12:])
+        return trim(f"{case.nodeid.split('::', 1)[-1]}: {case.message}\n{tail}")
+    return trim("\n".join(output.strip().splitlines()[-15:]))
+
+
+class Gatekeeper:
+    """Runs the gates for candidates of one cover run.
+
+    ``accepted`` maps test-file paths to the contents accepted so far in this run; every run
+    includes them, so the suite and coverage seen by a candidate are the current ones.
+    """
+
+    def __init__(self, sandbox: Sandbox, config: GateConfig, accepted: Mapping[str, str]) -> None:
+        self.sandbox = sandbox
+        self.config = config
+        self.accepted = accepted
+
+    @property
+    def _env(self) -> dict[str, str]:
+        return {"PYTHONPATH": self.config.pythonpath} if self.config.pythonpath else {}
+
+    def _files(self, path: str, code: str, **more: str) -> dict[str, str]:
+        return {**self.accepted, path: code, **more}
+
+    def _alone(self, path: str, code: str) -> TestRun:
+        return self.sandbox.run_tests(
+            [path, "-p", "no:randomly"],
+            test_command="pytest",
+            extra_files=self._files(path, code),
+            source=list(self.config.sources),
+            omit=list(self.config.omit) or None,
+            env=self._env,
+            timeout=self.config.timeout,
+        )
+
+    def check(
+        self, candidate: Candidate, target: Target, current: CoverageReport, path: str
+    ) -> Verdict:
+        """All runtime gates for ``candidate`` written at ``path`` (a new test file)."""
+        verdict = Verdict(candidate=candidate)
+        code = candidate.code
+
+        # 1. Alone, under coverage; wrong expected values repaired, failing tests dropped.
+        alone = self._alone(path, code)
+        verdict.runs += 1
+        if alone.result.timed_out:
+            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if not alone.passed:
+            first_failure = _failure_detail(
+                alone.with_outcome("failed") + alone.with_outcome("error"), alone.result.output
+            )
+            found = _IMPORT_ERROR.search(alone.result.output)
+            if found and not alone.with_outcome("passed"):
+                return self._reject(verdict, "import-error", found.group(1).strip())
+            if self.config.observed_oracles:
+                repaired = self._repair(path, code, target, verdict)
+                if repaired is not None:
+                    candidate, code = repaired, repaired.code
+                    alone = self._alone(path, code)
+                    verdict.runs += 1
+            if not alone.passed:
+                salvaged = self._salvage(code, target, alone, verdict)
+                if salvaged is None:
+                    return self._reject(verdict, "fails", first_failure)
+                candidate, code = salvaged, salvaged.code
+                alone = self._alone(path, code)
+                verdict.runs += 1
+                if not alone.passed:
+                    return self._reject(verdict, "fails", first_failure)
+            verdict.candidate = candidate
+
+        # 2. Repeatedly, in one copy.
+        repeat = self.sandbox.run(
+            [str(self.sandbox.python), "-c", REPEAT_DRIVER, str(self.config.repeat), path],
+            extra_files=self._files(path, code),
+            env=self._env,
+            timeout=self.config.timeout * self.config.repeat,
+        )
+        verdict.runs += 1
+        if repeat.timed_out:
+            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if not repeat.ok:
+            return self._reject(verdict, "flaky", trim(repeat.output, 600))
+
+        # 3. With the suite: passes, and raises the target's coverage.
+        suite = self._suite(path, code)
+        verdict.runs += 1
+        if suite.result.timed_out:
+            return self._reject(verdict, "timeout", f"{self.config.suite_timeout:g}")
+        if not suite.passed:
+            cases = suite.with_outcome("failed") + suite.with_outcome("error")
+            return self._reject(
+                verdict, "breaks-suite", _failure_detail(cases, suite.result.output)
+            )
+        verdict.coverage = suite.coverage
+        lines, branches = coverage_gain(current, suite.coverage, target)
+        verdict.gained_lines, verdict.gained_branches = lines, branches
+        if not lines and not branches:
+            return self._reject(verdict, "no-coverage")
+
+        # 4. Kills a mutant of the target.
+        if self.config.mutation:
+            file_cov = alone.coverage.get(target.path) if alone.coverage else None
+            executed = set(file_cov.executed_lines) if file_cov else None
+            killed, tried = self._kill_mutant(path, code, target, executed)
+            verdict.runs += len(tried)
+            if tried and not killed:
+                return self._reject(verdict, "no-mutant-killed", "; ".join(tried[:2]))
+            verdict.killed = killed or "no mutable code"
+        return verdict
+
+    def _repair(self, path: str, code: str, target: Target, verdict: Verdict) -> Candidate | None:
+        """Observed oracles: rerun with the asserts' values printed, write them in."""
+        instrumented = instrument(code)
+        if instrumented is None:
+            return None
+        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:], path]
+        run = self.sandbox.run(
+            argv,
+            extra_files=self._files(path, instrumented),
+            env=self._env,
+            timeout=self.config.timeout,
+        )
+        verdict.runs += 1
+        repaired, changes = repair(code, observed_values(run.output))
+        checked = check_static(repaired, target) if changes else None
+        if not isinstance(checked, Candidate):
+            return None
+        verdict.oracle_changes = changes
+        return checked
+
+    @staticmethod
+    def _salvage(code: str, target: Target, run: TestRun, verdict: Verdict) -> Candidate | None:
+        """The candidate without its failing tests, if any of its tests passed."""
+        passed = run.with_outcome("passed")
+        keep = {case.nodeid.split("::", 1)[1] for case in passed if "::" in case.nodeid}
+        if not keep:
+            return None
+        salvage = check_static(keep_tests(code, keep), target)
+        if not isinstance(salvage, Candidate):
+            return None
+        dropped = len(run.tests) - len(keep)
+        verdict.notes.append(f"dropped {dropped} failing test(s), kept {len(keep)}")
+        return salvage
+
+    def _suite(self, path: str, code: str) -> TestRun:
+        args = list(self.config.suite_args)
+        files = self._files(path, code)
+        run = self.sandbox.run_tests(
+            args,
+            test_command=self.config.test_command,
+            extra_files=files,
+            source=list(self.config.sources),
+            omit=list(self.config.omit) or None,
+            env=self._env,
+            timeout=self.config.suite_timeout,
+        )
+        if not any(case.nodeid.startswith(path) for case in run.tests) and not run.result.timed_out:
+            # The project's test paths do not collect the new file: name it explicitly.
+            run = self.sandbox.run_tests(
+                [*args, ".", path],
+                test_command=self.config.test_command,
+                extra_files=files,
+                source=list(self.config.sources),
+                omit=list(self.config.omit) or None,
+                env=self._env,
+                timeout=self.config.suite_timeout,
+            )
+        return run
+
+    def _kill_mutant(
+        self, path: str, code: str, target: Target, executed: set[int] | None
+    ) -> tuple[str, list[str]]:
+        """(the killed mutant's description or "", the mutants tried)."""
+        source = (self.sandbox.repo / target.path).read_text(encoding="utf-8")
+        mutants = mutants_for(
+            source, target.start, target.end, lines=executed, limit=self.config.max_mutants
+        )
+        tried: list[str] = []
+        for mutant in mutants:
+            tried.append(mutant.description)
+            argv = [str(self.sandbox.python), "-m", "pytest", *QUIET_PYTEST, path]
+            run = self.sandbox.run(
+                argv,
+                extra_files=self._files(path, code, **{target.path: mutant.source}),
+                env=self._env,
+                timeout=min(self.config.timeout, 30.0),
+            )
+            if not run.ok:
+                return mutant.description, tried
+        return "", tried
+
+    @staticmethod
+    def _reject(verdict: Verdict, reason: str, detail: str = "") -> Verdict:
+        verdict.rejection = Rejection(reason, detail)
+        return verdict
+
+
+def coverage_gain(
+    before: CoverageReport, after: CoverageReport | None, target: Target
+) -> tuple[tuple[int, ...], tuple[Arc, ...]]:
+    """Lines and branches of ``target`` missed ``before`` and executed ``after``."""
+    if after is None:
+        return (), ()
+    new = after.get(target.path)
+    old = before.get(target.path)
+    if new is None:
+        return (), ()
+    was_missing = set(old.missing_lines) if old else set(target.missing_lines)
+    was_missing_arcs = set(old.missing_branches) if old else set(target.missing_branches)
+    executed = set(new.executed_lines)
+    lines = tuple(sorted(n for n in target.missing_lines if n in was_missing and n in executed))
+    executed_arcs = set(new.executed_branches)
+    branches = tuple(
+        sorted(a for a in target.missing_branches if a in was_missing_arcs and a in executed_arcs)
+    )
+    return lines, branches
+
+
+__all__ = ["GateConfig", "Gatekeeper", "Verdict", "coverage_gain", "test_names", "trim"]

@@ -1,0 +1,235 @@
+"""Which functions to write tests for: those with missed lines or branches, ranked by gain.
+
+A :class:`Target` is one function or method of a source file with the lines and branches the
+current tests miss.  :func:`find_targets` reads the coverage of a baseline run, maps missed lines
+and branches onto the functions that hold them (AST), applies ``--files``/``--exclude`` globs
+and, with ``--diff BASE``, keeps only what changed since that git ref.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import git
+
+from agents.errors import InputError
+from flows.coverage_data import Arc, CoverageReport, FileCoverage
+
+TEST_FILE_GLOBS = ("test_*.py", "*_test.py", "conftest.py")
+TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
+NEVER_SOURCE = ("setup.py", "noxfile.py", "docs/*", "doc/*", "benchmarks/*", "examples/*")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One function or method with code the tests never ran."""
+
+    path: str  # repository-relative, '/'-separated
+    module: str  # import name, e.g. "shop.pricing"
+    import_root: str  # directory to put on sys.path ("" for the repository root, "src", …)
+    qualname: str  # "apply_discount" or "Cart.add"
+    start: int  # first line (decorators included)
+    end: int
+    missing_lines: tuple[int, ...]
+    missing_branches: tuple[Arc, ...]
+    statements: int = 0  # statements measured inside the function
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+    @property
+    def class_name(self) -> str | None:
+        return self.qualname.split(".")[0] if "." in self.qualname else None
+
+    @property
+    def import_name(self) -> str:
+        """What a test imports: the class for a method, else the function."""
+        return self.class_name or self.name
+
+    @property
+    def gain(self) -> int:
+        return len(self.missing_lines) + len(self.missing_branches)
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}::{self.qualname}"
+
+
+@dataclass
+class TargetScan:
+    targets: list[Target] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def is_test_file(path: str) -> bool:
+    p = PurePosixPath(path)
+    if any(part in TEST_DIR_NAMES for part in p.parts[:-1]):
+        return True
+    return any(fnmatch.fnmatch(p.name, pattern) for pattern in TEST_FILE_GLOBS)
+
+
+def matches(path: str, patterns: Iterable[str]) -> bool:
+    """fnmatch on the repository-relative path, or on any trailing part of it."""
+    parts = PurePosixPath(path).parts
+    tails = ["/".join(parts[i:]) for i in range(len(parts))]
+    return any(fnmatch.fnmatch(tail, pat) for pat in patterns for tail in tails)
+
+
+def source_files(
+    files: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[str]:
+    """The Python source files (not tests, not excluded) among repository-relative ``files``."""
+    out = []
+    for path in files:
+        if not path.endswith(".py") or is_test_file(path) or matches(path, NEVER_SOURCE):
+            continue
+        if include and not matches(path, include):
+            continue
+        if exclude and matches(path, exclude):
+            continue
+        out.append(path)
+    return sorted(out)
+
+
+def module_of(repo: Path, path: str) -> tuple[str, str]:
+    """(import name, import root) of a repository-relative file: walk up while packages last."""
+    rel = PurePosixPath(path)
+    parts = [rel.stem] if rel.stem != "__init__" else []
+    parent = rel.parent
+    while str(parent) not in ("", ".") and (repo / parent / "__init__.py").is_file():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    root = "" if str(parent) in ("", ".") else parent.as_posix()
+    return ".".join(parts), root
+
+
+def coverage_sources(repo: Path, files: Iterable[str]) -> list[str]:
+    """``coverage run --source`` entries that cover every file (import roots, "." for the top)."""
+    roots = {module_of(repo, path)[1] or "." for path in files}
+    return sorted(roots)
+
+
+def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Top-level functions and methods (of classes at any depth), with qualified names.
+    Functions nested in functions belong to their enclosing function."""
+    stack: list[tuple[str, ast.AST]] = [("", tree)]
+    while stack:
+        prefix, node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield prefix + child.name, child
+            elif isinstance(child, ast.ClassDef):
+                stack.append((prefix + child.name + ".", child))
+
+
+def _function_targets(
+    repo: Path, path: str, tree: ast.Module, cov: FileCoverage, changed: set[int] | None
+) -> list[Target]:
+    module, root = module_of(repo, path)
+    missing = set(cov.missing_lines)
+    statements = set(cov.executed_lines) | missing
+    out = []
+    for qualname, fn in _functions(tree):
+        start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+        end = fn.end_lineno or fn.lineno
+        body_start = fn.body[0].lineno  # the def line itself runs at import time
+        lines = tuple(sorted(n for n in missing if body_start <= n <= end))
+        branches = tuple(sorted(arc for arc in cov.missing_branches if body_start <= arc[0] <= end))
+        if changed is not None:
+            lines = tuple(n for n in lines if n in changed)
+            branches = tuple(arc for arc in branches if arc[0] in changed)
+        if not lines and not branches:
+            continue
+        count = sum(1 for n in statements if body_start <= n <= end)
+        out.append(
+            Target(path, module, root, qualname, start, end, lines, branches, statements=count)
+        )
+    return out
+
+
+def find_targets(
+    repo: Path,
+    report: CoverageReport,
+    files: Sequence[str],
+    *,
+    changed: Mapping[str, set[int]] | None = None,
+) -> TargetScan:
+    """Targets in ``files`` (source files, repository-relative) ranked by what they can gain.
+
+    ``changed`` (from :func:`changed_lines`) limits targets to lines changed since a git ref.
+    Files that do not parse are skipped and reported, never fatal.
+    """
+    scan = TargetScan()
+    for path in files:
+        if changed is not None and path not in changed:
+            continue
+        try:
+            text = (repo / path).read_text(encoding="utf-8")
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            scan.skipped.append((path, f"syntax error at line {exc.lineno}: {exc.msg}"))
+            continue
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            scan.skipped.append((path, f"unreadable: {exc}"))
+            continue
+        cov = report.get(path)
+        if cov is None:
+            scan.skipped.append((path, "not measured by coverage (not importable?)"))
+            continue
+        wanted = changed.get(path) if changed is not None else None
+        scan.targets.extend(_function_targets(repo, path, tree, cov, wanted))
+    scan.targets.sort(key=lambda t: (-t.gain, t.statements, t.path, t.start))
+    return scan
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+
+
+def changed_lines(repo: Path, base: str) -> dict[str, set[int]]:
+    """Lines of Python files added or changed since ``base`` (working tree vs the ref, plus
+    untracked files), keyed by repository-relative path."""
+    try:
+        git_repo = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise InputError(
+            f"--diff needs a git repository, and {repo} is not in one",
+            "drop --diff or run git init",
+        ) from exc
+    top = Path(git_repo.working_tree_dir or repo).resolve()
+    prefix = repo.resolve().relative_to(top).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    try:
+        git_repo.git.rev_parse("--verify", f"{base}^{{commit}}")
+    except git.GitCommandError as exc:
+        raise InputError(
+            f"--diff base '{base}' is not a commit in {top}", "pass a branch, tag or commit"
+        ) from exc
+    diff = git_repo.git.diff(base, "-U0", "--no-color", "--no-ext-diff", "--", ".")
+    out: dict[str, set[int]] = {}
+    current: str | None = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = name[2:] if name.startswith("b/") else None
+            continue
+        match = _HUNK.match(line)
+        if match and current is not None:
+            start, count = int(match.group(1)), int(match.group(2) or 1)
+            if count:
+                out.setdefault(current, set()).update(range(start, start + count))
+    for name in git_repo.untracked_files:
+        path = top / name
+        if name.endswith(".py") and path.is_file():
+            n = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
+            out.setdefault(name, set()).update(range(1, n + 1))
+    return {
+        name[len(prefix) :]: lines
+        for name, lines in out.items()
+        if name.endswith(".py") and name.startswith(prefix)
+    }

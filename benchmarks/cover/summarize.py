@@ -1,0 +1,63 @@
+"""Print the results of the coverage benchmark as Markdown tables (stdlib only).
+
+    python3.11 benchmarks/cover/summarize.py [benchmarks/work/results/*.jsonl]
+
+Reads the JSON lines the run_*.sh scripts append (the last line wins for a tool/dist/module),
+prints one table per package: line+branch % per module and per tool, then per tool the wall
+time, tests and tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+DEFAULT = sorted((Path(__file__).resolve().parent.parent / "work" / "results").glob("*.jsonl"))
+
+
+def pct(r: dict | None) -> str:
+    if not r or r.get("percent_covered") is None:
+        return "—"
+    s = f"{r['percent_covered']:.1f}"
+    return s + (" (cut)" if r.get("cut") else "")
+
+
+def main(argv: list[str]) -> int:
+    files = [Path(a) for a in argv] or DEFAULT
+    last: dict[tuple[str, str, str], dict] = {}
+    for f in files:
+        for line in f.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                last[(r["tool"], r["dist"], r["module"])] = r
+    tools = sorted({k[0] for k in last})
+    dists = sorted({k[1] for k in last}, key=lambda d: (d != "python-string-utils", d))
+    for dist in dists:
+        mods = sorted({k[2] for k in last if k[1] == dist and k[2] != "ALL"})
+        print(f"\n### {dist}\n")
+        print("| module | stmts | branches | " + " | ".join(f"{t} %" for t in tools) + " |")
+        print("|---|---:|---:|" + "---:|" * len(tools))
+        for m in mods + ["ALL"]:
+            any_r = next((last[(t, dist, m)] for t in tools if (t, dist, m) in last), {})
+            name = "**package (all tests)**" if m == "ALL" else m
+            print(f"| {name} | {any_r.get('statements', '')} | {any_r.get('branches', '')} | "
+                  + " | ".join(pct(last.get((t, dist, m))) for t in tools) + " |")
+        print("\n| tool | budget | wall s (sum) | modules cut | tests (passed/failed/xfailed) | tokens |")
+        print("|---|---|---:|---:|---|---:|")
+        for t in tools:
+            rows = [last[(t, dist, m)] for m in mods if (t, dist, m) in last]
+            if not rows:
+                continue
+            allr = last.get((t, dist, "ALL"), {}).get("tests_run") or {}
+            b = rows[0]
+            print(f"| {t} {b.get('tool_version', '')} | {b.get('budget_s')} s {b.get('budget_kind', '')} | "
+                  f"{sum(r.get('wall_seconds') or 0 for r in rows):.0f} | {sum(bool(r.get('cut')) for r in rows)} | "
+                  f"{allr.get('passed', '?')}/{allr.get('failed', '?')}/{allr.get('xfailed', '?')} | "
+                  f"{sum(r.get('tokens') or 0 for r in rows)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,432 @@
+"""``assay cover`` end to end through the CLI, with the scripted fake LLM and the real sandbox.
+
+Fixture projects are real directories (and git repositories where it matters); the tests run the
+real console entry point in a subprocess and read its JSON report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
+from tests.test_settings_cli import tree_digest
+
+OPS = """\
+def add(a, b):
+    return a + b
+
+
+def clamp(x, low, high):
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+
+
+def sign(x):
+    return 1 if x > 0 else -1
+
+
+def parity(n):
+    return "even" if n % 2 == 0 else "odd"
+
+
+def double(x):
+    return 2 * x
+
+
+def negate(x):
+    return -x
+
+
+def halve(x):
+    return x / 2
+
+
+def spin(x):
+    return x + 1
+
+
+def triple(x):
+    return 3 * x
+
+
+def square(x):
+    if x < 0:
+        return x * x
+    return x**2
+"""
+
+EXISTING_TESTS = """\
+from calc.ops import add, clamp
+
+
+def test_add():
+    assert add(1, 2) == 3
+
+
+def test_clamp_inside():
+    assert clamp(5, 0, 10) == 5
+"""
+
+
+def block(code: str) -> str:
+    return f"```python\n{code}```\n"
+
+
+HEAD = "import pytest\nfrom calc.ops import {name}\n\n\n"
+
+# What the scripted model answers, per target: one good test and one bad test of each kind.
+SCRIPT = {
+    "clamp": HEAD.format(name="clamp")
+    + "def test_clamp_bounds():\n    assert clamp(-5, 0, 10) == 0\n    assert clamp(50, 0, 10) == 10\n",
+    "sign": "def test_sign(:\n    assert sign(1) == 1\n",
+    "parity": "from calc.ops import parity\n\n\ndef parity(n):\n    return 'even'\n\n\n"
+    "def test_parity():\n    assert parity(2) == 'even'\n",
+    "double": "from ops import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+    "negate": HEAD.format(name="negate")
+    + "def test_negate():\n    negate(1)\n    raise AssertionError('always')\n",
+    "halve": HEAD.format(name="halve") + "import os\n\n\ndef test_halve():\n"
+    "    assert halve(4) == 2\n    if os.path.exists('flaky-marker'):\n"
+    "        raise AssertionError('second run')\n    open('flaky-marker', 'w').close()\n",
+    "spin": HEAD.format(name="spin") + "import subprocess\n\n\ndef test_spin():\n"
+    "    subprocess.run(['sleep', '1000'])\n    assert spin(1) == 2\n",
+    "triple": HEAD.format(name="triple") + "from calc.ops import add\n\n\n"
+    "def test_triple_is_not_called():\n    assert add(2, 2) == 4\n",
+    "square": HEAD.format(name="square")
+    + "def test_square_runs():\n    square(-3)\n    square(3)\n",
+}
+EXPECTED_REASON = {
+    "sign": "syntax",
+    "parity": "redefines",
+    "double": "import-error",
+    "negate": "fails",
+    "halve": "flaky",
+    "spin": "timeout",
+    "triple": "no-coverage",
+    "square": "no-mutant-killed",
+}
+TARGET = re.compile(r"for `([\w.]+)`")
+
+
+def scripted(script: dict[str, str]):
+    def answer(req: RecordedRequest) -> Reply | str:
+        found = TARGET.search(req.messages[1]["content"])
+        name = found.group(1) if found else ""
+        if name in script:
+            return block(script[name])
+        return "I cannot help with that."
+
+    return answer
+
+
+def make_flat(root: Path, with_tests: bool = True) -> Path:
+    (root / "calc").mkdir(parents=True)
+    (root / "calc" / "__init__.py").write_text("")
+    (root / "calc" / "ops.py").write_text(OPS)
+    if with_tests:
+        (root / "tests").mkdir()
+        (root / "tests" / "test_ops.py").write_text(EXISTING_TESTS)
+    return root
+
+
+def cover(
+    repo: Path, server: FakeOpenAI, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    report = repo.parent / f"{repo.name}-report.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "agents.cli", "cover", str(repo),
+            "--llm-base-url", server.url, "--llm-model", "fake-model",
+            "--attempts", "1", "--tests-per-target", "1", "--candidate-timeout", "4",
+            "--report", str(report), *args,
+        ],
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return result, data
+
+
+def reasons(data: dict) -> dict[str, list[str]]:
+    return {t["target"].split("::")[1]: t["rejected"] for t in data["targets"]}
+
+
+def test_good_tests_accepted_bad_ones_rejected_for_the_right_reason(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    fake_llm.on(scripted(SCRIPT))
+    result, data = cover(repo, fake_llm)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    got = reasons(data)
+    for name, reason in EXPECTED_REASON.items():
+        assert got[name] == [reason], (name, got[name], result.stderr[-3000:])
+    clamp = next(t for t in data["targets"] if t["target"].endswith("::clamp"))
+    assert clamp["accepted"] == 1
+    lines = OPS.splitlines()
+    return_low = lines.index("        return low") + 1
+    return_high = lines.index("        return high") + 1
+    assert clamp["gained_lines"] == [return_low, return_high]
+    assert [return_low - 1, return_low] in clamp["gained_branches"]
+    assert [return_high - 1, return_high] in clamp["gained_branches"]
+
+    written = repo / "tests" / "test_ops_assay.py"
+    assert data["written"] == ["tests/test_ops_assay.py"]
+    text = written.read_text()
+    assert "def test_clamp_bounds" in text and "from calc.ops import clamp" in text
+    before = data["coverage"]["files"]["calc/ops.py"]["before"]
+    after = data["coverage"]["files"]["calc/ops.py"]["after"]
+    assert after["line"] > before["line"] and after["branch"] > before["branch"]
+    assert (repo / "calc" / "ops.py").read_text() == OPS  # the code under test is untouched
+    assert data["tests"]["accepted"] == 1
+    assert sum(data["tests"]["rejected"].values()) == len(EXPECTED_REASON)
+    # The forked `sleep 1000` of the hanging test was killed with its group.
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+    # The written file passes with the project's suite outside assay too.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert done.returncode == 0, done.stdout
+    assert "total" in result.stdout and "tests accepted: 1" in result.stdout
+
+
+def test_rejection_goes_back_to_the_model_with_the_reason(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    (repo / "calc" / "ops.py").write_text(OPS.split("\n\n\ndef sign")[0] + "\n")
+    fake_llm.queue(block(SCRIPT["sign"].replace("sign", "clamp")), block(SCRIPT["clamp"]))
+    result, data = cover(repo, fake_llm, "--attempts", "2")
+    assert result.returncode == 0, result.stderr
+    assert reasons(data)["clamp"] == ["syntax"]
+    assert data["tests"]["accepted"] == 1
+    retry = fake_llm.chat_requests[1].messages
+    assert retry[-1]["role"] == "user" and "does not parse" in retry[-1]["content"]
+    assert retry[-2]["role"] == "assistant"
+
+
+SHAPES = '''\
+def area(w, h):
+    """Area of a rectangle."""
+    if w < 0 or h < 0:
+        raise ValueError("negative side")
+    return w * h
+'''
+
+
+def test_src_layout_without_tests_and_a_plain_directory_module(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = tmp_path / "srcproj"
+    (repo / "src" / "geom").mkdir(parents=True)
+    (repo / "src" / "geom" / "__init__.py").write_text("")
+    (repo / "src" / "geom" / "shapes.py").write_text(SHAPES)
+    (repo / "tools").mkdir()
+    (repo / "tools" / "convert.py").write_text("def to_cm(inches):\n    return inches * 2.54\n")
+    fake_llm.on(
+        scripted(
+            {
+                # A wrong expected value: repaired from the observed result, then gated.
+                "area": "import pytest\nfrom geom.shapes import area\n\n\ndef test_area():\n"
+                "    assert area(2, 3) == 5\n    with pytest.raises(ValueError):\n"
+                "        area(-1, 2)\n",
+                "to_cm": "from convert import to_cm\n\n\ndef test_to_cm():\n"
+                "    assert to_cm(10) == 25.4\n",
+            }
+        )
+    )
+    result, data = cover(repo, fake_llm)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert data["coverage"]["total"]["before"]["line"] == 0.0
+    assert data["coverage"]["total"]["after"]["line"] == 100.0
+    assert sorted(data["written"]) == ["tests/test_convert_assay.py", "tests/test_shapes_assay.py"]
+    shapes_test = (repo / "tests" / "test_shapes_assay.py").read_text()
+    assert "assert area(2, 3) == 6" in shapes_test
+    assert data["observed_oracles"][0]["changes"] == [{"model": "5", "observed": "6"}]
+    assert "model expected 5, code gave 6" in result.stdout
+
+
+def test_dry_run_leaves_the_tree_byte_identical(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    repo = make_flat(tmp_path / "flat")
+    fake_llm.on(scripted({"clamp": SCRIPT["clamp"]}))
+    before = tree_digest(repo)
+    result, data = cover(repo, fake_llm, "--dry-run", "--files", "calc/ops.py")
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(repo) == before
+    assert "+++ b/tests/test_ops_assay.py" in result.stdout
+    assert "+def test_clamp_bounds():" in result.stdout
+    assert data["written"] == []
+    assert (
+        data["coverage"]["total"]["after"]["branch"] > data["coverage"]["total"]["before"]["branch"]
+    )
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_diff_targets_only_changed_lines(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    repo = make_flat(tmp_path / "flat")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "base")
+    changed = OPS.replace("    return 3 * x", "    return x * 3")
+    (repo / "calc" / "ops.py").write_text(changed)
+    fake_llm.on(
+        scripted(
+            {"triple": HEAD.format(name="triple") + "def test_t():\n    assert triple(2) == 6\n"}
+        )
+    )
+    result, data = cover(repo, fake_llm, "--diff", "HEAD")
+    assert result.returncode == 0, result.stderr
+    asked = {TARGET.search(r.messages[1]["content"]).group(1) for r in fake_llm.chat_requests}
+    assert asked == {"triple"}
+    assert [t["target"] for t in data["targets"]] == ["calc/ops.py::triple"]
+
+
+def test_bad_input_each_one_line_exit_2(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no code here")
+    result, _ = cover(empty, fake_llm)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: No Python source files to cover in")
+    result, _ = cover(tmp_path / "missing", fake_llm)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+    failing = make_flat(tmp_path / "failing")
+    (failing / "tests" / "test_bad.py").write_text("def test_broken():\n    assert 1 == 2\n")
+    before = tree_digest(failing)
+    result, _ = cover(failing, fake_llm)
+    assert result.returncode == 2
+    # Progress goes to stderr too; the error is its last line, and a single one.
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("error:")] == [lines[-1]]
+    assert "tests/test_bad.py::test_broken" in lines[-1] and "--allow-failing" in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert tree_digest(failing) == before
+    assert fake_llm.chat_requests == []
+
+    fake_llm.on(scripted({"clamp": SCRIPT["clamp"]}))
+    result, data = cover(failing, fake_llm, "--allow-failing", "--files", "calc/ops.py")
+    assert result.returncode == 0, result.stderr
+    assert data["tests"]["accepted"] == 1
+
+
+def test_syntax_error_source_is_skipped_and_garbage_replies_are_rejections(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    (repo / "calc" / "broken.py").write_text("def oops(:\n    pass\n")
+    fake_llm.on(lambda req: Reply("\x00\x01 utter garbage, no code at all"))
+    result, data = cover(repo, fake_llm, "--files", "calc/*")
+    assert result.returncode == 0, result.stderr
+    assert data["skipped"][0]["path"] == "calc/broken.py"
+    assert "syntax error" in data["skipped"][0]["why"]
+    assert "skipped calc/broken.py" in result.stdout
+    assert data["tests"]["accepted"] == 0
+    assert set(data["tests"]["rejected"]) <= {"no-code", "syntax", "no-test"}
+    assert sum(data["tests"]["rejected"].values()) == len(data["targets"])
+
+
+def test_unreachable_model_is_one_line(tmp_path: Path) -> None:
+    repo = make_flat(tmp_path / "flat")
+    result = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--llm-base-url",
+         "http://127.0.0.1:9/v1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: No LLM endpoint reachable at http://127.0.0.1:9/v1: check that the server runs, "
+        "or fix ASSAY_LLM_BASE_URL / --llm-base-url"
+    )
+
+
+def test_fail_under_exits_1(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    repo = make_flat(tmp_path / "flat")
+    fake_llm.on(lambda req: "no code")
+    result, data = cover(repo, fake_llm, "--fail-under", "99", "--files", "calc/ops.py")
+    assert result.returncode == 1
+    assert "below 99 %" in result.stdout
+    assert data["coverage"]["total"]["after"]["combined"] < 99
+
+
+def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    # clamp (4 lines and branches to gain) comes first, then triple (1 line).
+    ops = OPS.split("\n\n\ndef sign")[0] + "\n\n\ndef triple(x):\n    return 3 * x\n"
+    (repo / "calc" / "ops.py").write_text(ops)
+    second_call = threading.Event()
+    release = threading.Event()
+    calls = []
+
+    def answer(req: RecordedRequest) -> str:
+        calls.append(req)
+        if len(calls) == 1:
+            return block(SCRIPT["clamp"])
+        second_call.set()
+        release.wait(30)
+        return "too late"
+
+    fake_llm.on(answer)
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--llm-base-url", fake_llm.url,
+         "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
+         "--report", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert second_call.wait(120), "the second model call never came"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stdout + stderr
+    written = repo / "tests" / "test_ops_assay.py"
+    assert "def test_clamp_bounds" in written.read_text()
+    assert sorted(p.name for p in (repo / "tests").iterdir()) == [
+        "test_ops.py",
+        "test_ops_assay.py",
+    ]
+    data = json.loads(report.read_text())
+    assert data["stopped"] == "interrupted"
+    assert data["written"] == ["tests/test_ops_assay.py"]
+
+
+@pytest.mark.parametrize("flag", ["--into", "--repeat"])
+def test_invalid_option_values(tmp_path: Path, fake_llm: FakeOpenAI, flag: str) -> None:
+    repo = make_flat(tmp_path / "flat")
+    value = "sideways" if flag == "--into" else "zero"
+    result, _ = cover(repo, fake_llm, flag, value)
+    assert result.returncode == 2
+    assert flag in result.stderr
