@@ -131,15 +131,23 @@ def print_report(report: CoverReport, console: Console) -> None:
         f"tokens: {report.tokens:,}; LLM time: {report.llm_seconds:.0f} s; "
         f"wall time: {report.wall_seconds:.0f} s; stopped: {report.stopped}"
     )
-    repairs = [(r["target"], c) for r in report.oracle_repairs for c in r["changes"]]
+    repairs = list(
+        dict.fromkeys(
+            (r["target"], c["model"], c["observed"])
+            for r in report.oracle_repairs
+            for c in r["changes"]
+        )
+    )
     if repairs:
         console.print(
             f"{len(repairs)} expected value(s) came from the code's observed behaviour, not the "
             "model's: review them, a disagreement can be a bug in the code"
         )
-        for target, change in repairs[:10]:
+        for target, expected, observed in repairs[:10]:
             console.print(
-                f"  {target}: model expected {change['model']}, code gave {change['observed']}"
+                f"  {target}: model expected {expected}, code gave {observed}",
+                soft_wrap=True,
+                markup=False,
             )
     if report.written:
         console.print(f"written: {', '.join(report.written)}")

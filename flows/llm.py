@@ -13,7 +13,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -30,84 +29,14 @@ from flows.errors import (
     LLMTimeout,
     LLMUnreachable,
 )
+from flows.llm_types import Completion, StageUsage, Usage
 from flows.trace import TraceWriter
+
+__all__ = ["Completion", "LLMClient", "Message", "StageUsage", "Usage", "retry_after_seconds"]
 
 Message = Mapping[str, str]
 
 DEFAULT_STAGE = "default"
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One answer from the model."""
-
-    text: str
-    model: str
-    stage: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency: float
-    cached: bool = False
-    finish_reason: str | None = None
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass
-class StageUsage:
-    calls: int = 0
-    cached_calls: int = 0
-    failed_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def add(self, other: StageUsage) -> None:
-        self.calls += other.calls
-        self.cached_calls += other.cached_calls
-        self.failed_calls += other.failed_calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.seconds += other.seconds
-
-
-@dataclass
-class Usage:
-    """Tokens, calls and model time of one run, in total and per stage.
-
-    Cached answers count as calls but cost no tokens and no time: that is the point of the cache.
-    """
-
-    stages: dict[str, StageUsage] = field(default_factory=dict)
-
-    def stage(self, name: str) -> StageUsage:
-        return self.stages.setdefault(name, StageUsage())
-
-    @property
-    def total(self) -> StageUsage:
-        out = StageUsage()
-        for usage in self.stages.values():
-            out.add(usage)
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        def one(u: StageUsage) -> dict[str, Any]:
-            return {
-                "calls": u.calls,
-                "cached_calls": u.cached_calls,
-                "failed_calls": u.failed_calls,
-                "prompt_tokens": u.prompt_tokens,
-                "completion_tokens": u.completion_tokens,
-                "seconds": round(u.seconds, 3),
-            }
-
-        return {"total": one(self.total), "stages": {k: one(v) for k, v in self.stages.items()}}
 
 
 def retry_after_seconds(headers: Mapping[str, str] | httpx.Headers | None) -> float | None:
@@ -190,11 +119,14 @@ class LLMClient:
         stop: Sequence[str] | None = None,
         seed: int | None = None,
         use_cache: bool = True,
+        stop_when: Callable[[str], bool] | None = None,
     ) -> Completion:
         """Send one chat request; return the answer or raise an :class:`LLMError` subtype.
 
         ``seed`` is sent to the server and is part of the cache key: ask again with another
-        seed to get a fresh sample instead of the cached one.
+        seed to get a fresh sample instead of the cached one.  ``stop_when`` streams the answer
+        and hangs up as soon as the text so far satisfies it (finish reason ``"stop_when"``):
+        a small model that goes on writing or loops costs nothing past what is needed.
         """
         model = model or self.model_for(stage)
         msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
@@ -222,7 +154,7 @@ class LLMClient:
 
         started = time.monotonic()
         try:
-            completion = self._request_with_retries(msgs, model, stage, params)
+            completion = self._request_with_retries(msgs, model, stage, params, stop_when)
         except LLMError as err:
             with self._lock:
                 usage = self.usage.stage(stage)
@@ -262,13 +194,20 @@ class LLMClient:
     # -- internals ----------------------------------------------------------------------------
 
     def _request_with_retries(
-        self, msgs: list[dict[str, str]], model: str, stage: str, params: dict[str, Any]
+        self,
+        msgs: list[dict[str, str]],
+        model: str,
+        stage: str,
+        params: dict[str, Any],
+        stop_when: Callable[[str], bool] | None = None,
     ) -> Completion:
         attempt = 0
         transport_retries = 0
         while True:
             started = time.monotonic()
             try:
+                if stop_when is not None:
+                    return self._stream(msgs, model, stage, params, stop_when, started)
                 response = self._client.chat.completions.create(
                     model=model,
                     messages=msgs,  # type: ignore[arg-type]
@@ -311,6 +250,54 @@ class LLMClient:
             attempt += 1
             self._trace(stage, model, msgs, None, error=err, retry_in=wait)
             self._sleep(wait)
+
+    def _stream(
+        self,
+        msgs: list[dict[str, str]],
+        model: str,
+        stage: str,
+        params: dict[str, Any],
+        stop_when: Callable[[str], bool],
+        started: float,
+    ) -> Completion:
+        stream: Any = self._client.chat.completions.create(
+            model=model,
+            messages=msgs,  # type: ignore[arg-type]
+            stream=True,
+            **params,
+        )
+        parts: list[str] = []
+        chunks = 0
+        finish: str | None = None
+        usage: Any = None
+        try:
+            for chunk in stream:
+                usage = getattr(chunk, "usage", None) or usage
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                delta = (choice.delta.content if choice.delta else None) or ""
+                finish = choice.finish_reason or finish
+                if delta:
+                    parts.append(delta)
+                    chunks += 1
+                    if stop_when("".join(parts)):
+                        finish = "stop_when"
+                        break
+        finally:
+            stream.close()  # hang up: the server stops generating for us
+        prompt_chars = sum(len(m["content"]) for m in msgs)
+        return Completion(
+            text="".join(parts),
+            model=model,
+            stage=stage,
+            # Servers that send no usage when streaming: one chunk is one token; the prompt is
+            # estimated at ~3.5 characters a token.
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or prompt_chars / 3.5),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or chunks),
+            latency=time.monotonic() - started,
+            finish_reason=finish,
+        )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -24,6 +24,5 @@ echo "==> installing assay with the embedded model server (llama.cpp builds from
 echo "==> installing the embedded model (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB)"
 "$VENV/bin/assay" model install
 "$VENV/bin/assay" doctor --repo examples/shop || true
-echo "==> the main job on examples/shop with the embedded model"
-exec "$VENV/bin/assay" model ask --max-tokens 200 \
-    "Write a pytest test for shop.pricing.apply_discount(price, percent) from examples/shop."
+echo "==> the main job: assay cover on examples/shop with the embedded model (dry run)"
+exec "$VENV/bin/assay" cover examples/shop --dry-run --max-minutes 15

@@ -15,7 +15,9 @@ if [ "${ASSAY_SKIP_INSTALL:-0}" != 1 ]; then
     "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 fi
 
-echo "==> ruff"; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check .
+echo "==> ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 echo "==> import contracts"; "$VENV/bin/lint-imports"
 echo "==> mypy"; "$VENV/bin/mypy"
 echo "==> pytest"

@@ -89,7 +89,8 @@ HEAD = "import pytest\nfrom calc.ops import {name}\n\n\n"
 # What the scripted model answers, per target: one good test and one bad test of each kind.
 SCRIPT = {
     "clamp": HEAD.format(name="clamp")
-    + "def test_clamp_bounds():\n    assert clamp(-5, 0, 10) == 0\n    assert clamp(50, 0, 10) == 10\n",
+    + "def test_clamp_bounds():\n    assert clamp(-5, 0, 10) == 0\n"
+    + "    assert clamp(50, 0, 10) == 10\n",
     "sign": "def test_sign(:\n    assert sign(1) == 1\n",
     "parity": "from calc.ops import parity\n\n\ndef parity(n):\n    return 'even'\n\n\n"
     "def test_parity():\n    assert parity(2) == 'even'\n",

@@ -54,7 +54,9 @@ class Cart:
 '''
 
 
-def file_cov(path: str, executed: list[int], missing: list[int], branches_missing=()) -> FileCoverage:
+def file_cov(
+    path: str, executed: list[int], missing: list[int], branches_missing: tuple = ()
+) -> FileCoverage:
     return FileCoverage(
         path=path,
         executed_lines=tuple(executed),
@@ -125,7 +127,10 @@ def test_a_file_with_a_syntax_error_is_skipped_and_reported(project: Path) -> No
 
 
 def test_context_marks_missed_lines_and_shows_the_class_header(project: Path) -> None:
-    target = Target("shop/pricing.py", "shop.pricing", "", "Cart.add", 21, 25, (22, 23), ((22, 23),))
+    missed_branch = ((22, 23),)
+    target = Target(
+        "shop/pricing.py", "shop.pricing", "", "Cart.add", 21, 25, (22, 23), missed_branch
+    )
     ctx = build_context(project, target)
     assert "from shop.pricing import Cart" in ctx.header
     assert "class Cart:" in ctx.code and "currency" in ctx.code
@@ -210,7 +215,8 @@ def test_a_mutant_really_changes_what_the_function_does(tmp_path: Path) -> None:
 
 
 def test_observed_oracles_fix_wrong_expected_values(tmp_path: Path) -> None:
-    (tmp_path / "calc.py").write_text("def half(x):\n    return x / 2\n\ndef name():\n    return 'é'\n")
+    calc = "def half(x):\n    return x / 2\n\ndef name():\n    return 'é'\n"
+    (tmp_path / "calc.py").write_text(calc)
     code = (
         "from calc import half, name\n\n\ndef test_half():\n"
         "    assert half(3) == 1\n    assert half(4) == 2\n    assert name() == 'e'\n"
@@ -229,7 +235,10 @@ def test_observed_oracles_fix_wrong_expected_values(tmp_path: Path) -> None:
     assert "assert half(4) == 2\n" in fixed  # right already: untouched
     assert "assert name() == 'é'" in fixed
     assert fixed.startswith("import pytest\n")
-    assert [(c.old, c.new) for c in changes] == [("1", "pytest.approx(1.5)"), ("'e'", "'é'")]
+    assert [(c.old, c.new, c.value) for c in changes] == [
+        ("1", "pytest.approx(1.5)", "1.5"),
+        ("'e'", "'é'", "'é'"),
+    ]
 
 
 def test_merge_adds_missing_imports_and_renames_clashes() -> None:
@@ -313,3 +322,16 @@ def test_observed_oracles_fix_is_and_truth_asserts(tmp_path: Path) -> None:
     assert "    assert not b.empty()\n" in fixed
     assert "    assert b.full()\n    assert b.full()\n" in fixed
     assert len(changes) == 3
+
+
+def test_answer_complete_hangs_up_after_one_test() -> None:
+    from agents.cover.candidate import answer_complete
+
+    one = "```python\nimport pytest\nfrom m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
+    assert not answer_complete(one)
+    assert answer_complete(one + "\n\ndef test_g():\n")
+    assert answer_complete(one + "```\n")
+    assert answer_complete(one + "print('done')\n")
+    loop = one + "    assert f(2) == 3  # again\n" * 4
+    assert answer_complete(loop)
+    assert not answer_complete(one + "    assert f(2) == 3  # again\n" * 3)

@@ -219,3 +219,14 @@ def test_retry_after_http_date() -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     value = retry_after_seconds({"retry-after": when})
     assert value is not None and 25 <= value <= 31
+
+
+def test_stop_when_hangs_up_early_and_counts_chunks(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue("def test_a():\n    assert 1\n\n\ndef test_b():\n    loop loop loop loop loop")
+    client = client_for(fake_llm)
+    out = client.complete(HELLO, stop_when=lambda text: "def test_b" in text)
+    assert out.finish_reason == "stop_when"
+    assert out.text.startswith("def test_a():") and "loop" not in out.text
+    assert fake_llm.chat_requests[0].json["stream"] is True
+    assert out.completion_tokens == len(out.text) // 8 + (len(out.text) % 8 > 0)
+    assert out.prompt_tokens > 0

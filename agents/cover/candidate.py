@@ -54,6 +54,28 @@ def extract_code(reply: str, header: str, *, truncated: bool = False) -> str | N
     return trim_to_parse(code) if truncated else code
 
 
+def answer_complete(text: str) -> bool:
+    """Whether a reply (so far) holds one whole test function: the model closed the code block,
+    went on to another top-level statement, or started repeating lines.  Used to hang up on a
+    small model early instead of paying for what it writes after."""
+    lines = text.split("\n")[:-1]  # the last line may be unfinished
+    in_test = False
+    body: list[str] = []
+    for line in lines:
+        if line.startswith(("def test", "async def test")):
+            if in_test:
+                return True
+            in_test = True
+            continue
+        if not in_test:
+            continue
+        if line.strip().startswith("```") or (line and not line[0].isspace() and line[0] != "#"):
+            return True
+        if len(line.strip()) > 10:
+            body.append(line.strip())
+    return any(body.count(line) >= 4 for line in set(body))
+
+
 def trim_to_parse(code: str, max_lines: int = 40) -> str:
     """A reply cut off by the token limit (or a model that looped) ends mid-statement: drop
     trailing lines until the module parses, then drop a trailing test left without a body."""

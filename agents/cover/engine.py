@@ -22,6 +22,7 @@ from agents.cover.candidate import (
     Candidate,
     Rejection,
     add_missing_imports,
+    answer_complete,
     check_static,
     extract_code,
     module_names,
@@ -313,6 +314,7 @@ class CoverAgent:
                     max_tokens=self.options.answer_tokens,
                     temperature=0.2 if attempt == 0 else 0.6,
                     stop=["\n```\n"],
+                    stop_when=answer_complete,
                     seed=chain * 100 + attempt if chain or attempt else None,
                 )
             except FATAL_LLM:
@@ -324,7 +326,7 @@ class CoverAgent:
                     raise
                 continue
             state.llm_errors = 0
-            truncated = completion.finish_reason == "length"
+            truncated = completion.finish_reason in ("length", "stop_when")
             verdict = self._judge(completion.text, ctx.header, target, truncated)
             if verdict.accepted and verdict.candidate is not None:
                 self._accept(target, verdict, state, outcome)
@@ -407,7 +409,7 @@ class CoverAgent:
                     "target": target.key,
                     "file": path,
                     "changes": [
-                        {"model": c.old, "observed": c.new} for c in verdict.oracle_changes
+                        {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
                     ],
                 }
             )

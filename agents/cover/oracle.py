@@ -36,8 +36,9 @@ _OBSERVED = re.compile(rf"^{MARKER}(\{{.*\}})$", re.M)
 @dataclass(frozen=True)
 class Change:
     line: int
-    old: str
-    new: str
+    old: str  # the source the model wrote
+    new: str  # the source we wrote instead
+    value: str  # the repr of what the code produced
 
 
 def _is_literal(node: ast.expr) -> bool:
@@ -212,7 +213,7 @@ def repair(code: str, observed: dict[str, str]) -> tuple[str, list[Change]]:
             continue
         node, old, new = fix
         edits.append((node, new))
-        changes.append(Change(node.lineno, old, new))
+        changes.append(Change(node.lineno, old, new, observed[site.key]))
     for node, new in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
         _replace(lines, node, new)
     text = "\n".join(lines) + "\n"
