@@ -264,6 +264,7 @@ class LLMClient:
             model=model,
             messages=msgs,  # type: ignore[arg-type]
             stream=True,
+            stream_options={"include_usage": True},  # the last chunk, when we do not hang up
             **params,
         )
         parts: list[str] = []
