@@ -86,6 +86,11 @@ class CoverDisplay:
             detail = str(data["detail"]).splitlines()[0][:100] if data["detail"] else ""
             log(f"[red]rejected[/red] ({data['reason']}) {escape(detail)}")
             self._status(self.current)
+        elif kind == "round":
+            log(f"round {data['round']}: {data['targets']} function(s) still missed")
+            if self.task is not None:
+                self.progress.reset(self.task, total=data["targets"])
+                self.current = ""
         elif kind == "verify":
             log(f"running the whole suite with {', '.join(data['files'])}")
         elif kind == "rolled-back":
@@ -238,6 +243,10 @@ def cover(
             help="new: tests/test_<module>_assay.py; existing: append to tests/test_<module>.py.",
         ),
     ] = "new",
+    rounds: Annotated[
+        int,
+        typer.Option("--rounds", min=1, help="Passes over the functions still missed."),
+    ] = 3,
     tests_per_target: Annotated[
         int | None,
         typer.Option("--tests-per-target", help="New tests per function at most [default: 2]."),
@@ -311,6 +320,7 @@ def cover(
         max_tokens=max_tokens,
         target_coverage=target_coverage,
         max_tests_per_target=s.cover_tests_per_target,
+        rounds=rounds,
         candidate_timeout=s.cover_candidate_timeout,
         suite_timeout=s.sandbox_timeout,
         test_command=s.test_command,

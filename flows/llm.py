@@ -260,9 +260,9 @@ class LLMClient:
         stop_when: Callable[[str], bool],
         started: float,
     ) -> Completion:
-        stream: Any = self._client.chat.completions.create(
+        stream: Any = self._client.chat.completions.create(  # type: ignore[call-overload]
             model=model,
-            messages=msgs,  # type: ignore[arg-type]
+            messages=msgs,
             stream=True,
             stream_options={"include_usage": True},  # the last chunk, when we do not hang up
             **params,

@@ -149,7 +149,8 @@ def cover(
         [
             sys.executable, "-m", "agents.cli", "cover", str(repo),
             "--llm-base-url", server.url, "--llm-model", "fake-model",
-            "--attempts", "1", "--tests-per-target", "1", "--candidate-timeout", "4",
+            "--attempts", "1", "--tests-per-target", "1", "--rounds", "1",
+            "--candidate-timeout", "4",
             "--report", str(report), *args,
         ],
         env={**os.environ, "COLUMNS": "200", **(env or {})},
@@ -422,6 +423,30 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
     data = json.loads(report.read_text())
     assert data["stopped"] == "interrupted"
     assert data["written"] == ["tests/test_ops_assay.py"]
+
+
+def test_a_later_round_retries_what_is_still_missed(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    repo = make_flat(tmp_path / "flat")
+    ops = OPS.split("\n\n\ndef sign")[0] + "\n\n\ndef triple(x):\n    return 3 * x\n"
+    (repo / "calc" / "ops.py").write_text(ops)
+    asked: list[str] = []
+
+    def answer(req: RecordedRequest) -> str:
+        name = TARGET.search(req.messages[1]["content"]).group(1)  # type: ignore[union-attr]
+        asked.append(name)
+        if name == "triple" and asked.count("triple") == 1:
+            return "no code this time"
+        good = {"clamp": SCRIPT["clamp"], "triple": HEAD.format(name="triple")
+                + "def test_t():\n    assert triple(2) == 6\n"}  # fmt: skip
+        return block(good[name])
+
+    fake_llm.on(answer)
+    result, data = cover(repo, fake_llm, "--rounds", "3")
+    assert result.returncode == 0, result.stderr
+    assert asked == ["clamp", "triple", "triple"]
+    assert reasons(data)["triple"] == ["no-code"]
+    assert data["tests"]["accepted"] == 2
+    assert "round 2: 1 function(s) still missed" in result.stderr
 
 
 @pytest.mark.parametrize("flag", ["--into", "--repeat"])

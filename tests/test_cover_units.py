@@ -329,9 +329,36 @@ def test_answer_complete_hangs_up_after_one_test() -> None:
 
     one = "```python\nimport pytest\nfrom m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
     assert not answer_complete(one)
-    assert answer_complete(one + "\n\ndef test_g():\n")
+    assert not answer_complete(one + "\n\ndef test_g():\n")
+    assert answer_complete(one + "\n\ndef test_g():\n", max_tests=1)
     assert answer_complete(one + "```\n")
     assert answer_complete(one + "print('done')\n")
     loop = one + "    assert f(2) == 3  # again\n" * 4
     assert answer_complete(loop)
     assert not answer_complete(one + "    assert f(2) == 3  # again\n" * 3)
+
+
+def test_cut_at_failures_keeps_what_ran_before_the_failing_statement() -> None:
+    from agents.cover.candidate import cut_at_failures
+
+    code = (
+        "from m import f\n\n\ndef test_a():\n    x = f(1)\n    assert x == 2\n"
+        "    with pytest.raises(ValueError):\n        f(-1)\n    assert f(3) == 4\n\n\n"
+        "def test_b():\n    f(0)\n    assert f(0) == 1\n\n\ndef test_c():\n    assert f(5) == 6\n"
+    )
+    cut = cut_at_failures(code, {"test_a": 8, "test_b": 13})
+    assert "def test_a():\n    x = f(1)\n    assert x == 2\n" in cut
+    assert "pytest.raises" not in cut and "f(3)" not in cut
+    assert "test_b" not in cut  # nothing ran before its failing first statement
+    assert "def test_c" in cut
+    ast.parse(cut)
+
+
+def test_answer_end_cuts_at_the_line_that_ended_the_answer() -> None:
+    from agents.cover.candidate import answer_end
+
+    code = "def test_a():\n    assert f(1) == 2\n"
+    assert answer_end(code + "```\nMore prose") == (len(code), "done")
+    looping = code + "    assert f(2) == 3  # again\n" * 5
+    offset, why = answer_end(looping)  # type: ignore[misc]
+    assert why == "loop" and looping[:offset].count("again") == 3

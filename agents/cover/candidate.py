@@ -18,6 +18,7 @@ from flows.structured import extract_block
 
 _PY_FENCE = re.compile(r"```(?:python|py)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _STDLIB = frozenset(sys.stdlib_module_names)
+_CONTINUATION = re.compile(r"^\w*\(.*\)\s*(->.*)?:\s*$", re.M)
 _CODE_START = re.compile(r"^\s*(import |from |def |async def |class |@|#|\"\"\"|')")
 
 
@@ -44,6 +45,8 @@ def extract_code(reply: str, header: str, *, truncated: bool = False) -> str | N
     if not code.strip():
         return None
     if not _CODE_START.match(code):
+        if not fenced and not _CONTINUATION.match(code):
+            return None  # prose, not code
         # The model continued "def test_<stem>" without repeating our lines.
         code = header.rstrip("\n") + "\n\n\ndef test_" + code
     lines = code.splitlines()
@@ -54,26 +57,42 @@ def extract_code(reply: str, header: str, *, truncated: bool = False) -> str | N
     return trim_to_parse(code) if truncated else code
 
 
-def answer_complete(text: str) -> bool:
-    """Whether a reply (so far) holds one whole test function: the model closed the code block,
-    went on to another top-level statement, or started repeating lines.  Used to hang up on a
-    small model early instead of paying for what it writes after."""
-    lines = text.split("\n")[:-1]  # the last line may be unfinished
-    in_test = False
-    body: list[str] = []
-    for line in lines:
+MAX_TESTS_PER_ANSWER = 4
+
+
+def answer_end(text: str, max_tests: int = MAX_TESTS_PER_ANSWER) -> tuple[int, str] | None:
+    """Where a reply (so far) is done, as (offset, why), or None while it is not: after
+    ``max_tests`` whole test functions, at the closing fence or at a top-level statement that is
+    not part of a test (why ``"done"``), or at the fourth copy of a repeated line (``"loop"``).
+    Only whole lines count: the last one may be unfinished."""
+    tests = 0
+    seen: dict[str, int] = {}
+    offset = 0
+    for line in text.split("\n")[:-1]:
+        start, offset = offset, offset + len(line) + 1
         if line.startswith(("def test", "async def test")):
-            if in_test:
-                return True
-            in_test = True
+            if tests == max_tests:
+                return start, "done"
+            tests += 1
             continue
-        if not in_test:
+        if not tests:
             continue
-        if line.strip().startswith("```") or (line and not line[0].isspace() and line[0] != "#"):
-            return True
-        if len(line.strip()) > 10:
-            body.append(line.strip())
-    return any(body.count(line) >= 4 for line in set(body))
+        if line.strip().startswith("```"):
+            return start, "done"
+        if line and not line[0].isspace() and not line.startswith(("#", "@", "def ", "class ")):
+            return start, "done"
+        key = line.strip()
+        if len(key) > 10:
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] == 4:
+                return start, "loop"
+    return None
+
+
+def answer_complete(text: str, max_tests: int = MAX_TESTS_PER_ANSWER) -> bool:
+    """``stop_when`` for the LLM client: hang up on a small model as soon as the answer is done
+    instead of paying for what it writes after (see :func:`answer_end`)."""
+    return answer_end(text, max_tests) is not None
 
 
 def trim_to_parse(code: str, max_lines: int = 40) -> str:
@@ -228,6 +247,45 @@ def keep_tests(code: str, keep: set[str]) -> str:
     for start, end in sorted(drop, reverse=True):
         del lines[start - 1 : end]
     return re.sub(r"\n{3,}(?=\S)", "\n\n\n", "\n".join(lines)).rstrip() + "\n"
+
+
+def cut_at_failures(code: str, failures: dict[str, int]) -> str:
+    """``code`` with each failing test (name → line of the failing statement) ending just
+    before that statement: what ran before it passed and still checks something.  A test with
+    no assert left before that statement is removed instead."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    cuts: list[tuple[int, int]] = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        line = failures.get(node.name)
+        if line is None:
+            continue
+        failing = next(
+            (i for i, st in enumerate(node.body) if st.lineno <= line <= (st.end_lineno or 0)),
+            None,
+        )
+        if failing is None:
+            continue
+        kept = [st for st in node.body[:failing] if not _is_docstring(st)]
+        start = node.body[failing].lineno if any(map(_checks, kept)) else _span(node)[0]
+        cuts.append((start, node.end_lineno or node.lineno))
+    for start, end in sorted(cuts, reverse=True):
+        del lines[start - 1 : end]
+    return re.sub(r"\n{3,}(?=\S)", "\n\n\n", "\n".join(lines)).rstrip() + "\n"
+
+
+def _checks(node: ast.stmt) -> bool:
+    """Whether a statement asserts something (an ``assert`` or a ``pytest.raises`` block)."""
+    return any(
+        isinstance(n, ast.Assert) or (isinstance(n, ast.Attribute) and n.attr == "raises")
+        for n in ast.walk(node)
+    )
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
 
 def _span(node: ast.AST) -> tuple[int, int]:

@@ -21,9 +21,9 @@ the existing tests.
 {code}
 ```
 {style}
-Write ONE short pytest test function (at most 12 lines) for `{qualname}` that makes {missed} \
-run, and assert the exact result (return value, state, or `pytest.raises`). Compute expected \
-values by following the code above step by step.
+Write 1 to {max_tests} short pytest test functions for `{qualname}` (one scenario each, at \
+most 8 lines each) that together make {missed} run, and assert the exact result (return value, \
+state, or `pytest.raises`). Compute expected values by following the code above step by step.
 Start your answer with exactly these lines and continue after them:
 
 ```python
@@ -43,7 +43,7 @@ The project's existing tests start like this (follow their style; do not repeat 
 RETRY = """\
 {problem}
 
-Write the corrected test: one ```python block starting with the same import lines."""
+Write the corrected tests: one ```python block starting with the same import lines."""
 
 PROBLEMS = {
     "syntax": "Your code does not parse: {detail}.",

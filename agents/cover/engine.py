@@ -19,10 +19,12 @@ from typing import Any
 
 from agents.cover import cover_prompts as prompts
 from agents.cover.candidate import (
+    MAX_TESTS_PER_ANSWER,
     Candidate,
     Rejection,
     add_missing_imports,
     answer_complete,
+    answer_end,
     check_static,
     extract_code,
     module_names,
@@ -69,11 +71,12 @@ class CoverOptions:
     max_tokens: int | None = None
     target_coverage: float | None = None
     max_tests_per_target: int = 2
+    rounds: int = 3  # passes over the targets still missed; stops early when one adds nothing
     candidate_timeout: float = 60.0
     suite_timeout: float = 600.0
     test_command: str = "pytest"
     into: str = "new"  # "new": tests/test_<module>_assay.py; "existing": tests/test_<module>.py
-    answer_tokens: int = 450
+    answer_tokens: int = 600
 
 
 class _Stop(Exception):
@@ -148,9 +151,7 @@ class CoverAgent:
 
         interrupted = False
         try:
-            for target in scan.targets:
-                self._check_budget(state)
-                self._cover_target(target, state)
+            self._rounds(scan.targets, state)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except KeyboardInterrupt:
@@ -274,15 +275,36 @@ class CoverAgent:
         scan = find_targets(self.repo, state.current, [target.path], changed=self._changed)
         return next((t for t in scan.targets if t.qualname == target.qualname), None)
 
-    def _cover_target(self, target: Target, state: _State) -> None:
-        outcome = TargetOutcome(target.key)
-        self.report.targets.append(outcome)
+    def _rounds(self, targets: list[Target], state: _State) -> None:
+        """Visit every target once per round; a later round retries what is still missed with
+        fresh samples.  Stops after ``rounds`` rounds or a round that accepted nothing."""
+        outcomes: dict[str, TargetOutcome] = {}
+        pending = targets
+        for round_ in range(self.options.rounds):
+            accepted_before = self.report.accepted
+            for target in pending:
+                self._check_budget(state)
+                if target.key not in outcomes:
+                    outcomes[target.key] = TargetOutcome(target.key)
+                    self.report.targets.append(outcomes[target.key])
+                fresh = self._refresh(target, state) if round_ else target
+                if fresh is not None:
+                    self._cover_target(fresh, state, outcomes[target.key], round_)
+            if self.report.accepted == accepted_before:
+                return
+            pending = [t for t in pending if self._refresh(t, state) is not None]
+            if round_ + 1 < self.options.rounds and pending:
+                self.emit("round", {"round": round_ + 2, "targets": len(pending)})
+
+    def _cover_target(
+        self, target: Target, state: _State, outcome: TargetOutcome, round_: int
+    ) -> None:
         for chain in range(self.options.max_tests_per_target):
             fresh = self._refresh(target, state) if chain else target
             if fresh is None:
                 return
             self.emit("target", {"target": fresh, "chain": chain})
-            if not self._chain(fresh, chain, state, outcome):
+            if not self._chain(fresh, round_ * 10 + chain, state, outcome):
                 return
 
     def _chain(self, target: Target, chain: int, state: _State, outcome: TargetOutcome) -> bool:
@@ -299,6 +321,7 @@ class CoverAgent:
             missed=ctx.missed_summary,
             header=ctx.header.rstrip(),
             test_stem=stem,
+            max_tests=MAX_TESTS_PER_ANSWER,
         )
         messages = [
             {"role": "system", "content": prompts.SYSTEM},
@@ -312,7 +335,7 @@ class CoverAgent:
                     messages,
                     stage="write_test",
                     max_tokens=self.options.answer_tokens,
-                    temperature=0.2 if attempt == 0 else 0.6,
+                    temperature=0.2 if attempt == 0 and chain == 0 else 0.7,
                     stop=["\n```\n"],
                     stop_when=answer_complete,
                     seed=chain * 100 + attempt if chain or attempt else None,
@@ -326,8 +349,12 @@ class CoverAgent:
                     raise
                 continue
             state.llm_errors = 0
-            truncated = completion.finish_reason in ("length", "stop_when")
-            verdict = self._judge(completion.text, ctx.header, target, truncated)
+            reply, truncated = completion.text, completion.finish_reason == "length"
+            if completion.finish_reason == "stop_when":
+                end = answer_end(reply)
+                if end is not None:
+                    reply, truncated = reply[: end[0]], end[1] == "loop"
+            verdict = self._judge(reply, ctx.header, target, truncated)
             if verdict.accepted and verdict.candidate is not None:
                 self._accept(target, verdict, state, outcome)
                 return True

@@ -15,7 +15,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agents.cover.candidate import Candidate, Rejection, check_static, keep_tests, test_names
+from agents.cover.candidate import (
+    Candidate,
+    Rejection,
+    check_static,
+    cut_at_failures,
+    keep_tests,
+    test_names,
+)
 from agents.cover.mutants import mutants_for
 from agents.cover.oracle import Change, instrument, observed_values, repair
 from agents.cover.targets import Target
@@ -107,7 +114,7 @@ class Gatekeeper:
 
     def _alone(self, path: str, code: str) -> TestRun:
         return self.sandbox.run_tests(
-            [path, "-p", "no:randomly"],
+            [path, "-p", "no:randomly", "--tb=short"],
             test_command="pytest",
             extra_files=self._files(path, code),
             source=list(self.config.sources),
@@ -139,6 +146,12 @@ class Gatekeeper:
                 repaired = self._repair(path, code, target, verdict)
                 if repaired is not None:
                     candidate, code = repaired, repaired.code
+                    alone = self._alone(path, code)
+                    verdict.runs += 1
+            if not alone.passed:
+                cut = self._cut(path, code, target, alone, verdict)
+                if cut is not None:
+                    candidate, code = cut, cut.code
                     alone = self._alone(path, code)
                     verdict.runs += 1
             if not alone.passed:
@@ -211,6 +224,26 @@ class Gatekeeper:
             return None
         verdict.oracle_changes = changes
         return checked
+
+    @staticmethod
+    def _cut(
+        path: str, code: str, target: Target, run: TestRun, verdict: Verdict
+    ) -> Candidate | None:
+        """Failing tests end before the statement that raised (what ran before it passed)."""
+        where = re.compile(rf"^{re.escape(path)}:(\d+)", re.M)
+        failures: dict[str, int] = {}
+        for case in run.with_outcome("failed"):
+            found = where.search(case.text)
+            name = case.nodeid.split("::", 1)[-1]
+            if found and "::" not in name:
+                failures[name] = int(found.group(1))
+        if not failures:
+            return None
+        cut = check_static(cut_at_failures(code, failures), target)
+        if not isinstance(cut, Candidate) or cut.code == code:
+            return None
+        verdict.notes.append(f"cut {len(failures)} test(s) before the statement that failed")
+        return cut
 
     @staticmethod
     def _salvage(code: str, target: Target, run: TestRun, verdict: Verdict) -> Candidate | None:
