@@ -147,10 +147,24 @@ def doctor(
 
 def _register_subcommands() -> None:
     from agents.cli_cover import cover
+    from agents.cli_flows import solve, trace_app
+    from agents.cli_index import index_app, policy_app, search
     from agents.cli_model import model_app
+    from agents.cli_service import review, serve, token_app, worker
+    from agents.cli_testgen import tests_command
 
     app.add_typer(model_app, name="model")
     app.command("cover")(cover)
+    app.command("review")(review)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.add_typer(token_app, name="token")
+    app.command("solve")(solve)
+    app.command("tests")(tests_command)
+    app.add_typer(trace_app, name="trace")
+    app.add_typer(index_app, name="index")
+    app.command("search")(search)
+    app.add_typer(policy_app, name="policy")
 
 
 _register_subcommands()

@@ -28,3 +28,20 @@ class InputError(AssayError):
 
 class ModelError(AssayError):
     """The embedded model is missing, corrupt, or its server cannot start."""
+
+
+class PlatformError(AssayError):
+    """A code host (GitHub, GitLab) refused or failed a call; translated at its boundary.
+
+    ``status`` is the HTTP status (0 when the host was unreachable); ``transient`` says whether
+    trying again later can help (rate limits, 5xx, network errors).
+    """
+
+    def __init__(self, what: str, fix: str = "", *, status: int = 0, transient: bool = False):
+        super().__init__(what, fix)
+        self.status = status
+        self.transient = transient
+
+
+class ServiceError(AssayError):
+    """The service cannot start or run as configured (a missing secret, a bad queue URL)."""

@@ -81,6 +81,76 @@ class Settings(BaseSettings):
     # The index.
     qdrant_url: str | None = Field(None, description="Qdrant server (default: embedded in home)")
     qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="sentence-transformers model: a name, a local directory, or hash-<dim>",
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="texts per model batch")
+    index_chunk_max_chars: int = Field(1500, ge=200, description="largest chunk (characters)")
+    index_chunk_min_chars: int = Field(200, ge=0, description="smaller neighbours are merged")
+    index_max_file_kb: int = Field(1024, ge=1, description="larger files are skipped (KiB)")
+    index_exclude: list[str] = Field(
+        default_factory=list, description="gitignore-style globs never indexed"
+    )
+
+    # The service (assay serve / assay worker) and its jobs.
+    service_host: str = Field("127.0.0.1", description="address 'assay serve' listens on")
+    service_port: int = Field(8700, ge=0, le=65535, description="port of 'assay serve'")
+    service_workers: int = Field(1, ge=0, description="job worker threads in the server process")
+    redis_url: SecretStr | None = Field(
+        None, description="Redis for the job queue (scale-out); none: SQLite in home"
+    )
+    job_lease_seconds: float = Field(
+        60.0, gt=0, description="a running job whose worker is silent this long is run again"
+    )
+    job_max_attempts: int = Field(3, ge=1, description="runs of one job before it fails")
+    job_result_days: float = Field(30.0, gt=0, description="days finished jobs are kept")
+    sync_wait_seconds: float = Field(
+        30.0, ge=0, description="how long a small ask waits for its answer before a job id"
+    )
+    rate_limit_per_minute: int = Field(120, ge=1, description="API requests per token and minute")
+    max_body_bytes: int = Field(
+        5 * 2**20, ge=1024, description="largest request or webhook body accepted"
+    )
+    delivery_ttl_seconds: float = Field(
+        3 * 86400.0, gt=0, description="how long a webhook delivery id is remembered"
+    )
+
+    # The code hosts (the PR bot).
+    github_api_url: str = Field("https://api.github.com", description="GitHub (Enterprise) API")
+    github_app_id: int | None = Field(None, ge=1, description="the GitHub App's id")
+    github_private_key_path: Path | None = Field(
+        None, description="the GitHub App's private key (PEM)"
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="the GitHub App's webhook secret"
+    )
+    github_token: SecretStr | None = Field(
+        None, description="a token for GitHub instead of the App (tests, single repositories)"
+    )
+    gitlab_url: str = Field("https://gitlab.com", description="the GitLab instance")
+    gitlab_token: SecretStr | None = Field(
+        None, description="GitLab project or group access token (api scope)"
+    )
+    gitlab_webhook_secret: SecretStr | None = Field(
+        None, description="the secret token of the GitLab webhook"
+    )
+
+    # assay review.
+    review_token_budget: int = Field(
+        12000, ge=200, description="diff tokens one review reads at most (the rest is skipped)"
+    )
+    review_max_findings: int = Field(20, ge=1, description="findings one review reports at most")
+    review_max_minutes: float = Field(
+        15.0, gt=0, description="a review stops asking the model after this long"
+    )
+
+    @field_validator("github_api_url", "gitlab_url")
+    @classmethod
+    def _host_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("llm_base_url", "qdrant_url")
     @classmethod
@@ -92,7 +162,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("home", "model_path")
+    @field_validator("home", "model_path", "github_private_key_path")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return None if value is None else Path(os.path.expanduser(str(value)))
@@ -127,8 +197,21 @@ class Settings(BaseSettings):
         return self.home / "qdrant"
 
     @property
+    def index_dir(self) -> Path:
+        """The index's registry of repositories and its clones of git URLs."""
+        return self.home / "index"
+
+    @property
+    def policy_path(self) -> Path:
+        return self.home / "policy.yaml"
+
+    @property
     def traces_dir(self) -> Path:
         return self.home / "traces"
+
+    @property
+    def service_dir(self) -> Path:
+        return self.home / "service"
 
 
 SECRET_FIELDS = frozenset(

@@ -1,4 +1,5 @@
-"""assay's flow engineering library: the LLM client, structured output, and sandboxed execution.
+"""assay's flow engineering library: the LLM client, structured output, sandboxed execution,
+the flow runtime (:mod:`flows.runtime`) and the flows (:mod:`flows.solve`, :mod:`flows.testwrite`).
 
 A library: it takes everything it needs as arguments and imports nothing else of assay's.
 """
@@ -19,15 +20,27 @@ from flows.errors import (
     StructuredOutputError,
 )
 from flows.llm import Completion, LLMClient, Usage
+from flows.runtime import (
+    Budget,
+    BudgetExhausted,
+    FlowRunner,
+    RetryPolicy,
+    Route,
+    Stage,
+    StageFailed,
+)
 from flows.sandbox import Isolation, Sandbox, isolation_level
 from flows.structured import StructuredResult, complete_structured, parse_as
 from flows.trace import TraceWriter, read_trace
 
 __all__ = [
+    "Budget",
+    "BudgetExhausted",
     "CaseResult",
     "Completion",
     "CoverageReport",
     "FileCoverage",
+    "FlowRunner",
     "FlowsError",
     "Isolation",
     "LLMAuthError",
@@ -40,9 +53,13 @@ __all__ = [
     "LLMTimeout",
     "LLMUnreachable",
     "ResponseCache",
+    "RetryPolicy",
+    "Route",
     "RunResult",
     "Sandbox",
     "SandboxError",
+    "Stage",
+    "StageFailed",
     "StructuredOutputError",
     "StructuredResult",
     "TestRun",

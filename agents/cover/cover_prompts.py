@@ -71,6 +71,7 @@ PROBLEMS = {
         "The test passed but never ran {missed}. Choose inputs that take the code paths marked "
         "`# NOT COVERED`."
     ),
+    "not-called": "The test never called `{name}`. Call it and assert what it returns.",
     "no-mutant-killed": (
         "The test runs the code but would still pass if the code were wrong ({detail}). Assert "
         "the exact result of the call."

@@ -239,7 +239,7 @@ class CoverAgent:
                 "check that coverage is installed in the project's Python",
             )
         baseline = Percentages.of_files(run.coverage, self.report.files)
-        self.emit("baseline-done", {"coverage": baseline})
+        self.emit("baseline-done", {"coverage": baseline, "report": run.coverage})
         return run
 
     def _pick_test_dir(self, baseline: TestRun) -> str:

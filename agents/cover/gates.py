@@ -55,6 +55,10 @@ class GateConfig:
     repeat: int = 3
     mutation: bool = True
     observed_oracles: bool = True
+    # "gain": the suite run must cover missed lines or branches of the target (assay cover);
+    # "runs": the candidate must run the target at all (assay tests: behaviours of code that may
+    # be fully covered already).
+    coverage_gate: str = "gain"
     max_mutants: int = 4
     timeout: float = 60.0  # one candidate run
     suite_timeout: float = 600.0
@@ -191,7 +195,10 @@ class Gatekeeper:
         verdict.coverage = suite.coverage
         lines, branches = coverage_gain(current, suite.coverage, target)
         verdict.gained_lines, verdict.gained_branches = lines, branches
-        if not lines and not branches:
+        if self.config.coverage_gate == "runs":
+            if not runs_target(alone.coverage, target):
+                return self._reject(verdict, "not-called", target.qualname)
+        elif not lines and not branches:
             return self._reject(verdict, "no-coverage")
 
         # 4. Kills a mutant of the target.
@@ -310,6 +317,15 @@ class Gatekeeper:
     def _reject(verdict: Verdict, reason: str, detail: str = "") -> Verdict:
         verdict.rejection = Rejection(reason, detail)
         return verdict
+
+
+def runs_target(coverage: CoverageReport | None, target: Target) -> bool:
+    """Whether a run executed any line of the target's body (its def line runs at import)."""
+    file_cov = coverage.get(target.path) if coverage else None
+    if file_cov is None:
+        return False
+    body = set(target.missing_lines) or set(range(target.start + 1, target.end + 1))
+    return bool(body & set(file_cov.executed_lines))
 
 
 def coverage_gain(

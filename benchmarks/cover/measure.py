@@ -42,14 +42,20 @@ def _summary(stmts: int, cov_lines: int, branches: int, cov_branches: int) -> di
     total = stmts + branches
     return {
         "percent_covered": round(100.0 * (cov_lines + cov_branches) / total, 2) if total else 100.0,
-        "statements": stmts, "covered_lines": cov_lines,
-        "branches": branches, "covered_branches": cov_branches,
+        "statements": stmts,
+        "covered_lines": cov_lines,
+        "branches": branches,
+        "covered_branches": cov_branches,
     }
 
 
 def _sum(entries: list[dict]) -> dict:
-    return _summary(sum(e["statements"] for e in entries), sum(e["covered_lines"] for e in entries),
-                    sum(e["branches"] for e in entries), sum(e["covered_branches"] for e in entries))
+    return _summary(
+        sum(e["statements"] for e in entries),
+        sum(e["covered_lines"] for e in entries),
+        sum(e["branches"] for e in entries),
+        sum(e["covered_branches"] for e in entries),
+    )
 
 
 def _junit_counts(path: Path) -> dict:
@@ -90,11 +96,23 @@ def _source_files(src: Path, package: str) -> dict[str, str]:
     return out
 
 
-def measure(project: Path, tests: list[Path], *, package: str | None = None,
-            modules: list[str] | None = None, python: str = DEFAULT_PYTHON,
-            per_test_timeout: int = 60, timeout: int = 1800, keep: bool = False) -> dict:
+def measure(
+    project: Path,
+    tests: list[Path],
+    *,
+    package: str | None = None,
+    modules: list[str] | None = None,
+    python: str = DEFAULT_PYTHON,
+    per_test_timeout: int = 60,
+    timeout: int = 1800,
+    keep: bool = False,
+) -> dict:
     project = project.resolve()
-    bench = json.loads((project / "bench.json").read_text()) if (project / "bench.json").exists() else {}
+    bench = (
+        json.loads((project / "bench.json").read_text())
+        if (project / "bench.json").exists()
+        else {}
+    )
     package = package or bench.get("package")
     if not package:
         raise SystemExit("--package is needed (no bench.json in the project)")
@@ -118,39 +136,81 @@ def measure(project: Path, tests: list[Path], *, package: str | None = None,
                 used.append(str(t))
         (tmp / "pytest.ini").write_text("[pytest]\n")
         data = tmp / ".coverage"
-        env = dict(os.environ, PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1",
-                   COVERAGE_FILE=str(data))
+        env = dict(
+            os.environ, PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1", COVERAGE_FILE=str(data)
+        )
         env.pop("COVERAGE_PROCESS_START", None)
-        cmd = [python, "-m", "coverage", "run", "--branch", f"--source={package}",
-               "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
-               "-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp),
-               "--junitxml", str(tmp / "junit.xml"), str(tdir)]
+        cmd = [
+            python,
+            "-m",
+            "coverage",
+            "run",
+            "--branch",
+            f"--source={package}",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--import-mode=importlib",
+            "-c",
+            str(tmp / "pytest.ini"),
+            "--rootdir",
+            str(tmp),
+            "--junitxml",
+            str(tmp / "junit.xml"),
+            str(tdir),
+        ]
         if per_test_timeout and _has_module(python, "pytest_timeout"):
-            cmd[cmd.index("-q")+1:cmd.index("-q")+1] = [f"--timeout={per_test_timeout}"]
+            cmd[cmd.index("-q") + 1 : cmd.index("-q") + 1] = [f"--timeout={per_test_timeout}"]
         t0 = time.monotonic()
         timed_out = False
         try:
-            run = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
+            run = subprocess.run(
+                cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout
+            )
             rc, out = run.returncode, run.stdout + run.stderr
         except subprocess.TimeoutExpired as e:
             timed_out, rc = True, None
-            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            out = (
+                (e.stdout or b"").decode(errors="replace")
+                if isinstance(e.stdout, bytes)
+                else (e.stdout or "")
+            )
         wall = time.monotonic() - t0
 
         files: dict[str, dict] = {}
         if data.exists():
             cj = tmp / "coverage.json"
-            subprocess.run([python, "-m", "coverage", "json", "-q", "-o", str(cj)],
-                           cwd=tmp, env=env, capture_output=True, text=True)
+            subprocess.run(
+                [python, "-m", "coverage", "json", "-q", "-o", str(cj)],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if cj.exists():
                 files = json.loads(cj.read_text())["files"]
         if not files:  # nothing ran (no tests collected): still report the sizes, all uncovered
             cj = tmp / "coverage0.json"
-            subprocess.run([python, "-W", "ignore", "-c",
-                            "import coverage,sys; c=coverage.Coverage(branch=True, source=[sys.argv[1]],"
-                            " data_file=sys.argv[2]); c.start(); c.stop(); c.save(); c.json_report(outfile=sys.argv[3])",
-                            package, str(tmp / ".coverage0"), str(cj)],
-                           cwd=src, env=env, capture_output=True, text=True)
+            subprocess.run(
+                [
+                    python,
+                    "-W",
+                    "ignore",
+                    "-c",
+                    "import coverage,sys; c=coverage.Coverage(branch=True, source=[sys.argv[1]],"
+                    " data_file=sys.argv[2]); c.start(); c.stop(); c.save();"
+                    " c.json_report(outfile=sys.argv[3])",
+                    package,
+                    str(tmp / ".coverage0"),
+                    str(cj),
+                ],
+                cwd=src,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if cj.exists():
                 files = {f"src/{k}": v for k, v in json.loads(cj.read_text())["files"].items()}
 
@@ -159,12 +219,22 @@ def measure(project: Path, tests: list[Path], *, package: str | None = None,
             f = files.get(f"src/{rel}") or files.get(str(src / rel))
             if f:
                 s = f["summary"]
-                entry = _summary(s["num_statements"], s["covered_lines"],
-                                 s.get("num_branches", 0), s.get("covered_branches", 0))
+                entry = _summary(
+                    s["num_statements"],
+                    s["covered_lines"],
+                    s.get("num_branches", 0),
+                    s.get("covered_branches", 0),
+                )
                 entry["missing_lines"] = f.get("missing_lines", [])
             else:  # never measured (no data at all): count it as uncovered, with unknown size
-                entry = {"percent_covered": 0.0, "statements": None, "covered_lines": 0,
-                         "branches": None, "covered_branches": 0, "missing_lines": None}
+                entry = {
+                    "percent_covered": 0.0,
+                    "statements": None,
+                    "covered_lines": 0,
+                    "branches": None,
+                    "covered_branches": 0,
+                    "missing_lines": None,
+                }
             entry["path"] = rel
             per_module[name] = entry
 
@@ -173,9 +243,16 @@ def measure(project: Path, tests: list[Path], *, package: str | None = None,
             "package": package,
             "project": str(project),
             "tests": used,
-            "python": subprocess.run([python, "-c", "import sys,coverage,pytest;print(sys.version.split()[0],"
-                                      "coverage.__version__,pytest.__version__)"],
-                                     capture_output=True, text=True).stdout.split(),
+            "python": subprocess.run(
+                [
+                    python,
+                    "-c",
+                    "import sys,coverage,pytest;print(sys.version.split()[0],"
+                    "coverage.__version__,pytest.__version__)",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.split(),
             "pytest_exit_code": rc,
             "timed_out": timed_out,
             "results": _junit_counts(tmp / "junit.xml"),
@@ -188,8 +265,14 @@ def measure(project: Path, tests: list[Path], *, package: str | None = None,
             unknown = [m for m in modules if m not in per_module]
             if unknown:
                 result["unknown_modules"] = unknown
-            result["selected"] = {"modules": modules, **(_sum(sel) if all(e["statements"] is not None for e in sel) and sel
-                                                         else {"percent_covered": 0.0})}
+            result["selected"] = {
+                "modules": modules,
+                **(
+                    _sum(sel)
+                    if all(e["statements"] is not None for e in sel) and sel
+                    else {"percent_covered": 0.0}
+                ),
+            }
         if rc not in (0, 1, 5):
             result["log_tail"] = out[-3000:]
         if keep:
@@ -202,19 +285,39 @@ def measure(project: Path, tests: list[Path], *, package: str | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Measure line+branch coverage of generated tests.")
-    ap.add_argument("--project", type=Path, required=True, help="prepared project dir (with bench.json)")
-    ap.add_argument("--tests", type=Path, action="append", default=[], help="tests dir or file (repeatable)")
+    ap.add_argument(
+        "--project", type=Path, required=True, help="prepared project dir (with bench.json)"
+    )
+    ap.add_argument(
+        "--tests", type=Path, action="append", default=[], help="tests dir or file (repeatable)"
+    )
     ap.add_argument("--package", help="import name (default: from bench.json)")
-    ap.add_argument("--module", action="append", default=[], help="report this module's figure as 'selected' (repeatable)")
-    ap.add_argument("--python", default=DEFAULT_PYTHON, help=f"measuring interpreter (default {DEFAULT_PYTHON})")
+    ap.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="report this module's figure as 'selected' (repeatable)",
+    )
+    ap.add_argument(
+        "--python", default=DEFAULT_PYTHON, help=f"measuring interpreter (default {DEFAULT_PYTHON})"
+    )
     ap.add_argument("--per-test-timeout", type=int, default=60)
-    ap.add_argument("--timeout", type=int, default=1800, help="cap on the whole pytest run, seconds")
+    ap.add_argument(
+        "--timeout", type=int, default=1800, help="cap on the whole pytest run, seconds"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the throwaway copy")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args(argv)
-    res = measure(args.project, args.tests, package=args.package, modules=args.module or None,
-                  python=args.python, per_test_timeout=args.per_test_timeout, timeout=args.timeout,
-                  keep=args.keep)
+    res = measure(
+        args.project,
+        args.tests,
+        package=args.package,
+        modules=args.module or None,
+        python=args.python,
+        per_test_timeout=args.per_test_timeout,
+        timeout=args.timeout,
+        keep=args.keep,
+    )
     text = json.dumps(res, indent=2)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

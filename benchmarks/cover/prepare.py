@@ -26,7 +26,11 @@ DEFAULT_WORK = HERE.parent / "work"
 
 # (distribution, version, sha256 of the sdist on PyPI)
 PINNED = [
-    ("python-string-utils", "1.0.0", "dcf9060b03f07647c0a603408dc8b03f807f3b54a05c6e19eb14460256fac0cb"),
+    (
+        "python-string-utils",
+        "1.0.0",
+        "dcf9060b03f07647c0a603408dc8b03f807f3b54a05c6e19eb14460256fac0cb",
+    ),
     ("pymonet", "0.12.0", "c34dc032dcd27e2bc8f445aa5c12aa5d86c672c56b6ed3009462275454d945cc"),
 ]
 
@@ -58,8 +62,19 @@ def download(sdists: Path, dist: str, version: str, digest: str) -> Path:
     if found:
         print(f"  sdist {found.name} has the wrong sha256: downloading again")
         found.unlink()
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-           "--disable-pip-version-check", "-d", str(sdists), f"{dist}=={version}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-d",
+        str(sdists),
+        f"{dist}=={version}",
+    ]
     print("  $ " + " ".join(cmd))
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     found = find_sdist(sdists, dist, version)
@@ -92,8 +107,11 @@ def find_source_root_and_package(project: Path) -> tuple[Path, str]:
     for root in (project / "src", project):
         if not root.is_dir():
             continue
-        pkgs = sorted(p.name for p in root.iterdir()
-                      if p.is_dir() and (p / "__init__.py").exists() and p.name not in TEST_DIR_NAMES)
+        pkgs = sorted(
+            p.name
+            for p in root.iterdir()
+            if p.is_dir() and (p / "__init__.py").exists() and p.name not in TEST_DIR_NAMES
+        )
         if len(pkgs) == 1:
             return root, pkgs[0]
         if len(pkgs) > 1:
@@ -113,8 +131,9 @@ def remove_tests(project: Path, package_dir: Path) -> list[str]:
         for name in filenames:
             p = d / name
             inside_pkg = p.is_relative_to(package_dir)
-            if (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))) \
-                    or (name == "conftest.py" and not inside_pkg):
+            if (
+                name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+            ) or (name == "conftest.py" and not inside_pkg):
                 p.unlink()
                 removed.append(str(p.relative_to(project)))
     return sorted(removed)
@@ -129,7 +148,9 @@ def has_code(path: Path) -> bool:
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.Constant, ast.List, ast.Tuple)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
+            node.value, (ast.Constant, ast.List, ast.Tuple)
+        ):
             continue
         return True
     return False
@@ -140,8 +161,13 @@ def check_imports(source_root: Path, modules: list[str]) -> dict[str, str]:
     failures = {}
     env = dict(os.environ, PYTHONPATH=str(source_root), PYTHONDONTWRITEBYTECODE="1")
     for mod in modules:
-        p = subprocess.run([sys.executable, "-c", f"import {mod}"], cwd=source_root, env=env,
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            [sys.executable, "-c", f"import {mod}"],
+            cwd=source_root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if p.returncode:
             failures[mod] = (p.stderr.strip().splitlines() or ["?"])[-1]
     return failures
@@ -164,14 +190,26 @@ def prepare(work: Path, dist: str, version: str, digest: str) -> dict:
         if py.name == "__init__.py":
             name = name[: -len(".__init__")]
             if not has_code(py):
-                skipped.append({"name": name, "path": str(py.relative_to(project)),
-                                "reason": "__init__ without code (docstring/imports/constants only)"})
+                skipped.append(
+                    {
+                        "name": name,
+                        "path": str(py.relative_to(project)),
+                        "reason": "__init__ without code (docstring/imports/constants only)",
+                    }
+                )
                 continue
         tree = ast.parse(py.read_text(encoding="utf-8"))
-        defs = sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body)
-        modules.append({"name": name, "path": str(py.relative_to(project)),
-                        "lines": len(py.read_text(encoding="utf-8").splitlines()),
-                        "top_level_defs": defs})
+        defs = sum(
+            isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body
+        )
+        modules.append(
+            {
+                "name": name,
+                "path": str(py.relative_to(project)),
+                "lines": len(py.read_text(encoding="utf-8").splitlines()),
+                "top_level_defs": defs,
+            }
+        )
 
     failures = check_imports(source_root, [package] + [m["name"] for m in modules])
     info = {
@@ -184,27 +222,36 @@ def prepare(work: Path, dist: str, version: str, digest: str) -> dict:
         "modules": modules,
         "skipped": skipped,
         "removed_tests": removed,
-        "import_check": {"python": sys.version.split()[0],
-                         "ok": not failures, "failures": failures},
+        "import_check": {
+            "python": sys.version.split()[0],
+            "ok": not failures,
+            "failures": failures,
+        },
     }
     (project / "bench.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"  package {package!r}, source root {info['source_root']!r}")
     print(f"  modules: {', '.join(m['name'] for m in modules)}")
     for m in modules:
         if not m["top_level_defs"]:
-            print(f"  note: {m['name']} defines no function or class (constants only): importing it covers it")
+            print(
+                f"  note: {m['name']} defines no function or class (constants only): "
+                "importing it covers it"
+            )
     for s in skipped:
         print(f"  skipped {s['name']}: {s['reason']}")
-    print(f"  import check with python {info['import_check']['python']}: "
-          + ("all modules import" if not failures else f"FAILED {failures}"))
+    print(
+        f"  import check with python {info['import_check']['python']}: "
+        + ("all modules import" if not failures else f"FAILED {failures}")
+    )
     print(f"  wrote {project / 'bench.json'}")
     return info
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--work", type=Path, default=DEFAULT_WORK,
-                    help=f"work directory (default: {DEFAULT_WORK})")
+    ap.add_argument(
+        "--work", type=Path, default=DEFAULT_WORK, help=f"work directory (default: {DEFAULT_WORK})"
+    )
     args = ap.parse_args(argv)
     work = args.work.resolve()
     for dist, version, digest in PINNED:

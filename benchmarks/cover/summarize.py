@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 DEFAULT = sorted((Path(__file__).resolve().parent.parent / "work" / "results").glob("*.jsonl"))
@@ -39,12 +38,18 @@ def main(argv: list[str]) -> int:
         print(f"\n### {dist}\n")
         print("| module | stmts | branches | " + " | ".join(f"{t} %" for t in tools) + " |")
         print("|---|---:|---:|" + "---:|" * len(tools))
-        for m in mods + ["ALL"]:
+        for m in [*mods, "ALL"]:
             any_r = next((last[(t, dist, m)] for t in tools if (t, dist, m) in last), {})
             name = "**package (all tests)**" if m == "ALL" else m
-            print(f"| {name} | {any_r.get('statements', '')} | {any_r.get('branches', '')} | "
-                  + " | ".join(pct(last.get((t, dist, m))) for t in tools) + " |")
-        print("\n| tool | budget | wall s (sum) | modules cut | tests (passed/failed/xfailed) | tokens |")
+            print(
+                f"| {name} | {any_r.get('statements', '')} | {any_r.get('branches', '')} | "
+                + " | ".join(pct(last.get((t, dist, m))) for t in tools)
+                + " |"
+            )
+        print(
+            "\n| tool | budget | wall s (sum) | modules cut | tests (passed/failed/xfailed) "
+            "| tokens |"
+        )
         print("|---|---|---:|---:|---|---:|")
         for t in tools:
             rows = [last[(t, dist, m)] for m in mods if (t, dist, m) in last]
@@ -52,10 +57,15 @@ def main(argv: list[str]) -> int:
                 continue
             allr = last.get((t, dist, "ALL"), {}).get("tests_run") or {}
             b = rows[0]
-            print(f"| {t} {b.get('tool_version', '')} | {b.get('budget_s')} s {b.get('budget_kind', '')} | "
-                  f"{sum(r.get('wall_seconds') or 0 for r in rows):.0f} | {sum(bool(r.get('cut')) for r in rows)} | "
-                  f"{allr.get('passed', '?')}/{allr.get('failed', '?')}/{allr.get('xfailed', '?')} | "
-                  f"{sum(r.get('tokens') or 0 for r in rows)} |")
+            wall = sum(r.get("wall_seconds") or 0 for r in rows)
+            cut = sum(bool(r.get("cut")) for r in rows)
+            tests = "/".join(str(allr.get(k, "?")) for k in ("passed", "failed", "xfailed"))
+            tokens = sum(r.get("tokens") or 0 for r in rows)
+            budget = f"{b.get('budget_s')} s {b.get('budget_kind', '')}"
+            print(
+                f"| {t} {b.get('tool_version', '')} | {budget} | {wall:.0f} | {cut} | {tests} | "
+                f"{tokens} |"
+            )
     return 0
 
 

@@ -1,0 +1,269 @@
+"""``assay serve``, ``assay worker``, ``assay token create|list|revoke`` and ``assay review``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+token_app = typer.Typer(help="API tokens of the service (stored hashed).", no_args_is_help=True)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    from agents.errors import ServiceError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+    # without it every response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServiceError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}", "pick another --port or --host"
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (0: any free one).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Job threads in this process (default: 1; 0 with Redis)."),
+    ] = None,
+    require_webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require-webhook",
+            help="github or gitlab: refuse to start unless its webhook secret is set.",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="info, warning, …")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
+) -> None:
+    """Run the service: the v1 API (docs at /docs), the webhooks and, with the embedded SQLite
+    queue, the job workers."""
+    import uvicorn
+
+    from agents.errors import ServiceError
+    from agents.service.app import create_app, webhook_status
+    from agents.settings import load_settings
+
+    s = load_settings(None, {"service_host": host, "service_port": port}).settings
+    hooks = webhook_status(s)
+    for name in require_webhook or []:
+        if name not in hooks:
+            raise ServiceError(f"Unknown webhook '{name}'", "use github or gitlab")
+        if hooks[name] != "enabled":
+            raise ServiceError(f"The {name} webhook cannot start: {hooks[name][10:]}",
+                               "set the webhook's secret and start again")  # fmt: skip
+    _logging(log_level)
+    app = create_app(s, workers=workers)
+    sock = _bind(s.service_host, s.service_port)
+    bound = sock.getsockname()[1]
+    queue = "redis" if s.redis_url is not None else f"sqlite in {s.service_dir}"
+    shown = f"[{s.service_host}]" if ":" in s.service_host else s.service_host
+    print(f"assay service on http://{shown}:{bound} (docs: /docs)", flush=True)
+    print(f"jobs: {queue}, {app.state.workers} worker thread(s) here", flush=True)
+    for name, state in hooks.items():
+        print(f"webhook /webhooks/{name}: {state}", flush=True)
+    config = uvicorn.Config(
+        app, log_level=log_level.lower(), access_log=access_log, lifespan="on",
+        timeout_graceful_shutdown=10,
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def worker(
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Jobs run at once by this process.")
+    ] = 1,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run jobs from the queue (Redis: on any machine; SQLite: on the server's machine)."""
+    from agents.service.handlers import handlers
+    from agents.service.jobs import JobQueue
+    from agents.settings import load_settings
+
+    s = load_settings().settings
+    _logging(log_level)
+    queue = JobQueue(s, handlers())
+    where = "redis" if s.redis_url is not None else f"sqlite in {s.service_dir} (this machine)"
+    print(f"assay worker {queue.identity}: {concurrency} thread(s), jobs from {where}", flush=True)
+    queue.serve_forever(concurrency)
+
+
+def _admin() -> Any:
+    from agents.service.admin import AdminStore
+    from agents.settings import load_settings
+
+    s = load_settings().settings
+    return AdminStore(s.service_dir / "admin.db")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="Who or what the token is for.")],
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", "-s", help="read, write or admin (nested).")
+    ] = None,
+) -> None:
+    """Create a token; it is printed once (only its hash is kept)."""
+    from agents.service.auth import create_token, expand
+
+    token, record = create_token(_admin(), name, scope or ["read"])
+    err.print(
+        f"token {record.id} '{name}' with scopes {', '.join(sorted(expand(record.scopes)))}; "
+        "keep it now, it cannot be shown again:"
+    )
+    print(token)
+
+
+@token_app.command("list")
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The tokens (never their secrets)."""
+    records = [r.public() for r in _admin().tokens()]
+    if as_json:
+        print(json.dumps(records, indent=2))
+        return
+    table = Table(title="assay API tokens")
+    for column in ("id", "name", "scopes", "created", "last used", "state"):
+        table.add_column(column)
+
+    def when(ts: float | None) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
+
+    for r in records:
+        state = "revoked" if r["revoked"] else "active"
+        row = (r["id"], r["name"], ",".join(r["scopes"]), when(r["created_at"]))
+        table.add_row(*row, when(r["last_used"]), state)
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke a token: it stops working at once."""
+    from agents.errors import InputError
+
+    if not _admin().revoke_token(token_id):
+        raise InputError(f"No active token with id '{token_id}'", "see 'assay token list'")
+    err.print(f"token {token_id} revoked")
+
+
+def review(
+    path: Annotated[Path, typer.Argument(help="The repository (default: here).")] = Path("."),
+    base: Annotated[str, typer.Option("--base", help="Review changes since this ref.")] = "main",
+    tests: Annotated[
+        bool | None,
+        typer.Option("--tests/--no-tests", help="Diff coverage and generated tests [.assay.toml]."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the review as JSON.")
+    ] = None,
+    patch: Annotated[
+        Path | None, typer.Option("--patch", help="Write the generated tests' patch here.")
+    ] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the PR comment.")] = False,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 on findings this severe (high, …).")
+    ] = None,
+    llm_base_url: Annotated[str | None, typer.Option("--llm-base-url")] = None,
+    llm_model: Annotated[str | None, typer.Option("--llm-model")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+) -> None:
+    """Review the changes since --base: findings on changed lines, what was skipped, and the
+    tests section (diff coverage, tests that pass every gate, as a patch).
+
+    Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error."""
+    from agents.cli import settings_for
+    from agents.errors import InputError
+    from agents.repoconfig import FILE, parse_repo_config
+    from agents.review_report import SEVERITIES, summary_markdown
+    from agents.review_run import local_diff, run_review
+    from agents.runtime import open_llm, resolve_repo
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise InputError(f"--fail-on {fail_on!r} is not a severity", "use high, medium or low")
+    loaded = settings_for(path, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache)
+    s = loaded.settings
+    repo = resolve_repo(path)
+    config_file = repo / FILE
+    config, problem = parse_repo_config(config_file.read_text() if config_file.is_file() else "")
+    diff, point = local_diff(repo, base)
+    trace = s.traces_dir / f"review-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+
+    def listener(kind: str, data: dict[str, Any]) -> None:
+        if kind == "call":
+            err.print(f"[dim]reviewing {data['path']} ({data['done'] + 1}/{data['total']})[/dim]")
+        elif kind == "tests":
+            err.print("[dim]measuring diff coverage and writing tests[/dim]")
+
+    with open_llm(s, trace_path=trace) as llm:
+        report = run_review(
+            s, llm, diff=diff, config=config, head=point, repo_dir=repo, base=point,
+            repo_name=repo.name, tests=tests, listener=listener,
+        )  # fmt: skip
+    report.head = ""
+    if problem:
+        report.errors.append(problem)
+    if markdown:
+        print(summary_markdown(report, marker=False))
+    else:
+        print_review(report)
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    if patch is not None and report.tests is not None and report.tests.patch:
+        patch.write_text(report.tests.patch)
+        out.print(f"tests patch: {patch} (apply with git apply)")
+    if fail_on is not None:
+        limit = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f.severity) <= limit for f in report.findings):
+            raise typer.Exit(1)
+
+
+def print_review(report: Any) -> None:
+    """Findings as ``path:line: severity category: message`` lines, then the rest."""
+    from agents.review_report import tests_markdown
+
+    for f in report.findings:
+        print(f"{f.path}:{f.line}: {f.severity} {f.category}: {f.message}")
+        if f.suggestion:
+            print("    suggestion: " + f.suggestion.replace("\n", "\n                "))
+    print(
+        f"{len(report.findings)} finding(s) in {report.reviewed_hunks} of {report.total_hunks} "
+        f"hunk(s); {report.tokens:,} tokens, {report.wall_seconds:.0f} s; index: {report.index}"
+    )
+    for s in report.skipped:
+        print(f"skipped {s.path}{':' + s.lines if s.lines else ''}: {s.reason}")
+    for e in report.errors:
+        print(f"warning: {e}")
+    if report.tests is not None:
+        print(tests_markdown(report.tests))

@@ -1,0 +1,223 @@
+"""``assay tests PATH::SYMBOL``: list the behaviours worth testing, pick, write gated tests."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agents.errors import InputError
+from agents.testgen import TestgenReport
+from flows.testwrite import Behaviour
+
+out = Console()
+err = Console(stderr=True)
+
+
+def parse_pick(text: str, count: int) -> list[int]:
+    """``"1,3"``, ``"1-3"``, ``"all"`` → 0-based indexes into ``count`` behaviours."""
+    text = text.strip().lower()
+    if text in ("all", "a", "*"):
+        return list(range(count))
+    picked: list[int] = []
+    for part in text.replace(" ", ",").split(","):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            numbers = range(int(low), int(high or low) + 1)
+        except ValueError as exc:
+            raise InputError(
+                f"'{part}' is not a behaviour number", "e.g. 1,3 or 1-2 or all"
+            ) from exc
+        for n in numbers:
+            if not 1 <= n <= count:
+                raise InputError(f"There is no behaviour {n}", f"pick between 1 and {count}")
+            if n - 1 not in picked:
+                picked.append(n - 1)
+    if not picked:
+        raise InputError("No behaviour picked", "e.g. 1,3 or all")
+    return picked
+
+
+def ask_pick(count: int) -> list[int]:
+    """Ask on the terminal (or read one line from piped input)."""
+    question = "Write tests for which behaviours? (e.g. 1,3 or all) "
+    if sys.stdin.isatty():
+        return parse_pick(typer.prompt(question.strip(), default="all"), count)
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise InputError("No behaviours picked (no terminal to ask on)", "pass --all or --pick 1,3")
+    return parse_pick(line, count)
+
+
+class TestgenDisplay:
+    __test__ = False
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if kind == "baseline":
+            line = f"measuring the baseline: {data['command']} under coverage"
+        elif kind == "stage":
+            line = f"[bold]{data['name']}[/bold]"
+        elif kind == "attempt":
+            b: Behaviour = data["behaviour"]
+            line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
+        elif kind == "accepted":
+            line = (
+                f"[green]accepted[/green] {', '.join(data['tests'])}: killed {data['mutant']} "
+                f"→ {data['path']}"
+            )
+        elif kind == "rejected":
+            detail = str(data["detail"]).splitlines()[0][:100] if data["detail"] else ""
+            line = f"[red]rejected[/red] ({data['reason']}) {escape(detail)}"
+        elif kind == "verify":
+            line = f"running the whole suite with {data['file']}"
+        elif kind == "rolled-back":
+            line = f"[red]taken out[/red] (they break the suite): {', '.join(data['tests'])}"
+        elif kind in ("skipped", "stopped"):
+            line = f"[yellow]{kind}[/yellow] {escape(str(data.get('reason', ''))[:120])}"
+        else:
+            return
+        err.print(f"[dim]{stamp}[/dim] {line}", soft_wrap=True)
+
+
+def print_behaviours(behaviours: Sequence[Behaviour]) -> None:
+    out.print("[bold]Behaviours worth testing:[/bold]")
+    for i, behaviour in enumerate(behaviours, 1):
+        out.print(f"  {i}. {escape(behaviour.line)}", soft_wrap=True)
+
+
+def print_report(report: TestgenReport) -> None:
+    for result in report.results:
+        if result.accepted:
+            mark = f"[green]✓[/green] {', '.join(result.accepted)}"
+        else:
+            mark = f"[red]✗[/red] rejected: {', '.join(result.rejected) or 'no draft'}"
+        out.print(f"{escape(result.behaviour.line)}: {mark}", soft_wrap=True)
+    out.print(
+        f"tests accepted: [bold]{report.accepted}[/bold] of {len(report.results)} behaviour(s); "
+        f"calls: {report.calls}; tokens: {report.tokens:,}; time: {report.seconds:.0f} s"
+        + (f"; stopped: {report.stopped}" if report.stopped else "")
+    )
+    if report.written:
+        out.print(f"written: {', '.join(report.written)}")
+    if report.removed:
+        out.print(f"[red]taken out[/red] (they broke the suite): {', '.join(report.removed)}")
+
+
+def tests_command(
+    symbol: Annotated[str, typer.Argument(help="PATH::SYMBOL: a function, Class.method or class.")],
+    all_: Annotated[
+        bool, typer.Option("--all", help="Test every behaviour (no question).")
+    ] = False,
+    pick: Annotated[
+        str | None, typer.Option("--pick", help="Behaviours to test, e.g. 1,3 or 1-2.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
+    ] = False,
+    repo: Annotated[
+        Path | None, typer.Option("--repo", "-C", help="The repository (default: found from PATH).")
+    ] = None,
+    behaviours: Annotated[
+        int, typer.Option("--behaviours", help="Behaviours to list at most.")
+    ] = 5,
+    repeat: Annotated[int | None, typer.Option("--repeat", help="Runs in a row to pass.")] = None,
+    attempts: Annotated[
+        int | None, typer.Option("--attempts", help="Tries per behaviour [default: 2].")
+    ] = None,
+    no_mutation: Annotated[
+        bool, typer.Option("--no-mutation", help="Do not require killing a mutant.")
+    ] = False,
+    candidate_timeout: Annotated[
+        float | None, typer.Option("--candidate-timeout", help="Seconds a new test may run.")
+    ] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", help="Stop asking after this long.")
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the results as JSON here.")
+    ] = None,
+    test_command: Annotated[
+        str | None, typer.Option("--test-command", help="The project's pytest command.")
+    ] = None,
+    python: Annotated[
+        str | None, typer.Option("--python", help="The project's interpreter.")
+    ] = None,
+    llm_base_url: Annotated[
+        str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option("--llm-model", help="Model name at the endpoint.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers.")
+    ] = False,
+) -> None:
+    """Write tests for one function, method or class: list the behaviours worth testing, let you
+    pick, then write a test per behaviour that passes the gates of `assay cover`.
+
+    Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error."""
+    from agents.cli import settings_for
+    from agents.runtime import open_llm, resolve_python
+    from agents.testgen import TestgenAgent, TestgenOptions
+    from agents.testgen_symbols import find_repo, find_symbol, parse_spec
+    from flows.runtime import Budget, FlowRunner
+    from flows.sandbox import Sandbox
+    from flows.trace import TraceWriter
+
+    file, qualname = parse_spec(symbol)
+    root = (repo or find_repo(file if file.exists() else Path.cwd())).expanduser().resolve()
+    target = find_symbol(root, file, qualname)
+    loaded = settings_for(
+        root, python=python, test_command=test_command, llm_base_url=llm_base_url,
+        llm_model=llm_model, no_cache=no_cache, cover_repeat=repeat, cover_attempts=attempts,
+        cover_candidate_timeout=candidate_timeout,
+        cover_mutation=False if no_mutation else None,
+    )  # fmt: skip
+    s = loaded.settings
+    interpreter = resolve_python(s.python)
+    options = TestgenOptions(
+        repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
+        candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
+        test_command=s.test_command, dry_run=dry_run, behaviours=max(1, behaviours),
+    )  # fmt: skip
+    trace = TraceWriter(
+        s.traces_dir / f"tests-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", include_content=True
+    )
+    budget = Budget(max_seconds=max_minutes * 60 if max_minutes else None)
+    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
+    display = TestgenDisplay()
+    with Sandbox(root, interpreter, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
+        with open_llm(s) as llm:
+            runner = FlowRunner(llm, budget=budget, trace=trace, flow="tests", listener=display)
+            agent = TestgenAgent(
+                root, runner, sandbox, target, options, listener=display, settings=s
+            )
+            found = agent.prepare()
+            print_behaviours(found)
+            if all_:
+                chosen = list(range(len(found)))
+            elif pick:
+                chosen = parse_pick(pick, len(found))
+            else:
+                chosen = ask_pick(len(found))
+            report = agent.write([found[i] for i in chosen])
+    if dry_run and report.diff:
+        sys.stdout.write(report.diff)
+    print_report(report)
+    out.print(f"trace: {trace.path}")
+    if report_path is not None:
+        from agents.cover.writer import write_atomic
+
+        write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")
+    if not report.accepted:
+        raise typer.Exit(1)

@@ -1,0 +1,225 @@
+"""What the PR bot needs from a code host, and the HTTP plumbing both hosts share.
+
+:class:`CodeHost` is the protocol :mod:`agents.platforms.github` and :mod:`agents.platforms.gitlab`
+implement; :class:`HostHTTP` makes the calls and turns every failure into a
+:class:`~agents.errors.PlatformError` (what failed, and whether trying later can help).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from agents.errors import PlatformError
+
+_FINGERPRINT = re.compile(r"<!-- assay:finding:([0-9a-f]{6,40}) -->")
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = "assay-bot"
+
+
+class BadPayload(ValueError):
+    """A webhook payload without a field the event must have."""
+
+
+def get_path(payload: Any, path: str) -> Any:
+    """``payload["a"]["b"]`` for ``"a.b"``, or :class:`BadPayload` naming what is missing."""
+    value = payload
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise BadPayload(f"the payload has no {path}")
+        value = value[part]
+    return value
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    platform: str  # "github" or "gitlab"
+    repo: str  # "owner/name" on GitHub, the project id on GitLab
+    number: int  # the PR number / the MR iid
+    head_sha: str
+    base_sha: str
+    start_sha: str = ""  # GitLab's diff_refs.start_sha; GitHub: the base
+    title: str = ""
+    clone_url: str = ""
+    fetch_ref: str = ""  # where the head can be fetched from the base repository
+    state: str = "open"
+
+
+@dataclass
+class InlineComment:
+    """One of our inline comments on a PR (found by its fingerprint marker)."""
+
+    id: str
+    path: str
+    line: int | None
+    body: str
+    thread: str = ""  # GitLab: the discussion id
+
+    @property
+    def fingerprint(self) -> str | None:
+        found = _FINGERPRINT.search(self.body)
+        return found.group(1) if found else None
+
+
+@dataclass(frozen=True)
+class NewComment:
+    path: str
+    line: int
+    body: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """A webhook delivery the bot acts on: review a PR or write tests for it."""
+
+    platform: str
+    action: str  # "review" or "tests"
+    repo: str
+    number: int
+    head_sha: str = ""
+    installation_id: int | None = None
+    clone_url: str = ""
+    trigger: str = ""  # opened, synchronize, comment:<id>, …
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.platform}:{self.repo}:{self.number}:{self.head_sha}:{self.action}:" + (
+            self.trigger if self.trigger.startswith("comment") else "push"
+        )
+
+
+class CodeHost(Protocol):
+    name: str
+    suggestion_fence: str
+
+    def pull_request(self, repo: str, number: int) -> PullRequest: ...
+
+    def diff(self, pr: PullRequest) -> str: ...
+
+    def read_file(self, pr: PullRequest, path: str) -> str | None: ...
+
+    def start_check(self, pr: PullRequest) -> str: ...
+
+    def finish_check(
+        self, pr: PullRequest, check_id: str, *, conclusion: str, title: str, summary: str
+    ) -> None: ...
+
+    def upsert_note(self, pr: PullRequest, marker: str, body: str) -> str: ...
+
+    def inline_comments(self, pr: PullRequest) -> list[InlineComment]: ...
+
+    def post_inline(self, pr: PullRequest, comments: list[NewComment], summary: str) -> None: ...
+
+    def update_inline(self, pr: PullRequest, comment: InlineComment, body: str) -> None: ...
+
+    def delete_inline(self, pr: PullRequest, comment: InlineComment) -> None: ...
+
+    def git_auth(self, pr: PullRequest) -> tuple[str, str | None]:
+        """(clone URL, HTTP header for git or None): credentials never go into the URL."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("error") or data.get("errors") or ""
+        return str(message)[:200]
+    return str(data)[:200]
+
+
+def basic_auth(user: str, token: str) -> str:
+    """An ``Authorization: Basic`` header line for git over HTTPS."""
+    return "Authorization: Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+
+
+class HostHTTP:
+    """An httpx client for one host whose errors are :class:`PlatformError`."""
+
+    def __init__(self, host: str, base_url: str, headers: dict[str, str], fix_auth: str) -> None:
+        self.host = host
+        self.fix_auth = fix_auth
+        self.client = httpx.Client(
+            base_url=base_url,
+            headers={"User-Agent": USER_AGENT, **headers},
+            timeout=TIMEOUT,
+            follow_redirects=True,
+        )
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        where = f"{self.host} {method} {url.split('?')[0]}"
+        try:
+            response = self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise PlatformError(f"{where} timed out", "try again later", transient=True) from exc
+        except httpx.HTTPError as exc:
+            raise PlatformError(
+                f"{self.host} is unreachable at {self.client.base_url}: {exc}",
+                "check the URL setting and the network",
+                transient=True,
+            ) from exc
+        status = response.status_code
+        if status < 400:
+            return response
+        detail = _detail(response)
+        limited = status == 429 or (
+            status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+        )
+        if limited:
+            raise PlatformError(
+                f"{where}: rate limited", "wait and retry", status=status, transient=True
+            )
+        if status == 401:
+            raise PlatformError(
+                f"{where}: credentials rejected ({detail})", self.fix_auth, status=401
+            )
+        if status >= 500:
+            raise PlatformError(
+                f"{where}: server error {status} ({detail})", "retry later", status=status,
+                transient=True,
+            )  # fmt: skip
+        raise PlatformError(f"{where}: HTTP {status} ({detail})", "", status=status)
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.request(method, url, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PlatformError(
+                f"{self.host} {method} {url}: the answer is not JSON", "", transient=True
+            ) from exc
+
+    def pages(self, url: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Items of a paginated list (``Link: rel=next`` or GitLab's ``X-Next-Page``)."""
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        next_url: str | None = url
+        for _ in range(100):  # 10,000 items at most
+            if next_url is None:
+                return
+            response = self.request("GET", next_url, params=query)
+            items = response.json()
+            yield from items if isinstance(items, list) else []
+            link = _NEXT.search(response.headers.get("link", ""))
+            next_page = response.headers.get("x-next-page")
+            if link:
+                next_url, query = link.group(1), None
+            elif next_page:
+                query = {**(query or {"per_page": 100}), "page": next_page}
+            else:
+                next_url = None
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,220 @@
+"""The one module that talks to GitLab: webhooks in, REST (v4) calls out.
+
+- :func:`verify_token` compares ``X-Gitlab-Token`` with the webhook's secret in constant time;
+  :func:`parse_event` turns a ``Merge Request Hook`` or ``Note Hook`` into an :class:`Event`.
+- :class:`GitLabHost` is the :class:`~agents.platforms.base.CodeHost` with a project or group
+  access token: the MR and its diffs, ``.assay.toml`` at the head, a commit status, one summary
+  note updated in place, inline discussions positioned with the MR's base/start/head SHAs,
+  updated or deleted by fingerprint.  Every failure is a :class:`~agents.errors.PlatformError`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import quote
+
+from agents.errors import PlatformError
+from agents.platforms.base import (
+    BadPayload,
+    Event,
+    HostHTTP,
+    InlineComment,
+    NewComment,
+    PullRequest,
+    basic_auth,
+    get_path,
+)
+
+NAME = "gitlab"
+STATUS_NAME = "assay"
+COMMANDS = {"/assay review": "review", "/assay tests": "tests"}
+FIX_AUTH = "check ASSAY_GITLAB_TOKEN (a project or group access token with the api scope)"
+STATES = {"success": "success", "neutral": "success", "failure": "failed", "skipped": "canceled"}
+
+
+def verify_token(secret: bytes, header: str | None) -> bool:
+    """True when ``X-Gitlab-Token`` equals the configured secret (constant time)."""
+    if not header:
+        return False
+    return hmac.compare_digest(secret, header.encode())
+
+
+def parse_event(event: str, payload: Any) -> Event | str:
+    """The bot's work for one delivery, or why there is none (a 2xx "ignored")."""
+    if not isinstance(payload, dict):
+        raise BadPayload("the payload is not a JSON object")
+    if event == "Merge Request Hook":
+        attrs = get_path(payload, "object_attributes")
+        action = attrs.get("action", "")
+        if action == "update" and not attrs.get("oldrev"):
+            return "merge request update without new commits"
+        if action not in ("open", "reopen", "update"):
+            return f"merge request action '{action}' needs no review"
+        return Event(
+            platform=NAME,
+            action="review",
+            repo=str(get_path(payload, "project.id")),
+            number=int(get_path(attrs, "iid")),
+            head_sha=str(get_path(attrs, "last_commit.id")),
+            clone_url=str(payload["project"].get("git_http_url", "")),
+            trigger=action,
+        )
+    if event == "Note Hook":
+        attrs = get_path(payload, "object_attributes")
+        if attrs.get("noteable_type") != "MergeRequest":
+            return "a note on something other than a merge request"
+        note = str(attrs.get("note", "")).strip()
+        command = next((a for c, a in COMMANDS.items() if note.startswith(c)), None)
+        if command is None:
+            return "no /assay command in the note"
+        if (payload.get("user") or {}).get("bot"):
+            return "notes by bots are not commands"
+        return Event(
+            platform=NAME,
+            action=command,
+            repo=str(get_path(payload, "project.id")),
+            number=int(get_path(payload, "merge_request.iid")),
+            head_sha=str((payload["merge_request"].get("last_commit") or {}).get("id", "")),
+            clone_url=str(payload["project"].get("git_http_url", "")),
+            trigger=f"comment:{get_path(attrs, 'id')}",
+        )
+    return f"event '{event}' is not handled"
+
+
+def _file_header(d: dict[str, Any]) -> str:
+    old, new = d.get("old_path", ""), d.get("new_path", "")
+    lines = [f"diff --git a/{old} b/{new}"]
+    if d.get("new_file"):
+        lines += ["new file mode 100644", "--- /dev/null", f"+++ b/{new}"]
+    elif d.get("deleted_file"):
+        lines += ["deleted file mode 100644", f"--- a/{old}", "+++ /dev/null"]
+    else:
+        if d.get("renamed_file"):
+            lines += [f"rename from {old}", f"rename to {new}"]
+        lines += [f"--- a/{old}", f"+++ b/{new}"]
+    return "\n".join(lines)
+
+
+class GitLabHost:
+    """GitLab's REST API for the bot, with one access token."""
+
+    name = NAME
+    suggestion_fence = "suggestion:-0+0"
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self.http = HostHTTP("GitLab", f"{self.url}/api/v4", {"PRIVATE-TOKEN": token}, FIX_AUTH)
+
+    def _mr(self, pr: PullRequest) -> str:
+        return f"/projects/{pr.repo}/merge_requests/{pr.number}"
+
+    def pull_request(self, repo: str, number: int) -> PullRequest:
+        data = self.http.json("GET", f"/projects/{repo}/merge_requests/{number}")
+        refs = data.get("diff_refs") or {}
+        if not refs.get("head_sha"):
+            raise PlatformError(
+                f"GitLab has not computed the diff of merge request !{number} yet",
+                "it will be retried",
+                transient=True,
+            )
+        project = self.http.json("GET", f"/projects/{repo}")
+        return PullRequest(
+            platform=NAME,
+            repo=repo,
+            number=number,
+            head_sha=refs["head_sha"],
+            base_sha=refs.get("base_sha", ""),
+            start_sha=refs.get("start_sha", ""),
+            title=data.get("title", ""),
+            clone_url=(project or {}).get("http_url_to_repo", ""),
+            fetch_ref=f"refs/merge-requests/{number}/head",
+            state="open" if data.get("state") == "opened" else data.get("state", ""),
+        )
+
+    def diff(self, pr: PullRequest) -> str:
+        parts = [
+            f"{_file_header(d)}\n{d.get('diff', '')}"
+            for d in self.http.pages(f"{self._mr(pr)}/diffs")
+        ]
+        return "\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+    def read_file(self, pr: PullRequest, path: str) -> str | None:
+        url = f"/projects/{pr.repo}/repository/files/{quote(path, safe='')}/raw"
+        try:
+            return self.http.request("GET", url, params={"ref": pr.head_sha}).text
+        except PlatformError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _status(self, pr: PullRequest, state: str, description: str) -> None:
+        body = {"state": state, "name": STATUS_NAME, "description": description[:250]}
+        self.http.json("POST", f"/projects/{pr.repo}/statuses/{pr.head_sha}", json=body)
+
+    def start_check(self, pr: PullRequest) -> str:
+        self._status(pr, "running", "assay is reviewing")
+        return STATUS_NAME
+
+    def finish_check(
+        self, pr: PullRequest, check_id: str, *, conclusion: str, title: str, summary: str
+    ) -> None:
+        self._status(pr, STATES.get(conclusion, "success"), title)
+
+    def upsert_note(self, pr: PullRequest, marker: str, body: str) -> str:
+        for note in self.http.pages(f"{self._mr(pr)}/notes"):
+            if marker in (note.get("body") or ""):
+                if note.get("body") != body:
+                    self.http.json("PUT", f"{self._mr(pr)}/notes/{note['id']}", json={"body": body})
+                return str(note["id"])
+        return str(self.http.json("POST", f"{self._mr(pr)}/notes", json={"body": body})["id"])
+
+    def inline_comments(self, pr: PullRequest) -> list[InlineComment]:
+        out = []
+        for discussion in self.http.pages(f"{self._mr(pr)}/discussions"):
+            notes = discussion.get("notes") or []
+            if not notes:
+                continue
+            note = notes[0]
+            position = note.get("position") or {}
+            comment = InlineComment(
+                id=str(note["id"]),
+                path=position.get("new_path", ""),
+                line=position.get("new_line"),
+                body=note.get("body") or "",
+                thread=str(discussion["id"]),
+            )
+            if comment.fingerprint:
+                out.append(comment)
+        return out
+
+    def post_inline(self, pr: PullRequest, comments: list[NewComment], summary: str) -> None:
+        for c in comments:
+            position = {
+                "position_type": "text",
+                "base_sha": pr.base_sha,
+                "start_sha": pr.start_sha,
+                "head_sha": pr.head_sha,
+                "old_path": c.path,
+                "new_path": c.path,
+                "new_line": c.line,
+            }
+            body = {"body": c.body, "position": position}
+            self.http.json("POST", f"{self._mr(pr)}/discussions", json=body)
+
+    def update_inline(self, pr: PullRequest, comment: InlineComment, body: str) -> None:
+        url = f"{self._mr(pr)}/discussions/{comment.thread}/notes/{comment.id}"
+        self.http.json("PUT", url, json={"body": body})
+
+    def delete_inline(self, pr: PullRequest, comment: InlineComment) -> None:
+        url = f"{self._mr(pr)}/discussions/{comment.thread}/notes/{comment.id}"
+        self.http.request("DELETE", url)
+
+    def git_auth(self, pr: PullRequest) -> tuple[str, str | None]:
+        if pr.clone_url.startswith("https://"):
+            return pr.clone_url, basic_auth("oauth2", self._token)
+        return pr.clone_url, None
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,49 @@
+"""Prompts of ``assay review``: data, not control flow.
+
+Small models follow structure: one file's hunks per call, new-side line numbers printed in the
+margin, the answer as a short YAML list closed by a fence.  The stable part (system prompt,
+best practices) comes first so that the server's prompt cache can reuse it across calls.
+"""
+
+from __future__ import annotations
+
+SYSTEM = """\
+You review a code change. Report only real problems in the added lines (marked +): bugs, \
+security holes, broken error handling, resource leaks, performance traps, and clear violations \
+of the team's practices. Do not praise, do not summarize, do not comment on style a formatter \
+fixes. Answer with one ```yaml block and nothing else."""
+
+PRACTICES = """\
+The team's best practices (follow them when judging the change):
+{practices}
+"""
+
+RELATED = """\
+Related code from the repository (callers, callees, similar code; for context only):
+{related}
+"""
+
+REVIEW = """\
+{practices}{related}File `{path}`{status}. The change, with new-side line numbers on the left:
+```diff
+{hunks}
+```
+
+List the problems in the added lines as YAML:
+```yaml
+findings:
+  - line: <new-side line number of an added line>
+    severity: high | medium | low
+    category: bug | security | performance | error-handling | maintainability | tests | docs
+    message: <one sentence: what is wrong and why>
+    suggestion: <optional: the corrected line, code only>
+```
+If nothing is wrong, answer:
+```yaml
+findings: []
+```"""
+
+SUMMARY_TITLE = "assay review"
+MARKER_SUMMARY = "<!-- assay:summary -->"
+MARKER_TESTS = "<!-- assay:tests -->"
+MARKER_FINDING = "<!-- assay:finding:{fingerprint} -->"

@@ -1,0 +1,149 @@
+"""The tests section of a review: diff coverage of the change, and tests for what it misses.
+
+Diff coverage: the project's suite runs once under coverage in the sandbox, and the changed
+executable lines of Python source files are split into covered and not covered.  Then the cover
+agent (:mod:`agents.cover.engine`, ``diff_base``, dry run) writes tests for the uncovered changed
+code; only tests that pass every one of its gates are offered, as a patch.  Nothing is written to
+the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.cover.engine import OMIT, CoverAgent, CoverOptions
+from agents.cover.targets import changed_lines, coverage_sources, module_of, source_files
+from agents.errors import AssayError
+from agents.review_report import TestsSection
+from flows.coverage_data import CoverageReport
+from flows.errors import FlowsError, LLMUnreachable
+from flows.llm import LLMClient
+from flows.sandbox import Sandbox
+
+_PATCHED = re.compile(r"^\+\+\+ b/(.+)$", re.M)
+
+
+@dataclass(frozen=True)
+class TestsOptions:
+    test_command: str = "pytest"
+    max_minutes: float = 10.0
+    max_tokens: int | None = None
+    repeat: int = 3
+    attempts: int = 2
+    mutation: bool = True
+    candidate_timeout: float = 60.0
+    suite_timeout: float = 600.0
+    generate: bool = True
+
+
+def _pythonpath(repo: Path, files: list[str]) -> str:
+    roots = {module_of(repo, path)[1] for path in files}
+    return os.pathsep.join([".", *sorted(r for r in roots if r), "src"])
+
+
+def _code_lines(repo: Path, path: str, lines: set[int]) -> set[int]:
+    """Changed lines that look like code, for a file the tests never imported."""
+    try:
+        text = (repo / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    return {
+        n
+        for n in lines
+        if 0 < n <= len(text) and text[n - 1].strip() and not text[n - 1].lstrip().startswith("#")
+    }
+
+
+def measure(
+    repo: Path, changed: dict[str, set[int]], coverage: CoverageReport, files: list[str]
+) -> TestsSection:
+    """Split the changed executable lines of ``files`` into covered and uncovered."""
+    section = TestsSection()
+    for path in files:
+        lines = changed.get(path, set())
+        fc = coverage.get(path)
+        if fc is None:
+            executable, executed = _code_lines(repo, path, lines), set()
+        else:
+            executable = set(fc.executed_lines) | set(fc.missing_lines)
+            executed = set(fc.executed_lines)
+        mine = lines & executable
+        section.changed_lines += len(mine)
+        section.covered_lines += len(mine & executed)
+        if mine - executed:
+            section.uncovered[path] = sorted(mine - executed)
+    section.covered_after = section.covered_lines
+    return section
+
+
+def tests_section(
+    repo: Path,
+    base: str,
+    sandbox: Sandbox,
+    llm: LLMClient | None,
+    options: TestsOptions,
+) -> TestsSection:
+    """Diff coverage of ``repo``'s working tree against ``base``, plus generated tests."""
+    changed = changed_lines(repo, base)
+    files = source_files(sorted(changed))
+    if not files:
+        return TestsSection(note="no Python source file changed")
+    try:
+        run = sandbox.run_tests(
+            [],
+            test_command=options.test_command,
+            source=coverage_sources(repo, files),
+            omit=list(OMIT),
+            env={"PYTHONPATH": _pythonpath(repo, files)},
+            timeout=options.suite_timeout,
+        )
+    except FlowsError as exc:
+        return TestsSection(note=f"the tests could not run: {str(exc)[:200]}")
+    if run.coverage is None:
+        return TestsSection(note=f"coverage could not be measured: {run.coverage_error[-200:]}")
+    section = measure(repo, changed, run.coverage, files)
+    failing = [c.nodeid for c in run.tests if c.outcome in ("failed", "error")]
+    if failing:
+        section.note = f"{len(failing)} test(s) fail on this change, e.g. {failing[0]}"
+    if not section.uncovered or llm is None or not options.generate:
+        return section
+    cover = CoverOptions(
+        include=tuple(sorted(section.uncovered)),
+        diff_base=base,
+        dry_run=True,
+        repeat=options.repeat,
+        attempts=options.attempts,
+        mutation=options.mutation,
+        allow_failing=True,
+        max_minutes=options.max_minutes,
+        max_tokens=options.max_tokens,
+        candidate_timeout=options.candidate_timeout,
+        suite_timeout=options.suite_timeout,
+        test_command=options.test_command,
+    )
+    try:
+        report = CoverAgent(repo, llm, sandbox, cover).run()
+    except LLMUnreachable:
+        raise
+    except (AssayError, FlowsError) as exc:
+        note = f"tests could not be generated: {str(exc)[:200]}"
+        section.note = f"{section.note}; {note}" if section.note else note
+        return section
+    section.tokens = report.tokens
+    section.accepted = report.accepted
+    section.patch = report.diff
+    section.written = sorted(set(_PATCHED.findall(report.diff)))
+    gained = {
+        (outcome.target.split("::")[0], line)
+        for outcome in report.targets
+        for line in outcome.gained_lines
+    }
+    newly = {(p, n) for p, lines in section.uncovered.items() for n in lines} & gained
+    section.covered_after = section.covered_lines + len(newly)
+    if report.stopped.startswith("budget"):
+        note = f"test generation stopped on its {report.stopped}"
+        section.note = f"{section.note}; {note}" if section.note else note
+    return section

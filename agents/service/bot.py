@@ -1,0 +1,233 @@
+"""The PR bot's job: review a pull request and publish the outcome, idempotently.
+
+A ``pr`` job fetches the PR, its ``.assay.toml`` and its diff, starts a check run (a commit
+status on GitLab), reviews (with the tests section in a checkout when configured), then
+publishes: inline comments synced by fingerprint (kept, updated, moved, marked resolved; new ones
+in one review), one summary comment updated in place, and the check's conclusion.  Everything is
+found again by markers, so a job that runs twice (a worker died mid-way) or a new push updates
+what is there instead of posting it again.  A job whose PR moved on to a newer head publishes
+nothing: the newer push has its own job.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from agents import review_prompts as prompts
+from agents.errors import PlatformError, ServiceError
+from agents.platforms.base import CodeHost, InlineComment, NewComment, PullRequest
+from agents.repoconfig import FILE, RepoConfig, parse_repo_config
+from agents.review_report import (
+    SEVERITIES,
+    Finding,
+    ReviewReport,
+    TestsSection,
+    finding_markdown,
+    summary_markdown,
+    tests_markdown,
+)
+from agents.service.jobs import JobContext
+from agents.settings import Settings
+
+_apps: dict[tuple[str, int], Any] = {}
+_apps_lock = threading.Lock()
+
+
+def make_host(settings: Settings, platform: str, installation_id: int | None) -> CodeHost:
+    """The code host client for a job, authenticated as configured."""
+    if platform == "github":
+        from agents.platforms.github import GitHubApp, GitHubHost
+
+        if settings.github_app_id and settings.github_private_key_path and installation_id:
+            key = (settings.github_api_url, settings.github_app_id)
+            with _apps_lock:
+                if key not in _apps:
+                    try:
+                        pem = settings.github_private_key_path.read_text()
+                    except OSError as exc:
+                        raise ServiceError(
+                            f"Cannot read the GitHub App private key "
+                            f"{settings.github_private_key_path}: {exc.strerror}",
+                            "fix ASSAY_GITHUB_PRIVATE_KEY_PATH",
+                        ) from exc
+                    _apps[key] = GitHubApp(settings.github_api_url, settings.github_app_id, pem)
+                app = _apps[key]
+            return GitHubHost(
+                settings.github_api_url, lambda: app.installation_token(installation_id)
+            )
+        if settings.github_token is not None:
+            token = settings.github_token.get_secret_value()
+            return GitHubHost(settings.github_api_url, lambda: token)
+        raise ServiceError(
+            "GitHub is not configured",
+            "set ASSAY_GITHUB_APP_ID and ASSAY_GITHUB_PRIVATE_KEY_PATH (or ASSAY_GITHUB_TOKEN)",
+        )
+    if platform == "gitlab":
+        from agents.platforms.gitlab import GitLabHost
+
+        if settings.gitlab_token is None:
+            raise ServiceError("GitLab is not configured", "set ASSAY_GITLAB_TOKEN")
+        return GitLabHost(settings.gitlab_url, settings.gitlab_token.get_secret_value())
+    raise ServiceError(f"Unknown code host '{platform}'", "use github or gitlab")
+
+
+def conclusion(report: ReviewReport, config: RepoConfig) -> str:
+    fail_on = config.review.fail_on
+    if fail_on != "none":
+        limit = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f.severity) <= limit for f in report.findings):
+            return "failure"
+    return "neutral" if report.findings else "success"
+
+
+def _resolved(comment: InlineComment, sha: str) -> str:
+    text = comment.body.split("<!-- assay:")[0].strip()
+    return f"✅ No longer reported at `{sha[:7]}`.\n\n~~{text}~~\n\n<!-- assay:resolved -->"
+
+
+def sync_inline(host: CodeHost, pr: PullRequest, findings: list[Finding]) -> dict[str, int]:
+    """Make the PR's inline comments match ``findings``; returns what was done."""
+    counts = {"created": 0, "updated": 0, "kept": 0, "moved": 0, "resolved": 0}
+    existing: dict[str, list[InlineComment]] = {}
+    for comment in host.inline_comments(pr):
+        existing.setdefault(comment.fingerprint or "", []).append(comment)
+    new: list[NewComment] = []
+    for finding in findings:
+        body = finding_markdown(finding, suggestion_fence=host.suggestion_fence)
+        olds = existing.pop(finding.fingerprint, [])
+        keep = next((c for c in olds if c.path == finding.path and c.line == finding.line), None)
+        for other in olds:
+            if other is not keep:
+                host.delete_inline(pr, other)  # it moved (or is a duplicate)
+                counts["moved"] += 1
+        if keep is None:
+            new.append(NewComment(finding.path, finding.line, body))
+        elif keep.body.strip() != body.strip():
+            host.update_inline(pr, keep, body)
+            counts["updated"] += 1
+        else:
+            counts["kept"] += 1
+    for stale in existing.values():
+        for comment in stale:
+            host.update_inline(pr, comment, _resolved(comment, pr.head_sha))
+            counts["resolved"] += 1
+    if new:
+        summary = f"assay: {len(new)} new finding(s) at {pr.head_sha[:7]}"
+        try:
+            host.post_inline(pr, new, summary)
+        except PlatformError as exc:
+            if exc.transient:
+                raise
+            counts["failed"] = len(new)  # e.g. a line the host does not place: the summary has it
+            return counts
+        counts["created"] = len(new)
+    return counts
+
+
+def _tests_checkout(host: CodeHost, pr: PullRequest, work: Path) -> tuple[Path, str]:
+    from agents.review_run import checkout, fetch_base
+
+    url, header = host.git_auth(pr)
+    repo = checkout(url, pr.fetch_ref, pr.head_sha, work / "repo", header=header)
+    return repo, fetch_base(repo, url, pr.start_sha or pr.base_sha, header=header)
+
+
+def pr_job(ctx: JobContext) -> dict[str, Any]:
+    p = ctx.job.params
+    host = make_host(ctx.settings, p["platform"], p.get("installation_id"))
+    try:
+        return _review_pr(ctx, host, p)
+    finally:
+        host.close()
+
+
+def _superseded(host: CodeHost, pr: PullRequest, p: dict[str, Any]) -> bool:
+    """A push job whose PR has a newer head: that push has its own job."""
+    if str(p.get("trigger", "")).startswith("comment"):
+        return False
+    return host.pull_request(pr.repo, pr.number).head_sha != pr.head_sha
+
+
+def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, Any]:
+    from agents.review_run import run_review
+    from agents.runtime import open_llm
+
+    ctx.progress("fetching")
+    pr = host.pull_request(p["repo"], int(p["number"]))
+    if pr.state != "open":
+        return {"skipped": f"the pull request is {pr.state}"}
+    by_comment = str(p.get("trigger", "")).startswith("comment")
+    if p.get("head_sha") and p["head_sha"] != pr.head_sha and not by_comment:
+        return {"skipped": f"superseded: the head is now {pr.head_sha[:7]}"}
+    config, problem = parse_repo_config(host.read_file(pr, FILE))
+    if not config.review.enabled:
+        return {"skipped": f"disabled by {FILE}"}
+    check = host.start_check(pr)
+    action = p.get("action", "review")
+    practices = ""
+    if config.review.best_practices:
+        practices = host.read_file(pr, config.review.best_practices) or ""
+    diff = host.diff(pr)
+    want_tests = action == "tests" or config.review.tests
+
+    def listener(kind: str, data: dict[str, Any]) -> None:
+        if kind == "call":
+            ctx.progress("reviewing", data["done"], data["total"], path=data["path"])
+        elif kind == "tests":
+            ctx.progress("tests")
+
+    work_root = ctx.settings.service_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"pr-{pr.number}-", dir=work_root) as tmp:
+        repo_dir, base = None, None
+        note = ""
+        if want_tests:
+            ctx.progress("checkout")
+            try:
+                repo_dir, base = _tests_checkout(host, pr, Path(tmp))
+            except Exception as exc:  # the review goes on without the tests section
+                note = f"no tests section: the checkout failed ({str(exc)[:200]})"
+        with open_llm(
+            ctx.settings, trace_path=ctx.settings.traces_dir / f"pr-{ctx.job.id[:12]}.jsonl"
+        ) as llm:
+            report = run_review(
+                ctx.settings, llm, diff=diff, config=config, head=pr.head_sha,
+                repo_dir=repo_dir, base=base, repo_name=p.get("repo_name") or pr.repo,
+                practices=practices, findings=action == "review", tests=want_tests,
+                listener=listener,
+            )  # fmt: skip
+    for message in (problem, note):
+        if message:
+            report.errors.append(message)
+    ctx.progress("publishing")
+    if _superseded(host, pr, p):
+        host.finish_check(pr, check, conclusion="skipped", title="superseded by a newer push",
+                          summary="A newer push has its own review.")  # fmt: skip
+        return {"skipped": "superseded while reviewing", "review": report.as_dict()}
+    result: dict[str, Any] = {"head": pr.head_sha, "findings": len(report.findings)}
+    if action == "review":
+        result["inline"] = sync_inline(host, pr, report.findings)
+        if result["inline"].get("failed"):
+            report.errors.append(
+                f"{host.name} refused the inline comments; the findings are in the table above"
+            )
+        text = summary_markdown(report)
+        result["summary_comment"] = host.upsert_note(pr, prompts.MARKER_SUMMARY, text)
+        counts = report.counts()
+        found = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
+        title = f"{len(report.findings)} finding(s)" + (f": {found}" if found else "")
+    else:
+        tests = report.tests or TestsSection(note="; ".join(report.errors) or "no tests ran")
+        text = tests_markdown(tests, marker=True)
+        result["tests_comment"] = host.upsert_note(pr, prompts.MARKER_TESTS, text)
+        title = "tests: " + (f"diff coverage {tests.percent:.0f} %" if tests.percent is not None
+                             else "not measured")  # fmt: skip
+    outcome = conclusion(report, config)
+    summary = text.split("\n", 1)[1] if text.startswith("<!--") else text
+    host.finish_check(pr, check, conclusion=outcome, title=title, summary=summary)
+    result["conclusion"] = outcome
+    result["review"] = report.as_dict()
+    return result

@@ -1,0 +1,193 @@
+"""The job kinds the service runs: ``review`` (a diff), ``tests`` (a file, a symbol or a snippet),
+``coverage`` (a repository) and ``pr`` (the bot, :mod:`agents.service.bot`).
+
+Each handler takes a :class:`~agents.service.jobs.JobContext` and returns a JSON-able result; it
+opens the model itself (a worker machine has its own endpoint settings).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agents.errors import InputError
+from agents.repoconfig import parse_repo_config
+from agents.service.jobs import Handler, JobContext
+
+
+def _trace(ctx: JobContext) -> Path:
+    return ctx.settings.traces_dir / f"job-{ctx.job.kind}-{ctx.job.id[:12]}.jsonl"
+
+
+def _repo_dir(params: dict[str, Any]) -> Path | None:
+    path = params.get("repo_path")
+    if not path:
+        return None
+    repo = Path(path)
+    if not repo.is_dir():
+        raise InputError(f"Repository path {repo} does not exist on this worker", "register it")
+    return repo
+
+
+def review_job(ctx: JobContext) -> dict[str, Any]:
+    """Review a pasted diff, or a registered repository's changes since ``base``."""
+    from agents.review_report import summary_markdown
+    from agents.review_run import local_diff, run_review
+    from agents.runtime import open_llm
+
+    p = ctx.job.params
+    repo = _repo_dir(p)
+    diff, base = p.get("diff") or "", p.get("base")
+    if not diff and repo is not None and base:
+        diff, base = local_diff(repo, base)
+    config_text = (
+        (repo / ".assay.toml").read_text() if repo and (repo / ".assay.toml").is_file() else ""
+    )
+    config, problem = parse_repo_config(config_text)
+
+    def listener(kind: str, data: dict[str, Any]) -> None:
+        if kind == "call":
+            ctx.progress("reviewing", data["done"], data["total"], path=data["path"])
+        elif kind == "tests":
+            ctx.progress("tests")
+
+    ctx.progress("starting")
+    with open_llm(ctx.settings, trace_path=_trace(ctx)) as llm:
+        report = run_review(
+            ctx.settings,
+            llm,
+            diff=diff,
+            config=config,
+            repo_dir=repo,
+            base=base,
+            repo_name=p.get("repo"),
+            tests=bool(p.get("tests")) and repo is not None,
+            listener=listener,
+        )
+    if problem:
+        report.errors.append(problem)
+    return {"review": report.as_dict(), "markdown": summary_markdown(report, marker=False)}
+
+
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bool,
+           **limits: Any) -> dict[str, Any]:  # fmt: skip
+    """The cover agent on ``include`` (dry run: the tests come back as a patch)."""
+    from agents.cover.engine import CoverAgent, CoverOptions
+    from agents.runtime import open_llm, resolve_python
+    from flows.sandbox import Sandbox
+
+    s = ctx.settings
+    options = CoverOptions(
+        include=include,
+        exclude=tuple(s.cover_exclude),
+        dry_run=dry_run,
+        repeat=s.cover_repeat,
+        attempts=s.cover_attempts,
+        mutation=s.cover_mutation,
+        allow_failing=True,
+        max_tests_per_target=s.cover_tests_per_target,
+        candidate_timeout=s.cover_candidate_timeout,
+        suite_timeout=s.sandbox_timeout,
+        test_command=s.test_command,
+        **{k: v for k, v in limits.items() if v is not None},
+    )
+
+    def listener(kind: str, data: dict[str, Any]) -> None:
+        if kind == "targets":
+            ctx.notes["total"] = data["count"]
+            ctx.progress("targets", 0, data["count"])
+        elif kind == "target" and data["chain"] == 0:
+            ctx.notes["done"] = ctx.notes.get("done", -1) + 1
+            ctx.progress("writing tests", ctx.notes["done"], ctx.notes.get("total"),
+                         target=data["target"].key)  # fmt: skip
+
+    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
+    ctx.progress("baseline")
+    python = resolve_python(s.python)
+    with Sandbox(repo, python, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
+        with open_llm(s, trace_path=_trace(ctx)) as llm:
+            report = CoverAgent(repo, llm, sandbox, options, listener=listener).run()
+    return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}
+
+
+def _testgen(ctx: JobContext, repo: Path, path: str, symbol: str) -> dict[str, Any]:
+    """``assay tests``' agent for one symbol: every behaviour it lists, through the gates."""
+    from agents.runtime import open_llm, resolve_python
+    from agents.testgen import TestgenAgent, TestgenOptions
+    from agents.testgen_symbols import find_symbol
+    from flows.runtime import Budget, FlowRunner
+    from flows.sandbox import Sandbox
+    from flows.trace import TraceWriter
+
+    s = ctx.settings
+    target = find_symbol(repo, repo / path, symbol)
+    options = TestgenOptions(
+        repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
+        candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
+        test_command=s.test_command, dry_run=True,
+    )  # fmt: skip
+    minutes = ctx.job.params.get("max_minutes")
+    budget = Budget(max_seconds=minutes * 60 if minutes else None)
+    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
+    python = resolve_python(s.python)
+    ctx.progress("baseline")
+    with Sandbox(repo, python, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
+        with open_llm(s) as llm:
+            trace = TraceWriter(_trace(ctx), include_content=True)
+            runner = FlowRunner(llm, budget=budget, trace=trace, flow="tests")
+            agent = TestgenAgent(repo, runner, sandbox, target, options, settings=s)
+            behaviours = agent.prepare()
+            ctx.progress("writing tests", 0, len(behaviours))
+            report = agent.write(behaviours)
+    return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}
+
+
+def tests_job(ctx: JobContext) -> dict[str, Any]:
+    """Tests for a file or a symbol of a registered repository, or for a pasted snippet."""
+    p = ctx.job.params
+    if p.get("snippet"):
+        module = p.get("module") or "snippet"
+        if not _NAME.match(module):
+            raise InputError(f"Module name '{module}' is not an identifier", "pass a valid name")
+        with tempfile.TemporaryDirectory(prefix="assay-snippet-") as tmp:
+            root = Path(tmp)
+            (root / f"{module}.py").write_text(p["snippet"], encoding="utf-8")
+            (root / "tests").mkdir()
+            if p.get("symbol"):
+                return _testgen(ctx, root, f"{module}.py", p["symbol"])
+            return _cover(ctx, root, (f"{module}.py",), dry_run=True,
+                          max_minutes=p.get("max_minutes"))  # fmt: skip
+    repo = _repo_dir(p)
+    if repo is None or not p.get("path"):
+        raise InputError("A tests job needs a snippet, or a repository and a path", "pass them")
+    if p.get("symbol"):
+        return _testgen(ctx, repo, p["path"], p["symbol"])
+    return _cover(ctx, repo, (p["path"],), dry_run=True, max_minutes=p.get("max_minutes"))
+
+
+def coverage_job(ctx: JobContext) -> dict[str, Any]:
+    """Raise a registered repository's coverage (a patch unless ``write`` is set)."""
+    p = ctx.job.params
+    repo = _repo_dir(p)
+    if repo is None:
+        raise InputError("A coverage job needs a registered repository", "register it first")
+    return _cover(
+        ctx,
+        repo,
+        tuple(p.get("files") or ()),
+        dry_run=not p.get("write", False),
+        max_minutes=p.get("max_minutes"),
+        max_tokens=p.get("max_tokens"),
+        target_coverage=p.get("target_coverage"),
+    )
+
+
+def handlers() -> dict[str, Handler]:
+    from agents.service.bot import pr_job
+
+    return {"review": review_job, "tests": tests_job, "coverage": coverage_job, "pr": pr_job}

@@ -1,0 +1,108 @@
+"""The quality policy (tech leads: repository tiers, path weights, best practices) and the index.
+
+Both are the index's (:mod:`agents.indexing`, a YAML policy in ``ASSAY_HOME``): what is set here
+is what ``assay policy`` shows and what retrieval and reviews use.  Without the index in this
+build these endpoints answer 503 and say so.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from agents.service.auth import Caller, Problem, require
+from indexer.errors import IndexerError
+
+router = APIRouter(prefix="/v1", tags=["policy"])
+READ, ADMIN = Depends(require("read")), Depends(require("admin"))
+
+
+class OrgPolicyIn(BaseModel):
+    best_practices: str | None = Field(None, max_length=100_000, description="markdown")
+    path_weights: dict[str, float] = Field(
+        default_factory=dict, description="glob → weight for every repository (0 hides a path)"
+    )
+
+
+class RepoPolicyIn(BaseModel):
+    tier: str | None = Field(None, description="high | normal | low | deprecated | grow")
+    best_practices: str | None = Field(None, max_length=100_000, description="markdown")
+    path_weights: dict[str, float] = Field(default_factory=dict, description="glob → weight")
+
+
+def _service(request: Request) -> Any:
+    try:
+        indexing = importlib.import_module("agents.indexing")
+    except ImportError as exc:
+        raise Problem(503, "index_unavailable", f"the index is not in this build ({exc})") from exc
+    return indexing.shared_service(request.app.state.settings)
+
+
+def _repo_view(policy: Any, name: str) -> dict[str, Any]:
+    data = policy.to_data()
+    return {
+        "repo": name,
+        "tier": policy.tier(name),
+        "path_weights": [r for r in data["path_weights"] if r.get("repo") == name],
+        "best_practices": data["best_practices"]["repos"].get(name, ""),
+    }
+
+
+def _apply(svc: Any, body: OrgPolicyIn | RepoPolicyIn, repo: str | None) -> None:
+    try:
+        if isinstance(body, RepoPolicyIn) and body.tier is not None and repo is not None:
+            svc.set_tier(repo, body.tier)
+        for glob, weight in body.path_weights.items():
+            svc.set_path_weight(glob, weight, repo)
+        if body.best_practices is not None:
+            svc.set_best_practices(body.best_practices, repo)
+    except IndexerError as exc:
+        raise Problem(400, "bad_policy", str(exc)) from exc
+
+
+@router.get("/policy")
+def get_policy(request: Request, caller: Caller = READ) -> dict[str, Any]:
+    """The whole quality policy."""
+    data: dict[str, Any] = _service(request).policy().to_data()
+    return data
+
+
+@router.put("/policy")
+def put_policy(body: OrgPolicyIn, request: Request, caller: Caller = ADMIN) -> dict[str, Any]:
+    """The organisation's best practices and path weights."""
+    svc = _service(request)
+    _apply(svc, body, None)
+    data: dict[str, Any] = svc.policy().to_data()
+    return data
+
+
+@router.get("/repos/{name:path}/policy")
+def get_repo_policy(name: str, request: Request, caller: Caller = READ) -> dict[str, Any]:
+    return _repo_view(_service(request).policy(), name)
+
+
+@router.put("/repos/{name:path}/policy")
+def put_repo_policy(
+    name: str, body: RepoPolicyIn, request: Request, caller: Caller = ADMIN
+) -> dict[str, Any]:
+    """A repository's tier, path weights and best practices (retrieval and reviews use them)."""
+    svc = _service(request)
+    _apply(svc, body, name)
+    return _repo_view(svc.policy(), name)
+
+
+@router.get("/index", tags=["index"])
+def index_status(request: Request, caller: Caller = READ) -> dict[str, Any]:
+    """The indexed repositories: where from, which commit, files, chunks, when."""
+    try:
+        records = _service(request).status()
+    except Problem as problem:
+        return {"available": False, "detail": problem.detail}
+    except Exception as exc:  # the index is optional
+        return {"available": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
+    repos = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else vars(r) for r in records]
+    return {"available": True, "repos": repos}

@@ -1,0 +1,380 @@
+"""``assay tests PATH::SYMBOL``: tests for one function, method or class, behaviour by behaviour.
+
+1. A baseline run of the project's tests under coverage (which lines of the symbol are missed).
+2. The test-writing flow (:mod:`flows.testwrite`) lists behaviours worth testing (happy paths,
+   edge cases, error cases); the caller picks (the CLI asks, or ``--all``).
+3. Per picked behaviour the flow writes a test, which goes through the acceptance gates of
+   ``assay cover`` (:mod:`agents.cover.candidate`, :class:`agents.cover.gates.Gatekeeper`): it
+   parses, imports the code instead of redefining it, passes alone and repeatedly, runs the
+   symbol, and kills a mutant of it.  A rejection is fed back to the model.
+4. Accepted tests are merged AST-aware into ``tests/test_<module>_assay.py`` and written at
+   once; at the end the whole suite runs with them, and tests that break it are taken out.
+
+A symbol that is already fully covered still gets behaviour tests: the coverage gate here asks
+that the test runs the symbol, not that it adds coverage (see :func:`gate_target`).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from agents.cover import cover_prompts
+from agents.cover.candidate import Candidate, add_missing_imports, check_static, module_names
+from agents.cover.context import build_context, summarize_missed
+from agents.cover.engine import OMIT
+from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
+from agents.cover.targets import Target, coverage_sources, is_test_file, module_of
+from agents.cover.writer import check_writable, merge_tests, unified_diff, write_atomic
+from agents.errors import AssayError
+from agents.testgen_symbols import Symbol, outline, retrieve_examples
+from flows.coverage_data import CoverageReport, TestRun
+from flows.runtime import BudgetExhausted, FlowRunner
+from flows.sandbox import Sandbox, repo_files
+from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
+
+GENERATED_DOC = "Tests written by `assay tests`, kept because they pass and catch bugs."
+PROBLEMS = cover_prompts.PROBLEMS
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TestgenOptions:
+    __test__ = False
+
+    repeat: int = 3
+    attempts: int = 2
+    mutation: bool = True
+    observed_oracles: bool = True
+    candidate_timeout: float = 60.0
+    suite_timeout: float = 600.0
+    test_command: str = "pytest"
+    dry_run: bool = False
+    behaviours: int = 5
+    reflect: bool = True
+    answer_tokens: int = 450
+
+
+@dataclass
+class BehaviourResult:
+    behaviour: Behaviour
+    accepted: list[str] = field(default_factory=list)  # test names
+    rejected: list[str] = field(default_factory=list)  # reasons, in order
+    killed: str = ""
+    oracle_changes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TestgenReport:
+    __test__ = False
+
+    symbol: str
+    behaviours: list[Behaviour] = field(default_factory=list)
+    results: list[BehaviourResult] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
+    examples: str = ""  # where the style examples came from
+    diff: str = ""
+    stopped: str = ""
+    calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> int:
+        return sum(len(r.accepted) for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "behaviours": [b.model_dump() for b in self.behaviours],
+            "results": [
+                {
+                    "behaviour": r.behaviour.line,
+                    "accepted": r.accepted,
+                    "rejected": r.rejected,
+                    "killed": r.killed,
+                    "oracle_changes": r.oracle_changes,
+                }
+                for r in self.results
+            ],
+            "accepted": self.accepted,
+            "written": self.written,
+            "removed": self.removed,
+            "examples": self.examples,
+            "stopped": self.stopped,
+            "calls": self.calls,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def gate_target(symbol: Symbol, source: str, module: str, root: str) -> Target:
+    """The target the gates judge: every statement of the symbol's body counts as "missed",
+    and the gates compare against an empty coverage report and run the candidate alone as the
+    "suite", so gate 3 asks that the candidate runs the symbol (not that it adds coverage)."""
+    tree = ast.parse(source)
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+            symbol.start <= node.lineno <= symbol.end
+        ):
+            lines |= {
+                n.lineno for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.stmt)
+            }
+    if not lines:  # a class without methods: its body runs at import
+        lines = set(range(symbol.body_start, symbol.end + 1))
+    return Target(
+        symbol.path, module, root, symbol.qualname, symbol.start, symbol.end, tuple(sorted(lines)),
+        (), statements=len(lines),
+    )  # fmt: skip
+
+
+class TestgenAgent:
+    """One ``assay tests`` run: :meth:`prepare` lists behaviours, :meth:`write` writes tests."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        repo: Path,
+        runner: FlowRunner,
+        sandbox: Sandbox,
+        symbol: Symbol,
+        options: TestgenOptions | None = None,
+        listener: Listener | None = None,
+        settings: Any = None,
+    ) -> None:
+        self.settings = settings  # for the code index (retrieval of style examples)
+        self.repo, self.runner, self.sandbox, self.symbol = repo, runner, sandbox, symbol
+        self.options = options or TestgenOptions()
+        self.emit: Listener = listener or (lambda kind, data: None)
+        self.report = TestgenReport(symbol=f"{symbol.path}::{symbol.qualname}")
+        self.source = (repo / symbol.path).read_text(encoding="utf-8")
+        self.module, root = module_of(repo, symbol.path)
+        self.pythonpath = os.pathsep.join([".", *([root] if root else []), "src"])
+        self.sources = tuple(coverage_sources(repo, [symbol.path]))
+        self.target = gate_target(symbol, self.source, self.module, root)
+        self.failing: list[str] = []  # baseline failures, deselected in the final run
+        self.flow: TestWritingFlow | None = None
+        self._started = time.monotonic()
+
+    # -- step 1 and 2 --------------------------------------------------------------------------
+
+    def prepare(self) -> list[Behaviour]:
+        """Baseline run, context, and the behaviours worth testing (one-line descriptions)."""
+        baseline = self._baseline()
+        cov = baseline.coverage.get(self.symbol.path) if baseline.coverage else None
+        missing = tuple(n for n in (cov.missing_lines if cov else ()) if self._in_body(n))
+        arcs = tuple(a for a in (cov.missing_branches if cov else ()) if self._in_body(a[0]))
+        marked = replace(self.target, missing_lines=missing, missing_branches=arcs)
+        self.test_dir = self._test_dir(baseline)
+        style_file = self._style_file()
+        ctx = build_context(self.repo, marked, style_file)
+        code = ctx.code
+        if self.symbol.kind == "class" and self.symbol.end - self.symbol.start > 60:
+            code = outline(self.source, self.symbol)
+        query = f"tests for {self.symbol.qualname} in {self.symbol.path}"
+        examples = retrieve_examples(self.repo, query, self.settings)
+        self.report.examples = "index" if examples else ("test file" if ctx.style else "none")
+        test_target = TestTarget(
+            qualname=self.symbol.qualname, module=self.module, path=self.symbol.path, code=code,
+            header=ctx.header, missed_summary=summarize_missed(marked) if missing or arcs else "",
+            style=examples or ctx.style,
+        )  # fmt: skip
+        opts = self.options
+        flow_options = TestWritingOptions(
+            reflect=opts.reflect, behaviours=opts.behaviours, rank=False, attempts=opts.attempts,
+            answer_tokens=opts.answer_tokens,
+        )  # fmt: skip
+        self.flow = TestWritingFlow(self.runner, test_target, flow_options)
+        self.report.behaviours = self.flow.behaviours()
+        self.emit("behaviours", {"behaviours": self.report.behaviours})
+        return self.report.behaviours
+
+    def _in_body(self, line: int) -> bool:
+        return self.symbol.body_start <= line <= self.symbol.end
+
+    def _run_suite(self, args: Sequence[str], files: dict[str, str] | None = None) -> TestRun:
+        return self.sandbox.run_tests(
+            list(args), test_command=self.options.test_command, extra_files=files,
+            source=list(self.sources), omit=list(OMIT), env={"PYTHONPATH": self.pythonpath},
+            timeout=self.options.suite_timeout,
+        )  # fmt: skip
+
+    def _baseline(self) -> TestRun:
+        self.emit("baseline", {"command": self.options.test_command})
+        run = self._run_suite([])
+        if run.result.timed_out:
+            raise AssayError(
+                f"The baseline run of '{self.options.test_command}' timed out",
+                "fix the hanging test or raise --sandbox-timeout",
+            )
+        self.failing = [c.nodeid for c in run.tests if c.outcome in ("failed", "error")]
+        return run
+
+    def _test_dir(self, baseline: TestRun) -> str:
+        for case in baseline.tests:
+            path = PurePosixPath(case.nodeid.split("::")[0])
+            if len(path.parts) > 1:
+                return path.parts[0]
+        return next((n for n in ("tests", "test") if (self.repo / n).is_dir()), "tests")
+
+    def _style_file(self) -> Path | None:
+        stem = PurePosixPath(self.symbol.path).stem
+        preferred = self.repo / self.test_dir / f"test_{stem}.py"
+        if preferred.is_file():
+            return preferred
+        tests = sorted(
+            p for p in repo_files(self.repo)
+            if is_test_file(p) and PurePosixPath(p).name.startswith("test_")
+        )  # fmt: skip
+        return self.repo / tests[0] if tests else None
+
+    # -- step 3 and 4 --------------------------------------------------------------------------
+
+    def write(self, picked: Sequence[Behaviour]) -> TestgenReport:
+        """Write a test per picked behaviour through the gates; merge and write accepted ones."""
+        assert self.flow is not None, "call prepare() first"
+        opts = self.options
+        config = GateConfig(
+            test_command="pytest", sources=self.sources, omit=OMIT, pythonpath=self.pythonpath,
+            repeat=opts.repeat, mutation=opts.mutation, observed_oracles=opts.observed_oracles,
+            timeout=opts.candidate_timeout, suite_timeout=opts.suite_timeout,
+            coverage_gate="runs",
+        )  # fmt: skip
+        self.out_path = self._output_path()
+        on_disk = self.repo / self.out_path
+        self.original = on_disk.read_text(encoding="utf-8") if on_disk.is_file() else None
+        self.merged = self.original or ""
+        self.gates = Gatekeeper(self.sandbox, config, {})
+        results = {id(b): BehaviourResult(b) for b in picked}
+        self.report.results = list(results.values())
+        try:
+            for draft in self.flow.drafts(picked):
+                assert draft.behaviour is not None
+                result = results[id(draft.behaviour)]
+                self.emit("attempt", {"behaviour": draft.behaviour, "attempt": draft.attempt})
+                verdict = self._judge(draft.code)
+                if verdict.accepted and verdict.candidate is not None:
+                    self._accept(verdict, result)
+                    self.flow.accept()
+                    continue
+                assert verdict.rejection is not None
+                reason, detail = verdict.rejection.reason, verdict.rejection.detail
+                result.rejected.append(reason)
+                self.emit("rejected", {"behaviour": draft.behaviour, "reason": reason,
+                                       "detail": detail})  # fmt: skip
+                self.flow.reject(self._problem(reason, detail))
+        except BudgetExhausted as exc:
+            self.report.stopped = exc.what
+        self._finish()
+        return self.report
+
+    @property
+    def _candidate_path(self) -> str:
+        return f"{getattr(self, 'test_dir', 'tests')}/test_assay_candidate.py"
+
+    def _output_path(self) -> str:
+        stem = PurePosixPath(self.symbol.path).stem
+        if stem == "__init__":
+            stem = self.module.rsplit(".", 1)[-1] or "package"
+        return f"{self.test_dir}/test_{stem}_assay.py"
+
+    def _problem(self, reason: str, detail: str) -> str:
+        header = self.flow.target.header if self.flow else ""
+        import_line = next((x for x in header.splitlines() if x.startswith("from ")), header)
+        template = PROBLEMS.get(reason, "{detail}")
+        return template.format(
+            detail=detail, name=detail, import_line=import_line,
+            missed=f"`{self.symbol.qualname}`", qualname=self.symbol.qualname,
+        )  # fmt: skip
+
+    def _judge(self, code: str) -> Verdict:
+        from agents.cover.candidate import Rejection
+
+        if not code.strip():
+            return Verdict(candidate=None, rejection=Rejection("no-code"))
+        code = add_missing_imports(code, self.module, module_names(self.source))
+        static = check_static(code, self.target)
+        if not isinstance(static, Candidate):
+            return Verdict(candidate=None, rejection=static)
+        self.emit("gates", {"tests": static.tests})
+        self.gates.accepted = {self.out_path: self.merged} if self.merged else {}
+        return self.gates.check(static, self.target, CoverageReport(), self._candidate_path)
+
+    def _accept(self, verdict: Verdict, result: BehaviourResult) -> None:
+        assert verdict.candidate is not None
+        before = set(_test_names(self.merged))
+        self.merged = merge_tests(self.merged, verdict.candidate.code, docstring=GENERATED_DOC)
+        names = [n for n in _test_names(self.merged) if n not in before]
+        if not self.options.dry_run:
+            write_atomic(check_writable(self.repo, self.out_path), self.merged)
+            if self.out_path not in self.report.written:
+                self.report.written.append(self.out_path)
+        result.accepted += names
+        result.killed = verdict.killed
+        result.oracle_changes += [
+            {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
+        ]
+        self.emit("accepted", {"behaviour": result.behaviour, "tests": names,
+                               "path": self.out_path, "mutant": verdict.killed})  # fmt: skip
+
+    def _finish(self) -> None:
+        if self.report.accepted:
+            self._verify()
+        if self.options.dry_run and self.merged != (self.original or ""):
+            self.report.diff = unified_diff(self.out_path, self.original, self.merged)
+        spent = self.runner.spent
+        self.report.calls, self.report.tokens = spent.calls, spent.tokens
+        self.report.seconds = time.monotonic() - self._started
+        self.emit("done", {"report": self.report})
+
+    def _verify(self) -> None:
+        """The whole suite with the new tests; our tests that fail in it are taken out."""
+        self.emit("verify", {"file": self.out_path})
+        args = [f"--deselect={n}" if "::" in n else f"--ignore={n}" for n in self.failing]
+        run = self._run_suite(args, {self.out_path: self.merged})
+        mine = {n for r in self.report.results for n in r.accepted}
+        bad = {
+            c.nodeid.split("::", 1)[1]
+            for c in run.tests
+            if c.nodeid.startswith(self.out_path + "::") and c.outcome in ("failed", "error")
+        }
+        if any(c.nodeid == self.out_path and c.outcome == "error" for c in run.tests):
+            bad = set(mine)  # the file itself broke (collection error)
+        if not bad:
+            return
+        from agents.cover.candidate import keep_tests
+
+        keep = {n for n in _test_names(self.merged) if n not in bad}
+        self.merged = keep_tests(self.merged, keep) if keep else (self.original or "")
+        for r in self.report.results:
+            self.report.removed += [n for n in r.accepted if n in bad]
+            r.accepted = [n for n in r.accepted if n not in bad]
+        self.emit(
+            "rolled-back", {"tests": self.report.removed, "output": trim(run.result.output, 600)}
+        )
+        if self.options.dry_run:
+            return
+        path = check_writable(self.repo, self.out_path)
+        if self.merged.strip():
+            write_atomic(path, self.merged)
+        else:
+            path.unlink(missing_ok=True)
+            self.report.written.remove(self.out_path)
+
+
+def _test_names(code: str) -> list[str]:
+    from agents.cover.candidate import test_names
+
+    try:
+        return list(test_names(ast.parse(code))) if code.strip() else []
+    except SyntaxError:
+        return []

@@ -1,0 +1,238 @@
+"""The solve flow end to end: scripted model (fake server), real sandbox runs of the code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.llm import LLMClient
+from flows.runtime import Budget, FlowRunner
+from flows.sandbox import Sandbox
+from flows.solve import Problem, SolveOptions, solve
+from flows.solve_exec import load_tests, parse_extra_tests, prepare_code
+from flows.trace import TraceWriter, read_trace
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+
+STATEMENT = "Return the sum of the two largest numbers of a list of at least two numbers."
+GIVEN = """\
+from solution import top2
+
+
+def test_basic():
+    assert top2([1, 5, 3]) == 8
+
+
+assert top2([-1, -2, -3]) == -3
+"""
+GOOD = "def top2(xs):\n    a, b = sorted(xs)[-2:]\n    return a + b\n"
+WRONG_NEGATIVE = "def top2(xs):\n    return sum(x for x in sorted(xs)[-2:] if x > 0)\n"
+BROKEN = "def top2(xs)\n    return 0\n"
+
+REFLECT = "```yaml\ngoal: sum of the two largest\nrules:\n  - list has 2+ numbers\n```"
+REASONS = "```yaml\n- test: top2([1, 5, 3]) == 8\n  why: 5 + 3\n```"
+CANDIDATES = (
+    "```yaml\nsolutions:\n  - name: sorting\n    idea: sort, add the last two\n"
+    "  - name: scan\n    idea: one pass keeping the two largest\n```"
+)
+EXTRA = "```python\nassert top2([2, 2]) == 4\nassert top2([0, 7, 7]) == 14\nassert nope(\n```"
+
+
+def block(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+def stage_of(req: RecordedRequest) -> str:
+    text = next(m["content"] for m in req.messages if m["role"] == "user")  # repairs follow it
+    for marker, stage in (
+        ("Describe the problem", "reflect"),
+        ("explain in one short sentence", "test_reasoning"),
+        ("different ways to solve", "candidates"),
+        ("Rank them", "rank"),
+        ("new tests as single-line", "extra_tests"),
+        ("fails this test", "fix"),
+        ("cannot run", "fix_compile"),
+        ("Approach:", "code"),
+    ):
+        if marker in text:
+            return stage
+    raise AssertionError(f"unknown stage: {text[-200:]}")
+
+
+Script = dict[str, list[str]]
+
+
+def scripted(script: Script) -> Callable[[RecordedRequest], str]:
+    """Answers per stage, in order; the last answer of a stage repeats."""
+    seen: dict[str, int] = {}
+
+    def answer(req: RecordedRequest) -> str:
+        stage = stage_of(req)
+        replies = script[stage]
+        n = seen.get(stage, 0)
+        seen[stage] = n + 1
+        return replies[min(n, len(replies) - 1)]
+
+    return answer
+
+
+def base_script(**over: list[str]) -> Script:
+    script = {
+        "reflect": [REFLECT],
+        "test_reasoning": [REASONS],
+        "candidates": [CANDIDATES],
+        "rank": ["```yaml\nranking: [1, 2]\n```"],
+        "extra_tests": [EXTRA],
+        "code": [block(GOOD)],
+        "fix": [block(GOOD)],
+        "fix_compile": [block(GOOD)],
+    }
+    script.update(over)
+    return script
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path_factory.mktemp("solve-repo")) as box:
+        yield box
+
+
+def run_flow(
+    fake: FakeOpenAI,
+    sandbox: Sandbox,
+    script: Script,
+    tmp_path: Path,
+    options: SolveOptions | None = None,
+    budget: Budget | None = None,
+):
+    fake.on(scripted(script))
+    trace = TraceWriter(tmp_path / "solve.jsonl")
+    llm = LLMClient(fake.url, "fake-model", max_retries=0)
+    runner = FlowRunner(llm, budget=budget, trace=trace, flow="solve")
+    problem = Problem(STATEMENT, load_tests(GIVEN), "top2", starter="def top2(xs):")
+    result = solve(problem, runner, sandbox, options or SolveOptions(case_timeout=2))
+    return result, read_trace(tmp_path / "solve.jsonl")
+
+
+def calls(records: list[dict]) -> list[str]:
+    return [r["stage"] for r in records if r["event"] == "call"]
+
+
+def steps(records: list[dict], kind: str) -> list[dict]:
+    return [r for r in records if r["event"] == "step" and r["kind"] == kind]
+
+
+def test_the_stages_run_in_order_and_a_broken_yaml_reply_is_repaired(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = base_script(reflect=["```yaml\ngoal: [unclosed\n```", REFLECT])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    assert calls(records) == [
+        "reflect", "reflect", "test_reasoning", "candidates", "rank", "extra_tests", "code",
+    ]  # fmt: skip
+    parse = [r["parse"] for r in records if r["event"] == "call"]
+    assert parse[0].startswith("error") and set(parse[1:]) == {"ok"}
+    assert result.solved and result.code == GOOD and not result.stopped
+    assert [c.body for c in result.extra] == [
+        "assert top2([2, 2]) == 4",
+        "assert top2([0, 7, 7]) == 14",
+    ]
+    assert result.best is not None and len(result.best.extra_passed) == 2
+    assert result.calls == 7 and result.tokens > 0
+    # The reflection reaches the later stages as notes, after the stable problem prefix.
+    code_prompt = fake_llm.chat_requests[-1].messages[-1]["content"]
+    assert code_prompt.startswith("Problem:\n" + STATEMENT)
+    assert "- goal: sum of the two largest" in code_prompt and "Approach: sorting" in code_prompt
+
+
+def test_rotation_to_the_next_candidate_when_the_first_cannot_compile(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = base_script(code=[block(BROKEN), block(GOOD)])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    assert calls(records).count("code") == 2
+    rotate = steps(records, "rotate")
+    assert len(rotate) == 1 and "SyntaxError" in rotate[0]["reason"]
+    second = [r for r in fake_llm.chat_requests if stage_of(r) == "code"][1]
+    assert "Approach: scan" in second.messages[-1]["content"]
+    assert (
+        result.solved and result.best is not None and result.best.origin.startswith("candidate 2")
+    )
+
+
+def test_a_failing_given_test_is_fed_back_and_the_fix_kept(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = base_script(code=[block(WRONG_NEGATIVE)], fix=[block(GOOD)])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    fix = next(r for r in fake_llm.chat_requests if stage_of(r) == "fix")
+    prompt = fix.messages[-1]["content"]
+    assert "assert top2([-1, -2, -3]) == -3" in prompt
+    assert "got 0, expected -3" in prompt  # what the code really returned
+    assert steps(records, "kept")[0]["version"] == "fix 1 (given)"
+    assert result.solved and result.code == GOOD
+
+
+def test_test_anchors_revert_a_fix_that_breaks_a_passing_test(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # The extra test expects 5 for [5]: a fix for it breaks the given negative test.
+    extra = "```python\nassert top2([5, 0]) == 5\nassert top2([1, 1]) == 3\n```"
+    breaks = "def top2(xs):\n    return sum(x for x in sorted(xs)[-2:] if x > 0) + 1\n"
+    script = base_script(extra_tests=[extra], fix=[block(breaks)])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    reverted = steps(records, "reverted")
+    assert reverted and reverted[0]["reason"] == "broke passing tests"
+    assert "test_line_8" in reverted[0]["broken"] and "test_basic" in reverted[0]["broken"]
+    assert result.code == GOOD and result.solved
+    versions = [v.origin for v in result.versions]
+    assert versions[0].startswith("candidate 1") and versions[1].startswith("fix 1 (extra")
+
+    # Without anchors the breaking fix is kept as the current version; the best version by
+    # tests passed is still the one returned.
+    result2, records2 = run_flow(
+        fake_llm, sandbox, script, tmp_path / "no-anchors", SolveOptions(anchors=False)
+    )
+    assert steps(records2, "kept") and result2.code == GOOD
+
+
+def test_the_model_may_declare_an_extra_test_wrong(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    extra = "```python\nassert top2([1, 1]) == 3\n```"
+    script = base_script(extra_tests=[extra], fix=["WRONG TEST"])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    assert steps(records, "dropped-test")[0]["test"] == "assert top2([1, 1]) == 3"
+    assert result.extra == [] and result.code == GOOD
+
+
+def test_the_budget_stops_the_flow_with_a_clear_result(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = base_script(code=[block(WRONG_NEGATIVE)], fix=[block(WRONG_NEGATIVE)])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path, budget=Budget(max_calls=7))
+    assert result.stopped == "the budget of 7 model calls is spent"
+    assert len(fake_llm.chat_requests) == 7 and result.calls == 7
+    assert result.best is not None and result.given_passed == ["test_basic"]
+    assert not result.solved and result.code == WRONG_NEGATIVE
+    assert steps(records, "stopped")[0]["reason"] == result.stopped
+
+    early, _ = run_flow(fake_llm, sandbox, script, tmp_path / "early", budget=Budget(max_calls=2))
+    assert early.best is None and early.code == "" and "2 model calls" in early.stopped
+
+
+def test_code_preparation_and_extra_test_validation() -> None:
+    messy = (
+        "def f(x):\n    return x\n\nprint(f(1))\nassert f(2) == 2\n"
+        "if __name__ == '__main__':\n    f(3)\n"
+    )
+    assert prepare_code(messy, "from typing import List\ndef f(x):") == (
+        "from typing import List\n\ndef f(x):\n    return x\n"
+    )
+    assert prepare_code("def f(:\n", "import os") == "def f(:\n"  # left to the syntax report
+    code = (
+        "assert f(1) == 1\nassert g(1) == 1\nassert f(1) == 1\nassert f(\nx = f(2)\nassert f(3)==3"
+    )
+    kept = parse_extra_tests(code, "f", known=["assert f(3) == 3"], limit=5)
+    assert [c.body for c in kept] == ["assert f(1) == 1"]

@@ -1,0 +1,222 @@
+"""``assay tests PATH::SYMBOL`` end to end: the real CLI in a subprocess, the scripted fake LLM,
+the real sandbox and gates."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.cli_testgen import parse_pick
+from agents.errors import InputError
+from agents.testgen_symbols import find_symbol, outline, retrieve_examples
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+
+OPS = """\
+def clamp(x, low, high):
+    \"\"\"``x`` limited to ``low``..``high``.\"\"\"
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.value = start
+
+    def bump(self, by=1):
+        if by < 0:
+            raise ValueError("negative step")
+        self.value += by
+        return self.value
+"""
+EXISTING = """\
+from calc.ops import clamp
+
+
+def test_clamp():
+    assert clamp(-1, 0, 5) == 0
+    assert clamp(9, 0, 5) == 5
+    assert clamp(3, 0, 5) == 3
+"""
+REFLECT = "```yaml\ninputs: x, low, high\noutputs: x within bounds\nbranches:\n  - x < low\n```"
+BEHAVIOURS = """```yaml
+- kind: happy
+  description: returns x when it is inside the bounds
+  call: clamp(3, 0, 5)
+  expected: 3
+- kind: edge
+  description: returns low when x equals low
+  call: clamp(0, 0, 5)
+  expected: 0
+- kind: error
+  description: an inverted range returns low for small x
+  call: clamp(-3, 4, 2)
+  expected: 4
+```"""
+HEAD = "import pytest\nfrom calc.ops import clamp\n\n\n"
+DRAFTS = {
+    "inside": [HEAD + "def test_clamp_inside():\n    assert clamp(3, 0, 5) == 3\n"],
+    "equals low": [
+        # Redefines the code under test, then does it right.
+        "def clamp(x, low, high):\n    return x\n\n\ndef test_clamp_low():\n"
+        "    assert clamp(0, 0, 5) == 0\n",
+        HEAD + "def test_clamp_equals_low():\n    assert clamp(0, 0, 5) == 0\n",
+    ],
+    "inverted": [
+        # Never calls clamp, then asserts nothing: both rejected.
+        HEAD + "def test_clamp_inverted():\n    assert max(1, 2) == 2\n",
+        HEAD + "def test_clamp_inverted():\n    clamp(-3, 4, 2)\n",
+    ],
+}
+
+
+def write_project(root: Path) -> Path:
+    (root / "calc").mkdir(parents=True)
+    (root / "calc" / "__init__.py").write_text("")
+    (root / "calc" / "ops.py").write_text(OPS)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_ops.py").write_text(EXISTING)
+    (root / "pyproject.toml").write_text("[project]\nname = 'calc'\nversion = '0'\n")
+    return root
+
+
+def answer(req: RecordedRequest) -> str:
+    prompt = req.messages[1]["content"]
+    if "Describe what" in prompt:
+        return REFLECT
+    if "worth a test" in prompt:
+        return BEHAVIOURS
+    found = re.search(r"checks: (.*)", prompt)
+    assert found, prompt
+    key = next(k for k in DRAFTS if k in found.group(1))
+    attempt = (len(req.messages) - 2) // 2  # each retry adds the reply and the problem
+    drafts = DRAFTS[key]
+    return f"```python\n{drafts[min(attempt, len(drafts) - 1)]}```"
+
+
+def assay_tests(
+    repo: Path, fake: FakeOpenAI, *args: str, stdin: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    report = repo.parent / "testgen-report.json"
+    report.unlink(missing_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "tests", *args, "--llm-base-url", fake.url,
+         "--llm-model", "fake-model", "--repeat", "2", "--candidate-timeout", "20",
+         "--report", str(report)],
+        cwd=repo, input=stdin or "", env={**os.environ, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return result, json.loads(report.read_text()) if report.exists() else {}
+
+
+def test_behaviours_are_listed_picked_gated_and_written(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = write_project(tmp_path / "proj")
+    fake_llm.on(answer)
+    result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = result.stdout.split("Behaviours worth testing:")[1]
+    assert "1. [happy] returns x when it is inside the bounds" in listing
+    assert "3. [error] an inverted range returns low for small x" in listing
+
+    by = {r["behaviour"].split("] ")[1]: r for r in data["results"]}
+    assert by["returns x when it is inside the bounds"]["accepted"] == ["test_clamp_inside"]
+    low = by["returns low when x equals low"]
+    assert low["rejected"] == ["redefines"] and low["accepted"] == ["test_clamp_equals_low"]
+    inverted = by["an inverted range returns low for small x"]
+    assert inverted["rejected"] == ["not-called", "no-mutant-killed"]
+    assert inverted["accepted"] == []
+    assert data["accepted"] == 2 and data["written"] == ["tests/test_ops_assay.py"]
+
+    # A rejection goes back to the model with the reason.
+    retries = [r for r in fake_llm.chat_requests if len(r.messages) > 2]
+    assert any("Do not copy or redefine" in r.messages[-1]["content"] for r in retries)
+    assert any("never called `clamp`" in r.messages[-1]["content"] for r in retries)
+    # clamp was fully covered already: behaviour tests were still accepted.
+    written = (repo / "tests" / "test_ops_assay.py").read_text()
+    assert written.startswith('"""Tests written by `assay tests`')
+    assert written.count("from calc.ops import clamp") == 1  # imports merged
+    assert "def test_clamp_inside" in written and "def test_clamp_equals_low" in written
+    assert (repo / "calc" / "ops.py").read_text() == OPS
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(repo)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    # The style example (the existing test file's imports) reached the prompt.
+    assert "The project's tests look like this" in fake_llm.chat_requests[0].prompt
+
+    # A second run merges into the same file, renaming a clashing test (AST-aware insertion).
+    fake_llm.requests.clear()
+    again, data2 = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--pick", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [r["accepted"] for r in data2["results"]] == [["test_clamp_inside_2"]]
+    text = (repo / "tests" / "test_ops_assay.py").read_text()
+    assert "def test_clamp_inside():" in text and "def test_clamp_inside_2():" in text
+
+
+def test_picking_on_stdin_and_a_method_target_with_dry_run(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = write_project(tmp_path / "proj")
+    method_behaviours = (
+        "```yaml\n- kind: error\n  description: a negative step raises ValueError\n"
+        "- kind: happy\n  description: bump adds the step\n```"
+    )
+    test = (
+        "import pytest\nfrom calc.ops import Counter\n\n\ndef test_counter_bump():\n"
+        "    with pytest.raises(ValueError):\n        Counter().bump(-1)\n"
+    )
+
+    def method_answer(req: RecordedRequest) -> str:
+        prompt = req.messages[1]["content"]
+        if "Describe what" in prompt:
+            return "```yaml\ninputs: by\n```"
+        if "worth a test" in prompt:
+            return method_behaviours
+        assert "checks: a negative step raises ValueError" in prompt
+        assert "from calc.ops import Counter" in prompt  # the header imports the class
+        return f"```python\n{test}```"
+
+    fake_llm.on(method_answer)
+    result, data = assay_tests(repo, fake_llm, "calc/ops.py::Counter.bump", "--dry-run",
+                               stdin="1\n")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [r["accepted"] for r in data["results"]] == [["test_counter_bump"]]
+    assert "+def test_counter_bump():" in result.stdout  # the diff
+    assert not (repo / "tests" / "test_ops_assay.py").exists()  # dry run: nothing written
+
+    nothing, _ = assay_tests(repo, fake_llm, "calc/ops.py::Counter.bump")
+    assert nothing.returncode == 2
+    assert "No behaviours picked (no terminal to ask on): pass --all or --pick 1,3" in (
+        nothing.stderr
+    )
+    unknown, _ = assay_tests(repo, fake_llm, "calc/ops.py::nope", "--all")
+    assert unknown.returncode == 2 and "pick one of: Counter, Counter.__init__" in unknown.stderr
+
+
+def test_symbols_picks_and_optional_retrieval(tmp_path: Path) -> None:
+    repo = write_project(tmp_path / "proj")
+    cls = find_symbol(repo, repo / "calc" / "ops.py", "Counter")
+    assert (cls.kind, cls.start, cls.body_start) == ("class", 10, 11)
+    assert find_symbol(repo, repo / "calc" / "ops.py", "Counter.bump").kind == "method"
+    assert outline(OPS, cls).splitlines() == [
+        "10| class Counter:",
+        "11|     def __init__(self, start=0):",
+        "14|     def bump(self, by=1):",
+    ]
+    assert parse_pick("1, 3", 3) == [0, 2] and parse_pick("all", 2) == [0, 1]
+    assert parse_pick("2-3", 3) == [1, 2]
+    with pytest.raises(InputError, match="There is no behaviour 4"):
+        parse_pick("4", 3)
+    # Without an index (or without agents.indexing) retrieval gives nothing and never fails.
+    assert retrieve_examples(repo, "tests for clamp") == ""
