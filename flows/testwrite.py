@@ -20,16 +20,17 @@ The flow knows nothing of gates or files: it turns a :class:`TestTarget` into dr
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from flows import testwrite_prompts as p
 from flows.answers import Ranking, as_items, as_text
+from flows.pycode import answer_complete, extract_test_module
 from flows.runtime import (
     Budget,
     Completer,
@@ -40,11 +41,9 @@ from flows.runtime import (
     Stage,
     StageFailed,
     TextAnswer,
-    extract_python,
 )
 from flows.trace import TraceWriter
 
-_CODE_START = re.compile(r"^\s*(import |from |def |async def |class |@|#|\"\"\"|')")
 KINDS = ("happy", "edge", "error")
 
 
@@ -165,27 +164,7 @@ RANK = Stage(
 )  # fmt: skip
 
 
-def test_complete(text: str) -> bool:
-    """Whether a reply (so far) holds one whole test function: the block closed, another
-    top-level statement began, or lines repeat (a looping model).  Hang up then."""
-    lines = text.split("\n")[:-1]  # the last line may be unfinished
-    in_test = False
-    body: list[str] = []
-    for line in lines:
-        if line.startswith(("def test", "async def test")):
-            if in_test:
-                return True
-            in_test = True
-            continue
-        if not in_test:
-            continue
-        if line.strip().startswith("```") or (line and not line[0].isspace() and line[0] != "#"):
-            return True
-        if len(line.strip()) > 10:
-            body.append(line.strip())
-    return any(body.count(line) >= 4 for line in set(body))
-
-
+test_complete = partial(answer_complete, max_tests=1)
 test_complete.__test__ = False  # type: ignore[attr-defined]
 
 WRITE = Stage(
@@ -194,39 +173,9 @@ WRITE = Stage(
 )  # fmt: skip
 
 
-def trim_to_parse(code: str, max_lines: int = 40) -> str:
-    """Drop trailing lines until the module parses (a reply cut off mid-statement)."""
-    lines = code.splitlines()
-    for cut in range(min(max_lines, len(lines))):
-        text = "\n".join(lines[: len(lines) - cut])
-        try:
-            ast.parse(text)
-        except SyntaxError:
-            continue
-        return text.rstrip() + "\n"
-    return code
-
-
 def assemble_test(reply: str, header: str, stem: str, *, truncated: bool = False) -> str:
-    """The test module in a reply: its code, glued to our header when the model only continued
-    ``def test_<stem>``, with the header's lines added when it dropped them."""
-    before, fence, _ = reply.partition("```")
-    # The model continued our open block and closed it: the code is what came before the fence.
-    code = before.strip("\n") if fence and before.strip() else extract_python(reply)
-    if not code.strip():
-        return ""
-    if not _CODE_START.match(code):
-        if code.startswith(("(", "_")):
-            code = f"def test_{stem}{code}"
-        else:
-            code = f"def test_{code}" if code.startswith(stem) else f"def test_{stem}_{code}"
-        code = header.rstrip("\n") + "\n\n\n" + code
-    lines = code.splitlines()
-    missing = [line for line in header.splitlines() if line.strip() and line not in lines]
-    if missing:
-        code = "\n".join(missing) + "\n" + code
-    code = code.rstrip() + "\n"
-    return trim_to_parse(code) if truncated else code
+    """The test module in a reply (see :func:`flows.pycode.extract_test_module`); "" if none."""
+    return extract_test_module(reply, header, stem=stem, truncated=truncated) or ""
 
 
 def _slug(text: str, words: int = 4) -> str:

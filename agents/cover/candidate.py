@@ -14,12 +14,30 @@ import sys
 from dataclasses import dataclass
 
 from agents.cover.targets import Target
-from flows.structured import extract_block
+from flows.pycode import (
+    MAX_TESTS_PER_ANSWER,
+    answer_complete,
+    answer_end,
+    extract_test_module,
+    trim_to_parse,
+)
 
-_PY_FENCE = re.compile(r"```(?:python|py)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+__all__ = [
+    "MAX_TESTS_PER_ANSWER",
+    "Candidate",
+    "Rejection",
+    "add_missing_imports",
+    "answer_complete",
+    "answer_end",
+    "check_static",
+    "cut_at_failures",
+    "extract_code",
+    "keep_tests",
+    "module_names",
+    "trim_to_parse",
+]
+
 _STDLIB = frozenset(sys.stdlib_module_names)
-_CONTINUATION = re.compile(r"^\w*\(.*\)\s*(->.*)?:\s*$", re.M)
-_CODE_START = re.compile(r"^\s*(import |from |def |async def |class |@|#|\"\"\"|')")
 
 
 @dataclass(frozen=True)
@@ -34,79 +52,9 @@ class Candidate:
     tests: tuple[str, ...]  # names of its test functions (and Class::method for test classes)
 
 
-def extract_code(reply: str, header: str, *, truncated: bool = False) -> str | None:
-    """The test module in a reply: its python block (closed or not), glued to our header when
-    the model only continued it, with the header's imports added when the model dropped them.
-    ``truncated``: the reply hit the token limit, so its unfinished end is cut off."""
-    fenced = _PY_FENCE.search(reply)
-    # Else another or no language tag: the first fenced block, or the whole reply.
-    code = fenced.group(1) if fenced else extract_block(reply) if "```" in reply else reply
-    code = code.strip("\n")
-    if not code.strip():
-        return None
-    if not _CODE_START.match(code):
-        if not fenced and not _CONTINUATION.match(code):
-            return None  # prose, not code
-        # The model continued "def test_<stem>" without repeating our lines.
-        code = header.rstrip("\n") + "\n\n\ndef test_" + code
-    lines = code.splitlines()
-    missing = [line for line in header.splitlines() if line.strip() and line not in lines]
-    if missing:
-        code = "\n".join(missing) + "\n" + code
-    code = code.rstrip() + "\n"
-    return trim_to_parse(code) if truncated else code
-
-
-MAX_TESTS_PER_ANSWER = 4
-
-
-def answer_end(text: str, max_tests: int = MAX_TESTS_PER_ANSWER) -> tuple[int, str] | None:
-    """Where a reply (so far) is done, as (offset, why), or None while it is not: after
-    ``max_tests`` whole test functions, at the closing fence or at a top-level statement that is
-    not part of a test (why ``"done"``), or at the fourth copy of a repeated line (``"loop"``).
-    Only whole lines count: the last one may be unfinished."""
-    tests = 0
-    seen: dict[str, int] = {}
-    offset = 0
-    for line in text.split("\n")[:-1]:
-        start, offset = offset, offset + len(line) + 1
-        if line.startswith(("def test", "async def test")):
-            if tests == max_tests:
-                return start, "done"
-            tests += 1
-            continue
-        if not tests:
-            continue
-        if line.strip().startswith("```"):
-            return start, "done"
-        if line and not line[0].isspace() and not line.startswith(("#", "@", "def ", "class ")):
-            return start, "done"
-        key = line.strip()
-        if len(key) > 10:
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] == 4:
-                return start, "loop"
-    return None
-
-
-def answer_complete(text: str, max_tests: int = MAX_TESTS_PER_ANSWER) -> bool:
-    """``stop_when`` for the LLM client: hang up on a small model as soon as the answer is done
-    instead of paying for what it writes after (see :func:`answer_end`)."""
-    return answer_end(text, max_tests) is not None
-
-
-def trim_to_parse(code: str, max_lines: int = 40) -> str:
-    """A reply cut off by the token limit (or a model that looped) ends mid-statement: drop
-    trailing lines until the module parses, then drop a trailing test left without a body."""
-    lines = code.splitlines()
-    for cut in range(min(max_lines, len(lines))):
-        text = "\n".join(lines[: len(lines) - cut])
-        try:
-            ast.parse(text)
-        except SyntaxError:
-            continue
-        return text.rstrip() + "\n"
-    return code
+def extract_code(reply: str, header: str, *, stem: str = "", truncated: bool = False) -> str | None:
+    """The candidate test module in a reply (see :func:`flows.pycode.extract_test_module`)."""
+    return extract_test_module(reply, header, stem=stem, truncated=truncated)
 
 
 def _bound_names(tree: ast.Module) -> set[str]:

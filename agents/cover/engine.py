@@ -354,7 +354,7 @@ class CoverAgent:
                 end = answer_end(reply)
                 if end is not None:
                     reply, truncated = reply[: end[0]], end[1] == "loop"
-            verdict = self._judge(reply, ctx.header, target, truncated)
+            verdict = self._judge(reply, ctx.header, stem, target, truncated)
             if verdict.accepted and verdict.candidate is not None:
                 self._accept(target, verdict, state, outcome)
                 return True
@@ -372,8 +372,10 @@ class CoverAgent:
             ]
         return False
 
-    def _judge(self, reply: str, header: str, target: Target, truncated: bool) -> Verdict:
-        code = extract_code(reply, header, truncated=truncated)
+    def _judge(
+        self, reply: str, header: str, stem: str, target: Target, truncated: bool
+    ) -> Verdict:
+        code = extract_code(reply, header, stem=stem, truncated=truncated)
         if code is None:
             return Verdict(candidate=None, rejection=Rejection("no-code"))
         source = (self.repo / target.path).read_text(encoding="utf-8")
