@@ -243,6 +243,13 @@ def cover(
             help="new: tests/test_<module>_assay.py; existing: append to tests/test_<module>.py.",
         ),
     ] = "new",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy",
+            help="direct: one prompt per function; flow: reflect, propose, one test each.",
+        ),
+    ] = "direct",
     rounds: Annotated[
         int,
         typer.Option("--rounds", min=1, help="Passes over the functions still missed."),
@@ -285,6 +292,8 @@ def cover(
     from agents.runtime import open_llm, resolve_python
     from flows.sandbox import Sandbox
 
+    if strategy not in ("direct", "flow"):
+        raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
     if into not in ("new", "existing"):
         raise InputError(f"--into {into!r} is not a mode", "use --into new or --into existing")
     loaded = settings_for(
@@ -321,6 +330,7 @@ def cover(
         target_coverage=target_coverage,
         max_tests_per_target=s.cover_tests_per_target,
         rounds=rounds,
+        strategy=strategy,
         candidate_timeout=s.cover_candidate_timeout,
         suite_timeout=s.sandbox_timeout,
         test_command=s.test_command,

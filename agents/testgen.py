@@ -21,21 +21,29 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from agents.cover import cover_prompts
+from agents.cover.baseline import pick_test_dir
 from agents.cover.candidate import Candidate, add_missing_imports, check_static, module_names
 from agents.cover.context import build_context, summarize_missed
 from agents.cover.engine import OMIT
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
-from agents.cover.targets import Target, coverage_sources, is_test_file, module_of
-from agents.cover.writer import check_writable, merge_tests, unified_diff, write_atomic
+from agents.cover.targets import Target, coverage_sources, module_of
+from agents.cover.writer import (
+    check_writable,
+    merge_tests,
+    style_file_for,
+    test_path_for,
+    unified_diff,
+    write_atomic,
+)
 from agents.errors import AssayError
 from agents.testgen_symbols import Symbol, outline, retrieve_examples
 from flows.coverage_data import CoverageReport, TestRun
 from flows.runtime import BudgetExhausted, FlowRunner
-from flows.sandbox import Sandbox, repo_files
+from flows.sandbox import Sandbox
 from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
 
 GENERATED_DOC = "Tests written by `assay tests`, kept because they pass and catch bugs."
@@ -174,7 +182,7 @@ class TestgenAgent:
         missing = tuple(n for n in (cov.missing_lines if cov else ()) if self._in_body(n))
         arcs = tuple(a for a in (cov.missing_branches if cov else ()) if self._in_body(a[0]))
         marked = replace(self.target, missing_lines=missing, missing_branches=arcs)
-        self.test_dir = self._test_dir(baseline)
+        self.test_dir = pick_test_dir(self.repo, baseline)
         style_file = self._style_file()
         ctx = build_context(self.repo, marked, style_file)
         code = ctx.code
@@ -219,23 +227,8 @@ class TestgenAgent:
         self.failing = [c.nodeid for c in run.tests if c.outcome in ("failed", "error")]
         return run
 
-    def _test_dir(self, baseline: TestRun) -> str:
-        for case in baseline.tests:
-            path = PurePosixPath(case.nodeid.split("::")[0])
-            if len(path.parts) > 1:
-                return path.parts[0]
-        return next((n for n in ("tests", "test") if (self.repo / n).is_dir()), "tests")
-
     def _style_file(self) -> Path | None:
-        stem = PurePosixPath(self.symbol.path).stem
-        preferred = self.repo / self.test_dir / f"test_{stem}.py"
-        if preferred.is_file():
-            return preferred
-        tests = sorted(
-            p for p in repo_files(self.repo)
-            if is_test_file(p) and PurePosixPath(p).name.startswith("test_")
-        )  # fmt: skip
-        return self.repo / tests[0] if tests else None
+        return style_file_for(self.repo, self.test_dir, self.symbol.path)
 
     # -- step 3 and 4 --------------------------------------------------------------------------
 
@@ -282,10 +275,7 @@ class TestgenAgent:
         return f"{getattr(self, 'test_dir', 'tests')}/test_assay_candidate.py"
 
     def _output_path(self) -> str:
-        stem = PurePosixPath(self.symbol.path).stem
-        if stem == "__init__":
-            stem = self.module.rsplit(".", 1)[-1] or "package"
-        return f"{self.test_dir}/test_{stem}_assay.py"
+        return test_path_for(self.repo, self.test_dir, self.symbol.path, self.module)
 
     def _problem(self, reason: str, detail: str) -> str:
         header = self.flow.target.header if self.flow else ""

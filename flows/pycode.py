@@ -102,3 +102,16 @@ def extract_test_module(
         code = "\n".join(missing) + "\n" + code
     code = code.rstrip() + "\n"
     return trim_to_parse(code) if truncated else code
+
+
+def settle_reply(
+    text: str, finish_reason: str | None, max_tests: int = MAX_TESTS_PER_ANSWER
+) -> tuple[str, bool]:
+    """(the reply up to where the answer ended, whether its end is cut off) for a completion:
+    a hang-up by ``stop_when`` keeps the text before the line that ended the answer; a reply
+    that hit the token limit or looped is cut off mid-statement."""
+    if finish_reason == "stop_when":
+        end = answer_end(text, max_tests)
+        if end is not None:
+            return text[: end[0]], end[1] == "loop"
+    return text, finish_reason == "length"

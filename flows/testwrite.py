@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from flows import testwrite_prompts as p
 from flows.answers import Ranking, as_items, as_text
-from flows.pycode import answer_complete, extract_test_module
+from flows.pycode import answer_complete, extract_test_module, settle_reply
 from flows.runtime import (
     Budget,
     Completer,
@@ -309,8 +309,8 @@ class TestWritingFlow:
             temperature=first if attempt == 1 else repair, seed=attempt if attempt > 1 else None,
         )  # fmt: skip
         completion = result.completions[-1]
-        truncated = completion.finish_reason in ("length", "stop_when")
-        code = assemble_test(result.reply, self.target.header, stem, truncated=truncated)
+        reply, truncated = settle_reply(result.reply, completion.finish_reason, max_tests=1)
+        code = assemble_test(reply, self.target.header, stem, truncated=truncated)
         return Draft(code, behaviour, attempt, result.reply, truncated)
 
     # -- the session protocol -------------------------------------------------------------------

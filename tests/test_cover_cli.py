@@ -449,10 +449,39 @@ def test_a_later_round_retries_what_is_still_missed(tmp_path: Path, fake_llm: Fa
     assert "round 2: 1 function(s) still missed" in result.stderr
 
 
-@pytest.mark.parametrize("flag", ["--into", "--repeat"])
+def test_flow_strategy_reflects_proposes_and_writes_through_the_gates(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    (repo / "calc" / "ops.py").write_text(OPS.split("\n\n\ndef sign")[0] + "\n")
+    stages: list[str] = []
+
+    def answer(req: RecordedRequest) -> str:
+        prompt = req.messages[1]["content"]
+        if "Describe what" in prompt:
+            stages.append("reflect")
+            return "```yaml\ninputs: x, low, high\noutputs: x limited to [low, high]\n```"
+        if "worth a test" in prompt:
+            stages.append("propose")
+            return (
+                "```yaml\nitems:\n  - kind: edge\n    description: below low returns low\n"
+                "    call: clamp(-5, 0, 10)\n    expected: 0\n```"
+            )
+        stages.append("write")
+        return block(SCRIPT["clamp"])
+
+    fake_llm.on(answer)
+    result, data = cover(repo, fake_llm, "--strategy", "flow")
+    assert result.returncode == 0, result.stderr
+    assert stages == ["reflect", "propose", "write"]
+    assert data["tests"]["accepted"] == 1
+    assert data["llm"]["stages"].keys() >= {"test_reflect", "test_propose", "test_write"}
+
+
+@pytest.mark.parametrize("flag", ["--into", "--repeat", "--strategy"])
 def test_invalid_option_values(tmp_path: Path, fake_llm: FakeOpenAI, flag: str) -> None:
     repo = make_flat(tmp_path / "flat")
-    value = "sideways" if flag == "--into" else "zero"
+    value = {"--into": "sideways", "--repeat": "zero", "--strategy": "magic"}[flag]
     result, _ = cover(repo, fake_llm, flag, value)
     assert result.returncode == 2
     assert flag in result.stderr

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agents.cover import cover_prompts as prompts
+from agents.cover.baseline import check_baseline, pick_test_dir
 from agents.cover.candidate import (
-    MAX_TESTS_PER_ANSWER,
     Candidate,
     Rejection,
     add_missing_imports,
-    answer_complete,
-    answer_end,
     check_static,
-    extract_code,
     module_names,
 )
-from agents.cover.context import build_context, summarize_missed
+from agents.cover.context import TargetContext, build_context, summarize_missed
+from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import (
@@ -37,12 +34,18 @@ from agents.cover.targets import (
     changed_lines,
     coverage_sources,
     find_targets,
-    is_test_file,
     module_of,
     source_files,
 )
-from agents.cover.writer import check_writable, merge_tests, unified_diff, write_atomic
-from agents.errors import AssayError, InputError
+from agents.cover.writer import (
+    check_writable,
+    merge_tests,
+    style_file_for,
+    test_path_for,
+    unified_diff,
+    write_atomic,
+)
+from agents.errors import InputError
 from flows.coverage_data import CoverageReport, TestRun
 from flows.errors import LLMError, LLMUnreachable
 from flows.llm import LLMClient
@@ -70,6 +73,7 @@ class CoverOptions:
     max_minutes: float | None = None
     max_tokens: int | None = None
     target_coverage: float | None = None
+    strategy: str = "direct"  # "direct" prompting or the test-writing "flow"
     max_tests_per_target: int = 2
     rounds: int = 3  # passes over the targets still missed; stops early when one adds nothing
     candidate_timeout: float = 60.0
@@ -143,7 +147,7 @@ class CoverAgent:
         assert baseline.coverage is not None
         state = self._state = _State(current=baseline.coverage)
         self.gates = Gatekeeper(self.sandbox, self.config, state.accepted)
-        self._test_dir = self._pick_test_dir(baseline)
+        self._test_dir = pick_test_dir(self.repo, baseline)
         self.report.set_coverage("before", baseline.coverage)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
@@ -204,56 +208,19 @@ class CoverAgent:
     def _baseline(self) -> TestRun:
         self.emit("baseline", {"command": self.options.test_command})
         run = self._run_suite([])
-        command = self.options.test_command
-        if run.result.timed_out:
-            raise AssayError(
-                f"The baseline run of '{command}' timed out after {self.config.suite_timeout:g} s",
-                "fix the hanging test or raise --sandbox-timeout",
-            )
-        failing = [c for c in run.tests if c.outcome in ("failed", "error")]
-        if failing and not self.options.allow_failing:
-            names = ", ".join(c.nodeid for c in failing[:5])
-            more = f" and {len(failing) - 5} more" if len(failing) > 5 else ""
-            raise AssayError(
-                f"The test suite fails before assay adds anything ({len(failing)} failing: "
-                f"{names}{more})",
-                "fix those tests, or pass --allow-failing to continue on the passing ones",
-            )
-        if failing:
-            # Later suite runs skip them: failing tests by node id, broken files entirely.
-            args = tuple(
-                f"--deselect={c.nodeid}" if "::" in c.nodeid else f"--ignore={c.nodeid}"
-                for c in failing
-            )
-            self.config = replace(self.config, suite_args=args)
-            self.emit("allow-failing", {"tests": [c.nodeid for c in failing]})
-        elif run.result.returncode not in (0, 5):
-            tail = trim(run.result.output, 400).replace("\n", " | ")
-            raise AssayError(
-                f"'{command}' exited with code {run.result.returncode} on the baseline: {tail}",
-                f"check that '{command}' runs in {self.repo}, or set --test-command",
-            )
-        if run.coverage is None:
-            raise AssayError(
-                f"Coverage could not be measured on the baseline: {run.coverage_error[-300:]}",
-                "check that coverage is installed in the project's Python",
-            )
+        skip = check_baseline(
+            run,
+            command=self.options.test_command,
+            timeout=self.config.suite_timeout,
+            repo=self.repo,
+            allow_failing=self.options.allow_failing,
+        )
+        if skip:
+            self.config = replace(self.config, suite_args=skip)
+            self.emit("allow-failing", {"tests": [arg.split("=", 1)[1] for arg in skip]})
         baseline = Percentages.of_files(run.coverage, self.report.files)
         self.emit("baseline-done", {"coverage": baseline, "report": run.coverage})
         return run
-
-    def _pick_test_dir(self, baseline: TestRun) -> str:
-        dirs = Counter(
-            PurePosixPath(case.nodeid.split("::")[0]).parts[0]
-            for case in baseline.tests
-            if "/" in case.nodeid.split("::")[0]
-        )
-        if dirs:
-            return dirs.most_common(1)[0][0]
-        for name in ("tests", "test"):
-            if (self.repo / name).is_dir():
-                return name
-        return "tests"
 
     # -- per target -------------------------------------------------------------------------
 
@@ -307,39 +274,33 @@ class CoverAgent:
             if not self._chain(fresh, round_ * 10 + chain, state, outcome):
                 return
 
+    def _drafter(self, target: Target, ctx: TargetContext, sample: int) -> Drafter:
+        opts = self.options
+        if opts.strategy == "flow":
+            return FlowDrafter(
+                self.llm, target, ctx, attempts=opts.attempts, tokens=opts.answer_tokens
+            )
+        return DirectDrafter(
+            self.llm, target, ctx, attempts=opts.attempts, answer_tokens=opts.answer_tokens,
+            sample=sample,
+        )  # fmt: skip
+
     def _chain(self, target: Target, chain: int, state: _State, outcome: TargetOutcome) -> bool:
-        """Up to ``attempts`` tries for one accepted test; True when one was accepted."""
-        style = self._style_file(target)
-        ctx = build_context(self.repo, target, style)
-        stem = target.qualname.replace(".", "_").lower().strip("_")
-        prompt = prompts.WRITE_TEST.format(
-            path=target.path,
-            module=target.module,
-            code=ctx.code,
-            style=prompts.STYLE.format(style=ctx.style) if ctx.style else "",
-            qualname=target.qualname,
-            missed=ctx.missed_summary,
-            header=ctx.header.rstrip(),
-            test_stem=stem,
-            max_tests=MAX_TESTS_PER_ANSWER,
-        )
-        messages = [
-            {"role": "system", "content": prompts.SYSTEM},
-            {"role": "user", "content": prompt},
-        ]
-        for attempt in range(self.options.attempts):
+        """Drafts for ``target`` through the gates until the drafter is done; True when at
+        least one was accepted."""
+        ctx = build_context(self.repo, target, self._style_file(target))
+        drafter = self._drafter(target, ctx, chain)
+        drafts = drafter.drafts()
+        accepted = False
+        attempt = 0
+        while True:
             self._check_budget(state)
-            self.emit("attempt", {"target": target, "attempt": attempt + 1})
+            attempt += 1
+            self.emit("attempt", {"target": target, "attempt": attempt})
             try:
-                completion = self.llm.complete(
-                    messages,
-                    stage="write_test",
-                    max_tokens=self.options.answer_tokens,
-                    temperature=0.2 if attempt == 0 and chain == 0 else 0.7,
-                    stop=["\n```\n"],
-                    stop_when=answer_complete,
-                    seed=chain * 100 + attempt if chain or attempt else None,
-                )
+                draft = next(drafts)
+            except StopIteration:
+                return accepted
             except FATAL_LLM:
                 raise
             except LLMError as exc:
@@ -347,35 +308,26 @@ class CoverAgent:
                 self._rejected(outcome, Rejection("llm-error", str(exc)))
                 if state.llm_errors >= MAX_LLM_ERRORS_IN_A_ROW:
                     raise
-                continue
+                return accepted
             state.llm_errors = 0
-            reply, truncated = completion.text, completion.finish_reason == "length"
-            if completion.finish_reason == "stop_when":
-                end = answer_end(reply)
-                if end is not None:
-                    reply, truncated = reply[: end[0]], end[1] == "loop"
-            verdict = self._judge(reply, ctx.header, stem, target, truncated)
+            verdict = self._judge(draft.code, target)
             if verdict.accepted and verdict.candidate is not None:
                 self._accept(target, verdict, state, outcome)
-                return True
+                drafter.accept()
+                accepted = True
+                continue
             assert verdict.rejection is not None
             self._rejected(outcome, verdict.rejection)
-            problem = prompts.PROBLEMS.get(verdict.rejection.reason, "{detail}").format(
-                detail=verdict.rejection.detail,
-                name=verdict.rejection.detail,
-                import_line=ctx.header.splitlines()[1] if "\n" in ctx.header else ctx.header,
-                missed=summarize_missed(target),
+            drafter.reject(
+                prompts.PROBLEMS.get(verdict.rejection.reason, "{detail}").format(
+                    detail=verdict.rejection.detail,
+                    name=verdict.rejection.detail,
+                    import_line=ctx.header.splitlines()[1] if "\n" in ctx.header else ctx.header,
+                    missed=summarize_missed(target),
+                )
             )
-            messages += [
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": prompts.RETRY.format(problem=problem)},
-            ]
-        return False
 
-    def _judge(
-        self, reply: str, header: str, stem: str, target: Target, truncated: bool
-    ) -> Verdict:
-        code = extract_code(reply, header, stem=stem, truncated=truncated)
+    def _judge(self, code: str | None, target: Target) -> Verdict:
         if code is None:
             return Verdict(candidate=None, rejection=Rejection("no-code"))
         source = (self.repo / target.path).read_text(encoding="utf-8")
@@ -393,26 +345,14 @@ class CoverAgent:
         self.emit("rejected", {"reason": rejection.reason, "detail": rejection.detail})
 
     def _output_path(self, target: Target) -> str:
-        stem = PurePosixPath(target.path).stem
-        if stem == "__init__":
-            stem = target.module.rsplit(".", 1)[-1] or "package"
         clashes = {PurePosixPath(p).stem for p in self.report.files if p != target.path}
-        if stem in clashes:
-            stem = target.module.replace(".", "_")
-        if self.options.into == "existing":
-            existing = f"{self._test_dir}/test_{stem}.py"
-            if (self.repo / existing).is_file():
-                return existing
-        return f"{self._test_dir}/test_{stem}_assay.py"
+        return test_path_for(
+            self.repo, self._test_dir, target.path, target.module, clashes=clashes,
+            into=self.options.into,
+        )  # fmt: skip
 
     def _style_file(self, target: Target) -> Path | None:
-        stem = PurePosixPath(target.path).stem
-        preferred = self.repo / self._test_dir / f"test_{stem}.py"
-        if preferred.is_file():
-            return preferred
-        tests = [p for p in repo_files(self.repo) if is_test_file(p) and p.endswith(".py")]
-        tests = [p for p in tests if PurePosixPath(p).name.startswith("test_")]
-        return self.repo / tests[0] if tests else None
+        return style_file_for(self.repo, self._test_dir, target.path)
 
     def _accept(
         self, target: Target, verdict: Verdict, state: _State, outcome: TargetOutcome

@@ -13,10 +13,11 @@ import ast
 import difflib
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from agents.cover.targets import is_test_file
 from agents.errors import AssayError
+from flows.sandbox import repo_files
 
 Key = tuple[str, ...]
 
@@ -160,3 +161,36 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
     after = new.splitlines(keepends=True)
     source = f"a/{path}" if old is not None else "/dev/null"
     return "".join(difflib.unified_diff(before, after, source, f"b/{path}"))
+
+
+def test_path_for(
+    repo: Path,
+    test_dir: str,
+    source_path: str,
+    module: str,
+    *,
+    clashes: set[str] = frozenset(),  # type: ignore[assignment]
+    into: str = "new",
+) -> str:
+    """Where tests for ``source_path`` go: ``<test_dir>/test_<module>_assay.py`` (the dotted
+    module name when another source has the same file name), or with ``into="existing"`` the
+    project's own ``test_<module>.py`` when there is one."""
+    stem = PurePosixPath(source_path).stem
+    if stem == "__init__":
+        stem = module.rsplit(".", 1)[-1] or "package"
+    if stem in clashes:
+        stem = module.replace(".", "_")
+    if into == "existing" and (repo / test_dir / f"test_{stem}.py").is_file():
+        return f"{test_dir}/test_{stem}.py"
+    return f"{test_dir}/test_{stem}_assay.py"
+
+
+def style_file_for(repo: Path, test_dir: str, source_path: str) -> Path | None:
+    """An existing test file to show as a style example: the module's own, else the first."""
+    preferred = repo / test_dir / f"test_{PurePosixPath(source_path).stem}.py"
+    if preferred.is_file():
+        return preferred
+    tests = sorted(
+        p for p in repo_files(repo) if is_test_file(p) and PurePosixPath(p).name.startswith("test_")
+    )
+    return repo / tests[0] if tests else None
