@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents import __version__
+from agents.cli_options import BaseUrlOpt, ModelOpt, PythonOpt, RepoOpt
 from agents.errors import AssayError
 from agents.settings import LoadedSettings, load_settings
 from flows.errors import FlowsError
@@ -60,24 +61,6 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     _state["debug"] = debug
-
-
-RepoOpt = Annotated[
-    Path,
-    typer.Option("--repo", "-C", help="The repository whose assay.toml / pyproject applies."),
-]
-PythonOpt = Annotated[
-    str | None,
-    typer.Option("--python", help="Interpreter of the project under test (default: assay's)."),
-]
-BaseUrlOpt = Annotated[
-    str | None,
-    typer.Option("--llm-base-url", help="OpenAI-compatible endpoint (default: embedded model)."),
-]
-ModelOpt = Annotated[str | None, typer.Option("--llm-model", help="Model name at the endpoint.")]
-NoCacheOpt = Annotated[
-    bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers for this run.")
-]
 
 
 def settings_for(repo: Path | None, **flags: Any) -> LoadedSettings:
@@ -146,9 +129,11 @@ def doctor(
 
 
 def _register_subcommands() -> None:
+    from agents.cli_bundle import bundle_app
     from agents.cli_cover import cover
     from agents.cli_flows import solve, trace_app
     from agents.cli_index import index_app, policy_app, search
+    from agents.cli_lsp import lsp
     from agents.cli_model import model_app
     from agents.cli_service import review, serve, token_app, worker
     from agents.cli_testgen import tests_command
@@ -165,6 +150,8 @@ def _register_subcommands() -> None:
     app.add_typer(index_app, name="index")
     app.command("search")(search)
     app.add_typer(policy_app, name="policy")
+    app.command("lsp")(lsp)
+    app.add_typer(bundle_app, name="bundle")
 
 
 _register_subcommands()

@@ -22,6 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from agents.cli_options import (
+    BaseUrlOpt,
+    ModelOpt,
+    NoCacheOpt,
+    PythonOpt,
+    ReportOpt,
+    TestCommandOpt,
+)
 from agents.cover.report import CoverReport, Percentages
 
 out = Console()
@@ -199,9 +207,7 @@ def cover(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
     ] = False,
-    report_path: Annotated[
-        Path | None, typer.Option("--report", help="Write the results as JSON here.")
-    ] = None,
+    report_path: ReportOpt = None,
     fail_under: Annotated[
         float | None, typer.Option("--fail-under", help="Exit 1 if line+branch % ends below this.")
     ] = None,
@@ -265,22 +271,11 @@ def cover(
     sandbox_timeout: Annotated[
         float | None, typer.Option("--sandbox-timeout", help="Seconds the whole suite may run.")
     ] = None,
-    test_command: Annotated[
-        str | None,
-        typer.Option("--test-command", help="The project's pytest command [default: pytest]."),
-    ] = None,
-    python: Annotated[
-        str | None, typer.Option("--python", help="The project's interpreter.")
-    ] = None,
-    llm_base_url: Annotated[
-        str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
-    ] = None,
-    llm_model: Annotated[
-        str | None, typer.Option("--llm-model", help="Model name at the endpoint.")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers.")
-    ] = False,
+    test_command: TestCommandOpt = None,
+    python: PythonOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Measure line+branch coverage, write tests for what is missed, keep only tests that pass
     repeatedly, add coverage and kill a mutant.

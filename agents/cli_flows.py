@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
+from agents.cli_options import BaseUrlOpt, ModelOpt, NoCacheOpt, PythonOpt
 from agents.errors import InputError
 from flows.solve import Problem, SolveOptions, SolveResult
 from flows.solve_exec import SOLUTION_MODULE, load_tests
@@ -152,16 +153,10 @@ def solve(
     trace: Annotated[
         Path | None, typer.Option("--trace", help="Trace file (default: ASSAY_HOME/traces/).")
     ] = None,
-    python: Annotated[str | None, typer.Option("--python", help="Interpreter to run.")] = None,
-    llm_base_url: Annotated[
-        str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
-    ] = None,
-    llm_model: Annotated[
-        str | None, typer.Option("--llm-model", help="Model name at the endpoint.")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers.")
-    ] = False,
+    python: PythonOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Solve a problem with the solve flow: reflect, rank approaches, generate extra tests,
     iterate the code in the sandbox until the tests pass.  Prints the code and which tests

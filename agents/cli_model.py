@@ -19,6 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from agents.cli_options import BaseUrlOpt, NoCacheOpt
+
 model_app = typer.Typer(help="The embedded model: install, status, serve, stop, ask.")
 out = Console()
 
@@ -156,8 +158,8 @@ def stop() -> None:
 def ask(
     prompt: Annotated[str, typer.Argument(help="What to ask the model.")],
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 256,
-    llm_base_url: Annotated[str | None, typer.Option("--llm-base-url")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    llm_base_url: BaseUrlOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Send one prompt to the configured model (the embedded one unless ASSAY_LLM_BASE_URL is
     set) and print the answer with tokens and time: a quick end-to-end check."""

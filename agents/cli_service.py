@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agents.cli_options import BaseUrlOpt, ModelOpt, NoCacheOpt
+
 out = Console()
 err = Console(stderr=True)
 
@@ -195,9 +197,9 @@ def review(
     fail_on: Annotated[
         str | None, typer.Option("--fail-on", help="Exit 1 on findings this severe (high, …).")
     ] = None,
-    llm_base_url: Annotated[str | None, typer.Option("--llm-base-url")] = None,
-    llm_model: Annotated[str | None, typer.Option("--llm-model")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Review the changes since --base: findings on changed lines, what was skipped, and the
     tests section (diff coverage, tests that pass every gate, as a patch).

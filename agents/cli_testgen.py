@@ -13,6 +13,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from agents.cli_options import (
+    BaseUrlOpt,
+    ModelOpt,
+    NoCacheOpt,
+    PythonOpt,
+    ReportOpt,
+    TestCommandOpt,
+)
 from agents.errors import InputError
 from agents.testgen import TestgenReport
 from flows.testwrite import Behaviour
@@ -143,24 +151,12 @@ def tests_command(
     max_minutes: Annotated[
         float | None, typer.Option("--max-minutes", help="Stop asking after this long.")
     ] = None,
-    report_path: Annotated[
-        Path | None, typer.Option("--report", help="Write the results as JSON here.")
-    ] = None,
-    test_command: Annotated[
-        str | None, typer.Option("--test-command", help="The project's pytest command.")
-    ] = None,
-    python: Annotated[
-        str | None, typer.Option("--python", help="The project's interpreter.")
-    ] = None,
-    llm_base_url: Annotated[
-        str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint.")
-    ] = None,
-    llm_model: Annotated[
-        str | None, typer.Option("--llm-model", help="Model name at the endpoint.")
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers.")
-    ] = False,
+    report_path: ReportOpt = None,
+    test_command: TestCommandOpt = None,
+    python: PythonOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write tests for one function, method or class: list the behaviours worth testing, let you
     pick, then write a test per behaviour that passes the gates of `assay cover`.

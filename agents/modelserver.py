@@ -286,7 +286,20 @@ def _start(
             raise
         info.ready = True
         _write_state(run_dir, info)
+        if owner == "command":
+            _watch(run_dir, proc.pid)
         return info
+
+
+def _watch(run_dir: Path, server_pid: int) -> None:
+    """Start the watchdog that stops the server if every command using it is killed."""
+    poll = os.environ.get("ASSAY_MODEL_WATCH_POLL", "")  # tests shorten it
+    argv = [sys.executable, "-m", "agents.modelwatch", str(run_dir), str(server_pid)]
+    subprocess.Popen(
+        [*argv, *(["--poll", poll] if poll else [])],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], info: ServerInfo, timeout: float) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_live_model import installed_model
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.timeout(2400)]
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
 
@@ -30,7 +30,7 @@ def test_cover_accepts_a_test_on_the_example(tmp_path: Path, assay_home: Path) -
     env = {**os.environ, "ASSAY_MODEL_PATH": str(model), "COLUMNS": "160"}
     env.pop("ASSAY_LLM_BASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--max-minutes", "12",
+        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--max-minutes", "8",
          "--report", str(report)],
         env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip

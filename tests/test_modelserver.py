@@ -348,3 +348,22 @@ def test_a_port_taken_before_the_server_binds_is_retried(settings: Settings) -> 
         with llm_endpoint(settings, command=racy) as url:
             assert url == f"http://127.0.0.1:{calls[-1]}/v1"
     assert len(calls) == 2
+
+
+def test_a_server_whose_commands_were_killed_is_stopped_by_its_watchdog(
+    settings: Settings,
+    tmp_path: Path,
+    drivers: Callable[..., subprocess.Popen[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASSAY_MODEL_WATCH_POLL", "0.2")
+    proc = drivers(
+        "endpoint", "--ready-file", str(tmp_path / "r.json"), "--hold-until", str(tmp_path / "g")
+    )
+    server = int(str(ready(tmp_path / "r.json", proc)["pid"]))
+    proc.kill()  # SIGKILL: the command cannot stop what it started
+    proc.communicate(timeout=30)
+    assert not group_gone(server)
+    assert wait_for(lambda: group_gone(server), "the watchdog to stop the orphaned server")
+    state = settings.run_dir / "server.json"
+    assert wait_for(lambda: not state.exists(), "the watchdog to remove the state file")

@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_live_model import installed_model
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.timeout(2400)]
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
 
