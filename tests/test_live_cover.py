@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_live_model import installed_model
+from tests.test_live_model import installed_model, model_servers
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(2400)]
 
@@ -24,6 +24,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
 
 def test_cover_accepts_a_test_on_the_example(tmp_path: Path, assay_home: Path) -> None:
     model = installed_model()
+    servers_before = model_servers()
     repo = tmp_path / "shop"
     shutil.copytree(EXAMPLE, repo)
     report = tmp_path / "report.json"
@@ -47,5 +48,4 @@ def test_cover_accepts_a_test_on_the_example(tmp_path: Path, assay_home: Path) -
     )  # fmt: skip
     assert done.returncode == 0, done.stdout
     # The managed model server this command started is gone.
-    left = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
-    assert left.stdout.strip() == ""
+    assert model_servers() <= servers_before  # the one this command started is gone

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from agents.settings import Settings, default_home
 from flows.llm import LLMClient
 
 pytestmark = pytest.mark.live
+
+
+def model_servers() -> set[int]:
+    """Pids of llama.cpp servers running now (a developer's own 'assay model serve' too)."""
+    found = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
+    return {int(pid) for pid in found.stdout.split()}
 
 
 def installed_model() -> Path:
