@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -119,7 +120,7 @@ def doctor(
     table.add_column("fix", style="yellow")
     marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
     for check in checks:
-        table.add_row(check.name, marks[check.status], check.detail, check.fix)
+        table.add_row(check.name, marks[check.status], escape(check.detail), escape(check.fix))
     out.print(table)
     failed = [c for c in checks if c.status == "fail"]
     if failed:

@@ -20,7 +20,8 @@ def lsp(
     """The language server for editors (VS Code, Neovim, JetBrains): code lenses to generate
     tests, raise a file's coverage, review your changes; settings come from the editor.
 
-    Exit codes: 0 when the editor shut it down, 1 when it went away without a shutdown."""
+    Exit codes: 0 after the editor's shutdown and exit (or when its input ends), 1 on an exit
+    without a shutdown; running work is cancelled either way."""
     # The protocol owns stdout: a stray print or a child process writing there would corrupt
     # it, so everything else that writes to fd 1 (or sys.stdout) goes to stderr.
     protocol_out = os.fdopen(os.dup(1), "wb")

@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -164,6 +164,7 @@ class Sandbox:
         base_env: Mapping[str, str] | None = None,
         work_dir: str | Path | None = None,
         max_output: int = DEFAULT_MAX_OUTPUT,
+        stop_check: Callable[[], None] | None = None,
     ) -> None:
         self.repo = Path(os.path.abspath(os.path.expanduser(repo)))
         if not self.repo.is_dir():
@@ -177,6 +178,9 @@ class Sandbox:
         self.isolation = Isolation(min(max_isolation, isolation_level()))
         self.timeout, self.memory_limit, self.network = timeout, memory_limit, network
         self.max_output, self.work_dir = max_output, work_dir
+        # Called before every run and a few times a second while one runs: what it raises stops
+        # the run (all its processes are killed) and propagates (an editor's cancel button).
+        self.stop_check = stop_check
         self.dropped_symlinks: list[str] = []  # symlinks not copied: they lead outside the repo
         self._base_env = dict(os.environ if base_env is None else base_env)
         self._root: Path | None = None
@@ -364,6 +368,8 @@ class Sandbox:
         cwd: Path | None = None,
     ) -> RunResult:
         """Run one command confined, wait (bounded), then kill every process of the run."""
+        if self.stop_check is not None:
+            self.stop_check()
         timeout = self.timeout if timeout is None else timeout
         cwd = cwd or area / "copy"
         program = argv[0] if argv else ""
@@ -394,7 +400,7 @@ class Sandbox:
         output = OutputBuffer(read_fd, self.max_output)
         output.start()
         try:
-            exited = _wait_exit(proc, timeout)
+            exited = _wait_exit(proc, timeout, self.stop_check)
         except BaseException:  # Ctrl-C, SIGTERM: nothing of the run may outlive us
             _kill_run(proc.pid, f"{MARKER}={token}")
             proc.wait()

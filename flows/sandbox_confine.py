@@ -31,7 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 MARKER = "ASSAY_SANDBOX_RUN"
@@ -217,19 +217,41 @@ def _kill_run(leader: int, marker: str, grace: float = 5.0) -> tuple[int, ...]:
         time.sleep(0.005)
 
 
-def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait up to ``timeout`` s for ``proc`` to exit, without reaping it (its pgid stays ours)."""
+STOP_CHECK_SECONDS = 0.2
+
+
+def _wait_exit(
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    stop_check: Callable[[], None] | None = None,
+) -> bool:
+    """Wait up to ``timeout`` s for ``proc`` to exit, without reaping it (its pgid stays ours).
+    ``stop_check`` is called every :data:`STOP_CHECK_SECONDS`; what it raises propagates."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    step = STOP_CHECK_SECONDS if stop_check is not None else None
     try:
         fd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+        fd = -1
     try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(max(timeout, 0.0) * 1000))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return proc.poll() is not None if fd < 0 else False
+            wait = min(left, step) if step else left
+            if fd < 0:
+                try:
+                    proc.wait(wait)
+                    return True
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                if poller.poll(wait * 1000):
+                    return True
+            if stop_check is not None:
+                stop_check()
     finally:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)

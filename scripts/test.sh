@@ -21,6 +21,24 @@ echo "==> ruff"
 "$VENV/bin/ruff" format --check .
 echo "==> import contracts"; "$VENV/bin/lint-imports"
 echo "==> mypy"; "$VENV/bin/mypy"
+echo "==> VS Code extension (ide_plugin/vscode): vitest, .vsix"
+if [ "${ASSAY_SKIP_IDE:-0}" = 1 ]; then
+    echo "skipped: ASSAY_SKIP_IDE=1"
+elif ! command -v npm >/dev/null 2>&1; then
+    echo "skipped: npm not found (the extension's tests and its .vsix need Node.js >= 20 and npm)"
+else
+    (
+        cd ide_plugin/vscode
+        # npm ci only when the lock file changed since the last one (node_modules is the cache).
+        stamp=node_modules/.assay-lock.sha256
+        if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+            npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+            sha256sum package-lock.json >"$stamp"
+        fi
+        npm test --silent
+        npm run package --silent
+    )
+fi
 echo "==> pytest"
 # pytest's own exit codes pass through: 5 (no tests collected) fails the run like any other.
 "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,354 @@
+"""The language server (pygls, stdio): features, settings, and the bridge between the asyncio
+loop that speaks LSP and the worker threads that run the engine.
+
+Everything sent to the client goes through the loop (:meth:`AssayServer.soon`): worker threads
+never write to stdout themselves.  Cancellation reaches a job two ways, both handled here:
+``window/workDoneProgress/cancel`` names its progress token, ``$/cancelRequest`` its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from agents import __version__
+from agents.errors import AssayError
+from agents.lsp import commands
+from agents.lsp.config import SECTION, LspConfig, deep_merge
+from agents.lsp.documents import (
+    SymbolInfo,
+    find_root,
+    is_test_path,
+    language_of,
+    path_of,
+    symbols,
+    unsupported_message,
+)
+from agents.lsp.findings import FindingStore
+from agents.lsp.jobs import Job, ProgressValue
+
+log = logging.getLogger("assay.lsp")
+PICK_METHOD = "assay/pickBehaviours"
+STATUS_METHOD = "assay/status"
+
+
+class AssayProtocol(LanguageServerProtocol):
+    """pygls' protocol, plus two things its command handlers do not get: the ``workDoneToken``
+    of a ``workspace/executeCommand`` request, and ``$/cancelRequest`` for a command whose
+    handler already runs (pygls only cancels requests that have not started)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.work_done_tokens: dict[Any, types.ProgressToken] = {}
+        self.request_jobs: dict[Any, Job] = {}
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        if params.work_done_token is not None and self.msg_id is not None:
+            self.work_done_tokens[self.msg_id] = params.work_done_token
+        return (yield from super().lsp_workspace__execute_command(params))
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        # Stop the jobs, and cancel what is in flight on a copy: pygls' own loop over the
+        # requests breaks when a cancelled one removes itself while it iterates.
+        for job in list(self.request_jobs.values()):
+            job.token.cancel("the editor shut the server down")
+        current = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current and not future.done():
+                future.cancel()
+        return (yield from super().lsp_shutdown(*args))
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        job = self.request_jobs.get(msg_id)
+        if job is not None:
+            job.token.cancel("cancelled by the client")
+        super()._handle_cancel_notification(msg_id)
+
+
+class AssayServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "assay", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=AssayProtocol, max_workers=4,
+        )  # fmt: skip
+        self.protocol: AssayProtocol
+        self.init_options: dict[str, Any] = {}
+        self.config = LspConfig()
+        self.jobs: dict[str, Job] = {}
+        self.progress_jobs: dict[types.ProgressToken, Job] = {}
+        self.findings = FindingStore()
+        self.lens_cache: dict[str, list[SymbolInfo]] = {}
+        self.told_languages: set[str] = set()
+        self.job_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="assay-job")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+
+    # -- sending from any thread ---------------------------------------------------------------
+
+    def soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn`` on the loop (at once when already there)."""
+        if self.loop is None or threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def send_progress(self, token: types.ProgressToken, value: ProgressValue) -> None:
+        self.soon(self.progress, types.ProgressParams(token=token, value=value))
+
+    def log(self, message: str, level: types.MessageType = types.MessageType.Info) -> None:
+        log.info("%s", message)
+        self.soon(self.window_log_message, types.LogMessageParams(type=level, message=message))
+
+    def tell(self, message: str, level: types.MessageType = types.MessageType.Info) -> None:
+        """A message the user sees (a notification in VS Code)."""
+        self.log(message, level)
+        self.soon(self.window_show_message, types.ShowMessageParams(type=level, message=message))
+
+    def pick(self, job: Job, symbol: str, behaviours: list[dict[str, str]]) -> list[int] | None:
+        """Which behaviours to test: the client's answer to ``assay/pickBehaviours`` when it
+        offered to answer it, else all.  Called from the job's thread."""
+        every = list(range(len(behaviours)))
+        if not self.config.pick_behaviours or self.loop is None:
+            return every
+
+        async def ask() -> Any:
+            params = {"symbol": symbol, "behaviours": behaviours}
+            return await self.protocol.send_request_async(PICK_METHOD, params)
+
+        future = asyncio.run_coroutine_threadsafe(ask(), self.loop)
+        while True:
+            try:
+                answer = future.result(timeout=0.2)
+                break
+            except concurrent.futures.TimeoutError:
+                if job.token.cancelled:
+                    future.cancel()
+                    job.token.check()
+            except Exception as exc:  # the client cannot answer after all: test them all
+                log.warning("%s failed (%s): testing every behaviour", PICK_METHOD, exc)
+                return every
+        if answer is None:
+            return None
+        return [int(i) for i in answer if isinstance(i, int | float | str) and str(i).isdigit()]
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def job_started(self, job: Job, request_id: Any) -> None:
+        self.jobs[job.id] = job
+        if job.progress_token is not None:
+            self.progress_jobs[job.progress_token] = job
+        if request_id is not None:
+            self.protocol.request_jobs[request_id] = job
+
+    def job_finished(self, job: Job, request_id: Any) -> None:
+        self.jobs.pop(job.id, None)
+        if job.progress_token is not None:
+            self.progress_jobs.pop(job.progress_token, None)
+        self.protocol.request_jobs.pop(request_id, None)
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def folders(self) -> list[Path]:
+        out: list[Path] = []
+        for folder in self.workspace.folders.values():
+            try:
+                out.append(path_of(folder.uri))
+            except AssayError:
+                continue
+        if not out and self.workspace.root_uri:
+            with contextlib.suppress(AssayError):
+                out.append(path_of(self.workspace.root_uri))
+        return out
+
+    def root_of(self, path: Path) -> Path:
+        return find_root(path, self.folders())
+
+    def text_of(self, uri: str) -> str | None:
+        """The editor's text of ``uri`` when it is open, else the file on disk, else None."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is not None:
+            return doc.source
+        try:
+            return path_of(uri).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, AssayError):
+            return None
+
+    def language(self, uri: str) -> str:
+        doc = self.workspace.text_documents.get(uri)
+        return language_of(uri, doc.language_id if doc is not None else None)
+
+    def version_of(self, uri: str) -> int | None:
+        doc = self.workspace.text_documents.get(uri)
+        return doc.version if doc is not None else None
+
+    def publish(self, uris: list[str]) -> None:
+        for uri in uris:
+            diagnostics = self.findings.diagnostics(uri, self.text_of(uri))
+            params = types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+            self.soon(self.text_document_publish_diagnostics, params)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def apply_settings(self, data: dict[str, Any] | None) -> None:
+        merged = deep_merge(self.init_options, data or {})
+        try:
+            self.config = LspConfig.parse(merged)
+        except AssayError as exc:
+            self.tell(f"assay: {exc} (the previous settings stay in force)",
+                      types.MessageType.Error)  # fmt: skip
+            return
+        self.log(f"assay {__version__}: {self.config.describe()}")
+
+    async def pull_settings(self) -> None:
+        caps = self.client_capabilities.workspace
+        if not (caps and caps.configuration):
+            return
+        try:
+            got = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            )
+        except Exception as exc:  # a client that cannot answer: keep the options
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        if got and isinstance(got[0], dict):
+            self.apply_settings(got[0])
+
+
+server = AssayServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: AssayServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_event_loop()
+    ls._loop_thread = threading.get_ident()
+    options = params.initialization_options
+    ls.init_options = dict(options) if isinstance(options, dict) else {}
+    ls.apply_settings(None)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: AssayServer, params: types.InitializedParams) -> None:
+    await ls.pull_settings()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def configuration_changed(
+    ls: AssayServer, params: types.DidChangeConfigurationParams
+) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+        ls.apply_settings(settings[SECTION])
+    else:
+        await ls.pull_settings()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: AssayServer, params: types.DidOpenTextDocumentParams) -> None:
+    language = language_of(params.text_document.uri, params.text_document.language_id)
+    if language != "python" and language not in ls.told_languages:
+        ls.told_languages.add(language)
+        ls.tell(unsupported_message(language))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: AssayServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    text = ls.text_of(uri)
+    if text is not None and ls.findings.follow(uri, text):
+        ls.publish([uri])
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: AssayServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.lens_cache.pop(params.text_document.uri, None)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+def code_lens(ls: AssayServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    uri = params.text_document.uri
+    if ls.language(uri) != "python":
+        return []
+    try:
+        path = path_of(uri)
+    except AssayError:
+        path = None
+    if path is not None and is_test_path(ls.root_of(path), path):
+        return []  # tests are not what one writes tests for
+    text = ls.text_of(uri) or ""
+    try:
+        found = ls.lens_cache[uri] = symbols(text)
+    except (SyntaxError, ValueError):
+        found = ls.lens_cache.get(uri, [])  # while the user types: the last good lenses
+    return [
+        types.CodeLens(
+            range=types.Range(types.Position(s.line, s.column), types.Position(s.line, s.width)),
+            command=types.Command(
+                title="Generate tests",
+                command=commands.GENERATE,
+                arguments=[{"uri": uri, "symbol": s.qualname}],
+            ),
+        )
+        for s in found
+    ]
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+def code_action(ls: AssayServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    return ls.findings.actions(uri, params.range, ls.text_of(uri))
+
+
+@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def progress_cancelled(ls: AssayServer, params: types.WorkDoneProgressCancelParams) -> None:
+    job = ls.progress_jobs.get(params.token)
+    if job is not None:
+        job.token.cancel("cancelled in the editor")
+        ls.log(f"[{job.kind}] cancelling: {job.title}")
+
+
+@server.feature(STATUS_METHOD)
+def status(ls: AssayServer, params: Any) -> dict[str, Any]:
+    """The server's state, for status bars and tests: mode and running jobs."""
+    return {
+        "version": __version__,
+        "mode": "service" if ls.config.mode != "local" and ls.config.service_url else "local",
+        "engine": ls.config.describe(),
+        "jobs": [job.status() for job in ls.jobs.values()],
+    }
+
+
+commands.register(server)
+
+
+def run_stdio(log_level: str = "INFO", stdout: BinaryIO | None = None) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+    for noisy in ("pygls", "httpx", "httpx2", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        server.start_io(sys.stdin.buffer, stdout or sys.stdout.buffer)
+    finally:  # the editor went away (EOF, SIGTERM) or said exit: stop the work, do not wait
+        for job in list(server.jobs.values()):
+            job.token.cancel("the language server stopped")
+        server.job_pool.shutdown(wait=False, cancel_futures=True)
