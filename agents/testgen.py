@@ -26,7 +26,7 @@ from typing import Any
 
 from agents.cover import cover_prompts
 from agents.cover.baseline import pick_test_dir
-from agents.cover.candidate import Candidate, add_missing_imports, check_static, module_names
+from agents.cover.candidate import Candidate, add_missing_imports, check_static, hints_for
 from agents.cover.context import build_context, summarize_missed
 from agents.cover.engine import OMIT
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
@@ -169,6 +169,7 @@ class TestgenAgent:
         self.pythonpath = os.pathsep.join([".", *([root] if root else []), "src"])
         self.sources = tuple(coverage_sources(repo, [symbol.path]))
         self.target = gate_target(symbol, self.source, self.module, root)
+        self.hints = hints_for(repo, symbol.path, self.module)
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
         self._started = time.monotonic()
@@ -291,7 +292,7 @@ class TestgenAgent:
 
         if not code.strip():
             return Verdict(candidate=None, rejection=Rejection("no-code"))
-        code = add_missing_imports(code, self.module, module_names(self.source))
+        code = add_missing_imports(code, self.module, self.hints)
         static = check_static(code, self.target)
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -132,15 +133,41 @@ class SentenceTransformerEmbedder:
         if not texts:
             return []
         st = self._load()
-        vectors = st.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
+        with _few_threads(len(texts) <= SMALL_BATCH):
+            vectors = st.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
         rows: list[list[float]] = vectors.tolist()
         return rows
+
+
+# A query is a handful of tokens: splitting it across torch's threads costs more in wake-ups
+# than it saves (measured on 2 cores: p95 90 ms with 2 threads, 12 ms with one), so small
+# batches run on one thread and indexing batches on all of them.
+SMALL_BATCH = 4
+_THREADS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _few_threads(small: bool) -> Iterator[None]:
+    if not small:
+        yield
+        return
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        if before > 1:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if before > 1:
+                torch.set_num_threads(before)
 
 
 def make_embedder(model: str, *, batch_size: int = 32, device: str = "cpu") -> Embedder:

@@ -338,6 +338,37 @@ def test_answer_complete_hangs_up_after_one_test() -> None:
     assert not answer_complete(one + "    assert f(2) == 3  # again\n" * 3)
 
 
+def test_missing_imports_come_from_where_the_code_under_test_gets_them(tmp_path: Path) -> None:
+    from agents.cover.candidate import add_missing_imports, hints_for
+
+    pkg = tmp_path / "monads"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "maybe.py").write_text(
+        "import functools\n\n\nclass Maybe:\n    def to_either(self):\n"
+        "        from monads.either import Right\n        return Right(1)\n\n"
+        "    def to_box(self):\n        from .box import Box as B\n        return B(1)\n"
+    )
+    (pkg / "either.py").write_text("class Left:\n    pass\n\n\nclass Right:\n    pass\n")
+    (pkg / "box.py").write_text("class Box:\n    pass\n")
+    (pkg / "lazy.py").write_text("class Lazy:\n    pass\n\n\ndef _private():\n    pass\n")
+    hints = hints_for(tmp_path, "monads/maybe.py", "monads.maybe")
+    test = (
+        "def test_convert():\n    m = Maybe()\n    assert isinstance(m.to_either(), Right)\n"
+        "    assert Left and Lazy and B and math.pi and Mock and functools and Unknown\n"
+    )
+    code = add_missing_imports(test, "monads.maybe", hints)
+    header = code.split("def test_convert")[0]
+    assert "from monads.maybe import Maybe\n" in header  # the module's own names
+    assert "import functools\n" in header  # the module's imports, as it makes them
+    assert "from monads.either import Left, Right\n" in header  # lazy import + sibling
+    assert "from monads.box import Box as B\n" in header  # relative import made absolute
+    assert "from monads.lazy import Lazy\n" in header  # only a sibling defines it
+    assert "import math\n" in header and "from unittest.mock import Mock\n" in header
+    assert "Unknown" not in header and "_private" not in header
+    ast.parse(code)
+
+
 def test_cut_at_failures_keeps_what_ran_before_the_failing_statement() -> None:
     from agents.cover.candidate import cut_at_failures
 
@@ -351,6 +382,23 @@ def test_cut_at_failures_keeps_what_ran_before_the_failing_statement() -> None:
     assert "pytest.raises" not in cut and "f(3)" not in cut
     assert "test_b" not in cut  # nothing ran before its failing first statement
     assert "def test_c" in cut
+    ast.parse(cut)
+
+
+def test_cut_at_failures_drops_only_a_failing_assert_when_other_checks_remain() -> None:
+    from agents.cover.candidate import cut_at_failures
+
+    code = (
+        "from m import E\n\n\ndef test_a():\n    e = E(42)\n    assert e.type_name == 'int'\n"
+        "    assert str(e) == 'got int'\n\n\ndef test_b():\n    e = E(1)\n"
+        "    assert e.missing\n    print(e)\n"
+    )
+    cut = cut_at_failures(code, {"test_a": 6, "test_b": 12})
+    # test_a: the wrong guess goes, the check after it stays and still runs
+    assert "def test_a():\n    e = E(42)\n    assert str(e) == 'got int'\n" in cut
+    assert "type_name" not in cut
+    # test_b: its only check failed, nothing is left to check: the test goes
+    assert "test_b" not in cut
     ast.parse(cut)
 
 

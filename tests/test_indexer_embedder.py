@@ -65,6 +65,18 @@ def test_the_bundled_model_loads_offline_and_ranks_by_meaning(
             assert index.search(question, k=1, mode="dense")[0].path == expected, question
 
 
+def test_a_query_gets_the_same_vector_on_one_thread_and_indexing_keeps_all_threads() -> None:
+    torch = pytest.importorskip("torch")
+    embedder = make_embedder("all-MiniLM-L6-v2", batch_size=8)
+    texts = ["def add(a, b): return a + b", "read a file and hash it", "slugify a title"] * 3
+    before = torch.get_num_threads()
+    batch = embedder.embed(texts)  # an indexing batch: torch's own thread count
+    singles = [embedder.embed([t])[0] for t in texts[:3]]  # queries: one thread
+    assert torch.get_num_threads() == before  # restored: indexing is not slowed afterwards
+    for one, many in zip(singles, batch[:3], strict=True):
+        assert all(math.isclose(a, b, abs_tol=1e-5) for a, b in zip(one, many, strict=True))
+
+
 def test_model_names_map_to_embedders(tmp_path: Path) -> None:
     assert isinstance(make_embedder("hash-32"), HashingEmbedder)
     missing = SentenceTransformerEmbedder(str(tmp_path / "no-such-model"))

@@ -11,7 +11,9 @@ import ast
 import builtins
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from agents.cover.targets import Target
 from flows.pycode import (
@@ -32,6 +34,8 @@ __all__ = [
     "check_static",
     "cut_at_failures",
     "extract_code",
+    "hints_for",
+    "import_hints",
     "keep_tests",
     "module_names",
     "trim_to_parse",
@@ -73,23 +77,41 @@ def _bound_names(tree: ast.Module) -> set[str]:
     return bound
 
 
-def add_missing_imports(code: str, module: str, module_names: set[str]) -> str:
-    """Import names the test uses but never binds: from the module under test when it defines
-    them (``Item`` next to ``Cart``), or standard-library modules (``math``, ``os``)."""
+_MOCK_NAMES = frozenset({"Mock", "MagicMock", "AsyncMock", "patch", "call", "ANY", "PropertyMock"})
+
+
+def add_missing_imports(code: str, module: str, hints: Mapping[str, str] | set[str]) -> str:
+    """Import names the test uses but never binds.  ``hints`` maps a name to the import that
+    binds it (:func:`import_hints`: the module under test's own names, the imports it makes
+    anywhere, even inside a function, and what its sibling modules define); a plain set is
+    names of the module under test.  Standard-library modules (``math``, ``os``) and
+    ``unittest.mock``'s helpers are imported too."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
+    if not isinstance(hints, Mapping):
+        hints = {name: f"from {module} import {name}" for name in hints}
     bound = _bound_names(tree) | set(dir(builtins))
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    missing = sorted(used - bound)
-    from_module = [name for name in missing if name in module_names]
-    stdlib = [name for name in missing if name not in module_names and name in _STDLIB]
-    lines = []
-    if from_module:
-        lines.append(f"from {module} import {', '.join(from_module)}")
-    lines += [f"import {name}" for name in stdlib]
-    return "\n".join(lines) + "\n" + code if lines else code
+    lines: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for name in sorted(used - bound):
+        line = hints.get(name)
+        if line is None and name in _MOCK_NAMES:
+            line = f"from unittest.mock import {name}"
+        if line is None and name in _STDLIB:
+            line = f"import {name}"
+        if line is None:
+            continue
+        found = re.fullmatch(r"from (\S+) import (\w+)", line)
+        if found and found.group(2) == name:
+            grouped.setdefault(found.group(1), []).append(name)
+        elif line not in lines:
+            lines.append(line)
+    froms = [f"from {source} import {', '.join(names)}" for source, names in grouped.items()]
+    added = froms + lines
+    return "\n".join(added) + "\n" + code if added else code
 
 
 def module_names(source: str) -> set[str]:
@@ -105,6 +127,82 @@ def module_names(source: str) -> set[str]:
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.Import | ast.ImportFrom):
             names |= _bound_names(ast.Module(body=[node], type_ignores=[]))
     return {n for n in names if not n.startswith("__")}
+
+
+def import_hints(
+    source: str, module: str, siblings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Where a test can import each name the code under test works with: name → import line.
+
+    In order of preference: what ``module`` defines (``from module import X``); what it
+    imports, at top level or inside its functions (``from pymonet.either import Right`` in a
+    method that converts to ``Either``: the test needs it too, from where the code gets it); what
+    its sibling modules (``siblings``: module name → source) define at top level, when only
+    one of them defines the name."""
+    hints: dict[str, str] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return hints
+    package = module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            origin = _absolute(node, package)
+            for alias in node.names:
+                if origin and alias.name != "*":
+                    line = f"from {origin} import {alias.name}"
+                    if alias.asname:
+                        line += f" as {alias.asname}"
+                    hints.setdefault(alias.asname or alias.name, line)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                line = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+                hints.setdefault(bound, line)
+    defined: dict[str, list[str]] = {}
+    for other, text in (siblings or {}).items():
+        if other == module:
+            continue
+        try:
+            body = ast.parse(text).body
+        except SyntaxError:
+            continue
+        for item in body:
+            if isinstance(
+                item, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            ) and not item.name.startswith("_"):
+                defined.setdefault(item.name, []).append(other)
+    for name, where in defined.items():
+        if len(where) == 1:
+            hints.setdefault(name, f"from {where[0]} import {name}")
+    for name in _defined_names(tree):  # the module's own names win
+        hints[name] = f"from {module} import {name}"
+    return hints
+
+
+def hints_for(repo: Path, path: str, module: str) -> dict[str, str]:
+    """:func:`import_hints` for the module at ``path`` (repository-relative), its siblings
+    being the other modules of its package directory."""
+    file = repo / path
+    source = file.read_text(encoding="utf-8", errors="replace")
+    package = module.rpartition(".")[0]
+    siblings: dict[str, str] = {}
+    if package and (file.parent / "__init__.py").is_file():
+        for other in sorted(file.parent.glob("*.py"))[:200]:
+            if other != file and other.stem != "__init__" and other.stat().st_size < 500_000:
+                text = other.read_text(encoding="utf-8", errors="replace")
+                siblings[f"{package}.{other.stem}"] = text
+    return import_hints(source, module, siblings)
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str | None:
+    if node.level == 0:
+        return node.module
+    parts = package.split(".") if package else []
+    if node.level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base) or None
 
 
 def test_names(tree: ast.Module) -> tuple[str, ...]:
@@ -200,7 +298,10 @@ def keep_tests(code: str, keep: set[str]) -> str:
 def cut_at_failures(code: str, failures: dict[str, int]) -> str:
     """``code`` with each failing test (name → line of the failing statement) ending just
     before that statement: what ran before it passed and still checks something.  A test with
-    no assert left before that statement is removed instead."""
+    no assert left before that statement is removed instead.  A failing ``assert`` (a wrong
+    guess about the result: an attribute that does not exist, a value the observed-oracle
+    repair could not rewrite) is only dropped when the test checks something else, so the
+    checks after it still run."""
     tree = ast.parse(code)
     lines = code.splitlines()
     cuts: list[tuple[int, int]] = []
@@ -216,8 +317,13 @@ def cut_at_failures(code: str, failures: dict[str, int]) -> str:
         )
         if failing is None:
             continue
+        statement = node.body[failing]
+        others = [st for st in node.body if st is not statement and not _is_docstring(st)]
+        if isinstance(statement, ast.Assert) and any(map(_checks, others)):
+            cuts.append((statement.lineno, statement.end_lineno or statement.lineno))
+            continue
         kept = [st for st in node.body[:failing] if not _is_docstring(st)]
-        start = node.body[failing].lineno if any(map(_checks, kept)) else _span(node)[0]
+        start = statement.lineno if any(map(_checks, kept)) else _span(node)[0]
         cuts.append((start, node.end_lineno or node.lineno))
     for start, end in sorted(cuts, reverse=True):
         del lines[start - 1 : end]

@@ -23,7 +23,7 @@ from agents.cover.candidate import (
     Rejection,
     add_missing_imports,
     check_static,
-    module_names,
+    hints_for,
 )
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
@@ -115,6 +115,7 @@ class CoverAgent:
         self.report = CoverReport(repo=str(repo), sandbox=sandbox.describe())
         self._started = time.monotonic()
         self._changed: dict[str, set[int]] | None = None
+        self._hints: dict[str, dict[str, str]] = {}  # target path → name → import line
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -330,8 +331,9 @@ class CoverAgent:
     def _judge(self, code: str | None, target: Target) -> Verdict:
         if code is None:
             return Verdict(candidate=None, rejection=Rejection("no-code"))
-        source = (self.repo / target.path).read_text(encoding="utf-8")
-        code = add_missing_imports(code, target.module, module_names(source))
+        if target.path not in self._hints:
+            self._hints[target.path] = hints_for(self.repo, target.path, target.module)
+        code = add_missing_imports(code, target.module, self._hints[target.path])
         static = check_static(code, target)
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)

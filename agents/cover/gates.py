@@ -31,6 +31,7 @@ from flows.sandbox import Sandbox
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
 MAX_DETAIL = 1200
+FIX_ROUNDS = 3  # repair-then-cut rounds for a candidate whose tests fail alone
 QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 # Runs pytest on one file N times in the same copy; stops at the first failure.
@@ -146,18 +147,24 @@ class Gatekeeper:
             found = _IMPORT_ERROR.search(alone.result.output)
             if found and not alone.with_outcome("passed"):
                 return self._reject(verdict, "import-error", found.group(1).strip())
-            if self.config.observed_oracles:
-                repaired = self._repair(path, code, target, verdict)
-                if repaired is not None:
-                    candidate, code = repaired, repaired.code
-                    alone = self._alone(path, code)
-                    verdict.runs += 1
-            if not alone.passed:
+            # A failing assert hides the ones after it: repair and cut in turn, a few rounds.
+            for _ in range(FIX_ROUNDS):
+                if self.config.observed_oracles:
+                    repaired = self._repair(path, code, target, verdict)
+                    if repaired is not None:
+                        candidate, code = repaired, repaired.code
+                        alone = self._alone(path, code)
+                        verdict.runs += 1
+                if alone.passed:
+                    break
                 cut = self._cut(path, code, target, alone, verdict)
-                if cut is not None:
-                    candidate, code = cut, cut.code
-                    alone = self._alone(path, code)
-                    verdict.runs += 1
+                if cut is None:
+                    break
+                candidate, code = cut, cut.code
+                alone = self._alone(path, code)
+                verdict.runs += 1
+                if alone.passed or alone.result.timed_out:
+                    break
             if not alone.passed:
                 salvaged = self._salvage(code, target, alone, verdict)
                 if salvaged is None:
@@ -229,7 +236,7 @@ class Gatekeeper:
         checked = check_static(repaired, target) if changes else None
         if not isinstance(checked, Candidate):
             return None
-        verdict.oracle_changes = changes
+        verdict.oracle_changes += changes
         return checked
 
     @staticmethod
