@@ -226,6 +226,22 @@ def test_rejection_goes_back_to_the_model_with_the_reason(
     assert retry[-2]["role"] == "assistant"
 
 
+def test_a_fixture_the_model_made_up_is_named_back_to_it(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    (repo / "calc" / "ops.py").write_text(OPS.split("\n\n\ndef sign")[0] + "\n")
+    made_up = HEAD.format(name="clamp") + "def test_clamp(clamped):\n    assert clamped == 0\n"
+    fake_llm.queue(block(made_up), block(SCRIPT["clamp"]))
+    result, data = cover(repo, fake_llm, "--attempts", "2")
+    assert result.returncode == 0, result.stderr
+    assert reasons(data)["clamp"] == ["no-fixture"]
+    assert data["tests"]["accepted"] == 1
+    feedback = fake_llm.chat_requests[1].messages[-1]["content"]
+    assert "no pytest fixture named `clamped`" in feedback
+    assert "available fixtures" not in feedback  # pytest's noise stays out of the prompt
+
+
 SHAPES = '''\
 def area(w, h):
     """Area of a rectangle."""

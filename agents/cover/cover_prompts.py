@@ -54,6 +54,11 @@ PROBLEMS = {
     ),
     "no-import": "Your code does not import the code under test. Use `{import_line}`.",
     "import-error": "The test file fails to import: {detail}. Use `{import_line}`.",
+    "no-fixture": (
+        "There is no pytest fixture named `{detail}`. Write test functions without parameters "
+        "(pytest's own `tmp_path`, `monkeypatch`, `capsys` are fine) and create the objects "
+        "inside each test by calling the code under test."
+    ),
     "fails": (
         "The test failed:\n{detail}\nThe code under test is right; fix the test's inputs or "
         "expected values to match what the code really does."

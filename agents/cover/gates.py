@@ -30,6 +30,7 @@ from flows.coverage_data import Arc, CaseResult, CoverageReport, TestRun
 from flows.sandbox import Sandbox
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
+_NO_FIXTURE = re.compile(r"^E\s+fixture '(\w+)' not found", re.M)
 MAX_DETAIL = 1200
 FIX_ROUNDS = 3  # repair-then-cut rounds for a candidate whose tests fail alone
 QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
@@ -147,6 +148,9 @@ class Gatekeeper:
             found = _IMPORT_ERROR.search(alone.result.output)
             if found and not alone.with_outcome("passed"):
                 return self._reject(verdict, "import-error", found.group(1).strip())
+            fixture = _NO_FIXTURE.search(alone.result.output)
+            if fixture and not alone.with_outcome("passed"):
+                return self._reject(verdict, "no-fixture", fixture.group(1))
             # A failing assert hides the ones after it: repair and cut in turn, a few rounds.
             for _ in range(FIX_ROUNDS):
                 if self.config.observed_oracles:
