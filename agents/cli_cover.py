@@ -271,6 +271,14 @@ def cover(
     sandbox_timeout: Annotated[
         float | None, typer.Option("--sandbox-timeout", help="Seconds the whole suite may run.")
     ] = None,
+    grow: Annotated[
+        bool,
+        typer.Option(
+            "--grow",
+            help="Cover every indexed repository the quality policy marks grow (its local "
+            "checkout), one after another, instead of PATH.",
+        ),
+    ] = False,
     test_command: TestCommandOpt = None,
     python: PythonOpt = None,
     llm_base_url: BaseUrlOpt = None,
@@ -282,17 +290,17 @@ def cover(
 
     Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 130 interrupted."""
     from agents.cli import settings_for
-    from agents.cover.engine import CoverAgent, CoverOptions
+    from agents.cover.engine import CoverOptions
+    from agents.cover.writer import write_atomic
     from agents.errors import InputError
-    from agents.runtime import open_llm, resolve_python
-    from flows.sandbox import Sandbox
 
     if strategy not in ("direct", "flow"):
         raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
     if into not in ("new", "existing"):
         raise InputError(f"--into {into!r} is not a mode", "use --into new or --into existing")
-    loaded = settings_for(
-        path,
+    if report_path is not None and report_path.expanduser().is_dir():
+        raise InputError(f"--report {report_path} is a directory", "pass a file path")
+    flags: dict[str, Any] = dict(
         python=python,
         test_command=test_command,
         llm_base_url=llm_base_url,
@@ -305,32 +313,103 @@ def cover(
         cover_candidate_timeout=candidate_timeout,
         cover_mutation=False if no_mutation else None,
     )
-    s = loaded.settings
+
+    def options_for(s: Any) -> CoverOptions:
+        return CoverOptions(
+            include=tuple(files or ()),
+            exclude=tuple([*s.cover_exclude, *(exclude or ())]),
+            diff_base=diff,
+            dry_run=dry_run,
+            repeat=s.cover_repeat,
+            attempts=s.cover_attempts,
+            mutation=s.cover_mutation,
+            observed_oracles=not no_observed_oracles,
+            allow_failing=allow_failing,
+            max_minutes=max_minutes,
+            max_tokens=max_tokens,
+            target_coverage=target_coverage,
+            max_tests_per_target=s.cover_tests_per_target,
+            rounds=rounds,
+            strategy=strategy,
+            candidate_timeout=s.cover_candidate_timeout,
+            suite_timeout=s.sandbox_timeout,
+            test_command=s.test_command,
+            into=into,
+        )
+
+    checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]
+    reports: dict[str, CoverReport] = {}
+    for name, checkout in checkouts:
+        if name:
+            out.rule(f"{name}: {checkout}")
+        s = settings_for(checkout, **flags).settings
+        report = _cover_one(checkout, s, options_for(s))
+        reports[name or str(checkout)] = report
+        print_report(report, out)
+        if report.stopped == "interrupted":
+            break
+    if report_path is not None:
+        if grow:
+            data = {n: r.as_dict() for n, r in reports.items()}
+            write_atomic(report_path.expanduser(), json.dumps(data, indent=2) + "\n")
+        else:
+            write_report_json(report_path.expanduser(), next(iter(reports.values())))
+        out.print(f"report: {report_path}")
+    if any(r.stopped == "interrupted" for r in reports.values()):
+        raise typer.Exit(130)
+    if fail_under is not None:
+        below = False
+        for name, report in reports.items():
+            reached = report.total_after.combined if report.total_after else 0.0
+            if reached < fail_under:
+                where = f"{name}: " if grow else ""
+                out.print(
+                    f"[red]{escape(where)}line+branch coverage {reached:.1f} % is below "
+                    f"{fail_under:g} %[/red]"
+                )
+                below = True
+        if below:
+            raise typer.Exit(1)
+
+
+def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
+    """The repositories the tech leads marked ``grow`` that have a local checkout here."""
+    from agents.errors import InputError
+    from agents.indexing import IndexService
+
+    service = IndexService(s)
+    wanted = service.policy().grow_repos()
+    if not wanted:
+        raise InputError(
+            "No repository is marked grow in the quality policy",
+            "mark one with: assay policy set-tier NAME grow",
+        )
+    records = {r.name: r for r in service.status()}
+    found: list[tuple[str, Path]] = []
+    for name in wanted:
+        record = records.get(name)
+        location = Path(record.location) if record and "://" not in record.location else None
+        if location is None or not location.is_dir():
+            why = "not indexed" if record is None else f"no local checkout ({record.location})"
+            err.print(f"[yellow]skipped[/yellow] {escape(name)}: {escape(why)}")
+            continue
+        found.append((name, location))
+    if not found:
+        raise InputError(
+            f"None of the repositories marked grow ({', '.join(wanted)}) has a local checkout",
+            "index a local checkout of one: assay index add PATH --tier grow",
+        )
+    return found
+
+
+def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
+    """One repository's run with its settings ``s`` and the command's ``options``."""
+    from agents.cover.engine import CoverAgent
+    from agents.runtime import open_llm, resolve_python
+    from flows.sandbox import Sandbox
+
     repo = path.expanduser().resolve()
     interpreter = resolve_python(s.python)
-    if report_path is not None and report_path.expanduser().is_dir():
-        raise InputError(f"--report {report_path} is a directory", "pass a file path")
-    options = CoverOptions(
-        include=tuple(files or ()),
-        exclude=tuple([*s.cover_exclude, *(exclude or ())]),
-        diff_base=diff,
-        dry_run=dry_run,
-        repeat=s.cover_repeat,
-        attempts=s.cover_attempts,
-        mutation=s.cover_mutation,
-        observed_oracles=not no_observed_oracles,
-        allow_failing=allow_failing,
-        max_minutes=max_minutes,
-        max_tokens=max_tokens,
-        target_coverage=target_coverage,
-        max_tests_per_target=s.cover_tests_per_target,
-        rounds=rounds,
-        strategy=strategy,
-        candidate_timeout=s.cover_candidate_timeout,
-        suite_timeout=s.sandbox_timeout,
-        test_command=s.test_command,
-        into=into,
-    )
     memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
     trace = s.traces_dir / f"cover-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     progress = Progress(
@@ -347,16 +426,6 @@ def cover(
             _check_endpoint(llm)
             agent = CoverAgent(repo, llm, sandbox, options, listener=CoverDisplay(progress))
             report = agent.run()
-    if dry_run and report.diff:
+    if options.dry_run and report.diff:
         sys.stdout.write(report.diff)
-    print_report(report, out)
-    if report_path is not None:
-        write_report_json(report_path.expanduser(), report)
-        out.print(f"report: {report_path}")
-    if report.stopped == "interrupted":
-        raise typer.Exit(130)
-    if fail_under is not None:
-        reached = report.total_after.combined if report.total_after else 0.0
-        if reached < fail_under:
-            out.print(f"[red]line+branch coverage {reached:.1f} % is below {fail_under:g} %[/red]")
-            raise typer.Exit(1)
+    return report

@@ -26,7 +26,13 @@ from typing import Any
 
 from agents.cover import cover_prompts
 from agents.cover.baseline import pick_test_dir
-from agents.cover.candidate import Candidate, add_missing_imports, check_static, hints_for
+from agents.cover.candidate import (
+    Candidate,
+    add_missing_imports,
+    check_static,
+    hints_for,
+    rename_duplicate_tests,
+)
 from agents.cover.context import build_context, summarize_missed
 from agents.cover.engine import OMIT
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
@@ -292,7 +298,7 @@ class TestgenAgent:
 
         if not code.strip():
             return Verdict(candidate=None, rejection=Rejection("no-code"))
-        code = add_missing_imports(code, self.module, self.hints)
+        code = rename_duplicate_tests(add_missing_imports(code, self.module, self.hints))
         static = check_static(code, self.target)
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)

@@ -242,6 +242,38 @@ def test_a_fixture_the_model_made_up_is_named_back_to_it(
     assert "available fixtures" not in feedback  # pytest's noise stays out of the prompt
 
 
+def test_grow_covers_the_repositories_the_tech_leads_marked_grow(
+    tmp_path: Path, fake_llm: FakeOpenAI, assay_home: Path
+) -> None:
+    from tests.test_settings_cli import assay
+
+    fast = {"ASSAY_EMBEDDING_MODEL": "hash-64"}
+    wanted = make_flat(tmp_path / "wanted")
+    (wanted / "calc" / "ops.py").write_text(OPS.split("\n\n\ndef sign")[0] + "\n")
+    fine = make_flat(tmp_path / "fine")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for repo, tier in ((wanted, "grow"), (fine, "normal")):
+        done = assay("index", "add", str(repo), "--tier", tier, env=fast)
+        assert done.returncode == 0, done.stderr
+
+    fake_llm.on(scripted({"clamp": SCRIPT["clamp"]}))
+    result, data = cover(elsewhere, fake_llm, "--grow", env=fast)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(data) == ["wanted"]  # only the grow repository, not PATH, not the normal one
+    assert data["wanted"]["tests"]["accepted"] == 1
+    assert (wanted / "tests" / "test_ops_assay.py").is_file()
+    assert not (fine / "tests" / "test_ops_assay.py").exists()
+    assert "wanted: " in result.stdout
+
+    done = assay("policy", "set-tier", "wanted", "normal", env=fast)
+    assert done.returncode == 0, done.stderr
+    result, _ = cover(elsewhere, fake_llm, "--grow", env=fast)
+    assert result.returncode == 2
+    assert "No repository is marked grow" in result.stderr
+    assert "assay policy set-tier NAME grow" in result.stderr
+
+
 SHAPES = '''\
 def area(w, h):
     """Area of a rectangle."""

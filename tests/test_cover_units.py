@@ -369,6 +369,19 @@ def test_missing_imports_come_from_where_the_code_under_test_gets_them(tmp_path:
     ast.parse(code)
 
 
+def test_a_repeated_test_name_gets_a_suffix_instead_of_replacing_the_first() -> None:
+    from agents.cover.candidate import rename_duplicate_tests, test_names
+
+    code = (
+        "def test_x():\n    assert f(1) == 1\n\n\ndef test_x():\n    assert f(2) == 2\n\n\n"
+        "def test_x_2():\n    assert f(3) == 3\n\n\ndef test_x():  # again\n    assert f(4)\n"
+    )
+    renamed = rename_duplicate_tests(code)
+    assert test_names(ast.parse(renamed)) == ("test_x", "test_x_3", "test_x_2", "test_x_4")
+    assert "assert f(2) == 2" in renamed.split("def test_x_3():")[1].split("def")[0]
+    assert rename_duplicate_tests("def test_y(:\n") == "def test_y(:\n"  # unparsable: as is
+
+
 def test_cut_at_failures_keeps_what_ran_before_the_failing_statement() -> None:
     from agents.cover.candidate import cut_at_failures
 

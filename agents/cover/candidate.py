@@ -38,6 +38,7 @@ __all__ = [
     "import_hints",
     "keep_tests",
     "module_names",
+    "rename_duplicate_tests",
     "trim_to_parse",
 ]
 
@@ -112,6 +113,32 @@ def add_missing_imports(code: str, module: str, hints: Mapping[str, str] | set[s
     froms = [f"from {source} import {', '.join(names)}" for source, names in grouped.items()]
     added = froms + lines
     return "\n".join(added) + "\n" + code if added else code
+
+
+def rename_duplicate_tests(code: str) -> str:
+    """Give repeated test names a suffix: a second ``def test_x`` would silently replace the
+    first (small models often reuse the name for each scenario)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    lines = code.splitlines(keepends=True)
+    seen: set[str] = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    taken = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if node.name not in seen:
+            seen.add(node.name)
+            continue
+        number = 2
+        while f"{node.name}_{number}" in taken:
+            number += 1
+        fresh = f"{node.name}_{number}"
+        taken.add(fresh)
+        row = node.lineno - 1
+        lines[row] = re.sub(rf"\bdef {re.escape(node.name)}\b", f"def {fresh}", lines[row], count=1)
+    return "".join(lines)
 
 
 def module_names(source: str) -> set[str]:

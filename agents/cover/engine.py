@@ -24,6 +24,7 @@ from agents.cover.candidate import (
     add_missing_imports,
     check_static,
     hints_for,
+    rename_duplicate_tests,
 )
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
@@ -333,7 +334,9 @@ class CoverAgent:
             return Verdict(candidate=None, rejection=Rejection("no-code"))
         if target.path not in self._hints:
             self._hints[target.path] = hints_for(self.repo, target.path, target.module)
-        code = add_missing_imports(code, target.module, self._hints[target.path])
+        code = rename_duplicate_tests(
+            add_missing_imports(code, target.module, self._hints[target.path])
+        )
         static = check_static(code, target)
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)
