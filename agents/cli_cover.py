@@ -292,7 +292,7 @@ def cover(
     from agents.cli import settings_for
     from agents.cover.engine import CoverOptions
     from agents.cover.writer import write_atomic
-    from agents.errors import InputError
+    from agents.errors import AssayError, InputError
 
     if strategy not in ("direct", "flow"):
         raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
@@ -339,11 +339,19 @@ def cover(
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]
     reports: dict[str, CoverReport] = {}
+    failed: list[str] = []
     for name, checkout in checkouts:
         if name:
             out.rule(f"{name}: {checkout}")
-        s = settings_for(checkout, **flags).settings
-        report = _cover_one(checkout, s, options_for(s))
+        try:
+            s = settings_for(checkout, **flags).settings
+            report = _cover_one(checkout, s, options_for(s))
+        except AssayError as exc:  # this repository's input; a dead endpoint stops all
+            if not grow:
+                raise
+            err.print(f"[red]error[/red] {escape(name)}: {escape(str(exc))}")  # go on
+            failed.append(name)
+            continue
         reports[name or str(checkout)] = report
         print_report(report, out)
         if report.stopped == "interrupted":
@@ -357,6 +365,11 @@ def cover(
         out.print(f"report: {report_path}")
     if any(r.stopped == "interrupted" for r in reports.values()):
         raise typer.Exit(130)
+    if failed:
+        raise InputError(
+            f"assay cover failed for {', '.join(failed)} (see above)",
+            "fix what the error says for each, or lower its tier",
+        )
     if fail_under is not None:
         below = False
         for name, report in reports.items():

@@ -266,6 +266,17 @@ def test_grow_covers_the_repositories_the_tech_leads_marked_grow(
     assert not (fine / "tests" / "test_ops_assay.py").exists()
     assert "wanted: " in result.stdout
 
+    (fine / "assay.toml").write_text("llm_modle = 'x'\n")  # a broken repository is skipped
+    for repo in (wanted, fine):
+        assert assay("policy", "set-tier", repo.name, "grow", env=fast).returncode == 0
+    result, data = cover(elsewhere, fake_llm, "--grow", env=fast)
+    assert result.returncode == 2
+    assert "error fine: Unknown setting 'llm_modle'" in result.stderr
+    assert "assay cover failed for fine" in result.stderr
+    assert list(data) == ["wanted"]  # the other repository's report is still written
+
+    done = assay("policy", "set-tier", "fine", "normal", env=fast)
+    assert done.returncode == 0, done.stderr
     done = assay("policy", "set-tier", "wanted", "normal", env=fast)
     assert done.returncode == 0, done.stderr
     result, _ = cover(elsewhere, fake_llm, "--grow", env=fast)

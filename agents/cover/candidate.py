@@ -157,7 +157,11 @@ def module_names(source: str) -> set[str]:
 
 
 def import_hints(
-    source: str, module: str, siblings: Mapping[str, str] | None = None
+    source: str,
+    module: str,
+    siblings: Mapping[str, str] | None = None,
+    *,
+    package: str | None = None,
 ) -> dict[str, str]:
     """Where a test can import each name the code under test works with: name → import line.
 
@@ -165,13 +169,15 @@ def import_hints(
     imports, at top level or inside its functions (``from pymonet.either import Right`` in a
     method that converts to ``Either``: the test needs it too, from where the code gets it); what
     its sibling modules (``siblings``: module name → source) define at top level, when only
-    one of them defines the name."""
+    one of them defines the name.  ``package`` resolves relative imports (default: the
+    module's parent; a package's ``__init__`` is its own package)."""
     hints: dict[str, str] = {}
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return hints
-    package = module.rpartition(".")[0]
+    if package is None:
+        package = module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             origin = _absolute(node, package)
@@ -212,14 +218,14 @@ def hints_for(repo: Path, path: str, module: str) -> dict[str, str]:
     being the other modules of its package directory."""
     file = repo / path
     source = file.read_text(encoding="utf-8", errors="replace")
-    package = module.rpartition(".")[0]
+    package = module if file.name == "__init__.py" else module.rpartition(".")[0]
     siblings: dict[str, str] = {}
     if package and (file.parent / "__init__.py").is_file():
         for other in sorted(file.parent.glob("*.py"))[:200]:
             if other != file and other.stem != "__init__" and other.stat().st_size < 500_000:
                 text = other.read_text(encoding="utf-8", errors="replace")
                 siblings[f"{package}.{other.stem}"] = text
-    return import_hints(source, module, siblings)
+    return import_hints(source, module, siblings, package=package)
 
 
 def _absolute(node: ast.ImportFrom, package: str) -> str | None:
