@@ -285,6 +285,25 @@ def test_grow_covers_the_repositories_the_tech_leads_marked_grow(
     assert "assay policy set-tier NAME grow" in result.stderr
 
 
+def test_a_test_whose_only_check_fails_keeps_its_calls_checked_by_observation(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_flat(tmp_path / "flat")
+    (repo / "calc" / "ops.py").write_text(OPS.split("\n\n\ndef sign")[0] + "\n")
+    guess = HEAD.format(name="clamp") + (
+        "def test_clamp_low():\n    low = clamp(-5, 0, 10)\n    high = clamp(50, 0, 10)\n"
+        "    assert low.value == 0  # a wrong guess: ints have no .value\n"
+    )
+    fake_llm.queue(block(guess))
+    result, data = cover(repo, fake_llm)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert data["tests"]["accepted"] == 1, data
+    written = (repo / "tests" / "test_ops_assay.py").read_text()
+    assert "low.value" not in written
+    assert "    assert low == 0\n" in written and "    assert high == 10\n" in written
+    assert len(fake_llm.chat_requests) == 1  # rescued without another model call
+
+
 SHAPES = '''\
 def area(w, h):
     """Area of a rectangle."""

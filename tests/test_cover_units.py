@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -380,6 +381,37 @@ def test_a_repeated_test_name_gets_a_suffix_instead_of_replacing_the_first() -> 
     assert test_names(ast.parse(renamed)) == ("test_x", "test_x_3", "test_x_2", "test_x_4")
     assert "assert f(2) == 2" in renamed.split("def test_x_3():")[1].split("def")[0]
     assert rename_duplicate_tests("def test_y(:\n") == "def test_y(:\n"  # unparsable: as is
+
+
+def test_observed_checks_assert_what_a_test_computed() -> None:
+    from agents.cover.oracle import add_observed_checks, observe_locals, observed_values
+
+    code = (
+        "from m import E, f\n\n\ndef test_a():\n    err = E(42)\n    n = f(1.5)\n"
+        "    s = f('x')\n    k = 3\n\n\ndef test_other():\n    obj = f(None)\n"
+    )
+    probe = observe_locals(code, {"test_a", "test_other"})
+    assert probe is not None and "_assay_observe('r:test_a:err', err)" in probe
+    assert "k)" not in probe  # a literal is not worth observing
+    ast.parse(probe)
+    output = "\n".join(
+        "ASSAY_OBSERVED " + json.dumps({"key": k, "repr": v})
+        for k, v in {
+            "r:test_a:err": "E('Expected str, received int')",
+            "s:test_a:err": "'Expected str, received int'",
+            "r:test_a:n": "2.25",
+            "r:test_a:s": "'xx'",
+            "r:test_other:obj": "<m.Thing object at 0x7f00aa>",
+            "s:test_other:obj": "'<m.Thing object at 0x7f00aa>'",
+        }.items()
+    )
+    checked, added = add_observed_checks(code, observed_values(output), {"test_a", "test_other"})
+    assert added == 3
+    assert "    assert repr(err) == \"E('Expected str, received int')\"\n" in checked
+    assert "    assert n == pytest.approx(2.25)\n" in checked and "import pytest" in checked
+    assert "    assert s == 'xx'\n" in checked
+    assert "obj ==" not in checked and "repr(obj)" not in checked  # an address is no check
+    ast.parse(checked)
 
 
 def test_cut_at_failures_keeps_what_ran_before_the_failing_statement() -> None:

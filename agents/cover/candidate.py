@@ -40,6 +40,7 @@ __all__ = [
     "module_names",
     "rename_duplicate_tests",
     "trim_to_parse",
+    "unchecked_tests",
 ]
 
 _STDLIB = frozenset(sys.stdlib_module_names)
@@ -328,13 +329,14 @@ def keep_tests(code: str, keep: set[str]) -> str:
     return re.sub(r"\n{3,}(?=\S)", "\n\n\n", "\n".join(lines)).rstrip() + "\n"
 
 
-def cut_at_failures(code: str, failures: dict[str, int]) -> str:
+def cut_at_failures(code: str, failures: dict[str, int], *, keep_unchecked: bool = False) -> str:
     """``code`` with each failing test (name → line of the failing statement) ending just
     before that statement: what ran before it passed and still checks something.  A test with
     no assert left before that statement is removed instead.  A failing ``assert`` (a wrong
     guess about the result: an attribute that does not exist, a value the observed-oracle
     repair could not rewrite) is only dropped when the test checks something else, so the
-    checks after it still run."""
+    checks after it still run.  ``keep_unchecked`` keeps what ran before the failing statement
+    even when it checks nothing (for :func:`agents.cover.oracle.add_observed_checks`)."""
     tree = ast.parse(code)
     lines = code.splitlines()
     cuts: list[tuple[int, int]] = []
@@ -356,11 +358,24 @@ def cut_at_failures(code: str, failures: dict[str, int]) -> str:
             cuts.append((statement.lineno, statement.end_lineno or statement.lineno))
             continue
         kept = [st for st in node.body[:failing] if not _is_docstring(st)]
-        start = statement.lineno if any(map(_checks, kept)) else _span(node)[0]
+        enough = any(map(_checks, kept)) or (keep_unchecked and bool(kept))
+        start = statement.lineno if enough else _span(node)[0]
         cuts.append((start, node.end_lineno or node.lineno))
     for start, end in sorted(cuts, reverse=True):
         del lines[start - 1 : end]
     return re.sub(r"\n{3,}(?=\S)", "\n\n\n", "\n".join(lines)).rstrip() + "\n"
+
+
+def unchecked_tests(code: str) -> set[str]:
+    """Top-level test functions that assert nothing."""
+    tree = ast.parse(code)
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test")
+        and not any(map(_checks, node.body))
+    }
 
 
 def _checks(node: ast.stmt) -> bool:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,17 @@ from agents.cover.candidate import (
     cut_at_failures,
     keep_tests,
     test_names,
+    unchecked_tests,
 )
 from agents.cover.mutants import mutants_for
-from agents.cover.oracle import Change, instrument, observed_values, repair
+from agents.cover.oracle import (
+    Change,
+    add_observed_checks,
+    instrument,
+    observe_locals,
+    observed_values,
+    repair,
+)
 from agents.cover.targets import Target
 from flows.coverage_data import Arc, CaseResult, CoverageReport, TestRun
 from flows.sandbox import Sandbox
@@ -243,11 +252,12 @@ class Gatekeeper:
         verdict.oracle_changes += changes
         return checked
 
-    @staticmethod
     def _cut(
-        path: str, code: str, target: Target, run: TestRun, verdict: Verdict
+        self, path: str, code: str, target: Target, run: TestRun, verdict: Verdict
     ) -> Candidate | None:
-        """Failing tests end before the statement that raised (what ran before it passed)."""
+        """Failing tests end before the statement that raised (what ran before it passed).  A
+        test left with no check gets asserts of the values it computed, as observed; one with
+        nothing observable goes."""
         where = re.compile(rf"^{re.escape(path)}:(\d+)", re.M)
         failures: dict[str, int] = {}
         for case in run.with_outcome("failed"):
@@ -257,11 +267,36 @@ class Gatekeeper:
                 failures[name] = int(found.group(1))
         if not failures:
             return None
-        cut = check_static(cut_at_failures(code, failures), target)
+        trimmed = cut_at_failures(code, failures, keep_unchecked=True)
+        bare = unchecked_tests(trimmed) & set(failures)
+        if bare:
+            trimmed = self._observe(path, trimmed, bare, verdict)
+            unchecked = unchecked_tests(trimmed) & bare
+            keep = set(test_names(ast.parse(trimmed))) - unchecked
+            trimmed = keep_tests(trimmed, keep) if unchecked else trimmed
+        cut = check_static(trimmed, target)
         if not isinstance(cut, Candidate) or cut.code == code:
             return None
         verdict.notes.append(f"cut {len(failures)} test(s) before the statement that failed")
         return cut
+
+    def _observe(self, path: str, code: str, tests: set[str], verdict: Verdict) -> str:
+        """``code`` with asserts of what ``tests`` computed, from one probing run."""
+        probe = observe_locals(code, tests)
+        if probe is None:
+            return code
+        argv = [str(self.sandbox.python), "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider"]
+        run = self.sandbox.run(
+            [*argv, "-p", "no:randomly", path],
+            extra_files=self._files(path, probe),
+            env=self._env,
+            timeout=self.config.timeout,
+        )
+        verdict.runs += 1
+        checked, added = add_observed_checks(code, observed_values(run.output), tests)
+        if added:
+            verdict.notes.append(f"{added} check(s) of observed values added")
+        return checked
 
     @staticmethod
     def _salvage(code: str, target: Target, run: TestRun, verdict: Verdict) -> Candidate | None:

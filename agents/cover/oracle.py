@@ -222,3 +222,107 @@ def repair(code: str, observed: dict[str, str]) -> tuple[str, list[Change]]:
     ):
         text = "import pytest\n" + text
     return text, changes
+
+
+# -- observed checks: a test whose every check failed keeps what it ran, checked by observation --
+
+MAX_CHECKS = 3  # per test: the last values it assigned
+_UNSTABLE = re.compile(r" at 0x[0-9a-fA-F]+|<function |<bound method |<lambda>")
+
+
+def _observable(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Names a test body assigns from a call (``result = f(x)``), last ones first."""
+    names: list[str] = []
+    for st in node.body:
+        if (
+            isinstance(st, ast.Assign)
+            and len(st.targets) == 1
+            and isinstance(st.targets[0], ast.Name)
+            and not _is_literal(st.value)
+        ):
+            name = st.targets[0].id
+            if name in names:
+                names.remove(name)
+            names.append(name)
+    return names[::-1][:MAX_CHECKS]
+
+
+def _tests(tree: ast.Module, tests: set[str]) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in tests
+    ]
+
+
+def observe_locals(code: str, tests: set[str]) -> str | None:
+    """A probe of ``code``: each test in ``tests`` ends by printing the repr and str of the
+    values it assigned from calls; None when there is nothing to observe."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    inserts: list[tuple[int, list[str]]] = []
+    for node in _tests(tree, tests):
+        names = _observable(node)
+        if not names or not node.body:
+            continue
+        last = node.body[-1]
+        indent = " " * last.col_offset
+        probe = []
+        for name in names:
+            probe.append(f"{indent}{HELPER_NAME}({f'r:{node.name}:{name}'!r}, {name})")
+            probe.append(f"{indent}{HELPER_NAME}({f's:{node.name}:{name}'!r}, str({name}))")
+        inserts.append((last.end_lineno or last.lineno, probe))
+    if not inserts:
+        return None
+    for at, probe in sorted(inserts, reverse=True):
+        lines[at:at] = probe
+    insert_at = _after_imports(tree)
+    lines[insert_at:insert_at] = HELPER.splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def _check_for(name: str, text: str | None, as_str: str | None) -> str | None:
+    """An assert that the value named ``name`` is what was observed, or None if unstable."""
+    if text is not None and len(text) <= MAX_REPR:
+        if text in ("None", "True", "False"):
+            return f"assert {name} is {text}"
+        expected = _as_expected(text)
+        if expected is not None:
+            return f"assert {name} == {expected}"
+        if not _UNSTABLE.search(text):
+            return f"assert repr({name}) == {text!r}"
+    if as_str is not None and len(as_str) <= MAX_REPR:
+        try:
+            shown = ast.literal_eval(as_str)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+        if isinstance(shown, str) and shown and not _UNSTABLE.search(shown):
+            return f"assert str({name}) == {as_str}"
+    return None
+
+
+def add_observed_checks(code: str, observed: dict[str, str], tests: set[str]) -> tuple[str, int]:
+    """``code`` with asserts of the observed values appended to each test in ``tests``."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    inserts: list[tuple[int, list[str]]] = []
+    for node in _tests(tree, tests):
+        if not node.body:
+            continue
+        last = node.body[-1]
+        indent = " " * last.col_offset
+        checks = []
+        for name in reversed(_observable(node)):
+            check = _check_for(
+                name, observed.get(f"r:{node.name}:{name}"), observed.get(f"s:{node.name}:{name}")
+            )
+            if check:
+                checks.append(indent + check)
+        if checks:
+            inserts.append((last.end_lineno or last.lineno, checks))
+    for at, checks in sorted(inserts, reverse=True):
+        lines[at:at] = checks
+    text = "\n".join(lines) + "\n"
+    if "pytest.approx" in text and not re.search(r"^import pytest\b", text, re.M):
+        text = "import pytest\n" + text
+    return text, sum(len(c) for _, c in inserts)
