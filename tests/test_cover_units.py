@@ -119,6 +119,23 @@ def test_targets_map_missed_lines_and_branches_to_functions(project: Path) -> No
     assert [t.qualname for t in changed.targets] == ["discount"]
 
 
+def test_public_functions_come_before_private_helpers_whatever_their_gain(
+    project: Path,
+) -> None:
+    (project / "shop" / "codes.py").write_text(
+        "def _helper(x):\n    a = x\n    b = a\n    c = b\n    return c\n\n\n"
+        "class __Hidden:\n    def __init__(self):\n        self.x = 1\n        self.y = 2\n\n\n"
+        "def encode(x):\n    return _helper(x)\n\n\n"
+        "class Box:\n    def __eq__(self, other):\n        return True\n"
+    )
+    cov = file_cov(
+        "shop/codes.py", executed=[1, 8, 9, 14, 18, 19], missing=[2, 3, 4, 5, 10, 11, 15, 20]
+    )
+    scan = find_targets(project, CoverageReport(files={"shop/codes.py": cov}), ["shop/codes.py"])
+    order = [t.qualname for t in scan.targets]
+    assert order == ["encode", "Box.__eq__", "_helper", "__Hidden.__init__"]
+
+
 def test_a_file_with_a_syntax_error_is_skipped_and_reported(project: Path) -> None:
     (project / "shop" / "broken.py").write_text("def f(:\n    pass\n")
     scan = find_targets(project, CoverageReport(), ["shop/broken.py"])

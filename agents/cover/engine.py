@@ -256,7 +256,8 @@ class CoverAgent:
                 if target.key not in outcomes:
                     outcomes[target.key] = TargetOutcome(target.key)
                     self.report.targets.append(outcomes[target.key])
-                fresh = self._refresh(target, state) if round_ else target
+                # Refreshed: a test accepted for an earlier target may have covered this one.
+                fresh = self._refresh(target, state) if self.report.accepted else target
                 if fresh is not None:
                     self._cover_target(fresh, state, outcomes[target.key], round_)
             if self.report.accepted == accepted_before:

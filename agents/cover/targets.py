@@ -1,4 +1,5 @@
-"""Which functions to write tests for: those with missed lines or branches, ranked by gain.
+"""Which functions to write tests for: those with missed lines or branches, public ones first,
+ranked by gain.
 
 A :class:`Target` is one function or method of a source file with the lines and branches the
 current tests miss.  :func:`find_targets` reads the coverage of a baseline run, maps missed lines
@@ -59,6 +60,12 @@ class Target:
     @property
     def key(self) -> str:
         return f"{self.path}::{self.qualname}"
+
+    @property
+    def private(self) -> bool:
+        """``_helper``, ``_Cls.m`` or ``Cls._m`` (dunders like ``__init__`` are public): code
+        the tests reach through the public API, and that a model tests badly directly."""
+        return any(p.startswith("_") and not p.endswith("__") for p in self.qualname.split("."))
 
 
 @dataclass
@@ -184,7 +191,7 @@ def find_targets(
             continue
         wanted = changed.get(path) if changed is not None else None
         scan.targets.extend(_function_targets(repo, path, tree, cov, wanted))
-    scan.targets.sort(key=lambda t: (-t.gain, t.statements, t.path, t.start))
+    scan.targets.sort(key=lambda t: (t.private, -t.gain, t.statements, t.path, t.start))
     return scan
 
 
