@@ -66,7 +66,33 @@ def main(argv: list[str]) -> int:
                 f"| {t} {b.get('tool_version', '')} | {budget} | {wall:.0f} | {cut} | {tests} | "
                 f"{tokens} |"
             )
+        details(dist, mods, last)
     return 0
+
+
+def details(dist: str, mods: list[str], last: dict[tuple[str, str, str], dict]) -> None:
+    """Per module, for each run of assay: accepted tests, rejections by reason, tokens, times."""
+    for tool in sorted({k[0] for k in last if k[1] == dist}):
+        rows = [(m, last[(tool, dist, m)]) for m in mods if (tool, dist, m) in last]
+        if not any("assay" in r for _, r in rows):
+            continue
+        print(f"\n{tool} on {dist}, per module:\n")
+        print(
+            "| module | line+branch % | accepted | rejected by reason | tokens | LLM s | wall s |"
+        )
+        print("|---|---:|---:|---|---:|---:|---:|")
+        for m, r in rows:
+            a = r.get("assay") or {}
+            tests = a.get("tests") or {}
+            reasons = ", ".join(
+                f"{k} {v}" for k, v in sorted((tests.get("rejected") or {}).items())
+            )
+            llm = a.get("llm") or {}
+            print(
+                f"| {m} | {pct(r)} | {tests.get('accepted', 0)} | {reasons or '—'} | "
+                f"{llm.get('tokens', 0)} | {llm.get('seconds', 0):.0f} | "
+                f"{r.get('wall_seconds', 0):.0f} |"
+            )
 
 
 if __name__ == "__main__":
