@@ -275,13 +275,7 @@ async def _generate(ls: AssayServer, arg: dict[str, Any]) -> Result:
         qualname = symbol.qualname
     ask = TestsAsk(root, rel, qualname, text)
     title = f"assay: tests for {qualname}"
-    outcome = await run_job(
-        ls, "tests", title, _with_engine(ls, lambda e, job: e.generate_tests(job, ask)),
-        lambda o: o.summary,
-    )  # fmt: skip
-    if isinstance(outcome, dict):
-        return outcome
-    return await _deliver(ls, root, outcome, title)
+    return await _edit_job(ls, "tests", title, root, lambda e, job: e.generate_tests(job, ask))
 
 
 async def raise_coverage(ls: AssayServer, *args: Any) -> Result:
@@ -294,10 +288,14 @@ async def _cover(ls: AssayServer, arg: dict[str, Any]) -> Result:
         raise InputError(f"{rel} is a test file", "run it on the code under test")
     ask = CoverAsk(root, rel, text)
     title = f"assay: raise the coverage of {rel}"
-    outcome = await run_job(
-        ls, "cover", title, _with_engine(ls, lambda e, job: e.raise_coverage(job, ask)),
-        lambda o: o.summary,
-    )  # fmt: skip
+    return await _edit_job(ls, "cover", title, root, lambda e, job: e.raise_coverage(job, ask))
+
+
+async def _edit_job(
+    ls: AssayServer, kind: str, title: str, root: Path, call: Callable[[Engine, Job], Outcome]
+) -> Result:
+    """Run an engine call that ends in test edits as a job, then offer its edit."""
+    outcome = await run_job(ls, kind, title, _with_engine(ls, call), lambda o: o.summary)
     if isinstance(outcome, dict):
         return outcome
     return await _deliver(ls, root, outcome, title)
