@@ -7,8 +7,9 @@ Stages, in order (each small, bounded and traced; see :mod:`flows.solve_stages`)
 3. ``candidates``: 2–3 distinct approaches; ``rank``: best first (simple, correct, robust);
 4. ``extra_tests``: more asserts, kept only if they parse and call the entry point; they are
    weaker evidence than the given tests (they may be wrong);
-5. ``code`` from the top approach, run in the sandbox; when it cannot compile (or passes no given
-   test) the next approach is tried;
+5. ``code``: first the plain completion of the function stub (signature + statement as its
+   docstring, no notes: what a small code model does best), then the ranked approaches, each run
+   in the sandbox, until one passes every given test (the best one so far goes on);
 6. ``fix`` on the given tests, one failing test fed back at a time; a fix is kept only when more
    given tests pass;
 7. ``fix`` on the extra tests with **test anchors**: every test that passed before must still
@@ -16,7 +17,10 @@ Stages, in order (each small, bounded and traced; see :mod:`flows.solve_stages`)
 8. the best version by (compiles, given tests passed, extra tests passed) is returned.
 
 Small-model help beyond the recipe: module-level junk (prints, asserts, ``__main__`` blocks) is
-dropped from code before it runs, the starter's imports are added when the code forgot them,
+dropped from code before it runs, the starter's imports are added when the code forgot them, a
+function named after its approach (``sort_even_2``) is bound to the entry point's name, the plain
+completion of the stub is tried before the model's own approaches (which lead a 1.5B model to
+over-engineer, and its notes to invent edge cases),
 assertion failures say what the code returned, and every stage degrades instead of stopping.
 """
 
@@ -33,11 +37,16 @@ from flows.solve_exec import (
     ExecReport,
     TestCase,
     TestSuite,
+    alias_entry,
     defines,
+    function_stub,
     parse_extra_tests,
     prepare_code,
     run_cases,
 )
+
+# The first code attempt: the plain completion of the function stub (see ``plain_first``).
+PLAIN = st.Solution(name="plain", idea="complete the function stub as it is")
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class Problem:
 @dataclass(frozen=True)
 class SolveOptions:
     candidates: int = 3  # approaches proposed and tried in turn (1: no ranking)
+    plain_first: bool = True  # first try the plain reading of the statement, then the ranked
     reflect: bool = True
     reason_tests: bool = True
     extra_tests: int = 5  # 0: no extra tests
@@ -196,9 +206,15 @@ class SolveFlow:
             self.vars["notes"] = prompts.NOTES.format(notes=self.notes)
 
     def _approaches(self) -> list[st.Solution]:
-        fallback = [st.Solution(name="direct", idea="the simplest correct approach")]
+        plain = [PLAIN]
+        ranked = self._ranked()
+        if not ranked:
+            return plain
+        return plain + ranked if self.options.plain_first else ranked
+
+    def _ranked(self) -> list[st.Solution]:
         if self.options.candidates <= 1:
-            return fallback
+            return []
         self._stage("candidates")
         try:
             found = self.runner.run(
@@ -206,7 +222,7 @@ class SolveFlow:
             ).value.solutions[: self.options.candidates]
         except StageFailed as exc:
             self.runner.step("skipped", stage="candidates", reason=str(exc))
-            return fallback
+            return []
         if len(found) < 2:
             return found
         self._stage("rank")
@@ -239,18 +255,25 @@ class SolveFlow:
         current: Version | None = None
         for i, approach in enumerate(approaches, 1):
             self._stage("code")
-            idea = f"{approach.name}: {approach.idea}" if approach.name else approach.idea
-            try:
-                answer = self.runner.run(st.CODE, {**self.vars, "approach": idea}, seed=i)
+            try:  # the idea only: a small model turns the name ("sort_v2") into the function's
+                if approach is PLAIN:
+                    answer = self.runner.run(st.PLAIN, {"prompt": self._plain_prompt()})
+                else:
+                    variables = {**self.vars, "approach": approach.idea}
+                    answer = self.runner.run(st.CODE, variables, seed=i)
             except StageFailed as exc:
                 self.runner.step("rotate", candidate=i, reason=str(exc))
                 continue
             version = self._evaluate(answer.value.code, f"candidate {i} ({approach.name})")
             if current is None or self._key(version) > self._key(current):
                 current = version
-            if version.compiled and (version.given_passed or not self.given):
+            if version.compiled and len(version.given_passed) == len(self.given):
                 return version
-            why = version.report.error if not version.compiled else "passes no given test"
+            why = (
+                version.report.error
+                if not version.compiled
+                else f"passes {len(version.given_passed)} of {len(self.given)} given tests"
+            )
             if i < len(approaches):
                 self.runner.step("rotate", candidate=i, reason=why[:200])
         return current
@@ -336,8 +359,8 @@ class SolveFlow:
 
     def _evaluate(self, code: str, origin: str) -> Version:
         self.runner.check_budget()  # the wall-time budget covers test runs too
-        code = prepare_code(code, self.problem.starter)
         entry = self.problem.entry_point
+        code = alias_entry(prepare_code(code, self.problem.starter), entry)
         cases = [*self.given, *self.extra]
         if not defines(code, entry):
             report = ExecReport(False, f"the code does not define `{entry}`")
@@ -356,6 +379,15 @@ class SolveFlow:
             extra=f"{len(version.extra_passed)}/{len(self.extra)}",
         )  # fmt: skip
         return version
+
+    def _plain_prompt(self) -> str:
+        problem = self.problem
+        stub = function_stub(problem.starter, problem.statement, problem.entry_point)
+        if stub:
+            return prompts.PLAIN.format(stub=stub.rstrip())
+        return prompts.PLAIN_FREE.format(
+            statement=problem.statement.strip(), entry=problem.entry_point
+        )
 
     def _show_tests(self, cases: Sequence[TestCase]) -> str:
         return "\n".join(c.body for c in cases[: self.options.shown_tests])

@@ -302,6 +302,51 @@ def defines(code: str, name: str) -> bool:
     return False
 
 
+_FENCED = re.compile(r"```.*?(```|\Z)", re.S)
+
+
+def function_stub(starter: str, statement: str, entry: str) -> str:
+    """The starter (imports, helpers, the ``def entry(...):`` line(s), no body) with the statement
+    as the entry function's docstring: the form a code model completes best.  "" when the
+    starter does not end with that ``def``."""
+    text = starter.rstrip()
+    heads = list(
+        re.finditer(rf"^([ \t]*)(?:async[ \t]+)?def[ \t]+{re.escape(entry)}\b", text, re.M)
+    )
+    if not heads:
+        return ""
+    indent = heads[-1].group(1) + "    "
+    try:
+        ast.parse(f"{text}\n{indent}pass\n")
+    except SyntaxError:
+        return ""
+    doc = _FENCED.sub("", statement).replace('"""', "'''").strip()
+    body = "\n".join((indent + line) if line.strip() else "" for line in doc.splitlines())
+    return f'{text}\n{indent}"""{body.lstrip()}\n{indent}"""\n'
+
+
+def alias_entry(code: str, entry: str) -> str:
+    """``code`` with ``entry = <its function>`` added when the model named the function otherwise
+    (``sort_even_2``, ``solve``): the one top-level function whose name contains ``entry``, else
+    the only public top-level function.  Unchanged when ``entry`` is defined or no one fits."""
+    if defines(code, entry):
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    functions = [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and not n.name.startswith("_")
+    ]
+    named = [f for f in functions if entry.lower() in f.lower()]
+    chosen = named if len(named) == 1 else functions if len(functions) == 1 else []
+    if not chosen:
+        return code
+    return code.rstrip() + f"\n\n\n{entry} = {chosen[0]}\n"
+
+
 def parse_extra_tests(code: str, entry: str, known: Sequence[str], limit: int) -> list[TestCase]:
     """The model's assert lines that parse and call ``entry``, new ones only, at most ``limit``."""
     seen = {_normal(k) for k in known}

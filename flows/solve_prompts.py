@@ -63,8 +63,8 @@ For each example, explain in one short sentence why it gives that result. Reply 
 CANDIDATES = (
     PROBLEM
     + """
-Propose {count} different ways to solve it. Each: a short name and the idea in one or two \
-sentences. Reply with one ```yaml block:
+Propose {count} different ways to solve it. Each: a short label (not a function name) and the \
+idea in one or two sentences. Reply with one ```yaml block:
 ```yaml
 solutions:
   - name: ...
@@ -102,7 +102,7 @@ CODE = (
 Approach: {approach}
 
 Write the complete solution in one ```python block: the imports it needs and the function \
-`{entry}`. No tests, no prints, no input()."""
+`{entry}`, named exactly so, with the signature given. No tests, no prints, no input()."""
 )
 
 FIX = (
@@ -131,6 +131,23 @@ This code:
 cannot run: {error}
 Fix it. Reply with the whole corrected code in one ```python block."""
 )
+
+# The first code attempt: the problem as the function stub a code model completes best (the
+# signature with the statement as its docstring), with no notes and no approach.
+PLAIN = """\
+Complete this Python function. Reply with the complete function (and the imports it needs) in \
+one ```python block, no tests.
+
+```python
+{stub}
+```"""
+
+# When there is no signature to complete.
+PLAIN_FREE = """\
+{statement}
+
+Write the Python function `{entry}` that does this. Reply with the complete function (and the \
+imports it needs) in one ```python block, no tests."""
 
 HINT_GIVEN = "This test comes with the problem: it is right."
 HINT_EXTRA = (

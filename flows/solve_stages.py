@@ -107,6 +107,10 @@ CODE = Stage(
     "code", p.CODE, CodeAnswer, fmt="python", system=p.SYSTEM, route=Route(temperature=0.2),
     retry=RetryPolicy(repairs=1, llm_errors=1), max_tokens=600,
 )  # fmt: skip
+PLAIN = Stage(
+    "plain", "{prompt}", CodeAnswer, fmt="python", system=p.SYSTEM, route=Route(temperature=0.0),
+    retry=RetryPolicy(repairs=1, llm_errors=1), max_tokens=600,
+)  # fmt: skip
 FIX = Stage(
     "fix", p.FIX, TextAnswer, fmt="text", system=p.SYSTEM, route=Route(temperature=0.3),
     retry=RetryPolicy(repairs=0, llm_errors=1), max_tokens=600, stop_when=fence_closed,
@@ -120,4 +124,4 @@ DIRECT = Stage(
     retry=RetryPolicy(repairs=0), max_tokens=600,
 )  # fmt: skip
 
-STAGES = (REFLECT, TEST_REASONING, CANDIDATES, RANK, EXTRA_TESTS, CODE, FIX, FIX_COMPILE)
+STAGES = (REFLECT, TEST_REASONING, CANDIDATES, RANK, EXTRA_TESTS, PLAIN, CODE, FIX, FIX_COMPILE)

@@ -54,6 +54,7 @@ def stage_of(req: RecordedRequest) -> str:
         ("fails this test", "fix"),
         ("cannot run", "fix_compile"),
         ("Approach:", "code"),
+        ("Complete this Python function", "code"),  # the plain first attempt
     ):
         if marker in text:
             return stage
@@ -129,7 +130,7 @@ def test_the_stages_run_in_order_and_a_broken_yaml_reply_is_repaired(
     script = base_script(reflect=["```yaml\ngoal: [unclosed\n```", REFLECT])
     result, records = run_flow(fake_llm, sandbox, script, tmp_path)
     assert calls(records) == [
-        "reflect", "reflect", "test_reasoning", "candidates", "rank", "extra_tests", "code",
+        "reflect", "reflect", "test_reasoning", "candidates", "rank", "extra_tests", "plain",
     ]  # fmt: skip
     parse = [r["parse"] for r in records if r["event"] == "call"]
     assert parse[0].startswith("error") and set(parse[1:]) == {"ok"}
@@ -141,9 +142,14 @@ def test_the_stages_run_in_order_and_a_broken_yaml_reply_is_repaired(
     assert result.best is not None and len(result.best.extra_passed) == 2
     assert result.calls == 7 and result.tokens > 0
     # The reflection reaches the later stages as notes, after the stable problem prefix.
-    code_prompt = fake_llm.chat_requests[-1].messages[-1]["content"]
-    assert code_prompt.startswith("Problem:\n" + STATEMENT)
-    assert "- goal: sum of the two largest" in code_prompt and "Approach: sorting" in code_prompt
+    extra_prompt = fake_llm.chat_requests[-2].messages[-1]["content"]
+    assert extra_prompt.startswith("Problem:\n" + STATEMENT)
+    assert "- goal: sum of the two largest" in extra_prompt
+    # The first code attempt completes the function stub, the statement as its docstring, with
+    # no notes: a 1.5B code model does that best.
+    plain = fake_llm.chat_requests[-1].messages[-1]["content"]
+    assert f'def top2(xs):\n    """{STATEMENT}\n    """' in plain
+    assert "goal" not in plain and "Approach" not in plain
 
 
 def test_rotation_to_the_next_candidate_when_the_first_cannot_compile(
@@ -151,14 +157,29 @@ def test_rotation_to_the_next_candidate_when_the_first_cannot_compile(
 ) -> None:
     script = base_script(code=[block(BROKEN), block(GOOD)])
     result, records = run_flow(fake_llm, sandbox, script, tmp_path)
-    assert calls(records).count("code") == 2
+    assert [c for c in calls(records) if c in ("plain", "code")] == ["plain", "code"]
     rotate = steps(records, "rotate")
     assert len(rotate) == 1 and "SyntaxError" in rotate[0]["reason"]
     second = [r for r in fake_llm.chat_requests if stage_of(r) == "code"][1]
-    assert "Approach: scan" in second.messages[-1]["content"]
+    # The top-ranked approach, its idea only: a 1.5B model turns a label into a function name.
+    assert "Approach: sort, add the last two\n" in second.messages[-1]["content"]
+    assert "sorting" not in second.messages[-1]["content"]
     assert (
         result.solved and result.best is not None and result.best.origin.startswith("candidate 2")
     )
+
+
+def test_rotation_goes_on_until_every_given_test_passes_and_a_renamed_function_still_counts(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    renamed = GOOD.replace("def top2(", "def top2_by_sorting(")
+    script = base_script(code=[block(WRONG_NEGATIVE), block(renamed)], fix=[block(BROKEN)])
+    result, records = run_flow(fake_llm, sandbox, script, tmp_path)
+    assert calls(records)[-2:] == ["plain", "code"] and "fix" not in calls(records)
+    assert steps(records, "rotate")[0]["reason"] == "passes 1 of 2 given tests"
+    assert result.solved and result.best is not None
+    assert result.best.origin == "candidate 2 (sorting)"
+    assert result.code.rstrip().endswith("top2 = top2_by_sorting")
 
 
 def test_a_failing_given_test_is_fed_back_and_the_fix_kept(

@@ -64,17 +64,24 @@ def test_solve_prints_progress_the_code_and_which_tests_pass(
     assert result.returncode == 0, result.stdout + result.stderr
     for stage in ("reflect", "test_reasoning", "candidates", "rank", "extra_tests", "code", "fix"):
         assert stage in result.stderr
-    assert "candidate 1 (sorting): given 1/2" in result.stderr
+    # Every approach is tried (the plain reading first) before the fixes start.
+    assert "candidate 1 (plain): given 1/2" in result.stderr
+    assert "candidate 2 (sorting): given 1/2" in result.stderr
     assert "sorted(xs)[-2:]" in result.stdout
     assert "given tests passed: 2/2" in result.stdout
     assert (tmp_path / "top2.py").read_text() == GOOD
     # The starter from the statement's python block reached the prompts.
     code_prompt = next(r for r in fake_llm.chat_requests if "Approach:" in r.prompt).prompt
     assert "def top2(xs: list[int]) -> int:" in code_prompt
+    # The plain first attempt: that signature with the statement as its docstring, the
+    # statement's own code block left out (it would close the prompt's fence).
+    plain = next(r for r in fake_llm.chat_requests if "Complete this Python" in r.prompt).prompt
+    assert 'def top2(xs: list[int]) -> int:\n    """# Top two\n' in plain
+    assert "```" not in plain.split('"""')[1]
 
     records = [json.loads(line) for line in trace.read_text().splitlines()]
     calls = [r for r in records if r["event"] == "call"]
-    assert len(calls) == len(fake_llm.chat_requests) == 7
+    assert len(calls) == len(fake_llm.chat_requests) == 9
     assert all(c["prompt_tokens"] > 0 and c["completion_tokens"] > 0 for c in calls)
     assert all("messages" in c and "response" in c for c in calls)  # content kept for debugging
 

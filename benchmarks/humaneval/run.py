@@ -45,6 +45,7 @@ MODES = {
     "flow-no-reflection": SolveOptions(reflect=False, reason_tests=False),
     "flow-no-extra-tests": SolveOptions(extra_tests=0),
     "flow-no-anchors": SolveOptions(anchors=False),
+    "flow-no-plain-first": SolveOptions(plain_first=False),
 }
 RESULTS_MD = Path(__file__).resolve().parents[1] / "RESULTS.md"
 BEGIN, END = "<!-- humaneval:begin -->", "<!-- humaneval:end -->"
