@@ -46,6 +46,10 @@ MODES = {
     "flow-no-extra-tests": SolveOptions(extra_tests=0),
     "flow-no-anchors": SolveOptions(anchors=False),
     "flow-no-plain-first": SolveOptions(plain_first=False),
+    # The flow's first attempt alone (one call: the stub completed, the flow's system prompt).
+    "flow-plain-only": SolveOptions(
+        reflect=False, reason_tests=False, candidates=1, extra_tests=0, fix_given=0, fix_extra=0
+    ),
 }
 RESULTS_MD = Path(__file__).resolve().parents[1] / "RESULTS.md"
 BEGIN, END = "<!-- humaneval:begin -->", "<!-- humaneval:end -->"
