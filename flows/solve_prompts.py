@@ -156,10 +156,5 @@ HINT_EXTRA = (
 )
 WRONG_TEST = "WRONG TEST"
 
-DIRECT = """\
-Complete this Python function. Reply with the complete function (and the imports it needs) in \
-one ```python block, no tests.
-
-```python
-{prompt}
-```"""
+# The single-prompt baseline of benchmarks/humaneval asks the same way, for the original prompt.
+DIRECT = PLAIN

@@ -55,6 +55,7 @@ def stage_of(req: RecordedRequest) -> str:
         ("cannot run", "fix_compile"),
         ("Approach:", "code"),
         ("Complete this Python function", "code"),  # the plain first attempt
+        ("Write the Python function", "code"),  # the same, with no signature to complete
     ):
         if marker in text:
             return stage
@@ -106,12 +107,13 @@ def run_flow(
     tmp_path: Path,
     options: SolveOptions | None = None,
     budget: Budget | None = None,
+    starter: str = "def top2(xs):",
 ):
     fake.on(scripted(script))
     trace = TraceWriter(tmp_path / "solve.jsonl")
     llm = LLMClient(fake.url, "fake-model", max_retries=0)
     runner = FlowRunner(llm, budget=budget, trace=trace, flow="solve")
-    problem = Problem(STATEMENT, load_tests(GIVEN), "top2", starter="def top2(xs):")
+    problem = Problem(STATEMENT, load_tests(GIVEN), "top2", starter=starter)
     result = solve(problem, runner, sandbox, options or SolveOptions(case_timeout=2))
     return result, read_trace(tmp_path / "solve.jsonl")
 
@@ -167,6 +169,15 @@ def test_rotation_to_the_next_candidate_when_the_first_cannot_compile(
     assert (
         result.solved and result.best is not None and result.best.origin.startswith("candidate 2")
     )
+
+
+def test_without_a_signature_the_plain_attempt_asks_for_the_function_by_name(
+    fake_llm: FakeOpenAI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    result, records = run_flow(fake_llm, sandbox, base_script(), tmp_path, starter="")
+    plain = fake_llm.chat_requests[-1].messages[-1]["content"]
+    assert plain.startswith(STATEMENT) and "Write the Python function `top2`" in plain
+    assert calls(records)[-1] == "plain" and result.solved
 
 
 def test_rotation_goes_on_until_every_given_test_passes_and_a_renamed_function_still_counts(

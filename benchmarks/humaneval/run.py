@@ -57,7 +57,7 @@ BEGIN, END = "<!-- humaneval:begin -->", "<!-- humaneval:end -->"
 
 def run_direct(task: dict[str, Any], runner: FlowRunner) -> str:
     try:
-        code = runner.run(DIRECT, {"prompt": task["prompt"].rstrip()}).value.code
+        code = runner.run(DIRECT, {"stub": task["prompt"].rstrip()}).value.code
     except StageFailed:
         return ""
     if not defines(code, task["entry_point"]):  # the model only continued the body

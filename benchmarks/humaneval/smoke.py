@@ -3,8 +3,8 @@
     python benchmarks/humaneval/smoke.py [--limit 3]
 
 The fake model answers every stage in the expected format; its code is the canonical solution,
-except that the first code answer of each problem does not compile (the flow must rotate to its
-next candidate) and the direct prompt gets that broken answer.  The numbers it prints say
+except that the stub completion (the direct prompt, and the flow's plain first attempt) does not
+compile: the flow must rotate to its ranked approaches.  The numbers it prints say
 nothing about any model: they check that the benchmark runs end to end, writes its JSONL and
 traces, and judges with the hidden tests.
 """
@@ -45,8 +45,8 @@ def handler(problems: dict[str, dict]) -> object:
     def answer(req: RecordedRequest) -> str:
         prompt = next(m["content"] for m in req.messages if m["role"] == "user")
         task = next((t for k, t in keys.items() if k and k in prompt), None)
-        if task is None and "Complete this Python function" in prompt:
-            task = next(t for t in problems.values() if t["prompt"].strip()[:200] in prompt)
+        if task is None and "Complete this Python function" in prompt:  # direct or plain stub
+            task = next(t for t in problems.values() if f"def {t['entry_point']}(" in prompt)
         assert task is not None, prompt[:300]
         for marker, reply in YAML.items():
             if marker in prompt:
@@ -55,8 +55,8 @@ def handler(problems: dict[str, dict]) -> object:
         if "new tests as single-line" in prompt:
             return f"```python\nassert {entry}() == 'surely wrong'\n```"
         good = task["prompt"] + task["canonical_solution"]
-        if "Approach: direct" in prompt or "Complete this Python function" in prompt:
-            return f"```python\ndef {entry}(:\n    pass\n```"  # the first candidate, direct
+        if "Complete this Python function" in prompt:  # direct, and the flow's plain attempt
+            return f"```python\ndef {entry}(:\n    pass\n```"
         return f"```python\n{good}```"
 
     return answer
