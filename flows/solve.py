@@ -63,7 +63,7 @@ class Problem:
 @dataclass(frozen=True)
 class SolveOptions:
     candidates: int = 3  # approaches proposed and tried in turn (1: no ranking)
-    plain_first: bool = True  # first try the plain reading of the statement, then the ranked
+    plain_first: bool = True  # first complete the stub as it is, then the ranked approaches
     reflect: bool = True
     reason_tests: bool = True
     extra_tests: int = 5  # 0: no extra tests
