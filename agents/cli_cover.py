@@ -79,13 +79,22 @@ class CoverDisplay:
             self._status(f"{data['target'].key}: asking the model (try {data['attempt']})")
         elif kind == "gates":
             self._status(f"{data['target'].key}: running the new test in the sandbox")
+        elif kind == "explore":
+            self._status(f"{data['path']}: exploring (up to {data['seconds']:.0f} s, no model)")
+        elif kind == "explored":
+            found = f"{data['calls_kept']} of {data['calls_tried']} calls reached missed code"
+            if data.get("error"):
+                found += f" (stopped: {escape(data['error'])})"
+            log(f"explored {data['file']}: {found}")
         elif kind == "accepted":
             self.accepted += len(data["tests"])
             cov: Percentages = data["coverage"]
             self.coverage = f"{cov.combined:.1f} %"
             gained = len(data["lines"]) + len(data["branches"])
+            tests = data["tests"]
+            named = ", ".join(tests) if len(tests) <= 4 else f"{len(tests)} tests"
             log(
-                f"[green]accepted[/green] {', '.join(data['tests'])} for {data['target'].key}: "
+                f"[green]accepted[/green] {named} for {data['target'].key}: "
                 f"+{gained} lines/branches, killed {data['mutant']} → {data['path']}"
             )
             self._status(self.current)
@@ -239,6 +248,23 @@ def cover(
             help="Do not fix a test's wrong expected values from the code's observed results.",
         ),
     ] = False,
+    no_explore: Annotated[
+        bool,
+        typer.Option(
+            "--no-explore",
+            help="Skip exploration (calling the code with generated arguments, no model) and "
+            "ask the model for every test.",
+        ),
+    ] = False,
+    explore_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--explore-seconds",
+            min=1,
+            help="Seconds of exploration per file, at most [default: 20; a quarter of "
+            "--max-minutes over all files when that is less].",
+        ),
+    ] = None,
     allow_failing: Annotated[
         bool, typer.Option("--allow-failing", help="Continue when existing tests fail.")
     ] = False,
@@ -312,6 +338,8 @@ def cover(
         cover_tests_per_target=tests_per_target,
         cover_candidate_timeout=candidate_timeout,
         cover_mutation=False if no_mutation else None,
+        cover_explore=False if no_explore else None,
+        cover_explore_seconds=explore_seconds,
     )
 
     def options_for(s: Any) -> CoverOptions:
@@ -335,6 +363,8 @@ def cover(
             suite_timeout=s.sandbox_timeout,
             test_command=s.test_command,
             into=into,
+            explore=s.cover_explore,
+            explore_seconds=s.cover_explore_seconds,
         )
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]

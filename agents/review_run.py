@@ -127,6 +127,8 @@ def tests_options(settings: Settings, config: RepoConfig) -> TestsOptions:
         mutation=t.mutation,
         candidate_timeout=settings.cover_candidate_timeout,
         suite_timeout=settings.sandbox_timeout,
+        explore=settings.cover_explore,
+        explore_seconds=settings.cover_explore_seconds,
     )
 
 

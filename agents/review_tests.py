@@ -37,6 +37,8 @@ class TestsOptions:
     candidate_timeout: float = 60.0
     suite_timeout: float = 600.0
     generate: bool = True
+    explore: bool = True
+    explore_seconds: float = 20.0
 
 
 def _pythonpath(repo: Path, files: list[str]) -> str:
@@ -123,6 +125,8 @@ def tests_section(
         candidate_timeout=options.candidate_timeout,
         suite_timeout=options.suite_timeout,
         test_command=options.test_command,
+        explore=options.explore,
+        explore_seconds=options.explore_seconds,
     )
     try:
         report = CoverAgent(repo, llm, sandbox, cover).run()

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     cover_mutation: bool = Field(True, description="a new test must kill a mutant of its target")
     cover_tests_per_target: int = Field(2, ge=1, description="new tests per function at most")
     cover_candidate_timeout: float = Field(60.0, gt=0, description="seconds one new test may run")
+    cover_explore: bool = Field(
+        True, description="call the code with generated arguments before asking the model"
+    )
+    cover_explore_seconds: float = Field(
+        20.0, gt=0, description="seconds of exploration per file, at most"
+    )
     cover_exclude: list[str] = Field(default_factory=list, description="source globs to skip")
 
     # The index.

@@ -151,6 +151,8 @@ def cover(
             "--llm-base-url", server.url, "--llm-model", "fake-model",
             "--attempts", "1", "--tests-per-target", "1", "--rounds", "1",
             "--candidate-timeout", "4",
+            # These tests follow the scripted model; exploration has its own (test_cover_explore).
+            *([] if "--explore-seconds" in args else ["--no-explore"]),
             "--report", str(report), *args,
         ],
         env={**os.environ, "COLUMNS": "200", **(env or {})},
@@ -480,7 +482,7 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
     proc = subprocess.Popen(
         [sys.executable, "-m", "agents.cli", "cover", str(repo), "--llm-base-url", fake_llm.url,
          "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
-         "--report", str(report)],
+         "--no-explore", "--report", str(report)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

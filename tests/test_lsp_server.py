@@ -145,7 +145,10 @@ def options(fake: FakeOpenAI, **more: Any) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture
-async def project(tmp_path: Path, fake_llm: FakeOpenAI) -> AsyncIterator[Client]:
+async def project(
+    tmp_path: Path, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Client]:
+    monkeypatch.setenv("ASSAY_COVER_EXPLORE", "false")  # these tests follow the scripted model
     root = write_project(tmp_path / "proj")
     (root / "calc" / "deco.py").write_text(DECORATED)
     (root / "calc" / "broken.py").write_text("def broken(:\n    pass\n")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.openai_server import FakeOpenAI
 from tests.servicekit import F_ZERO, ScriptedModel, git, make_project
 
@@ -21,7 +23,10 @@ def review(repo: Path, fake: FakeOpenAI, *args: str) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
-def test_review_with_tests_section(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+def test_review_with_tests_section(
+    tmp_path: Path, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_COVER_EXPLORE", "false")  # the scripted model's test is checked
     repo = tmp_path / "shop"
     shas = make_project(repo)
     git(repo, "checkout", "-q", shas["head1"])

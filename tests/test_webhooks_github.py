@@ -54,6 +54,7 @@ class Bot:
 
 @pytest.fixture
 def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeOpenAI) -> Iterator[Bot]:
+    monkeypatch.setenv("ASSAY_COVER_EXPLORE", "false")  # `/assay tests` checks the model's test
     shas = make_project(tmp_path / "shop")
     private, public = rsa_pair()
     key = tmp_path / "app.pem"

@@ -28,6 +28,7 @@ from agents.cover.candidate import (
 )
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
+from agents.cover.explore import explore, file_target, render_tests
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import (
@@ -82,6 +83,8 @@ class CoverOptions:
     test_command: str = "pytest"
     into: str = "new"  # "new": tests/test_<module>_assay.py; "existing": tests/test_<module>.py
     answer_tokens: int = 600
+    explore: bool = True  # call the code with generated arguments first, no model (explore.py)
+    explore_seconds: float = 20.0  # per file; at most a quarter of --max-minutes over all files
 
 
 class _Stop(Exception):
@@ -157,6 +160,8 @@ class CoverAgent:
 
         interrupted = False
         try:
+            if opts.explore and scan.targets:
+                self._explore(scan.targets, state)
             self._rounds(scan.targets, state)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
@@ -276,6 +281,53 @@ class CoverAgent:
             self.emit("target", {"target": fresh, "chain": chain})
             if not self._chain(fresh, round_ * 10 + chain, state, outcome):
                 return
+
+    def _explore_seconds(self, files: int) -> float:
+        seconds = self.options.explore_seconds
+        if self.options.max_minutes is not None:
+            seconds = min(seconds, self.options.max_minutes * 60 / 4 / max(1, files))
+        return max(2.0, seconds)
+
+    def _explore(self, targets: list[Target], state: _State) -> None:
+        """Exploration first (:mod:`agents.cover.explore`): per file, the calls that reach
+        missed code, as one candidate through the usual gates."""
+        by_file: dict[str, list[Target]] = {}
+        for target in targets:
+            by_file.setdefault(target.path, []).append(target)
+        seconds = self._explore_seconds(len(by_file))
+        for path, group in by_file.items():
+            self._check_budget(state)
+            self.emit("explore", {"path": path, "targets": len(group), "seconds": seconds})
+            found = explore(
+                self.sandbox, self.repo, group, seconds=seconds, pythonpath=self.config.pythonpath
+            )
+            entry: dict[str, Any] = {
+                "file": path,
+                "calls_tried": found.tries,
+                "calls_kept": len(found.calls),
+                "seconds": found.seconds,
+                "accepted": 0,
+            }
+            self.report.explored.append(entry)
+            code = render_tests(found.calls, group[0].module)
+            if found.error:
+                entry["error"] = found.error
+            if code is None:
+                self.emit("explored", entry)
+                continue
+            target = file_target(group, (self.repo / path).read_text(encoding="utf-8"))
+            outcome = TargetOutcome(target.key)
+            self.report.targets.append(outcome)
+            self.emit("gates", {"target": target, "tests": ()})
+            verdict = self._judge(code, target)
+            if verdict.accepted and verdict.candidate is not None:
+                self._accept(target, verdict, state, outcome)
+                entry["accepted"] = len(verdict.candidate.tests)
+            else:
+                assert verdict.rejection is not None
+                self._rejected(outcome, verdict.rejection)
+                entry["rejected"] = verdict.rejection.reason
+            self.emit("explored", entry)
 
     def _drafter(self, target: Target, ctx: TargetContext, sample: int) -> Drafter:
         opts = self.options

@@ -281,7 +281,7 @@ def observe_locals(code: str, tests: set[str]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def _check_for(name: str, text: str | None, as_str: str | None) -> str | None:
+def check_for(name: str, text: str | None, as_str: str | None) -> str | None:
     """An assert that the value named ``name`` is what was observed, or None if unstable."""
     if text is not None and len(text) <= MAX_REPR:
         if text in ("None", "True", "False"):
@@ -313,7 +313,7 @@ def add_observed_checks(code: str, observed: dict[str, str], tests: set[str]) ->
         indent = " " * last.col_offset
         checks = []
         for name in reversed(_observable(node)):
-            check = _check_for(
+            check = check_for(
                 name, observed.get(f"r:{node.name}:{name}"), observed.get(f"s:{node.name}:{name}")
             )
             if check:

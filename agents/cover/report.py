@@ -65,6 +65,8 @@ class CoverReport:
     # a disagreement can be a bug in the code.
     oracle_repairs: list[dict[str, Any]] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
+    # Exploration, per file: calls tried and kept, tests accepted (or why the module was not).
+    explored: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     diff: str = ""  # --dry-run: what would have been written
     stopped: str = "done"  # or budget: minutes / tokens / target coverage, interrupted, error
@@ -104,6 +106,7 @@ class CoverReport:
             "written": self.written,
             "observed_oracles": self.oracle_repairs,
             "rolled_back": self.rolled_back,
+            "explored": self.explored,
             "skipped": [{"path": p, "why": w} for p, w in self.skipped],
             "llm": {"tokens": self.tokens, "seconds": round(self.llm_seconds, 1), **self.usage},
             "wall_seconds": round(self.wall_seconds, 1),

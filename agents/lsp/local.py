@@ -104,7 +104,8 @@ class LocalEngine:
             repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
             allow_failing=True, max_tests_per_target=s.cover_tests_per_target,
             candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command,
+            test_command=s.test_command, explore=s.cover_explore,
+            explore_seconds=s.cover_explore_seconds,
         )  # fmt: skip
         with ExitStack() as stack:
             sandbox = self._sandbox(stack, job, ask.root, s)

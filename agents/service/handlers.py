@@ -94,6 +94,8 @@ def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bo
         candidate_timeout=s.cover_candidate_timeout,
         suite_timeout=s.sandbox_timeout,
         test_command=s.test_command,
+        explore=s.cover_explore,
+        explore_seconds=s.cover_explore_seconds,
         **{k: v for k, v in limits.items() if v is not None},
     )
 

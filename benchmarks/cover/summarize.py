@@ -78,7 +78,8 @@ def details(dist: str, mods: list[str], last: dict[tuple[str, str, str], dict]) 
             continue
         print(f"\n{tool} on {dist}, per module:\n")
         print(
-            "| module | line+branch % | accepted | rejected by reason | tokens | LLM s | wall s |"
+            "| module | line+branch % | accepted (explored) | rejected by reason | tokens | LLM s "
+            "| wall s |"
         )
         print("|---|---:|---:|---|---:|---:|---:|")
         for m, r in rows:
@@ -88,8 +89,10 @@ def details(dist: str, mods: list[str], last: dict[tuple[str, str, str], dict]) 
                 f"{k} {v}" for k, v in sorted((tests.get("rejected") or {}).items())
             )
             llm = a.get("llm") or {}
+            explored = sum(e.get("accepted", 0) for e in a.get("explored") or [])
+            accepted = f"{tests.get('accepted', 0)} ({explored})"
             print(
-                f"| {m} | {pct(r)} | {tests.get('accepted', 0)} | {reasons or '—'} | "
+                f"| {m} | {pct(r)} | {accepted} | {reasons or '—'} | "
                 f"{llm.get('tokens', 0)} | {llm.get('seconds', 0):.0f} | "
                 f"{r.get('wall_seconds', 0):.0f} |"
             )

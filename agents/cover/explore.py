@@ -1,0 +1,271 @@
+"""Exploration: tests found without a model, by calling the code with generated arguments.
+
+Before any model call, ``assay cover`` runs :mod:`agents.cover.explore_driver` in the sandbox on
+each file with targets: it calls the file's functions, constructors and methods with values from
+the file's own literals, its docstring examples (``>>> is_email('a@b.com')``), simple defaults and
+what earlier calls returned, and keeps each call that ran a line or branch the tests missed.
+:func:`render_tests` turns the kept calls into a test module that checks what each call returned
+or raised, as observed; the module then goes through the same gates as a model's candidate
+(passes alone and repeatedly, with the suite, adds coverage, kills a mutant).  The model then
+only works on what exploration could not reach, where reading the code matters.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents.cover.oracle import check_for
+from agents.cover.targets import Target
+from flows.sandbox import Sandbox
+
+DRIVER = Path(__file__).with_name("explore_driver.py")
+DRIVER_FILE = "_assay_explore_driver.py"
+SPEC_FILE = "_assay_explore_spec.json"
+MARK = "ASSAY_EXPLORED "
+MAX_LITERAL = 60  # characters of a string literal worth trying as an argument
+MAX_LITERALS = 200
+MAX_EXAMPLES = 60
+EXPLORED_QUALNAME = "<explored>"
+_EXAMPLE = re.compile(r"^\s*>>>\s?(.*)$", re.M)
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass
+class Exploration:
+    """What one exploration of a file found."""
+
+    path: str
+    calls: list[dict] = field(default_factory=list)  # kept calls, as the driver printed them
+    tries: int = 0
+    seconds: float = 0.0
+    error: str = ""  # why the driver stopped early (it could not import the module, …)
+
+
+def literals_of(source: str) -> tuple[list[str], list[str]]:
+    """(argument literals, example calls) of a module's source: its short string and number
+    constants (docstrings aside), and the calls shown in its docstrings' ``>>>`` examples."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    literals: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or id(node) in docstrings:
+            continue
+        value = node.value
+        short_text = isinstance(value, str) and len(value) <= MAX_LITERAL
+        if short_text or (isinstance(value, int | float) and not isinstance(value, bool)):
+            literals.append(repr(value))
+    examples: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or id(node) not in docstrings:
+            continue
+        for match in _EXAMPLE.finditer(str(node.value)):
+            example = _example_call(match.group(1))
+            if example is not None:
+                examples.append(example)
+                literals += _constants(example)
+    return _unique(literals)[:MAX_LITERALS], _unique(examples)[:MAX_EXAMPLES]
+
+
+def _example_call(line: str) -> str | None:
+    """A docstring example line's call (``f('x') # returns true`` → ``f('x')``), if it is one."""
+    text = line.strip()
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+        return ast.get_source_segment(text, node)
+    return None
+
+
+def _constants(expr: str) -> list[str]:
+    tree = ast.parse(expr, mode="eval")
+    return [
+        repr(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str | int | float)
+    ]
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int = 0) -> dict:
+    """The driver's input for one file: its module, targets, goals and seed values."""
+    literals, examples = literals_of(source)
+    first = targets[0]
+    return {
+        "module": first.module,
+        "targets": [{"qualname": t.qualname, "start": t.start, "end": t.end} for t in targets],
+        "lines": sorted({n for t in targets for n in t.missing_lines}),
+        "arcs": sorted({tuple(a) for t in targets for a in t.missing_branches}),
+        "literals": literals,
+        "examples": examples,
+        "seconds": seconds,
+        "seed": seed,
+    }
+
+
+def explore(
+    sandbox: Sandbox,
+    repo: Path,
+    targets: Sequence[Target],
+    *,
+    seconds: float,
+    pythonpath: str,
+    seed: int = 0,
+) -> Exploration:
+    """Run the driver on the file of ``targets`` (all of one file) for up to ``seconds``."""
+    path = targets[0].path
+    source = (repo / path).read_text(encoding="utf-8")
+    spec = spec_for(source, targets, seconds, seed)
+    run = sandbox.run(
+        [str(sandbox.python), DRIVER_FILE, SPEC_FILE],
+        extra_files={DRIVER_FILE: DRIVER.read_text(encoding="utf-8"), SPEC_FILE: json.dumps(spec)},
+        env={"PYTHONPATH": pythonpath} if pythonpath else None,
+        timeout=seconds + 30,
+    )
+    found = Exploration(path)
+    for line in run.output.splitlines():
+        if not line.startswith(MARK):
+            continue
+        try:
+            item = json.loads(line[len(MARK) :])
+        except ValueError:
+            continue
+        if item.get("done"):
+            found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
+        elif isinstance(item.get("expr"), str):
+            found.calls.append(item)
+    if not found.tries and not run.timed_out:
+        tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
+        found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
+    return found
+
+
+# -- the calls as tests ----------------------------------------------------------------------
+
+
+def _free_names(expr: str) -> set[str]:
+    tree = ast.parse(expr, mode="eval")
+    bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in _args(n)}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return used - bound - _BUILTINS
+
+
+def _args(node: ast.Lambda) -> list[ast.arg]:
+    a = node.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]
+
+
+def _test_name(target: str, taken: set[str]) -> str:
+    stem = re.sub(r"_+", "_", re.sub(r"\W+", "_", target)).strip("_").lower() or "call"
+    number = 1
+    while f"test_{stem}_{number}" in taken:
+        number += 1
+    name = f"test_{stem}_{number}"
+    taken.add(name)
+    return name
+
+
+def _exception(call: dict, package: str) -> str:
+    """How the test names the exception a call raised."""
+    name, module = call.get("raises", ""), call.get("raises_module", "")
+    if module == "builtins" and name in _BUILTINS:
+        return name
+    if module.split(".")[0] == package and name.isidentifier():
+        return f"{module}:{name}"
+    return "Exception"
+
+
+def _body(call: dict, package: str, imports: set[str]) -> list[str] | None:
+    expr = call["expr"]
+    if "raises" in call:
+        if not call.get("stable"):
+            return None
+        exception = _exception(call, package)
+        if ":" in exception:
+            module, exception = exception.split(":")
+            imports.add(f"from {module} import {exception}")
+        return ["    with pytest.raises(" + exception + "):", f"        {expr}"]
+    text = call.get("repr") if call.get("stable") else None
+    if text in ("None", "True", "False"):
+        return [f"    assert {expr} is {text}"]
+    shown = call.get("str") if call.get("stable") else None
+    check = check_for("result", text, repr(shown) if isinstance(shown, str) else None)
+    if check is not None:
+        return [f"    result = {expr}", f"    {check}"]
+    type_name = call.get("type", "")
+    if not type_name.isidentifier():
+        return None
+    checks = [f"assert type(result).__name__ == {type_name!r}"]
+    attrs = call.get("attrs") if call.get("stable") else None
+    for attr, value in sorted((attrs or {}).items()):
+        check = check_for(f"result.{attr}", value, None) if attr.isidentifier() else None
+        if check is not None:
+            checks.append(check)
+    return [f"    result = {expr}", *(f"    {c}" for c in checks)]
+
+
+def render_tests(calls: Sequence[dict], module: str) -> str | None:
+    """A test module with one test per kept call, checking what it did; None if no call can be
+    written as a test."""
+    package = module.split(".")[0]
+    names: set[str] = set()
+    imports: set[str] = set()
+    tests: list[str] = []
+    taken: set[str] = set()
+    seen: set[str] = set()
+    for call in calls:
+        expr = call["expr"]
+        if expr in seen:
+            continue
+        seen.add(expr)
+        try:
+            free = _free_names(expr)
+        except SyntaxError:
+            continue
+        body = _body(call, package, imports)
+        if body is None:
+            continue
+        names |= free
+        name = _test_name(str(call.get("target", "call")), taken)
+        tests.append("\n".join([f"def {name}():", *body]))
+    if not tests:
+        return None
+    header = ["import pytest"] if any("pytest." in t for t in tests) else []
+    if names:
+        header.append(f"from {module} import {', '.join(sorted(names))}")
+    header += sorted(imports)
+    return "\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
+
+
+def file_target(targets: Sequence[Target], source: str) -> Target:
+    """One target standing for every target of a file: the gates judge an exploration's tests
+    against the whole file (the lines and branches all its targets miss)."""
+    first = targets[0]
+    return Target(
+        path=first.path,
+        module=first.module,
+        import_root=first.import_root,
+        qualname=EXPLORED_QUALNAME,
+        start=1,
+        end=max(1, len(source.splitlines())),
+        missing_lines=tuple(sorted({n for t in targets for n in t.missing_lines})),
+        missing_branches=tuple(sorted({a for t in targets for a in t.missing_branches})),
+        statements=sum(t.statements for t in targets),
+    )

@@ -1,0 +1,583 @@
+"""Feedback-directed exploration of one module, run *inside the sandbox* (never imported by assay).
+
+``python explore_driver.py SPEC.json`` imports the module named in the spec and calls its
+functions, constructors and methods with arguments built from a pool of values: the literals of
+its source and docstring examples, simple defaults, callables, and whatever earlier calls
+returned.  Each call runs under a line tracer restricted to the module's file; a call that runs a
+line or an arc the tests missed (the spec's goals) is printed at once as one
+``ASSAY_EXPLORED {json}`` line: its source expression and what it returned or raised (run
+``1 + RERUNS`` times: ``stable`` says whether every run agreed).  A call that only raised a
+``TypeError``-like error on a wrong argument is printed at the end, and only for goals no other
+call reached.  Every call is rebuilt from its source text, so what is
+printed is what a test that evaluates the same text will see.
+
+Standalone on purpose: it runs on the project's interpreter (``--python``), which may not have
+assay installed, so it imports the standard library only and keeps to Python 3.8 syntax.
+"""
+
+import ast
+import builtins
+import contextlib
+import dis
+import inspect
+import io
+import json
+import linecache
+import os
+import random
+import re
+import signal
+import sys
+import time
+import typing
+
+MARK = "ASSAY_EXPLORED "
+CALL_SECONDS = 1.0  # one call's limit
+MAX_EXPR = 160  # characters of a value's source kept in the pool
+MAX_REPR = 300
+POOL_PER_TYPE = 24
+MAX_CALLABLES = 24
+MAX_ATTRS = 4
+MAX_CLOSURES = 40
+RERUNS = 3  # a kept call runs again this many times: a check only if every run agrees
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # default reprs differ between runs, nothing else
+STALE_SECONDS = 6.0  # stop after this long without reaching a new goal
+CALLABLE_HINTS = (
+    "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
+    "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
+)  # fmt: skip
+DEFAULT_LITERALS = [
+    "None", "True", "False", "0", "1", "-1", "2", "3", "10", "100", "0.5", "-2.5",
+    "''", "' '", "'a'", "'A'", "'abc'", "'hello world'", "'Hello World'", "'foo_bar'", "'fooBar'",
+    "'123'", "'1.5'", "'-7'", "'\\n'", "'x@example.com'", "'http://example.com'",
+    "b'abc'", "[]", "[1, 2, 3]", "['a', 'b']", "{}", "{'a': 1}", "()", "(1, 2)",
+]  # fmt: skip
+CALLABLES = [
+    "lambda *a, **k: None", "lambda x: x", "lambda *a, **k: True", "lambda *a, **k: False",
+    "lambda x: [x]", "lambda x: str(x)", "lambda *a, **k: 1",
+]  # fmt: skip
+DUNDER_FORMS = {
+    "__str__": "str({0})", "__repr__": "repr({0})", "__len__": "len({0})",
+    "__iter__": "list({0})", "__bool__": "bool({0})", "__hash__": "hash({0})",
+    "__eq__": "({0} == {1})", "__ne__": "({0} != {1})", "__lt__": "({0} < {1})",
+    "__le__": "({0} <= {1})", "__gt__": "({0} > {1})", "__ge__": "({0} >= {1})",
+    "__add__": "({0} + {1})", "__contains__": "({1} in {0})", "__getitem__": "{0}[{1}]",
+}  # fmt: skip
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm in a call that runs too long (BaseException: code under test that
+    catches Exception does not swallow it)."""
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+class _Sink(io.StringIO):
+    """Swallows what the code under test prints, without growing."""
+
+    def write(self, text):
+        return len(text)
+
+
+class Tracer:
+    """Lines and arcs run in one file, the way coverage.py counts them (an arc is
+    (previous line, line); entering a code object comes from -its first line, leaving goes
+    to -its first line)."""
+
+    def __init__(self, filename):
+        self.filename = os.path.realpath(filename)
+        self.lines = set()
+        self.arcs = set()
+        self._mine = {}
+
+    def _is_mine(self, code):
+        mine = self._mine.get(code.co_filename)
+        if mine is None:
+            mine = self._mine[code.co_filename] = (
+                os.path.realpath(code.co_filename) == self.filename
+            )
+        return mine
+
+    def trace(self, frame, event, arg):
+        if not self._is_mine(frame.f_code):
+            return None
+        first = frame.f_code.co_firstlineno
+        last = [-first]
+        lines, arcs = self.lines, self.arcs
+
+        def local(frame, event, arg):
+            if event == "line":
+                line = frame.f_lineno
+                lines.add(line)
+                arcs.add((last[0], line))
+                last[0] = line
+            elif event == "return":
+                arcs.add((last[0], -first))
+            return local
+
+        return local
+
+
+def _short_repr(value):
+    try:
+        text = repr(value)
+    except BaseException:
+        return None
+    return text if len(text) <= MAX_REPR else None
+
+
+def _short_str(value):
+    try:
+        text = str(value)
+    except BaseException:
+        return None
+    return text if len(text) <= MAX_REPR else None
+
+
+def _literal(value):
+    """``repr(value)`` when it reads back as an equal literal (values of plain types join the
+    pool as literals, not as the call that made them)."""
+    if not isinstance(value, (str, bytes, int, float, bool, type(None), tuple, list, dict)):
+        return None
+    text = _short_repr(value)
+    if text is None or len(text) > 80:
+        return None
+    try:
+        return text if ast.literal_eval(text) == value else None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _attributes(value):
+    """Public attributes of an object whose values are plain literals (what a test can check
+    when the object itself has no readable repr)."""
+    found = {}  # type: dict[str, str]
+    try:
+        items = sorted(vars(value).items())
+    except TypeError:
+        return found
+    for name, attr in items:
+        if name.startswith("_") or len(found) >= MAX_ATTRS:
+            continue
+        text = _literal(attr)
+        if text is not None:
+            found[name] = text
+    return found
+
+
+class Explorer:
+    def __init__(self, spec):
+        self.spec = spec
+        self.rng = random.Random(spec.get("seed", 0))
+        self.module = __import__(spec["module"], fromlist=["*"])
+        self.ns = dict(vars(self.module))
+        self.ns.setdefault("__builtins__", builtins)
+        self.tracer = Tracer(self.module.__file__)
+        self.goal_lines = set(spec.get("lines", ()))
+        self.goal_arcs = {tuple(a) for a in spec.get("arcs", ())}
+        self.pool = {}  # type -> [expression]
+        self.callables = list(CALLABLES)
+        self.strings = []
+        self.out = sys.stdout
+        self.kept = 0
+        self.closure_sources = set()
+        for text in DEFAULT_LITERALS + list(spec.get("literals", ())):
+            self._add_literal(text)
+        self.actions = self._actions(spec.get("targets", ()))
+
+    # -- the pool ---------------------------------------------------------------------------
+
+    def _add_literal(self, text):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return
+        self._add(type(value), text)
+        if isinstance(value, str):
+            self.strings.append(value)
+
+    def _add(self, kind, expr):
+        if len(expr) > MAX_EXPR:
+            return
+        exprs = self.pool.setdefault(kind, [])
+        if expr in exprs:
+            return
+        if len(exprs) >= POOL_PER_TYPE:
+            exprs[self.rng.randrange(len(exprs))] = expr
+        else:
+            exprs.append(expr)
+
+    def _of_type(self, kind):
+        found = []
+        for have, exprs in self.pool.items():
+            try:
+                if have is kind or (isinstance(have, type) and issubclass(have, kind)):
+                    found.extend(exprs)
+            except TypeError:
+                continue
+        return found
+
+    def _mutated_string(self):
+        text = self.rng.choice(self.strings) if self.strings else "abc"
+        choice = self.rng.randrange(6)
+        if choice == 0 and text:
+            at = self.rng.randrange(len(text))
+            text = text[:at] + text[at + 1 :]
+        elif choice == 1:
+            at = self.rng.randrange(len(text) + 1)
+            text = text[:at] + self.rng.choice(" aZ0_-.@/:#") + text[at:]
+        elif choice == 2:
+            text = text.upper() if self.rng.random() < 0.5 else text.title()
+        elif choice == 3 and self.strings:
+            text = text + self.rng.choice([" ", ""]) + self.rng.choice(self.strings)
+        elif choice == 4:
+            text = " " + text + " "
+        else:
+            text = text * 2
+        return repr(text[:80])
+
+    def _value(self, annotation, name):
+        """Source text of a value for a parameter."""
+        kinds = self._kinds(annotation)
+        lowered = name.lower()
+        wants_callable = any(h == lowered or lowered.endswith("_" + h) or lowered.startswith(h)
+                             for h in CALLABLE_HINTS)  # fmt: skip
+        if "callable" in kinds or (wants_callable and self.rng.random() < 0.8):
+            return self.rng.choice(self.callables)
+        choices = []
+        for kind in kinds:
+            if kind is str and self.rng.random() < 0.3:
+                return self._mutated_string()
+            if isinstance(kind, type):
+                choices.extend(self._of_type(kind))
+        if not choices or self.rng.random() < 0.1:
+            # Anything: a kind first, so the many strings do not crowd out the few numbers.
+            if self.rng.random() < 0.05:
+                return self.rng.choice(self.callables)
+            kind = self.rng.choice(sorted(self.pool, key=lambda k: k.__name__))
+            choices = self.pool[kind]
+        return self.rng.choice(choices)
+
+    def _kinds(self, annotation):
+        """Types an annotation allows (``"callable"`` for callables); [] for anything."""
+        if annotation is inspect.Parameter.empty or annotation is typing.Any:
+            return []
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, self.ns)
+            except Exception:
+                head = annotation.strip("'\" ").split("[")[0].split(".")[-1]
+                annotation = self.ns.get(head, inspect.Parameter.empty)
+                if annotation is inspect.Parameter.empty:
+                    return []
+        origin = typing.get_origin(annotation) if hasattr(typing, "get_origin") else None
+        if origin is typing.Union:
+            return [k for arg in typing.get_args(annotation) for k in self._kinds(arg)]
+        if annotation is type(None):
+            return [type(None)]
+        try:
+            import collections.abc as abc
+
+            if (
+                origin is abc.Callable
+                or annotation is abc.Callable
+                or annotation is typing.Callable
+            ):
+                return ["callable"]
+        except Exception:
+            pass
+        if origin is not None and isinstance(origin, type):
+            return [origin]
+        if isinstance(annotation, type):
+            return [annotation] + ([int] if annotation is float else [])
+        return []
+
+    # -- what to call -----------------------------------------------------------------------
+
+    def _actions(self, targets):
+        """(qualname, builder, first line, last line) for each reachable target, plus the
+        constructors of the module's classes (instances for methods)."""
+        actions = []
+        classes = set()
+        for target in targets:
+            qualname = target["qualname"]
+            parts = qualname.split(".")
+            if len(parts) == 1:
+                obj = getattr(self.module, parts[0], None)
+                if inspect.isfunction(obj) and not inspect.iscoroutinefunction(obj):
+                    actions.append(dict(target, kind="function", obj=obj))
+            elif len(parts) == 2:
+                cls = getattr(self.module, parts[0], None)
+                if not inspect.isclass(cls) or parts[1] not in vars(cls):
+                    continue
+                classes.add(cls)
+                raw = vars(cls)[parts[1]]
+                kind = "method"
+                if isinstance(raw, staticmethod):
+                    kind = "static"
+                elif isinstance(raw, classmethod):
+                    kind = "classmethod"
+                elif isinstance(raw, property):
+                    kind = "property"
+                elif parts[1] == "__init__":
+                    kind = "init"
+                elif not inspect.isfunction(raw) or inspect.iscoroutinefunction(raw):
+                    continue
+                actions.append(dict(target, kind=kind, obj=getattr(cls, parts[1]), cls=cls))
+        for _, cls in sorted(vars(self.module).items()):
+            if not inspect.isclass(cls) or cls.__module__ != self.module.__name__:
+                continue
+            if not any(a.get("cls") is cls and a["kind"] == "init" for a in actions):
+                init = {"qualname": cls.__qualname__ + ".__init__", "start": 0, "end": 0}
+                actions.append(dict(init, kind="init", obj=cls.__init__, cls=cls))
+        return actions
+
+    def _arguments(self, func, skip_first):
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):
+            return None
+        try:
+            hints = typing.get_type_hints(func, self.ns)
+        except Exception:
+            hints = {}
+        params = list(signature.parameters.values())
+        if skip_first and params:
+            params = params[1:]
+        args, kwargs = [], []
+        for p in params:
+            annotation = hints.get(p.name, p.annotation)
+            if p.kind is p.VAR_POSITIONAL:
+                args += [self._value(annotation, p.name) for _ in range(self.rng.randrange(3))]
+            elif p.kind is p.VAR_KEYWORD:
+                continue
+            elif p.default is not p.empty:
+                if self.rng.random() < 0.5:
+                    value = self._value(annotation, p.name)
+                    if p.kind is p.POSITIONAL_ONLY:
+                        args.append(value)
+                    else:
+                        kwargs.append(f"{p.name}={value}")
+            elif p.kind is p.KEYWORD_ONLY:
+                kwargs.append(f"{p.name}={self._value(annotation, p.name)}")
+            else:
+                args.append(self._value(annotation, p.name))
+        return args + kwargs
+
+    def _receiver(self, cls):
+        have = self._of_type(cls)
+        if not have:
+            return None
+        return self.rng.choice(have)
+
+    def _closures(self, action, expr, value):
+        """Functions of this file that a call returned, or that an object it returned holds
+        (``cond(...)``'s ``result``, a ``Task``'s ``fork``): new things to call."""
+        found = [(expr, value)]
+        with contextlib.suppress(TypeError):
+            found += [(f"{expr}.{k}", v) for k, v in vars(value).items() if not k.startswith("_")]
+        for source, func in found:
+            if len(self.closure_sources) >= MAX_CLOSURES:
+                return
+            code = getattr(func, "__code__", None)
+            if source in self.closure_sources or not inspect.isfunction(func):
+                continue
+            if code is None or not self.tracer._is_mine(code):
+                continue
+            self.closure_sources.add(source)
+            last = max((line for _, line in dis.findlinestarts(code) if line), default=0)
+            self.actions.append({"qualname": (action or {}).get("qualname", "call"),
+                                 "kind": "closure", "obj": func, "source": source,
+                                 "start": code.co_firstlineno, "end": last})  # fmt: skip
+
+    def _call(self, action):
+        """Source of one call for ``action``, or None when it cannot be built yet."""
+        kind, obj, cls = action["kind"], action["obj"], action.get("cls")
+        if kind == "function":
+            args = self._arguments(obj, False)
+            if args is None:
+                return None
+            # The module's name for it: a decorator may have returned another function.
+            expr = f"{action['qualname']}({', '.join(args)})"
+            return f"list({expr})" if inspect.isgeneratorfunction(obj) else expr
+        if kind == "closure":
+            args = self._arguments(obj, False)
+            return None if args is None else f"({action['source']})({', '.join(args)})"
+        name = cls.__name__
+        if kind == "init":
+            args = self._arguments(cls, False)
+            return None if args is None else f"{name}({', '.join(args)})"
+        method = action["qualname"].split(".")[-1]
+        if kind in ("static", "classmethod"):
+            args = self._arguments(obj, False)
+            return None if args is None else f"{name}.{method}({', '.join(args)})"
+        receiver = self._receiver(cls)
+        if receiver is None:
+            return None
+        if kind == "property":
+            return f"{receiver}.{method}"
+        args = self._arguments(obj, True)
+        if args is None:
+            return None
+        form = DUNDER_FORMS.get(method)
+        if form is not None and len(args) == ("{1}" in form):
+            return form.format(receiver, *args)
+        expr = f"{receiver}.{method}({', '.join(args)})"
+        return f"list({expr})" if inspect.isgeneratorfunction(obj) else expr
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _run(self, expr):
+        """(outcome, lines, arcs): outcome is ("value", value) or ("raises", exception)."""
+        tracer = Tracer(self.tracer.filename)
+        tracer._mine = self.tracer._mine
+        saved = sys.stdout, sys.stderr, sys.stdin
+        sys.stdout, sys.stderr, sys.stdin = _Sink(), _Sink(), io.StringIO("")
+        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        sys.settrace(tracer.trace)
+        # ("value", value, True) | ("raises", exception, deliberate) | ("timeout", None, False)
+        outcome = ("timeout", None, False)  # type: tuple[str, typing.Any, bool]
+        try:
+            outcome = ("value", eval(expr, self.ns), True)
+        except (_Timeout, RecursionError):
+            pass
+        except BaseException as exc:
+            outcome = ("raises", exc, self._deliberate(exc))
+        finally:
+            sys.settrace(None)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr, sys.stdin = saved
+        return outcome, tracer.lines, tracer.arcs
+
+    def _deliberate(self, exc):
+        """Whether the module raised ``exc`` on purpose (a ``raise`` or ``assert`` of its own,
+        or an exception class of its package) rather than choking on a wrong argument."""
+        package = self.module.__name__.split(".")[0]
+        if type(exc).__module__.split(".")[0] == package:
+            return True
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is None or os.path.realpath(tb.tb_frame.f_code.co_filename) != self.tracer.filename:
+            return False
+        line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+        return line.startswith(("raise", "assert"))
+
+    def _describe(self, outcome):
+        kind, value = outcome[:2]
+        if kind == "raises":
+            cls = type(value)
+            return {"raises": cls.__name__, "raises_module": cls.__module__,
+                    "message": _short_str(value)}  # fmt: skip
+        return {"repr": _short_repr(value), "str": _short_str(value), "attrs": _attributes(value),
+                "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
+
+    def _emit(self, action, expr, outcome, new_lines, new_arcs):
+        described = self._describe(outcome)
+        seen = _ADDRESS.sub("", json.dumps(described))
+        stable = True
+        for _ in range(RERUNS):
+            again, _, _ = self._run(expr)
+            if (
+                again[0] != outcome[0]
+                or _ADDRESS.sub("", json.dumps(self._describe(again))) != seen
+            ):
+                stable = False
+                break
+        item = {"target": action["qualname"], "expr": expr, "stable": stable,
+                "lines": sorted(new_lines), "arcs": sorted(new_arcs)}  # fmt: skip
+        item.update(described)
+        self.out.write("\n" + MARK + json.dumps(item) + "\n")
+        self.out.flush()
+        self.kept += 1
+
+    def explore(self, seconds):
+        signal.signal(signal.SIGALRM, _on_alarm)
+        start = last_gain = time.monotonic()
+        reached_lines, weak_lines = set(), set()  # type: set[int], set[int]
+        reached_arcs, weak_arcs = set(), set()  # type: set[tuple[int, int]], set[tuple[int, int]]
+        weak = []  # type: list[tuple[typing.Any, ...]]
+        examples = list(self.spec.get("examples", ()))
+        tries = 0
+        while True:
+            now = time.monotonic()
+            goals_left = (self.goal_lines - reached_lines) or (self.goal_arcs - reached_arcs)
+            if now - start > seconds or now - last_gain > STALE_SECONDS or not goals_left:
+                break
+            action = None
+            if examples:
+                expr = examples.pop(0)
+                action = {"qualname": expr.split("(")[0]}
+            else:
+                action = self._pick(reached_lines)
+                expr = self._call(action) if action else None
+            tries += 1
+            if expr is None:
+                continue
+            outcome, lines, arcs = self._run(expr)
+            if outcome[0] == "timeout" and action is not None:
+                action["timeouts"] = action.get("timeouts", 0) + 1
+            if outcome[0] == "timeout" or (
+                outcome[0] == "raises" and isinstance(outcome[1], NameError)
+            ):
+                continue  # a hang, or an example that names what the module does not have
+            if outcome[0] == "value" and len(expr) <= MAX_EXPR:
+                value = outcome[1]
+                self._add(type(value), _literal(value) or expr)
+                if isinstance(value, str) and len(value) <= 80:
+                    self.strings.append(value)
+                if len(self.callables) < MAX_CALLABLES:
+                    if type(value).__module__ == self.module.__name__:
+                        self.callables.append(f"lambda *a, **k: {expr}")
+                    elif callable(value) and not inspect.isclass(value):
+                        self.callables.append(expr)
+                self._closures(action, expr, value)
+            new_lines = (lines & self.goal_lines) - reached_lines
+            new_arcs = (arcs & self.goal_arcs) - reached_arcs
+            if (new_lines or new_arcs) and outcome[0] == "raises" and not outcome[2]:
+                # A TypeError from a wrong argument reaches code, but says little: kept aside,
+                # and written only for what no better call reaches.
+                if (new_lines - weak_lines) or (new_arcs - weak_arcs):
+                    weak.append((action, expr, outcome, new_lines, new_arcs))
+                    weak_lines |= new_lines
+                    weak_arcs |= new_arcs
+                continue
+            if new_lines or new_arcs:
+                reached_lines |= new_lines
+                reached_arcs |= new_arcs
+                last_gain = time.monotonic()
+                self._emit(action, expr, outcome, new_lines, new_arcs)
+        for action, expr, outcome, lines, arcs in weak:
+            new_lines, new_arcs = lines - reached_lines, arcs - reached_arcs
+            if new_lines or new_arcs:
+                reached_lines |= new_lines
+                reached_arcs |= new_arcs
+                self._emit(action, expr, outcome, new_lines, new_arcs)
+        summary = {"done": True, "tries": tries, "kept": self.kept,
+                   "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+        self.out.write("\n" + MARK + json.dumps(summary) + "\n")
+        self.out.flush()
+
+    def _pick(self, reached_lines):
+        weights = []
+        for action in self.actions:
+            left = sum(1 for n in self.goal_lines - reached_lines
+                       if action.get("start", 0) <= n <= action.get("end", 0))  # fmt: skip
+            # Each hang costs a whole CALL_SECONDS: what hangs gets tried less and less.
+            weights.append((1 + 4 * left) / (1 + 8 * action.get("timeouts", 0)))
+        if not self.actions:
+            return None
+        return self.rng.choices(self.actions, weights=weights)[0]
+
+
+def main(argv):
+    with open(argv[1], encoding="utf-8") as handle:
+        spec = json.load(handle)
+    explorer = Explorer(spec)
+    explorer.explore(float(spec.get("seconds", 20)))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

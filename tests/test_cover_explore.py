@@ -1,0 +1,172 @@
+"""Exploration in ``assay cover``: tests found by calling the code with generated arguments, in
+the sandbox, before any model call; the same gates as a model's tests.
+
+End to end through the CLI on a real fixture project (the fake model only says it cannot help),
+plus the pure parts: literals and docstring examples, and how kept calls become tests.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from agents.cover.explore import literals_of, render_tests
+from tests.fakes.openai_server import FakeOpenAI
+from tests.test_cover_cli import TARGET, cover
+
+SHAPES = '''\
+"""Shapes and versions."""
+import random
+
+
+class ShapeError(ValueError):
+    """A shape that cannot exist."""
+
+
+class Rect:
+    def __init__(self, w, h):
+        if w < 0 or h < 0:
+            raise ShapeError("negative side")
+        self.w = w
+        self.h = h
+
+    def area(self):
+        return self.w * self.h
+
+    def is_square(self):
+        return self.w == self.h
+
+
+def parse_version(text):
+    """The numbers of a dotted version.
+
+    >>> parse_version('1.2.3') # returns (1, 2, 3)
+    """
+    parts = text.split(".")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return None
+
+
+def roll(sides):
+    if sides < 1:
+        raise ValueError("no sides")
+    return random.randint(1, 6) * sides
+
+
+def wait_for(flag):
+    while flag:
+        pass
+    return "done"
+'''
+
+
+def make_shapes(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "shapes.py").write_text(SHAPES)
+    return root
+
+
+def test_exploration_covers_what_calls_can_reach_and_leaves_the_rest_to_the_model(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_shapes(tmp_path / "proj")
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--explore-seconds", "8")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "explored shapes.py:" in result.stderr
+
+    [explored] = data["explored"]
+    assert explored["file"] == "shapes.py" and explored["calls_kept"] >= 4
+    written = repo / "tests" / "test_shapes_assay.py"
+    text = written.read_text()
+    assert explored["accepted"] == len(re.findall(r"^def test_", text, re.M))
+    # The docstring's example reaches the branch random strings hardly would, and is checked
+    # against what the code returned.
+    assert "result = parse_version('1.2.3')\n    assert result == (1, 2, 3)\n" in text
+    # The module's own exception, imported from it; a random result is checked by type only.
+    assert re.search(r"with pytest\.raises\(ShapeError\):\n\s+Rect\(", text), text
+    assert re.search(r"with pytest\.raises\(ValueError\):\n\s+roll\(", text), text
+    assert "from shapes import ShapeError" in text or "ShapeError," in text
+    assert re.search(r"result = roll\(.*\)\n\s+assert type\(result\).__name__ == 'int'\n", text)
+    # A call that hung was cut off by the per-call alarm and is not a test.
+    assert "wait_for(True)" not in text and "wait_for(1)" not in text
+
+    # Everything but the loop only a hanging call enters is covered, before any model call; the
+    # model was asked about that function only.
+    after = data["coverage"]["files"]["shapes.py"]["after"]
+    assert after["line"] > 95 and data["coverage"]["total"]["before"]["combined"] == 0
+    asked = {m.group(1) for r in fake_llm.chat_requests
+             if (m := TARGET.search(r.messages[1]["content"]))}  # fmt: skip
+    assert asked == {"wait_for"}
+
+    # What was written passes on its own, outside the sandbox, in the user's tree.
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(written)],
+        cwd=repo, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout
+
+
+def test_no_explore_leaves_every_target_to_the_model(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    repo = make_shapes(tmp_path / "proj")
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--no-explore")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert data["explored"] == [] and data["tests"]["accepted"] == 0
+    asked = {m.group(1) for r in fake_llm.chat_requests
+             if (m := TARGET.search(r.messages[1]["content"]))}  # fmt: skip
+    assert {"parse_version", "roll", "wait_for", "Rect.__init__"} <= asked
+    assert not (repo / "tests").exists()
+
+
+def test_literals_skip_docstrings_and_examples_lose_their_comments() -> None:
+    literals, examples = literals_of(SHAPES + "\nLIMIT = 'max-size'\n")
+    assert "'max-size'" in literals and "'.'" in literals
+    assert not any("dotted version" in lit for lit in literals)
+    assert examples == ["parse_version('1.2.3')"]
+    assert "'1.2.3'" in literals  # the example's argument is a seed for other calls too
+
+
+def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
+    calls = [
+        {"target": "parse_version", "expr": "parse_version('1.2.3')", "stable": True,
+         "repr": "(1, 2, 3)", "str": "(1, 2, 3)", "type": "tuple"},
+        {"target": "Rect.is_square", "expr": "Rect(1, 1).is_square()", "stable": True,
+         "repr": "True", "str": "True", "type": "bool"},
+        {"target": "Rect.area", "expr": "Rect(0.5, 1).area()", "stable": True,
+         "repr": "0.5", "str": "0.5", "type": "float"},
+        {"target": "Rect.__init__", "expr": "Rect(-1, 2)", "stable": True,
+         "raises": "ShapeError", "raises_module": "shapes", "message": "negative side"},
+        {"target": "parse_version", "expr": "parse_version(None)", "stable": True,
+         "raises": "AttributeError", "raises_module": "builtins"},
+        {"target": "Rect.__init__", "expr": "Rect(2, 3)", "stable": True,
+         "repr": "<shapes.Rect object at 0x7f00>", "str": "<shapes.Rect object at 0x7f00>",
+         "type": "Rect", "attrs": {"h": "3", "w": "2"}},
+        {"target": "roll", "expr": "roll(6)", "stable": False, "repr": "4", "type": "int"},
+        {"target": "roll", "expr": "roll(6)", "stable": True, "repr": "4", "type": "int"},
+        {"target": "roll", "expr": "roll(0)", "stable": False, "raises": "ValueError",
+         "raises_module": "builtins"},
+    ]  # fmt: skip
+    code = render_tests(calls, "shapes")
+    assert code is not None
+    assert code.startswith("import pytest\nfrom shapes import Rect, parse_version, roll\n")
+    assert "from shapes import ShapeError" in code
+    for expected in [
+        "def test_parse_version_1():\n    result = parse_version('1.2.3')\n"
+        "    assert result == (1, 2, 3)\n",
+        "def test_rect_is_square_1():\n    assert Rect(1, 1).is_square() is True\n",
+        "    assert result == pytest.approx(0.5)\n",
+        "def test_rect_init_1():\n    with pytest.raises(ShapeError):\n        Rect(-1, 2)\n",
+        "    with pytest.raises(AttributeError):\n        parse_version(None)\n",
+        "    result = Rect(2, 3)\n    assert type(result).__name__ == 'Rect'\n"
+        "    assert result.h == 3\n    assert result.w == 2\n",
+        # Different results on a second run: only the type is checked, once per call.
+        "def test_roll_1():\n    result = roll(6)\n    assert type(result).__name__ == 'int'\n",
+    ]:
+        assert expected in code, code
+    assert code.count("roll(6)") == 1
+    assert "roll(0)" not in code  # an exception only sometimes: not a test
+    assert render_tests([calls[-1]], "shapes") is None
