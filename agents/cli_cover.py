@@ -85,7 +85,8 @@ class CoverDisplay:
             found = f"{data['calls_kept']} of {data['calls_tried']} calls reached missed code"
             if data.get("error"):
                 found += f" (stopped: {escape(data['error'])})"
-            log(f"explored {data['file']}: {found}")
+            again = " again" if data.get("pass", 1) > 1 else ""
+            log(f"explored{again} {data['file']}: {found}")
         elif kind == "accepted":
             self.accepted += len(data["tests"])
             cov: Percentages = data["coverage"]

@@ -31,8 +31,9 @@ def test_cover_accepts_a_test_on_the_example(tmp_path: Path, assay_home: Path) -
     env = {**os.environ, "ASSAY_MODEL_PATH": str(model), "COLUMNS": "160"}
     env.pop("ASSAY_LLM_BASE_URL", None)
     result = subprocess.run(
+        # --no-explore: every accepted test here is the model's (exploration has its own tests).
         [sys.executable, "-m", "agents.cli", "cover", str(repo), "--max-minutes", "8",
-         "--report", str(report)],
+         "--no-explore", "--report", str(report)],
         env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -163,6 +163,12 @@ class CoverAgent:
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
             self._rounds(scan.targets, state)
+            if opts.explore:
+                # What neither reached: one more exploration, other random choices (seed 1).
+                fresh = (self._refresh(t, state) for t in scan.targets)
+                left = [t for t in fresh if t is not None]
+                if left:
+                    self._explore(left, state, seed=1)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except KeyboardInterrupt:
@@ -288,7 +294,7 @@ class CoverAgent:
             seconds = min(seconds, self.options.max_minutes * 60 / 4 / max(1, files))
         return max(2.0, seconds)
 
-    def _explore(self, targets: list[Target], state: _State) -> None:
+    def _explore(self, targets: list[Target], state: _State, seed: int = 0) -> None:
         """Exploration first (:mod:`agents.cover.explore`): per file, the calls that reach
         missed code, as one candidate through the usual gates."""
         by_file: dict[str, list[Target]] = {}
@@ -299,10 +305,12 @@ class CoverAgent:
             self._check_budget(state)
             self.emit("explore", {"path": path, "targets": len(group), "seconds": seconds})
             found = explore(
-                self.sandbox, self.repo, group, seconds=seconds, pythonpath=self.config.pythonpath
-            )
+                self.sandbox, self.repo, group, seconds=seconds,
+                pythonpath=self.config.pythonpath, seed=seed,
+            )  # fmt: skip
             entry: dict[str, Any] = {
                 "file": path,
+                "pass": seed + 1,
                 "calls_tried": found.tries,
                 "calls_kept": len(found.calls),
                 "seconds": found.seconds,

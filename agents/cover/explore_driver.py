@@ -178,6 +178,7 @@ class Explorer:
         self.goal_lines = set(spec.get("lines", ()))
         self.goal_arcs = {tuple(a) for a in spec.get("arcs", ())}
         self.pool = {}  # type -> [expression]
+        self.seeds = {}  # type -> how many of its expressions (the first ones) are seeds
         self.callables = list(CALLABLES)
         self.strings = []
         self.out = sys.stdout
@@ -194,18 +195,24 @@ class Explorer:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return
-        self._add(type(value), text)
+        self._add(type(value), text, seed=True)
         if isinstance(value, str):
             self.strings.append(value)
 
-    def _add(self, kind, expr):
+    def _add(self, kind, expr, seed=False):
+        """Into the pool: a seed (a literal of the source, an example's) stays; what calls
+        returned takes turns in ``POOL_PER_TYPE`` places after the seeds."""
         if len(expr) > MAX_EXPR:
             return
         exprs = self.pool.setdefault(kind, [])
         if expr in exprs:
             return
-        if len(exprs) >= POOL_PER_TYPE:
-            exprs[self.rng.randrange(len(exprs))] = expr
+        seeds = self.seeds.get(kind, 0)
+        if seed:
+            exprs.insert(seeds, expr)
+            self.seeds[kind] = seeds + 1
+        elif len(exprs) - seeds >= POOL_PER_TYPE:
+            exprs[self.rng.randrange(seeds, len(exprs))] = expr
         else:
             exprs.append(expr)
 
@@ -526,7 +533,7 @@ class Explorer:
             if outcome[0] == "value" and len(expr) <= MAX_EXPR:
                 value = outcome[1]
                 self._add(type(value), _literal(value) or expr)
-                if isinstance(value, str) and len(value) <= 80:
+                if isinstance(value, str) and len(value) <= 80 and len(self.strings) < 2000:
                     self.strings.append(value)
                 if len(self.callables) < MAX_CALLABLES:
                     if type(value).__module__ == self.module.__name__:
