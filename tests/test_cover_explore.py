@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agents.cover.explore import literals_of, render_tests
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_cover_cli import TARGET, cover
+from tests.test_cover_cli import TARGET, cover, git
 
 SHAPES = '''\
 """Shapes and versions."""
@@ -123,6 +123,25 @@ def test_no_explore_leaves_every_target_to_the_model(tmp_path: Path, fake_llm: F
              if (m := TARGET.search(r.messages[1]["content"]))}  # fmt: skip
     assert {"parse_version", "roll", "wait_for", "Rect.__init__"} <= asked
     assert not (repo / "tests").exists()
+
+
+def test_with_diff_exploration_only_calls_for_the_changed_function(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_shapes(tmp_path / "proj")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "base")
+    (repo / "shapes.py").write_text(SHAPES.replace("    return None\n", "    return ()\n"))
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--diff", "HEAD", "--explore-seconds", "5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (repo / "tests" / "test_shapes_assay.py").read_text()
+    tests = re.findall(r"^def (test_\w+)", text, re.M)
+    assert tests == ["test_parse_version_1"], text
+    assert "parse_version('" in text and "== ()" in text
+    assert fake_llm.chat_requests == []  # nothing changed is left for the model
+    assert data["tests"]["accepted"] == 1 and data["explored"][0]["accepted"] == 1
 
 
 def test_literals_skip_docstrings_and_examples_lose_their_comments() -> None:
