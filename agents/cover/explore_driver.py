@@ -120,20 +120,13 @@ class Tracer:
         return local
 
 
-def _short_repr(value):
+def _short(show, value):
+    """``show(value)`` (repr or str) if it works and is short, else None."""
     try:
-        text = repr(value)
-    except BaseException:
+        text = show(value)
+    except BaseException:  # a broken __repr__ is the code under test's business
         return None
-    return text if len(text) <= MAX_REPR else None
-
-
-def _short_str(value):
-    try:
-        text = str(value)
-    except BaseException:
-        return None
-    return text if len(text) <= MAX_REPR else None
+    return text if isinstance(text, str) and len(text) <= MAX_REPR else None
 
 
 def _literal(value):
@@ -141,7 +134,7 @@ def _literal(value):
     pool as literals, not as the call that made them)."""
     if not isinstance(value, (str, bytes, int, float, bool, type(None), tuple, list, dict)):
         return None
-    text = _short_repr(value)
+    text = _short(repr, value)
     if text is None or len(text) > 80:
         return None
     try:
@@ -477,8 +470,8 @@ class Explorer:
         if kind == "raises":
             cls = type(value)
             return {"raises": cls.__name__, "raises_module": cls.__module__,
-                    "message": _short_str(value)}  # fmt: skip
-        return {"repr": _short_repr(value), "str": _short_str(value), "attrs": _attributes(value),
+                    "message": _short(str, value)}  # fmt: skip
+        return {"repr": _short(repr, value), "str": _short(str, value), "attrs": _attributes(value),
                 "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
 
     def _emit(self, action, expr, outcome, new_lines, new_arcs):
