@@ -162,13 +162,16 @@ def print_report(report: CoverReport, console: Console) -> None:
         )
     )
     if repairs:
+        from agents.cover.explore import EXPLORED_QUALNAME
+
         console.print(
             f"{len(repairs)} expected value(s) came from the code's observed behaviour, not the "
             "model's: review them, a disagreement can be a bug in the code"
         )
         for target, expected, observed in repairs[:10]:
+            who = "exploration" if target.endswith(f"::{EXPLORED_QUALNAME}") else "model"
             console.print(
-                f"  {target}: model expected {expected}, code gave {observed}",
+                f"  {target}: {who} expected {expected}, code gave {observed}",
                 soft_wrap=True,
                 markup=False,
             )
