@@ -297,10 +297,11 @@ class Explorer:
     # -- what to call -----------------------------------------------------------------------
 
     def _actions(self, targets):
-        """(qualname, builder, first line, last line) for each reachable target, plus the
-        constructors of the module's classes (instances for methods)."""
+        """What can be called: for each target the module lets us reach (a function, or a
+        method, static/class method, property or ``__init__`` of a top-level class) its
+        target entry plus ``kind``, ``obj`` (and ``cls``); then the constructors of the
+        module's other classes (they make the receivers of methods)."""
         actions = []
-        classes = set()
         for target in targets:
             qualname = target["qualname"]
             parts = qualname.split(".")
@@ -312,7 +313,6 @@ class Explorer:
                 cls = getattr(self.module, parts[0], None)
                 if not inspect.isclass(cls) or parts[1] not in vars(cls):
                     continue
-                classes.add(cls)
                 raw = vars(cls)[parts[1]]
                 kind = "method"
                 if isinstance(raw, staticmethod):
