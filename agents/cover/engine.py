@@ -165,8 +165,7 @@ class CoverAgent:
             self._rounds(scan.targets, state)
             if opts.explore:
                 # What neither reached: one more exploration, other random choices (seed 1).
-                fresh = (self._refresh(t, state) for t in scan.targets)
-                left = [t for t in fresh if t is not None]
+                left = find_targets(self.repo, state.current, files, changed=self._changed).targets
                 if left:
                     self._explore(left, state, seed=1)
         except _Stop as stop:

@@ -430,7 +430,7 @@ class Explorer:
     # -- running ----------------------------------------------------------------------------
 
     def _run(self, expr):
-        """(outcome, lines, arcs): outcome is ("value", value) or ("raises", exception)."""
+        """(outcome, lines, arcs) of one evaluation of ``expr``, outcome as noted below."""
         tracer = Tracer(self.tracer.filename)
         tracer._mine = self.tracer._mine
         saved = sys.stdout, sys.stderr, sys.stdin
@@ -506,7 +506,6 @@ class Explorer:
             goals_left = (self.goal_lines - reached_lines) or (self.goal_arcs - reached_arcs)
             if now - start > seconds or now - last_gain > STALE_SECONDS or not goals_left:
                 break
-            action = None
             if examples:
                 expr = examples.pop(0)
                 action = {"qualname": expr.split("(")[0]}
@@ -562,9 +561,9 @@ class Explorer:
 
     def _pick(self, reached_lines):
         weights = []
+        missed = self.goal_lines - reached_lines
         for action in self.actions:
-            left = sum(1 for n in self.goal_lines - reached_lines
-                       if action.get("start", 0) <= n <= action.get("end", 0))  # fmt: skip
+            left = sum(1 for n in missed if action.get("start", 0) <= n <= action.get("end", 0))
             # Each hang costs a whole CALL_SECONDS: what hangs gets tried less and less.
             weights.append((1 + 4 * left) / (1 + 8 * action.get("timeouts", 0)))
         if not self.actions:
