@@ -73,7 +73,7 @@ def make_llm_client(
 def open_llm(settings: Settings, *, trace_path: Path | None = None) -> Iterator[LLMClient]:
     """A client for the configured endpoint, or for the embedded model (started if needed and
     stopped afterwards when this command started it)."""
-    from agents.modelserver import llm_endpoint
+    from agents.model.server import llm_endpoint
 
     fix = UNREACHABLE_FIX_ENDPOINT if settings.llm_base_url else UNREACHABLE_FIX_EMBEDDED
     with llm_endpoint(settings) as base_url:

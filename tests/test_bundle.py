@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.bundle import (
+from agents.errors import ModelError
+from agents.model.bundle import (
     BundleError,
     BundleOptions,
     create_bundle,
     marker_only_requirements,
     verify_parts,
 )
-from agents.errors import ModelError
-from agents.modelparts import find_wheels
+from agents.model.parts import find_wheels
 from tests.fakes.model_wheels import make_part_wheels
 
 MODEL_PARTS = os.environ.get("ASSAY_MODEL_PARTS")  # read at import: conftest clears ASSAY_*

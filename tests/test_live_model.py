@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.localmodel import MODEL_FILENAME
-from agents.modelserver import llm_endpoint, running_server
+from agents.model.server import llm_endpoint, running_server
+from agents.model.spec import MODEL_FILENAME
 from agents.settings import Settings, default_home
 from flows.llm import LLMClient
 

@@ -12,16 +12,9 @@ from pathlib import Path
 import pytest
 
 from agents.errors import ModelError
-from agents.localmodel import (
-    DEFAULT_SPEC,
-    MODEL_FILENAME,
-    ModelSpec,
-    install_model,
-    model_status,
-    recorded_sha256,
-    resolve_model_path,
-    verify_model,
-)
+from agents.model.install import install_model, recorded_sha256, resolve_model_path, verify_model
+from agents.model.spec import DEFAULT_SPEC, MODEL_FILENAME, ModelSpec
+from agents.model.status import model_status
 from agents.settings import Settings
 from tests.fakes.model_wheels import make_part_wheels
 

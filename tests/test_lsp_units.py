@@ -29,7 +29,7 @@ from agents.lsp.engine import TestsAsk
 from agents.lsp.findings import FindingStore
 from agents.lsp.jobs import Cancelled, CancelToken, GuardedLLM, Job
 from agents.lsp.remote import RemoteEngine
-from agents.review_report import Finding
+from agents.review.report import Finding
 from agents.runtime import make_llm_client
 from agents.settings import Settings
 from flows.sandbox import Sandbox

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import modelserver
 from agents.errors import ModelError
-from agents.modelserver import (
+from agents.model import server as modelserver
+from agents.model.server import (
     llama_cpp_available,
     llm_endpoint,
     running_server,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.review import ReviewAgent, ReviewOptions
-from agents.review_context import IndexContext
-from agents.review_report import summary_markdown
+from agents.review.agent import ReviewAgent, ReviewOptions
+from agents.review.context import IndexContext
+from agents.review.report import summary_markdown
 from flows.llm import LLMClient
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.servicekit import findings_yaml, make_project

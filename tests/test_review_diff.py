@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.review_diff import (
+from agents.review.diff import (
     estimate_tokens,
     parse_diff,
     priority,

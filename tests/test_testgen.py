@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli_testgen import parse_pick
+from agents.cli.testgen import parse_pick
 from agents.errors import InputError
-from agents.testgen_symbols import find_symbol, outline, retrieve_examples
+from agents.testgen.symbols import find_symbol, outline, retrieve_examples
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 
 OPS = """\

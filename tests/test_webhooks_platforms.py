@@ -9,7 +9,7 @@ from agents.errors import PlatformError
 from agents.platforms import github, gitlab
 from agents.platforms.base import PullRequest
 from agents.repoconfig import parse_repo_config
-from agents.review_diff import changed_lines, parse_diff
+from agents.review.diff import changed_lines, parse_diff
 from tests.fakes.code_hosts import FakeGitHub, FakePR
 from tests.servicekit import rsa_pair
 

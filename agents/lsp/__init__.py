@@ -10,7 +10,8 @@ service (:mod:`agents.lsp.remote`).
 Modules: :mod:`~agents.lsp.config` (editor settings → assay settings), :mod:`~agents.lsp.documents`
 (symbols and lenses), :mod:`~agents.lsp.edits` (patches → workspace edits),
 :mod:`~agents.lsp.jobs` (cancellation and progress), :mod:`~agents.lsp.findings` (review
-diagnostics), :mod:`~agents.lsp.commands` (the commands), :mod:`~agents.lsp.server` (the server).
+diagnostics), :mod:`~agents.lsp.commands` (the commands), :mod:`~agents.lsp.server` (the server
+class), :mod:`~agents.lsp.features` (what it answers, and :func:`run_stdio`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,6 @@ __all__ = ["serve"]
 
 def serve(log_level: str = "INFO") -> None:
     """Run the server on stdin/stdout until the client says exit."""
-    from agents.lsp.server import run_stdio
+    from agents.lsp.features import run_stdio
 
     run_stdio(log_level)

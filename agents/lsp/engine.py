@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agents.lsp.jobs import Job
-from agents.review_report import Finding
+from agents.review.report import Finding
 
 
 @dataclass(frozen=True)

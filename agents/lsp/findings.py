@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from agents.review_report import Finding
+from agents.review.report import Finding
 
 SOURCE = "assay"
 SEVERITY = {

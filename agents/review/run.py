@@ -14,10 +14,10 @@ from typing import Any
 
 from agents.errors import AssayError, InputError
 from agents.repoconfig import RepoConfig
-from agents.review import ReviewAgent, ReviewOptions
-from agents.review_context import IndexContext
-from agents.review_report import ReviewReport
-from agents.review_tests import TestsOptions, tests_section
+from agents.review.agent import ReviewAgent, ReviewOptions
+from agents.review.context import IndexContext
+from agents.review.report import ReviewReport
+from agents.review.testsection import TestsOptions, tests_section
 from agents.settings import Settings
 from flows.llm import LLMClient
 

@@ -27,6 +27,6 @@ def lsp(
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from agents.lsp.server import run_stdio
+    from agents.lsp.features import run_stdio
 
     run_stdio(log_level, stdout=protocol_out)

@@ -46,7 +46,7 @@ from agents.cover.writer import (
     write_atomic,
 )
 from agents.errors import AssayError
-from agents.testgen_symbols import Symbol, outline, retrieve_examples
+from agents.testgen.symbols import Symbol, outline, retrieve_examples
 from flows.coverage_data import CoverageReport, TestRun
 from flows.runtime import BudgetExhausted, FlowRunner
 from flows.sandbox import Sandbox

@@ -11,7 +11,7 @@ state file, and the last one to leave stops it.
 The server runs in its own process group (Ctrl-C in the terminal does not reach it; we stop it),
 with its output in ``run_dir/server.log``.  The command line is injectable (``command=``) so
 tests run the whole start/wait/reuse/stop logic against a stand-in server.  The process,
-state-file and lock helpers are in :mod:`agents.modelprocess`.
+state-file and lock helpers are in :mod:`agents.model.process`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Literal
 
 from agents.errors import ModelError
-from agents.localmodel import resolve_model_path
-from agents.modelprocess import (
+from agents.model.install import resolve_model_path
+from agents.model.process import (
     file_lock,
     log_tail,
     pid_alive,
@@ -294,7 +294,7 @@ def _start(
 def _watch(run_dir: Path, server_pid: int) -> None:
     """Start the watchdog that stops the server if every command using it is killed."""
     poll = os.environ.get("ASSAY_MODEL_WATCH_POLL", "")  # tests shorten it
-    argv = [sys.executable, "-m", "agents.modelwatch", str(run_dir), str(server_pid)]
+    argv = [sys.executable, "-m", "agents.model.watch", str(run_dir), str(server_pid)]
     subprocess.Popen(
         [*argv, *(["--poll", poll] if poll else [])],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -361,7 +361,7 @@ def _leave(run_dir: Path, pid: int, token: str) -> None:
         _write_state(run_dir, info)
 
 
-# -- processes, state file and lock (the helpers live in agents.modelprocess) -------------------
+# -- processes, state file and lock (the helpers live in agents.model.process) -------------------
 
 
 def _stop(info: ServerInfo, grace: float | None = None) -> None:

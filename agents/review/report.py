@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents import review_prompts as prompts
-from agents.review_diff import Skipped
+from agents.review import prompts
+from agents.review.diff import Skipped
 
 SEVERITIES = ("high", "medium", "low")
 CATEGORIES = (

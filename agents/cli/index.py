@@ -43,7 +43,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 @contextmanager
 def _service() -> Iterator[IndexService]:
-    from agents.cli import settings_for
+    from agents.cli.common import settings_for
     from agents.indexing import IndexService
 
     with IndexService(settings_for(None).settings) as service:

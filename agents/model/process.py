@@ -1,4 +1,4 @@
-"""Process and state-file helpers of the managed model server (:mod:`agents.modelserver`).
+"""Process and state-file helpers of the managed model server (:mod:`agents.model.server`).
 
 Whether a pid is alive (and still runs the command we recorded), stopping a process group, the
 JSON state file (read, atomic write, remove-if-still-ours), an ``flock`` file lock, the tail of

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agents.cli_options import (
+from agents.cli.common import (
     BaseUrlOpt,
     ModelOpt,
     NoCacheOpt,
@@ -22,7 +22,7 @@ from agents.cli_options import (
     TestCommandOpt,
 )
 from agents.errors import InputError
-from agents.testgen import TestgenReport
+from agents.testgen.agent import TestgenReport
 from flows.testwrite import Behaviour
 
 out = Console()
@@ -162,10 +162,10 @@ def tests_command(
     pick, then write a test per behaviour that passes the gates of `assay cover`.
 
     Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error."""
-    from agents.cli import settings_for
+    from agents.cli.common import settings_for
     from agents.runtime import open_llm, resolve_python
-    from agents.testgen import TestgenAgent, TestgenOptions
-    from agents.testgen_symbols import find_repo, find_symbol, parse_spec
+    from agents.testgen.agent import TestgenAgent, TestgenOptions
+    from agents.testgen.symbols import find_repo, find_symbol, parse_spec
     from flows.runtime import Budget, FlowRunner
     from flows.sandbox import Sandbox
     from flows.trace import TraceWriter

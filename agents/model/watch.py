@@ -1,13 +1,13 @@
 """The watchdog of a command-owned model server: it outlives commands that were killed.
 
 A command that starts the embedded model server stops it when it ends; one killed with SIGKILL
-(a cancelled CI job, an OOM kill) cannot.  So :func:`agents.modelserver` starts this watchdog
+(a cancelled CI job, an OOM kill) cannot.  So :func:`agents.model.server` starts this watchdog
 next to such a server, in its own session: every few seconds it reads the server's state file,
 and when no command registered there is alive any more it stops the server and removes the
 state.  It exits as soon as the server is gone, replaced, or taken over by ``assay model serve``
 (whose owner stops it).
 
-    python -m agents.modelwatch RUN_DIR SERVER_PID [--poll SECONDS]
+    python -m agents.model.watch RUN_DIR SERVER_PID [--poll SECONDS]
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import argparse
 import time
 from pathlib import Path
 
-from agents.modelprocess import pid_alive
-from agents.modelserver import STOP_GRACE, _locked, _read_state, _remove_state, _stop
+from agents.model.process import pid_alive
+from agents.model.server import STOP_GRACE, _locked, _read_state, _remove_state, _stop
 
 POLL_SECONDS = 2.0
 MISSES_BEFORE_STOP = 2  # polls in a row that find no live command
@@ -45,7 +45,7 @@ def watch(run_dir: Path, server_pid: int, poll: float = POLL_SECONDS) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agents.modelwatch")
+    parser = argparse.ArgumentParser(prog="python -m agents.model.watch")
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("server_pid", type=int)
     parser.add_argument("--poll", type=float, default=POLL_SECONDS)

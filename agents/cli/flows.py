@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agents.cli_options import BaseUrlOpt, ModelOpt, NoCacheOpt, PythonOpt
+from agents.cli.common import BaseUrlOpt, ModelOpt, NoCacheOpt, PythonOpt
 from agents.errors import InputError
 from flows.solve import Problem, SolveOptions, SolveResult
 from flows.solve_exec import SOLUTION_MODULE, load_tests
@@ -161,7 +161,7 @@ def solve(
     """Solve a problem with the solve flow: reflect, rank approaches, generate extra tests,
     iterate the code in the sandbox until the tests pass.  Prints the code and which tests
     pass.  Exit codes: 0 every given test passes, 1 some fail, 2 bad input or error."""
-    from agents.cli import settings_for
+    from agents.cli.common import settings_for
     from agents.runtime import open_llm, resolve_python
     from flows.runtime import Budget, FlowRunner
     from flows.sandbox import Sandbox

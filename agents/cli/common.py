@@ -1,11 +1,19 @@
-"""Command-line options that several ``assay`` commands share: one declaration each."""
+"""What several ``assay`` commands share: the consoles, the option declarations, and
+:func:`settings_for` (one precedence for every command)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+
+from agents.runtime import resolve_repo
+from agents.settings import LoadedSettings, load_settings
+
+out = Console()
+err = Console(stderr=True)
 
 RepoOpt = Annotated[
     Path,
@@ -28,3 +36,11 @@ TestCommandOpt = Annotated[
     typer.Option("--test-command", help="The project's pytest command [default: pytest]."),
 ]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write the results as JSON here.")]
+
+
+def settings_for(repo: Path | None, **flags: Any) -> LoadedSettings:
+    """Settings for a command: flags (``None`` = not given) over env over the repo's files."""
+    root = resolve_repo(repo) if repo is not None else None
+    if flags.pop("no_cache", False):
+        flags["cache"] = False
+    return load_settings(root, flags)

@@ -1,11 +1,11 @@
 """``assay review``: findings on a diff, grounded in the repository, landing on changed lines.
 
-The flow: parse the diff into hunks (:mod:`agents.review_diff`), pick what the token budget can
+The flow: parse the diff into hunks (:mod:`agents.review.diff`), pick what the token budget can
 read (skipped parts are reported, never dropped in silence), ask the model per file with the
-related code and the best practices from the index (:mod:`agents.review_context`), then keep
+related code and the best practices from the index (:mod:`agents.review.context`), then keep
 only findings that land on an added line (snapped by a few lines when the model miscounts),
 deduplicate them and cap them by severity.  The tests section (diff coverage and generated
-tests) is :mod:`agents.review_tests`; rendering is :mod:`agents.review_report`.
+tests) is :mod:`agents.review.testsection`; rendering is :mod:`agents.review.report`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from agents import review_prompts as prompts
-from agents.review_context import NoContext, ReviewContext
-from agents.review_diff import Hunk, Skipped, parse_diff, select_hunks
-from agents.review_report import CATEGORIES, SEVERITIES, Finding, ReviewReport
+from agents.review import prompts
+from agents.review.context import NoContext, ReviewContext
+from agents.review.diff import Hunk, Skipped, parse_diff, select_hunks
+from agents.review.report import CATEGORIES, SEVERITIES, Finding, ReviewReport
 from flows.errors import LLMError, LLMUnreachable, StructuredOutputError
 from flows.llm import LLMClient
 from flows.structured import complete_structured

@@ -1,0 +1,103 @@
+"""``assay review``: review the changes since a base ref, from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agents.cli.common import BaseUrlOpt, ModelOpt, NoCacheOpt, err, out
+
+
+def review(
+    path: Annotated[Path, typer.Argument(help="The repository (default: here).")] = Path("."),
+    base: Annotated[str, typer.Option("--base", help="Review changes since this ref.")] = "main",
+    tests: Annotated[
+        bool | None,
+        typer.Option("--tests/--no-tests", help="Diff coverage and generated tests [.assay.toml]."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the review as JSON.")
+    ] = None,
+    patch: Annotated[
+        Path | None, typer.Option("--patch", help="Write the generated tests' patch here.")
+    ] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the PR comment.")] = False,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 on findings this severe (high, …).")
+    ] = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Review the changes since --base: findings on changed lines, what was skipped, and the
+    tests section (diff coverage, tests that pass every gate, as a patch).
+
+    Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error."""
+    from agents.cli.common import settings_for
+    from agents.errors import InputError
+    from agents.repoconfig import FILE, parse_repo_config
+    from agents.review.report import SEVERITIES, summary_markdown
+    from agents.review.run import local_diff, run_review
+    from agents.runtime import open_llm, resolve_repo
+
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise InputError(f"--fail-on {fail_on!r} is not a severity", "use high, medium or low")
+    loaded = settings_for(path, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache)
+    s = loaded.settings
+    repo = resolve_repo(path)
+    config_file = repo / FILE
+    config, problem = parse_repo_config(config_file.read_text() if config_file.is_file() else "")
+    diff, point = local_diff(repo, base)
+    trace = s.traces_dir / f"review-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+
+    def listener(kind: str, data: dict[str, Any]) -> None:
+        if kind == "call":
+            err.print(f"[dim]reviewing {data['path']} ({data['done'] + 1}/{data['total']})[/dim]")
+        elif kind == "tests":
+            err.print("[dim]measuring diff coverage and writing tests[/dim]")
+
+    with open_llm(s, trace_path=trace) as llm:
+        report = run_review(
+            s, llm, diff=diff, config=config, head=point, repo_dir=repo, base=point,
+            repo_name=repo.name, tests=tests, listener=listener,
+        )  # fmt: skip
+    report.head = ""
+    if problem:
+        report.errors.append(problem)
+    if markdown:
+        print(summary_markdown(report, marker=False))
+    else:
+        print_review(report)
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    if patch is not None and report.tests is not None and report.tests.patch:
+        patch.write_text(report.tests.patch)
+        out.print(f"tests patch: {patch} (apply with git apply)")
+    if fail_on is not None:
+        limit = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f.severity) <= limit for f in report.findings):
+            raise typer.Exit(1)
+
+
+def print_review(report: Any) -> None:
+    """Findings as ``path:line: severity category: message`` lines, then the rest."""
+    from agents.review.report import tests_markdown
+
+    for f in report.findings:
+        print(f"{f.path}:{f.line}: {f.severity} {f.category}: {f.message}")
+        if f.suggestion:
+            print("    suggestion: " + f.suggestion.replace("\n", "\n                "))
+    print(
+        f"{len(report.findings)} finding(s) in {report.reviewed_hunks} of {report.total_hunks} "
+        f"hunk(s); {report.tokens:,} tokens, {report.wall_seconds:.0f} s; index: {report.index}"
+    )
+    for s in report.skipped:
+        print(f"skipped {s.path}{':' + s.lines if s.lines else ''}: {s.reason}")
+    for e in report.errors:
+        print(f"warning: {e}")
+    if report.tests is not None:
+        print(tests_markdown(report.tests))

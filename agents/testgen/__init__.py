@@ -1,0 +1,1 @@
+"""``assay tests PATH::SYMBOL``: tests for one function, method or class."""
