@@ -1,11 +1,14 @@
 """Settings: one object, one precedence.
 
-    CLI flag  >  environment ``ASSAY_*``  >  ``assay.toml`` / ``[tool.assay]`` in the target
-    repository  >  defaults
+    CLI flag  >  environment ``ASSAY_*``  >  the repository's files  >  defaults
 
+The repository's files, lowest first: ``[tool.assay]`` of ``pyproject.toml``, ``.assay.toml``
+(what a repository asks of reviews: its ``[review]`` and ``[tests]`` tables, see
+:data:`TABLES`), ``assay.toml``.  Each may hold plain keys and the two tables.
 :func:`load_settings` merges the sources, validates the result with pydantic-settings, and
-remembers where every value came from (``assay config show``).  Unknown keys and malformed files
-are :class:`~agents.errors.ConfigError` with the file, the key and the fix.
+remembers where every value came from (``assay config show``); :func:`with_repo_files` adds the
+files' layer to settings loaded elsewhere (the PR bot reads them at the PR's head).  Unknown keys
+and malformed files are :class:`~agents.errors.ConfigError` with the file, the key and the fix.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -31,6 +34,30 @@ from agents.errors import ConfigError
 
 ENV_PREFIX = "ASSAY_"
 EMBEDDED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct"
+REPO_FILES = ("pyproject.toml", ".assay.toml", "assay.toml")  # lowest precedence first
+# The tables of the repository's files: table → key → setting.
+TABLES: dict[str, dict[str, str]] = {
+    "review": {
+        **{k: f"review_{k}" for k in ("enabled", "tests", "max_findings", "max_per_file")},
+        **{k: f"review_{k}" for k in ("min_severity", "fail_on", "exclude", "token_budget")},
+        "best_practices": "review_best_practices",
+    },
+    "tests": {
+        "max_minutes": "review_tests_minutes",
+        "attempts": "cover_attempts",
+        "repeat": "cover_repeat",
+        "mutation": "cover_mutation",
+        "test_command": "test_command",
+    },
+}
+Severity = Literal["high", "medium", "low"]
+# What a repository's files may set when the service reads them at a PR's head: its review and
+# tests, never where the service's model, stores or credentials are.
+REPO_KEYS = frozenset(
+    {key for table in TABLES.values() for key in table.values()}
+    | {"cover_exclude", "cover_explore", "cover_explore_seconds", "cover_tests_per_target"}
+    | {"cover_candidate_timeout", "review_token_budget", "review_max_minutes"}
+)
 
 
 def default_home() -> Path:
@@ -150,6 +177,20 @@ class Settings(BaseSettings):
     review_max_minutes: float = Field(
         15.0, gt=0, description="a review stops asking the model after this long"
     )
+    review_enabled: bool = Field(True, description="false: the PR bot leaves the repository alone")
+    review_tests: bool = Field(True, description="a review's tests section (diff coverage, tests)")
+    review_max_per_file: int = Field(5, ge=1, le=100, description="findings per file at most")
+    review_min_severity: Severity = Field("low", description="findings below this are dropped")
+    review_fail_on: Severity | Literal["none"] = Field(
+        "none", description="the PR's check fails on findings this severe"
+    )
+    review_exclude: list[str] = Field(default_factory=list, description="paths never reviewed")
+    review_best_practices: str | None = Field(
+        None, description="a markdown file of the repository shown to the model"
+    )
+    review_tests_minutes: float = Field(
+        10.0, gt=0, description="minutes a review's tests section may write tests"
+    )
 
     @field_validator("github_api_url", "gitlab_url")
     @classmethod
@@ -252,46 +293,106 @@ def display_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def _unknown_key_error(key: str, where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, list(Settings.model_fields), n=1)
+def _unknown_key_error(key: str, where: str, known: list[str] | None = None) -> ConfigError:
+    close = difflib.get_close_matches(key, known or list(Settings.model_fields), n=1)
     hint = f"did you mean '{close[0]}'?" if close else "see 'assay config show' for the keys"
     return ConfigError(f"Unknown setting '{key}' in {where}", f"remove or rename it ({hint})")
 
 
-def read_repo_config(repo: Path) -> tuple[dict[str, Any], dict[str, str], list[Path]]:
-    """Values from ``assay.toml`` and ``[tool.assay]`` of ``pyproject.toml`` in ``repo``.
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Malformed {where}: {exc}", "fix the TOML syntax") from exc
 
-    assay.toml wins over pyproject when both set a key.  Returns (values, origins, files read).
-    """
+
+def _file_values(name: str, data: Any, where: str) -> dict[str, Any]:
+    """The settings one repository file sets: plain keys and the :data:`TABLES`."""
+    if name == "pyproject.toml":
+        data = data.get("tool", {}) if isinstance(data, dict) else {}
+        data = data.get("assay", {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Malformed {where}: it is not a table", "make it a table")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"Malformed {where}: [{key}] is not a table", "make it one")
+            for sub, item in value.items():
+                setting = TABLES[key].get(sub)
+                if setting is None:
+                    raise _unknown_key_error(f"{key}.{sub}", where, list(TABLES[key]))
+                values[setting] = item
+        elif key in Settings.model_fields:
+            values[key] = value
+        else:
+            raise _unknown_key_error(key, where)
+    return values
+
+
+def read_repo_files(
+    repo: Path | None = None, texts: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, Any], dict[str, str], list[Path]]:
+    """Values of the repository's files (:data:`REPO_FILES`), read from ``repo`` or given as
+    ``texts`` (file name → content, None when absent).  Returns (values, origins, files read)."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     files: list[Path] = []
-    for path, table in ((repo / "pyproject.toml", ("tool", "assay")), (repo / "assay.toml", ())):
-        if not path.is_file():
+    for name in REPO_FILES:
+        path = (repo / name) if repo is not None else Path(name)
+        if texts is not None:
+            text = texts.get(name)
+        elif path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"Cannot read {path}: {exc}", "check the file") from exc
+        else:
+            text = None
+        if not text or not text.strip():
             continue
-        try:
-            with path.open("rb") as fh:
-                data: Any = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Malformed {path}: {exc}", "fix the TOML syntax") from exc
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot read {path}: {exc.strerror}", "check its permissions"
-            ) from exc
-        for part in table:
-            data = data.get(part, {}) if isinstance(data, dict) else {}
-        if not data:
+        where = str(path) + (" [tool.assay]" if name == "pyproject.toml" else "")
+        found = _file_values(name, _parse_toml(text, str(path)), where)
+        if not found:
             continue
-        if not isinstance(data, dict):
-            raise ConfigError(f"Malformed {path}: [tool.assay] is not a table", "make it a table")
-        where = f"{path}" + (" [tool.assay]" if table else "")
-        for key, value in data.items():
-            if key not in Settings.model_fields:
-                raise _unknown_key_error(key, where)
-            values[key] = value
-            origins[key] = where
+        values.update(found)
+        origins.update(dict.fromkeys(found, where))
         files.append(path)
     return values, origins, files
+
+
+def with_repo_files(
+    settings: Settings, texts: Mapping[str, str | None]
+) -> tuple[Settings, list[Path]]:
+    """``settings`` with the repository files' layer below what was set explicitly (flags,
+    environment, the service's own files): for the PR bot, which reads them at the PR's head.
+    Raises :class:`ConfigError` for a file that is malformed, has an unknown key, or sets what
+    a repository may not (:data:`REPO_KEYS`)."""
+    values, origins, files = read_repo_files(texts=texts)
+    for key in values:
+        if key not in REPO_KEYS:
+            raise ConfigError(
+                f"'{key}' in {origins[key]} is a setting of the service, not of a repository",
+                "remove it from the repository's file",
+            )
+    layer = {k: v for k, v in values.items() if k not in settings.model_fields_set}
+    if not layer:
+        return settings, files
+    merged = {k: getattr(settings, k) for k in settings.model_fields_set}
+    return _validated({**layer, **merged}, dict.fromkeys(layer, "the repository's files")), files
+
+
+def _validated(values: Mapping[str, Any], origins: Mapping[str, str]) -> Settings:
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        source = origins.get(key, "defaults")
+        raise ConfigError(
+            f"Invalid value for '{key}' from {source}: {err['msg']}",
+            f"fix '{key}' there",
+        ) from exc
 
 
 def load_settings(
@@ -306,7 +407,7 @@ def load_settings(
     origins: dict[str, str] = {}
     files: list[Path] = []
     if repo is not None and repo.is_dir():
-        file_values, origins, files = read_repo_config(repo)
+        file_values, origins, files = read_repo_files(repo)
 
     env_source = EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, case_sensitive=False)
     try:
@@ -322,15 +423,5 @@ def load_settings(
             raise _unknown_key_error(key, "command-line flags")
         origins[key] = "command line"
 
-    merged = {**file_values, **env_values, **cli_values}
-    try:
-        settings = Settings(**merged)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else "?"
-        source = origins.get(key, "defaults")
-        raise ConfigError(
-            f"Invalid value for '{key}' from {source}: {err['msg']}",
-            f"fix '{key}' there",
-        ) from exc
+    settings = _validated({**file_values, **env_values, **cli_values}, origins)
     return LoadedSettings(settings=settings, origins=origins, config_files=files)

@@ -64,6 +64,27 @@ def test_precedence_flag_over_env_over_file_over_default(
     assert origins["llm_max_retries"] == "default"
 
 
+def test_assay_toml_review_and_tests_tables_are_a_layer_of_the_same_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.assay]\ncover_repeat = 4\n")
+    (tmp_path / ".assay.toml").write_text(
+        '[review]\nmax_findings = 3\nfail_on = "high"\n[tests]\nrepeat = 2\n'
+        'test_command = "pytest -q"\n'
+    )
+    monkeypatch.setenv("ASSAY_TEST_COMMAND", "pytest -x tests/unit")
+    loaded = load_settings(tmp_path)
+    s = loaded.settings
+    assert (s.review_max_findings, s.review_fail_on, s.cover_repeat) == (3, "high", 2)
+    assert s.test_command == "pytest -x tests/unit"  # env over the repository's file
+    origins = {key: origin for key, _value, origin in loaded.rows()}
+    assert origins["review_max_findings"].endswith(".assay.toml")
+    assert origins["test_command"] == "env ASSAY_TEST_COMMAND"
+    (tmp_path / ".assay.toml").write_text("[review]\nmax_findngs = 3\n")
+    with pytest.raises(ConfigError, match=r"Unknown setting 'review\.max_findngs'"):
+        load_settings(tmp_path)
+
+
 def test_home_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "h"))
     s = load_settings(None).settings

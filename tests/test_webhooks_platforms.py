@@ -3,13 +3,15 @@ the files-API fallback for diffs GitHub will not render, `.assay.toml` parsing."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from agents.errors import PlatformError
+from agents.errors import ConfigError, PlatformError
 from agents.platforms import github, gitlab
 from agents.platforms.base import PullRequest
-from agents.repoconfig import parse_repo_config
 from agents.review.diff import changed_lines, parse_diff
+from agents.settings import Settings, with_repo_files
 from tests.fakes.code_hosts import FakeGitHub, FakePR
 from tests.servicekit import rsa_pair
 
@@ -85,13 +87,18 @@ def test_listing_follows_pagination() -> None:
         assert gh.issue_comments[-1]["body"] == "new <!-- m -->"
 
 
-def test_repo_config_defaults_and_problems() -> None:
-    config, problem = parse_repo_config(None)
-    assert config.review.enabled and config.review.tests and problem == ""
-    config, problem = parse_repo_config("[review]\nmax_findings = 3\nexclude = ['docs/*']\n")
-    assert config.review.max_findings == 3 and config.review.exclude == ["docs/*"]
-    config, problem = parse_repo_config("[review]\nmax_findngs = 3\n")
-    assert problem.startswith(".assay.toml: review.max_findngs: Extra inputs are not permitted")
-    assert config.review.max_findings == 20
-    _, problem = parse_repo_config("[review\n")
-    assert problem.startswith(".assay.toml is not valid TOML")
+def test_a_prs_assay_toml_is_a_layer_of_the_settings_and_its_problems_are_named() -> None:
+    base = Settings(home=Path("/tmp/assay-home"), review_max_per_file=7)
+    settings, files = with_repo_files(base, {".assay.toml": None})
+    assert settings.review_enabled and settings.review_tests and files == []
+    text = "[review]\nmax_findings = 3\nexclude = ['docs/*']\n[tests]\nrepeat = 5\n"
+    settings, _ = with_repo_files(base, {".assay.toml": text})
+    assert settings.review_max_findings == 3 and settings.review_exclude == ["docs/*"]
+    assert settings.cover_repeat == 5
+    assert settings.review_max_per_file == 7  # set by the service: over the repository's file
+    with pytest.raises(ConfigError, match=r"review\.max_findngs.*did you mean 'max_findings'"):
+        with_repo_files(base, {".assay.toml": "[review]\nmax_findngs = 3\n"})
+    with pytest.raises(ConfigError, match=r"Malformed \.assay\.toml"):
+        with_repo_files(base, {".assay.toml": "[review\n"})
+    with pytest.raises(ConfigError, match=r"'llm_base_url' .* a setting of the service"):
+        with_repo_files(base, {".assay.toml": "llm_base_url = 'http://evil.example/v1'\n"})

@@ -33,6 +33,6 @@ def config_show(
         table.add_row(key, value, source)
     out.print(table)
     out.print(
-        "[dim]Precedence: command-line flag > env ASSAY_<KEY> > assay.toml / "
-        "[tool.assay] in pyproject.toml > default.[/dim]"
+        "[dim]Precedence: command-line flag > env ASSAY_<KEY> > the repository's assay.toml > "
+        ".assay.toml ([review], [tests]) > [tool.assay] in pyproject.toml > default.[/dim]"
     )

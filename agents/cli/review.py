@@ -17,7 +17,9 @@ def review(
     base: Annotated[str, typer.Option("--base", help="Review changes since this ref.")] = "main",
     tests: Annotated[
         bool | None,
-        typer.Option("--tests/--no-tests", help="Diff coverage and generated tests [.assay.toml]."),
+        typer.Option(
+            "--tests/--no-tests", help="Diff coverage and generated tests [review_tests]."
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the review as JSON.")
@@ -39,7 +41,6 @@ def review(
     Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error."""
     from agents.cli.common import settings_for
     from agents.errors import InputError
-    from agents.repoconfig import FILE, parse_repo_config
     from agents.review.report import SEVERITIES, summary_markdown
     from agents.review.run import local_diff, run_review
     from agents.runtime import open_llm, resolve_repo
@@ -49,8 +50,6 @@ def review(
     loaded = settings_for(path, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache)
     s = loaded.settings
     repo = resolve_repo(path)
-    config_file = repo / FILE
-    config, problem = parse_repo_config(config_file.read_text() if config_file.is_file() else "")
     diff, point = local_diff(repo, base)
     trace = s.traces_dir / f"review-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
 
@@ -62,12 +61,10 @@ def review(
 
     with open_llm(s, trace_path=trace) as llm:
         report = run_review(
-            s, llm, diff=diff, config=config, head=point, repo_dir=repo, base=point,
+            s, llm, diff=diff, head=point, repo_dir=repo, base=point,
             repo_name=repo.name, tests=tests, listener=listener,
         )  # fmt: skip
     report.head = ""
-    if problem:
-        report.errors.append(problem)
     if markdown:
         print(summary_markdown(report, marker=False))
     else:

@@ -130,14 +130,9 @@ class LocalEngine:
     # -- review of the changes ---------------------------------------------------------------------
 
     def review(self, job: Job, ask: ReviewAsk) -> ReviewOutcome:
-        from agents.repoconfig import FILE, parse_repo_config
         from agents.review.run import local_diff, run_review
 
         s = self.config.settings(ask.root).settings
-        config_file = ask.root / FILE
-        config, problem = parse_repo_config(
-            config_file.read_text(encoding="utf-8") if config_file.is_file() else ""
-        )
         job.report(f"reading the changes since {ask.base}")
         diff, point = local_diff(ask.root, ask.base)
         if not diff.strip():
@@ -145,12 +140,12 @@ class LocalEngine:
         with ExitStack() as stack:
             llm = self._open(stack, job, ask.root, s)
             report = run_review(
-                s, cast(LLMClient, llm), diff=diff, config=config, head=point,
+                s, cast(LLMClient, llm), diff=diff, head=point,
                 repo_dir=ask.root, base=point, repo_name=ask.root.name, tests=False,
                 listener=job.listener,
             )  # fmt: skip
         details = [f"skipped {k.path} {k.lines}: {k.reason}" for k in report.skipped]
-        details += [f"note: {e}" for e in report.errors + ([problem] if problem else [])]
+        details += [f"note: {e}" for e in report.errors]
         counts = report.counts()
         by = ", ".join(f"{counts[k]} {k}" for k in ("high", "medium", "low") if counts[k])
         summary = (

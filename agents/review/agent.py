@@ -23,6 +23,7 @@ from agents.review import prompts
 from agents.review.context import NoContext, ReviewContext
 from agents.review.diff import Hunk, Skipped, parse_diff, select_hunks
 from agents.review.report import CATEGORIES, SEVERITIES, Finding, ReviewReport
+from agents.settings import Settings
 from flows.errors import LLMError, LLMUnreachable, StructuredOutputError
 from flows.llm import LLMClient
 from flows.structured import complete_structured
@@ -93,6 +94,17 @@ class ReviewOptions:
     context_hits: int = 3
     answer_tokens: int = 600
     max_seconds: float | None = None  # stop asking after this long (the rest is skipped)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ReviewOptions:
+        """The options the settings ask for (``review_*``), with ``overrides`` on top."""
+        s = settings
+        values: dict[str, Any] = dict(
+            token_budget=s.review_token_budget, max_findings=s.review_max_findings,
+            max_per_file=s.review_max_per_file, min_severity=s.review_min_severity,
+            exclude=tuple(s.review_exclude), max_seconds=s.review_max_minutes * 60,
+        )  # fmt: skip
+        return cls(**{**values, **overrides})
 
 
 def normalize_severity(value: str) -> str:

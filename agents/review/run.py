@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import AssayError, InputError
-from agents.repoconfig import RepoConfig
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.context import IndexContext
 from agents.review.report import ReviewReport
@@ -102,34 +101,15 @@ def fetch_base(dest: Path, url: str, base_sha: str, *, header: str | None = None
         return base_sha
 
 
-def review_options(
-    settings: Settings, config: RepoConfig, path_weight: Callable[[str], float] | None = None
-) -> ReviewOptions:
-    r = config.review
-    return ReviewOptions(
-        token_budget=r.token_budget or settings.review_token_budget,
-        max_findings=min(r.max_findings, settings.review_max_findings),
-        max_per_file=r.max_per_file,
-        min_severity=r.min_severity,
-        exclude=tuple(r.exclude),
-        path_weight=path_weight,
-        max_seconds=settings.review_max_minutes * 60,
-    )
-
-
-def tests_options(settings: Settings, config: RepoConfig) -> TestsOptions:
-    t = config.tests
-    return TestsOptions(
-        test_command=t.test_command,
-        max_minutes=t.max_minutes,
-        repeat=t.repeat,
-        attempts=t.attempts,
-        mutation=t.mutation,
-        candidate_timeout=settings.cover_candidate_timeout,
-        suite_timeout=settings.sandbox_timeout,
-        explore=settings.cover_explore,
-        explore_seconds=settings.cover_explore_seconds,
-    )
+def read_practices(repo: Path, name: str) -> str:
+    """The repository's best-practices file (``review_best_practices``), "" when unreadable."""
+    path = (repo / name).resolve()
+    if not path.is_relative_to(repo.resolve()) or not path.is_file():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def run_review(
@@ -137,7 +117,6 @@ def run_review(
     llm: LLMClient,
     *,
     diff: str,
-    config: RepoConfig,
     head: str = "",
     repo_dir: Path | None = None,
     base: str | None = None,
@@ -147,19 +126,22 @@ def run_review(
     tests: bool | None = None,
     listener: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> ReviewReport:
-    """Findings on ``diff`` (unless ``findings=False``) plus, when asked and a checkout is at
-    hand, the tests section against ``base``.  ``practices``: the repository's own best
-    practices (``.assay.toml``), added to the quality policy's."""
+    """Findings on ``diff`` (unless ``findings=False``) plus, when asked (``tests``, default:
+    the ``review_tests`` setting) and a checkout is at hand, the tests section against ``base``.
+    ``practices``: the repository's own best practices (the ``review_best_practices`` file),
+    added to the quality policy's; read from ``repo_dir`` when not given."""
     from agents.runtime import resolve_python
     from flows.sandbox import Sandbox
 
+    if not practices and repo_dir is not None and settings.review_best_practices:
+        practices = read_practices(repo_dir, settings.review_best_practices)
     context = IndexContext(repo_name, settings=settings, fallback_practices=practices)
-    options = review_options(settings, config, context.path_weight)
+    options = ReviewOptions.from_settings(settings, path_weight=context.path_weight)
     agent = ReviewAgent(llm, options, context=context, listener=listener)
     report = agent.review(diff if findings else "", head=head)
     if not findings:
         report.errors = []
-    want_tests = config.review.tests if tests is None else tests
+    want_tests = settings.review_tests if tests is None else tests
     if want_tests and repo_dir is not None and base:
         if listener:
             listener("tests", {})
@@ -167,6 +149,6 @@ def run_review(
         python = resolve_python(settings.python)
         with Sandbox(repo_dir, python, timeout=settings.sandbox_timeout, memory_limit=memory) as sb:
             report.tests = tests_section(
-                repo_dir, base, sandbox=sb, llm=llm, options=tests_options(settings, config)
+                repo_dir, base, sandbox=sb, llm=llm, options=TestsOptions.from_settings(settings)
             )
     return report

@@ -13,11 +13,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agents.cover.engine import OMIT, CoverAgent, CoverOptions
 from agents.cover.targets import changed_lines, coverage_sources, module_of, source_files
 from agents.errors import AssayError
 from agents.review.report import TestsSection
+from agents.settings import Settings
 from flows.coverage_data import CoverageReport
 from flows.errors import FlowsError, LLMUnreachable
 from flows.llm import LLMClient
@@ -39,6 +41,19 @@ class TestsOptions:
     generate: bool = True
     explore: bool = True
     explore_seconds: float = 20.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> TestsOptions:
+        """The options the settings ask for (``test_command``, ``cover_*``,
+        ``review_tests_minutes``), with ``overrides`` on top."""
+        s = settings
+        values: dict[str, Any] = dict(
+            test_command=s.test_command, max_minutes=s.review_tests_minutes,
+            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
+            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
+            explore=s.cover_explore, explore_seconds=s.cover_explore_seconds,
+        )  # fmt: skip
+        return cls(**{**values, **overrides})
 
 
 def _pythonpath(repo: Path, files: list[str]) -> str:

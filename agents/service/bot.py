@@ -16,9 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agents.errors import PlatformError, ServiceError
+from agents.errors import ConfigError, PlatformError, ServiceError
 from agents.platforms.base import CodeHost, InlineComment, NewComment, PullRequest
-from agents.repoconfig import FILE, RepoConfig, parse_repo_config
 from agents.review import prompts
 from agents.review.report import (
     SEVERITIES,
@@ -30,7 +29,7 @@ from agents.review.report import (
     tests_markdown,
 )
 from agents.service.jobs import JobContext
-from agents.settings import Settings
+from agents.settings import Settings, with_repo_files
 
 _apps: dict[tuple[str, int], Any] = {}
 _apps_lock = threading.Lock()
@@ -74,8 +73,11 @@ def make_host(settings: Settings, platform: str, installation_id: int | None) ->
     raise ServiceError(f"Unknown code host '{platform}'", "use github or gitlab")
 
 
-def conclusion(report: ReviewReport, config: RepoConfig) -> str:
-    fail_on = config.review.fail_on
+REPO_FILE = ".assay.toml"  # what a repository asks of reviews, read at the PR's head
+
+
+def conclusion(report: ReviewReport, settings: Settings) -> str:
+    fail_on = settings.review_fail_on
     if fail_on != "none":
         limit = SEVERITIES.index(fail_on)
         if any(SEVERITIES.index(f.severity) <= limit for f in report.findings):
@@ -151,6 +153,15 @@ def _superseded(host: CodeHost, pr: PullRequest, p: dict[str, Any]) -> bool:
     return host.pull_request(pr.repo, pr.number).head_sha != pr.head_sha
 
 
+def _pr_settings(settings: Settings, text: str | None) -> tuple[Settings, str]:
+    """The service's settings with the PR's ``.assay.toml`` as a layer; a broken file does not
+    stop the review: the problem is reported and the file is not used."""
+    try:
+        return with_repo_files(settings, {REPO_FILE: text})[0], ""
+    except ConfigError as exc:
+        return settings, f"{exc}; {REPO_FILE} was not used"
+
+
 def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, Any]:
     from agents.review.run import run_review
     from agents.runtime import open_llm
@@ -162,16 +173,16 @@ def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, 
     by_comment = str(p.get("trigger", "")).startswith("comment")
     if p.get("head_sha") and p["head_sha"] != pr.head_sha and not by_comment:
         return {"skipped": f"superseded: the head is now {pr.head_sha[:7]}"}
-    config, problem = parse_repo_config(host.read_file(pr, FILE))
-    if not config.review.enabled:
-        return {"skipped": f"disabled by {FILE}"}
+    settings, problem = _pr_settings(ctx.settings, host.read_file(pr, REPO_FILE))
+    if not settings.review_enabled:
+        return {"skipped": f"disabled by {REPO_FILE}"}
     check = host.start_check(pr)
     action = p.get("action", "review")
     practices = ""
-    if config.review.best_practices:
-        practices = host.read_file(pr, config.review.best_practices) or ""
+    if settings.review_best_practices:
+        practices = host.read_file(pr, settings.review_best_practices) or ""
     diff = host.diff(pr)
-    want_tests = action == "tests" or config.review.tests
+    want_tests = action == "tests" or settings.review_tests
 
     def listener(kind: str, data: dict[str, Any]) -> None:
         if kind == "call":
@@ -191,10 +202,10 @@ def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, 
             except Exception as exc:  # the review goes on without the tests section
                 note = f"no tests section: the checkout failed ({str(exc)[:200]})"
         with open_llm(
-            ctx.settings, trace_path=ctx.settings.traces_dir / f"pr-{ctx.job.id[:12]}.jsonl"
+            settings, trace_path=settings.traces_dir / f"pr-{ctx.job.id[:12]}.jsonl"
         ) as llm:
             report = run_review(
-                ctx.settings, llm, diff=diff, config=config, head=pr.head_sha,
+                settings, llm, diff=diff, head=pr.head_sha,
                 repo_dir=repo_dir, base=base, repo_name=p.get("repo_name") or pr.repo,
                 practices=practices, findings=action == "review", tests=want_tests,
                 listener=listener,
@@ -225,7 +236,7 @@ def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, 
         result["tests_comment"] = host.upsert_note(pr, prompts.MARKER_TESTS, text)
         title = "tests: " + (f"diff coverage {tests.percent:.0f} %" if tests.percent is not None
                              else "not measured")  # fmt: skip
-    outcome = conclusion(report, config)
+    outcome = conclusion(report, settings)
     summary = text.split("\n", 1)[1] if text.startswith("<!--") else text
     host.finish_check(pr, check, conclusion=outcome, title=title, summary=summary)
     result["conclusion"] = outcome

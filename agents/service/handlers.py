@@ -12,13 +12,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agents.errors import InputError
-from agents.repoconfig import parse_repo_config
+from agents.errors import ConfigError, InputError
 from agents.service.jobs import Handler, JobContext
+from agents.settings import REPO_FILES, Settings, with_repo_files
 
 
 def _trace(ctx: JobContext) -> Path:
     return ctx.settings.traces_dir / f"job-{ctx.job.kind}-{ctx.job.id[:12]}.jsonl"
+
+
+def _repo_settings(ctx: JobContext, repo: Path | None) -> tuple[Settings, str]:
+    """The job's settings with a registered repository's files as a layer (and the problem
+    with them, if any: reported, the review goes on without them)."""
+    if repo is None:
+        return ctx.settings, ""
+    texts = {n: (repo / n).read_text() if (repo / n).is_file() else None for n in REPO_FILES}
+    try:
+        return with_repo_files(ctx.settings, texts)[0], ""
+    except ConfigError as exc:
+        return ctx.settings, f"{exc}; the repository's files were not used"
 
 
 def _repo_dir(params: dict[str, Any]) -> Path | None:
@@ -42,10 +54,7 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
     diff, base = p.get("diff") or "", p.get("base")
     if not diff and repo is not None and base:
         diff, base = local_diff(repo, base)
-    config_text = (
-        (repo / ".assay.toml").read_text() if repo and (repo / ".assay.toml").is_file() else ""
-    )
-    config, problem = parse_repo_config(config_text)
+    settings, problem = _repo_settings(ctx, repo)
 
     def listener(kind: str, data: dict[str, Any]) -> None:
         if kind == "call":
@@ -54,12 +63,11 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
             ctx.progress("tests")
 
     ctx.progress("starting")
-    with open_llm(ctx.settings, trace_path=_trace(ctx)) as llm:
+    with open_llm(settings, trace_path=_trace(ctx)) as llm:
         report = run_review(
-            ctx.settings,
+            settings,
             llm,
             diff=diff,
-            config=config,
             repo_dir=repo,
             base=base,
             repo_name=p.get("repo"),

@@ -244,7 +244,8 @@ class TestgenAgent:
         assert self.flow is not None, "call prepare() first"
         opts = self.options
         config = GateConfig(
-            test_command="pytest", sources=self.sources, omit=OMIT, pythonpath=self.pythonpath,
+            test_command=opts.test_command, sources=self.sources, omit=OMIT,
+            pythonpath=self.pythonpath,
             repeat=opts.repeat, mutation=opts.mutation, observed_oracles=opts.observed_oracles,
             timeout=opts.candidate_timeout, suite_timeout=opts.suite_timeout,
             coverage_gate="runs",
