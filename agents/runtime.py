@@ -1,6 +1,9 @@
-"""Wiring: turn settings into the objects the libraries take (LLM client, interpreter, paths).
+"""Wiring: settings become the objects the libraries take — in one place.
 
-This is where settings meet :mod:`flows`; the libraries themselves never read settings.
+:func:`open_run` opens what a run of an agent needs from the settings (the sandbox over the
+repository, the model — the configured endpoint or the embedded one, started when needed — and
+the run's trace file); the agents take those objects and know nothing of settings.  The
+libraries (:mod:`flows`, :mod:`indexer`) never read settings.
 """
 
 from __future__ import annotations
@@ -8,13 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from agents.errors import InputError
 from agents.settings import Settings
-from flows import LLMClient, LLMUnreachable, ResponseCache, TraceWriter
+from flows import Completer, LLMClient, LLMUnreachable, ResponseCache, Sandbox, TraceWriter
 
 UNREACHABLE_FIX_ENDPOINT = "check that the server runs, or fix ASSAY_LLM_BASE_URL / --llm-base-url"
 UNREACHABLE_FIX_EMBEDDED = "set ASSAY_LLM_BASE_URL or run 'assay model install'"
@@ -49,13 +54,19 @@ def resolve_python(value: str | None) -> str:
     return str(Path(found).absolute())
 
 
-def make_llm_client(
-    settings: Settings,
-    base_url: str,
-    *,
-    trace_path: Path | None = None,
-) -> LLMClient:
-    """An :class:`LLMClient` for ``base_url`` configured from settings (cache, retries, trace)."""
+def trace_path(settings: Settings, kind: str, ident: str | None = None) -> Path:
+    """Where the trace of a run goes: ``<home>/traces/<kind>-<ident or a timestamp>.jsonl``."""
+    stamp = ident or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    return settings.traces_dir / f"{kind}-{stamp}.jsonl"
+
+
+def open_trace(settings: Settings, kind: str, ident: str | None = None) -> TraceWriter:
+    """The run's trace: prompts and replies included (they stay in ``ASSAY_HOME``)."""
+    return TraceWriter(trace_path(settings, kind, ident), include_content=True)
+
+
+def make_llm_client(settings: Settings, base_url: str) -> LLMClient:
+    """An :class:`LLMClient` for ``base_url`` configured from settings (cache, retries)."""
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return LLMClient(
         base_url,
@@ -65,22 +76,89 @@ def make_llm_client(
         max_retries=settings.llm_max_retries,
         stage_models=settings.llm_stage_models,
         cache=ResponseCache(settings.cache_dir) if settings.cache else None,
-        trace=TraceWriter(trace_path, include_content=True) if trace_path else None,
     )
 
 
 @contextmanager
-def open_llm(settings: Settings, *, trace_path: Path | None = None) -> Iterator[LLMClient]:
+def open_llm(settings: Settings) -> Iterator[LLMClient]:
     """A client for the configured endpoint, or for the embedded model (started if needed and
     stopped afterwards when this command started it)."""
     from agents.model.server import llm_endpoint
 
     fix = UNREACHABLE_FIX_ENDPOINT if settings.llm_base_url else UNREACHABLE_FIX_EMBEDDED
     with llm_endpoint(settings) as base_url:
-        client = make_llm_client(settings, base_url, trace_path=trace_path)
+        client = make_llm_client(settings, base_url)
         try:
             yield client
         except LLMUnreachable as err:
             raise err.with_fix(fix) from err.__cause__
         finally:
             client.close()
+
+
+def open_sandbox(
+    settings: Settings,
+    repo: Path,
+    *,
+    stop_check: Callable[[], None] | None = None,
+    timeout: float | None = None,
+) -> Sandbox:
+    """The sandbox over ``repo`` the settings describe (interpreter, timeout unless given,
+    memory cap); open it with ``with``."""
+    memory = settings.sandbox_memory_mb * 2**20 if settings.sandbox_memory_mb else None
+    return Sandbox(
+        repo,
+        resolve_python(settings.python),
+        timeout=timeout or settings.sandbox_timeout,
+        memory_limit=memory,
+        stop_check=stop_check,
+    )
+
+
+@dataclass
+class Run:
+    """What one run of an agent has open: the sandbox (None when the run needs none), the
+    model (None likewise) and the trace every model call is written to."""
+
+    settings: Settings
+    sandbox: Sandbox | None
+    llm: Completer | None
+    trace: TraceWriter
+
+    @property
+    def trace_path(self) -> Path:
+        return self.trace.path
+
+
+@contextmanager
+def open_run(
+    settings: Settings,
+    kind: str,
+    *,
+    repo: Path | None = None,
+    model: bool = True,
+    trace_id: str | None = None,
+    trace_file: Path | None = None,
+    stop_check: Callable[[], None] | None = None,
+    sandbox_timeout: float | None = None,
+    wrap_llm: Callable[[LLMClient], Completer] | None = None,
+) -> Iterator[Run]:
+    """Open a run of ``kind`` (``cover``, ``tests``, ``review`` …): a sandbox over ``repo``
+    (when given), the model (unless ``model=False``; ``wrap_llm`` wraps the client, e.g. in a
+    cancellation guard) and the trace (``trace_file``, else named by :func:`trace_path`).
+    Everything opened is closed when the block ends."""
+    with ExitStack() as stack:
+        sandbox = None
+        if repo is not None:
+            sandbox = open_sandbox(settings, repo, stop_check=stop_check, timeout=sandbox_timeout)
+            stack.enter_context(sandbox)
+        llm: Completer | None = None
+        if model:
+            client = stack.enter_context(open_llm(settings))
+            llm = wrap_llm(client) if wrap_llm is not None else client
+        trace = (
+            TraceWriter(trace_file, include_content=True)
+            if trace_file is not None
+            else open_trace(settings, kind, trace_id)
+        )
+        yield Run(settings, sandbox, llm, trace)

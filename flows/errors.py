@@ -70,15 +70,5 @@ class LLMBadResponse(LLMError):
     default_fix = "check that the endpoint speaks the OpenAI chat-completions API"
 
 
-class StructuredOutputError(FlowsError):
-    """The model's reply could not be parsed into the requested schema, even after a retry."""
-
-    default_fix = "the reply was counted as a failure; try a larger model or a simpler schema"
-
-    def __init__(self, what: str, fix: str | None = None, *, reply: str = "") -> None:
-        self.reply = reply
-        super().__init__(what, fix)
-
-
 class SandboxError(FlowsError):
     """The sandbox could not run a command at all (not: the command failed)."""

@@ -1,18 +1,19 @@
 """The one module that talks to the LLM: any OpenAI-compatible chat-completions endpoint.
 
 ``LLMClient.complete`` sends one chat request and returns a :class:`Completion`.  It retries
-429 and 5xx answers with backoff that honours ``Retry-After``, translates every failure into a
-:mod:`flows.errors` type, accounts tokens and latency per stage, keeps an optional on-disk
-response cache (a rerun costs nothing) and writes one trace line per call.
+429 and 5xx answers with backoff that honours ``Retry-After`` (the completion says how many
+retries it took), translates every failure into a :mod:`flows.errors` type, and keeps an
+optional on-disk response cache (a rerun costs nothing).  What calls cost and the trace are the
+flow runner's (:class:`flows.runtime.FlowRunner`), the one way assay asks a model.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -29,10 +30,9 @@ from flows.errors import (
     LLMTimeout,
     LLMUnreachable,
 )
-from flows.llm_types import Completion, StageUsage, Usage
-from flows.trace import TraceWriter
+from flows.llm_types import Completion
 
-__all__ = ["Completion", "LLMClient", "Message", "StageUsage", "Usage", "retry_after_seconds"]
+__all__ = ["Completion", "LLMClient", "Message", "retry_after_seconds"]
 
 Message = Mapping[str, str]
 
@@ -82,7 +82,6 @@ class LLMClient:
         max_backoff: float = 60.0,
         stage_models: Mapping[str, str] | None = None,
         cache: ResponseCache | None = None,
-        trace: TraceWriter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -92,10 +91,7 @@ class LLMClient:
         self.max_backoff = max_backoff
         self.stage_models = dict(stage_models or {})
         self.cache = cache
-        self.trace = trace
-        self.usage = Usage()
         self._sleep = sleep
-        self._lock = threading.Lock()
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=api_key or "no-key",
@@ -149,20 +145,9 @@ class LLMClient:
                     cached=True,
                     finish_reason=hit.get("finish_reason"),
                 )
-                self._account(completion, msgs)
                 return completion
 
-        started = time.monotonic()
-        try:
-            completion = self._request_with_retries(msgs, model, stage, params, stop_when)
-        except LLMError as err:
-            with self._lock:
-                usage = self.usage.stage(stage)
-                usage.failed_calls += 1
-                usage.seconds += time.monotonic() - started
-            self._trace(stage, model, msgs, None, error=err)
-            raise
-        self._account(completion, msgs)
+        completion = self._request_with_retries(msgs, model, stage, params, stop_when)
         if self.cache is not None:
             self.cache.put(
                 key,
@@ -207,13 +192,17 @@ class LLMClient:
             started = time.monotonic()
             try:
                 if stop_when is not None:
-                    return self._stream(msgs, model, stage, params, stop_when, started)
-                response = self._client.chat.completions.create(
-                    model=model,
-                    messages=msgs,  # type: ignore[arg-type]
-                    **params,
-                )
-                return self._to_completion(response, model, stage, time.monotonic() - started)
+                    answer = self._stream(msgs, model, stage, params, stop_when, started)
+                else:
+                    response = self._client.chat.completions.create(
+                        model=model,
+                        messages=msgs,  # type: ignore[arg-type]
+                        **params,
+                    )
+                    answer = self._to_completion(
+                        response, model, stage, time.monotonic() - started
+                    )
+                return replace(answer, retries=attempt) if attempt else answer
             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                 # APITimeoutError subclasses APIConnectionError.
                 err = self._translate(exc, model)
@@ -234,10 +223,9 @@ class LLMClient:
                     wait = self._backoff(attempt, retry_after_seconds(exc.response.headers))
                 else:
                     raise self._translate(exc, model) from exc
-            except LLMBadResponse as exc:
+            except LLMBadResponse:
                 if attempt >= self.max_retries:
                     raise
-                err = exc
                 wait = self._backoff(attempt, None)
             except (openai.APIError, ValueError) as exc:  # e.g. a body that is not JSON
                 err = LLMBadResponse(
@@ -248,7 +236,6 @@ class LLMClient:
                     raise err from exc
                 wait = self._backoff(attempt, None)
             attempt += 1
-            self._trace(stage, model, msgs, None, error=err, retry_in=wait)
             self._sleep(wait)
 
     def _stream(
@@ -381,56 +368,6 @@ class LLMClient:
                 base_url=url,
             )
         return LLMBadResponse(f"Unexpected answer from {url}: {_short(str(exc))}", base_url=url)
-
-    def _account(self, completion: Completion, msgs: list[dict[str, str]]) -> None:
-        with self._lock:
-            usage = self.usage.stage(completion.stage)
-            usage.calls += 1
-            if completion.cached:
-                usage.cached_calls += 1
-            else:
-                usage.prompt_tokens += completion.prompt_tokens
-                usage.completion_tokens += completion.completion_tokens
-                usage.seconds += completion.latency
-        self._trace(completion.stage, completion.model, msgs, completion)
-
-    def _trace(
-        self,
-        stage: str,
-        model: str,
-        msgs: list[dict[str, str]],
-        completion: Completion | None,
-        *,
-        error: Exception | None = None,
-        retry_in: float | None = None,
-    ) -> None:
-        if self.trace is None:
-            return
-        record: dict[str, Any] = {
-            "event": "llm_call",
-            "stage": stage,
-            "model": model,
-            "prompt_chars": sum(len(m["content"]) for m in msgs),
-        }
-        if getattr(self.trace, "include_content", False):
-            record["messages"] = msgs
-            if completion is not None:
-                record["response"] = completion.text
-        if completion is not None:
-            record.update(
-                response_chars=len(completion.text),
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                latency=round(completion.latency, 3),
-                cached=completion.cached,
-                finish_reason=completion.finish_reason,
-                outcome="ok",
-            )
-        if error is not None:
-            record.update(outcome=type(error).__name__, error=_short(str(error)))
-        if retry_in is not None:
-            record.update(outcome="retry", retry_in=round(retry_in, 3))
-        self.trace.write(record)
 
 
 def _short(text: str, limit: int = 300) -> str:

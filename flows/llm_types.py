@@ -1,4 +1,5 @@
-"""What a model call returns and what a run's calls cost: tokens, calls and time per stage."""
+"""What a model call returns (:class:`Completion`) and what a run's calls cost (:class:`Usage`:
+tokens, calls and time per stage, counted by :class:`flows.runtime.FlowRunner`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Completion:
     latency: float
     cached: bool = False
     finish_reason: str | None = None
+    retries: int = 0  # answers of 429/5xx/garbage/transport errors retried before this one
 
     @property
     def total_tokens(self) -> int:

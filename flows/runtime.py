@@ -1,39 +1,33 @@
-"""The flow runtime: a flow is data (stages), the runner executes them against an LLM client.
+"""The flow runtime: a flow is data (stages, :mod:`flows.stage`), the runner executes them.
 
-A :class:`Stage` is a prompt template, an output schema (pydantic), a route (model and
-temperature) and a retry policy.  It is sans-IO: :meth:`Stage.request` renders the request a call
-would send and :meth:`Stage.parse` turns a reply into the schema, so a stage is tested without a
-network.  The :class:`FlowRunner` answers requests with the client, enforces a :class:`Budget`
-(calls, tokens, wall time: :class:`BudgetExhausted` before a call that would exceed it), repairs
-or re-asks a reply that does not parse, and writes one trace line per call (stage, model, prompt
-and response sizes, tokens, latency, parse outcome) plus ``step`` lines for the flow's own
-decisions.
+The :class:`FlowRunner` is the one way assay asks a model: it answers requests with any
+:class:`Completer` (the client, or a wrapper of it), enforces a :class:`Budget` (calls, tokens,
+wall time: :class:`BudgetExhausted` before a call that would exceed it), repairs or re-asks a
+reply that does not parse, counts what every call cost per stage (:class:`Usage`), and writes one
+trace line per call (stage, model, prompt and response sizes, tokens, latency, retries, parse
+outcome) plus ``step`` lines for the flow's own decisions.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, Protocol, TypeVar
-
-from pydantic import BaseModel
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from flows.answers import CodeAnswer, TextAnswer, extract_python, fence_closed
 from flows.errors import FlowsError, LLMAuthError, LLMError, LLMUnreachable
-from flows.llm_types import Completion
-from flows.structured import REPAIR_PROMPT, ParseError, parse_as
+from flows.llm_types import Completion, Usage
+from flows.stage import Message, Request, RetryPolicy, Route, Stage, StageResult, T, fence_of
+from flows.structured import REPAIR_PROMPT, ParseError
 from flows.trace import TraceWriter
 
 __all__ = [
     "Budget", "BudgetExhausted", "CodeAnswer", "Completer", "FlowRunner", "Request",
-    "RetryPolicy", "Route", "Spent", "Stage", "StageFailed", "StageResult", "TextAnswer",
+    "RetryPolicy", "Route", "Stage", "StageFailed", "StageResult", "TextAnswer", "Usage",
     "extract_python", "fence_closed",
 ]  # fmt: skip
 
-T = TypeVar("T", bound=BaseModel)
-Format = Literal["yaml", "json", "python", "text"]
-Message = dict[str, str]
 Listener = Callable[[str, dict[str, Any]], None]
 
 FATAL = (LLMUnreachable, LLMAuthError)  # no retry helps: the flow stops
@@ -63,41 +57,6 @@ class BudgetExhausted(FlowsError):
     default_fix = "raise the budget to go further"
 
 
-class StageFailed(FlowsError):
-    """A stage got no usable answer within its retry policy."""
-
-    default_fix = "the flow continues without this stage where it can"
-
-    def __init__(self, what: str, fix: str | None = None, *, stage: str = "", reply: str = ""):
-        self.stage = stage
-        self.reply = reply
-        super().__init__(what, fix)
-
-
-@dataclass(frozen=True)
-class Route:
-    """Which model answers a stage and how: ``model`` None is the client's model for the stage
-    (its ``stage_models``), ``temperature`` the sampling temperature of the first ask."""
-
-    model: str | None = None
-    temperature: float = 0.2
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """What a stage does when an answer is unusable.
-
-    ``repairs``: show the model the parse error and ask again (same conversation);
-    ``resamples``: then ask afresh at ``resample_temperature`` with a new seed;
-    ``llm_errors``: re-asks after a non-fatal LLM error (timeout, 5xx after the client's retries).
-    """
-
-    repairs: int = 1
-    resamples: int = 0
-    resample_temperature: float = 0.7
-    llm_errors: int = 0
-
-
 @dataclass(frozen=True)
 class Budget:
     """Limits of one flow run; None means unlimited."""
@@ -107,108 +66,15 @@ class Budget:
     max_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class Request:
-    """One call as a stage renders it: what the runner sends."""
+class StageFailed(FlowsError):
+    """A stage got no usable answer within its retry policy."""
 
-    stage: str
-    messages: tuple[Message, ...]
-    model: str | None
-    temperature: float
-    max_tokens: int
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    stop_when: Callable[[str], bool] | None = None
+    default_fix = "the flow continues without this stage where it can"
 
-
-@dataclass(frozen=True)
-class Stage(Generic[T]):
-    """One step of a flow: prompt template + output schema + route + retry policy.
-
-    ``template`` and ``system`` are ``str.format`` templates over the variables the flow passes.
-    ``fmt``: ``yaml``/``json`` replies are parsed into ``schema`` by :mod:`flows.structured`;
-    ``python`` fills :class:`CodeAnswer` from the reply's code block; ``text`` fills
-    :class:`TextAnswer`.  ``max_tokens`` is sized to the answer; ``stop_when`` hangs up early
-    (default for fenced formats: as soon as the fenced block is closed).
-    """
-
-    name: str
-    template: str
-    schema: type[T]
-    fmt: Format = "yaml"
-    system: str = ""
-    route: Route = field(default_factory=Route)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_tokens: int = 256
-    stop: tuple[str, ...] = ()
-    stop_when: Callable[[str], bool] | None = None
-
-    def messages(self, variables: Mapping[str, Any]) -> list[Message]:
-        out: list[Message] = []
-        if self.system:
-            out.append({"role": "system", "content": self.system.format(**variables)})
-        out.append({"role": "user", "content": self.template.format(**variables)})
-        return out
-
-    def request(
-        self,
-        variables: Mapping[str, Any],
-        *,
-        history: Sequence[Message] = (),
-        route: Route | None = None,
-        seed: int | None = None,
-    ) -> Request:
-        """The request of the first ask; ``history`` (assistant/user turns) follows the prompt."""
-        route = route or self.route
-        stop_when = self.stop_when
-        if stop_when is None and self.fmt != "text":
-            stop_when = fence_closed
-        return Request(
-            stage=self.name,
-            messages=(*self.messages(variables), *history),
-            model=route.model,
-            temperature=route.temperature,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
-            seed=seed,
-            stop_when=stop_when,
-        )
-
-    def parse(self, text: str) -> T:
-        """The reply as ``schema``; raises :class:`flows.structured.ParseError` saying why not."""
-        if self.fmt in ("yaml", "json"):
-            return parse_as(text, self.schema, self.fmt)
-        if self.fmt == "python":
-            code = extract_python(text)
-            if not code.strip():
-                raise ParseError("the reply contained no code")
-            return self.schema.model_validate({"code": code})
-        if not text.strip():
-            raise ParseError("the reply was empty")
-        return self.schema.model_validate({"text": text})
-
-
-@dataclass
-class StageResult(Generic[T]):
-    value: T
-    completions: list[Completion]
-    messages: list[Message]  # the conversation of the last ask, without the final reply
-
-    @property
-    def reply(self) -> str:
-        return self.completions[-1].text if self.completions else ""
-
-
-@dataclass
-class Spent:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    llm_seconds: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+    def __init__(self, what: str, fix: str | None = None, *, stage: str = "", reply: str = ""):
+        self.stage = stage
+        self.reply = reply
+        super().__init__(what, fix)
 
 
 class FlowRunner:
@@ -235,7 +101,7 @@ class FlowRunner:
         self.routes = dict(routes or {})
         self.flow = flow
         self.listener = listener
-        self.spent = Spent()
+        self.usage = Usage()
         self._clock = clock
         self.started = clock()
 
@@ -247,11 +113,13 @@ class FlowRunner:
 
     def check_budget(self) -> None:
         """Raise :class:`BudgetExhausted` when a limit is reached (called before every call)."""
-        b, s = self.budget, self.spent
-        if b.max_calls is not None and s.calls >= b.max_calls:
+        b, s = self.budget, self.usage.total
+        if b.max_calls is not None and s.calls + s.failed_calls >= b.max_calls:
             raise BudgetExhausted(f"the budget of {b.max_calls} model calls is spent")
-        if b.max_tokens is not None and s.tokens >= b.max_tokens:
-            raise BudgetExhausted(f"the budget of {b.max_tokens} tokens is spent ({s.tokens})")
+        if b.max_tokens is not None and s.total_tokens >= b.max_tokens:
+            raise BudgetExhausted(
+                f"the budget of {b.max_tokens} tokens is spent ({s.total_tokens})"
+            )
         if b.max_seconds is not None and self.elapsed >= b.max_seconds:
             raise BudgetExhausted(f"the time budget of {b.max_seconds:g} s is spent")
 
@@ -280,17 +148,40 @@ class FlowRunner:
         if request.stop_when is not None:
             params["stop_when"] = request.stop_when
         started = self._clock()
+        usage = self.usage.stage(request.stage)
         try:
             completion = self.llm.complete(list(request.messages), **params)
         except LLMError as exc:
-            self.spent.calls += 1
+            usage.failed_calls += 1
+            usage.seconds += self._clock() - started
             self._trace_call(request, None, attempt, error=exc, latency=self._clock() - started)
             raise
-        self.spent.calls += 1
-        if not completion.cached:
-            self.spent.prompt_tokens += completion.prompt_tokens
-            self.spent.completion_tokens += completion.completion_tokens
-            self.spent.llm_seconds += completion.latency
+        usage.calls += 1
+        if completion.cached:
+            usage.cached_calls += 1
+        else:
+            usage.prompt_tokens += completion.prompt_tokens
+            usage.completion_tokens += completion.completion_tokens
+            usage.seconds += completion.latency
+        return completion
+
+    def ask(
+        self,
+        stage: Stage[Any],
+        variables: Mapping[str, Any] | None = None,
+        *,
+        history: Sequence[Message] = (),
+        seed: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        """One call of ``stage`` whose reply the caller reads itself (no parsing, no retry):
+        budgeted, counted and traced like every call."""
+        route = self.routes.get(stage.name, stage.route)
+        if temperature is not None:
+            route = replace(route, temperature=temperature)
+        request = stage.request(dict(variables or {}), history=history, route=route, seed=seed)
+        completion = self.call(request)
+        self._trace_call(request, completion, 1, parse="read by the caller")
         return completion
 
     def run(
@@ -345,7 +236,7 @@ class FlowRunner:
                     if repairs >= policy.repairs:
                         break
                     repairs += 1
-                    repair = REPAIR_PROMPT.format(error=exc, fmt=_fence(stage))
+                    repair = REPAIR_PROMPT.format(error=exc, fmt=fence_of(stage))
                     messages += [
                         {"role": "assistant", "content": completion.text},
                         {"role": "user", "content": repair},
@@ -388,6 +279,7 @@ class FlowRunner:
                 latency=round(completion.latency, 3),
                 cached=completion.cached,
                 finish_reason=completion.finish_reason,
+                retries=completion.retries,
                 parse=parse or "ok",
             )
         else:
@@ -407,7 +299,3 @@ class FlowRunner:
             self.trace.write(record)
         if self.listener is not None:
             self.listener("call", record)
-
-
-def _fence(stage: Stage[Any]) -> str:
-    return "python" if stage.fmt == "python" else stage.fmt

@@ -158,7 +158,7 @@ class SolveFlow:
             stopped = exc.what
             self.runner.step("stopped", reason=stopped)
         best = self.best()
-        spent = self.runner.spent
+        spent = self.runner.usage.total
         return SolveResult(
             code=best.code if best else "",
             best=best,
@@ -166,8 +166,8 @@ class SolveFlow:
             given=self.given,
             extra=self.extra,
             stopped=stopped,
-            calls=spent.calls,
-            tokens=spent.tokens,
+            calls=spent.calls + spent.failed_calls,
+            tokens=spent.total_tokens,
             seconds=self.runner.elapsed,
         )
 
@@ -393,7 +393,7 @@ class SolveFlow:
         return "\n".join(c.body for c in cases[: self.options.shown_tests])
 
 
-def solve(
+def solve_problem(
     problem: Problem,
     runner: FlowRunner,
     sandbox: Sandbox,

@@ -2,8 +2,9 @@
 
 We ask for YAML (or JSON) in a fenced block, then parse tolerantly: find the block (closed or
 not), drop stray prose, expand tabs, remove trailing commas, quote values that contain ``: ``,
-and validate the data against a pydantic model.  When that still fails, :func:`complete_structured`
-shows the model the parse error once and asks again.  Small local models get through this.
+and validate the data against a pydantic model.  When that still fails, the flow runner shows
+the model the parse error (:data:`REPAIR_PROMPT`) and asks again.  Small local models get
+through this.
 """
 
 from __future__ import annotations
@@ -11,15 +12,10 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-
-from flows.errors import StructuredOutputError
-from flows.llm import Completion, LLMClient, Message
 
 T = TypeVar("T", bound=BaseModel)
 Format = Literal["yaml", "json"]
@@ -136,61 +132,7 @@ def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-@dataclass
-class StructuredResult(Generic[T]):
-    value: T
-    completions: list[Completion] = field(default_factory=list)
-
-    @property
-    def attempts(self) -> int:
-        return len(self.completions)
-
-
 REPAIR_PROMPT = (
     "Your reply could not be used: {error}\n"
     "Answer again with only one ```{fmt} block that follows the requested format."
 )
-
-
-def complete_structured(
-    client: LLMClient,
-    messages: Sequence[Message],
-    schema: type[T],
-    *,
-    fmt: Format = "yaml",
-    stage: str = "default",
-    repairs: int = 1,
-    **params: Any,
-) -> StructuredResult[T]:
-    """Ask, parse into ``schema``; on a parse failure show the model the error and ask again.
-
-    Raises :class:`StructuredOutputError` when the last attempt still does not parse; LLM errors
-    propagate unchanged.
-    """
-    convo: list[Message] = list(messages)
-    completions: list[Completion] = []
-    trace = client.trace
-    for attempt in range(repairs + 1):
-        completion = client.complete(convo, stage=stage, **params)
-        completions.append(completion)
-        try:
-            value = parse_as(completion.text, schema, fmt)
-        except ParseError as exc:
-            if trace is not None:
-                trace.write({"event": "parse", "stage": stage, "ok": False, "error": str(exc)})
-            if attempt == repairs:
-                raise StructuredOutputError(
-                    f"The model's reply for stage '{stage}' did not match {schema.__name__} "
-                    f"after {attempt + 1} attempts: {exc}",
-                    reply=completion.text,
-                ) from exc
-            convo = [
-                *convo,
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": REPAIR_PROMPT.format(error=exc, fmt=fmt)},
-            ]
-            continue
-        if trace is not None:
-            trace.write({"event": "parse", "stage": stage, "ok": True, "attempt": attempt + 1})
-        return StructuredResult(value=value, completions=completions)
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -32,8 +32,6 @@ from flows import testwrite_prompts as p
 from flows.answers import Ranking, as_items, as_text
 from flows.pycode import answer_complete, extract_test_module, settle_reply
 from flows.runtime import (
-    Budget,
-    Completer,
     FlowRunner,
     Message,
     RetryPolicy,
@@ -42,7 +40,6 @@ from flows.runtime import (
     StageFailed,
     TextAnswer,
 )
-from flows.trace import TraceWriter
 
 KINDS = ("happy", "edge", "error")
 
@@ -202,20 +199,6 @@ class TestWritingFlow:
     _behaviours: list[Behaviour] | None = None
     _reflected: bool = False
     _session: _Session = field(default_factory=_Session)
-
-    @classmethod
-    def for_client(
-        cls,
-        llm: Completer,
-        target: TestTarget,
-        options: TestWritingOptions | None = None,
-        *,
-        trace: TraceWriter | None = None,
-        budget: Budget | None = None,
-    ) -> TestWritingFlow:
-        """The flow with a runner of its own over ``llm`` (an :class:`flows.llm.LLMClient`)."""
-        runner = FlowRunner(llm, budget=budget, trace=trace, flow="testwrite")
-        return cls(runner, target, options or TestWritingOptions())
 
     def _vars(self) -> dict[str, str]:
         t = self.target

@@ -1,7 +1,7 @@
 """Reading traces back: calls, flow steps and per-stage totals, for ``assay trace show``.
 
-Understands the flow runner's ``call`` and ``step`` records and the LLM client's ``llm_call``
-and ``parse`` records (``assay cover`` traces), so every trace assay writes reads the same way.
+Every model call assay makes goes through the flow runner, which writes one ``call`` record per
+call and ``step`` records for a flow's own decisions: one schema for every trace.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-CALL_EVENTS = ("call", "llm_call")
 
 
 @dataclass
@@ -42,38 +40,28 @@ class TraceSummary:
 
 
 def outcome(record: Mapping[str, Any]) -> str:
-    """How a call went, in a word or a short phrase: ``ok``, ``parse error: …``, ``retry``…"""
-    if record.get("event") == "call":
-        return str(record.get("parse") or "ok")
-    return str(record.get("outcome") or "ok")
+    """How a call went, in a word or a short phrase: ``ok``, ``error: …``, ``no answer``…"""
+    return str(record.get("parse") or "ok")
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> TraceSummary:
-    """Calls in order, flow steps, and totals per stage; a ``parse`` record (the client's
-    structured-output event) marks the call before it."""
+    """Calls in order, flow steps, and totals per stage."""
     summary = TraceSummary()
     for record in records:
         if summary.start is None and "ts" in record:
             summary.start = float(record["ts"])
         event = record.get("event")
-        if event in CALL_EVENTS:
+        if event == "call":
             call = dict(record)
             call["outcome"] = outcome(record)
             summary.calls.append(call)
             totals = summary.stages.setdefault(str(record.get("stage", "?")), StageTotals())
-            if call["outcome"] == "retry":
-                continue
             totals.calls += 1
             totals.prompt_tokens += int(record.get("prompt_tokens") or 0)
             totals.completion_tokens += int(record.get("completion_tokens") or 0)
             totals.seconds += float(record.get("latency") or 0.0)
-            if call["outcome"] != "ok":
+            if call["outcome"] not in ("ok", "read by the caller"):
                 totals.failed += 1
-        elif event == "parse" and not record.get("ok", True) and summary.calls:
-            last = summary.calls[-1]
-            if last["outcome"] == "ok":
-                last["outcome"] = f"parse error: {record.get('error', '')}"
-                summary.stages[str(last.get("stage", "?"))].failed += 1
         elif event == "step":
             summary.steps.append(dict(record))
     return summary

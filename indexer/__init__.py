@@ -42,6 +42,10 @@ _LAZY = {
     "load_policy": "indexer.quality",
     "save_policy": "indexer.quality",
     "open_snapshot": "indexer.sources",
+    "default_name": "indexer.sources",
+    "is_url": "indexer.sources",
+    "Progress": "indexer.index",
+    "SearchMode": "indexer.types",
     "Registry": "indexer.registry",
     "RepoRecord": "indexer.registry",
     "Chunk": "indexer.types",
@@ -53,12 +57,12 @@ if TYPE_CHECKING:
     from indexer.chunking import ChunkLimits, chunk_text
     from indexer.embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
     from indexer.files import FileLimits
-    from indexer.index import CodeIndex
+    from indexer.index import CodeIndex, Progress
     from indexer.quality import TIERS, Policy, load_policy, save_policy
     from indexer.registry import Registry, RepoRecord
-    from indexer.sources import open_snapshot
+    from indexer.sources import default_name, is_url, open_snapshot
     from indexer.store import Store
-    from indexer.types import Chunk, Hit, IndexReport
+    from indexer.types import Chunk, Hit, IndexReport, SearchMode
 
 
 def __getattr__(name: str) -> Any:
@@ -81,14 +85,18 @@ __all__ = [
     "IndexerError",
     "Policy",
     "PolicyError",
+    "Progress",
     "Registry",
     "RepoNotIndexed",
     "RepoRecord",
+    "SearchMode",
     "SentenceTransformerEmbedder",
     "SourceError",
     "Store",
     "StoreError",
     "chunk_text",
+    "default_name",
+    "is_url",
     "load_policy",
     "make_embedder",
     "open_snapshot",

@@ -74,7 +74,8 @@ def test_stages_run_in_order_with_their_routes(fake_llm: FakeOpenAI) -> None:
     first, second = (r.json for r in fake_llm.chat_requests)
     assert (first["model"], first["temperature"], first["max_tokens"]) == ("small-model", 0.0, 60)
     assert (second["model"], second["temperature"]) == ("coder-model", 0.2)
-    assert runner.spent.calls == 2 and runner.spent.tokens > 0
+    assert runner.usage.total.calls == 2 and runner.usage.total.total_tokens > 0
+    assert set(runner.usage.stages) == {"judge", "code"}
 
 
 def test_a_broken_yaml_reply_is_repaired_with_the_error_shown(fake_llm: FakeOpenAI) -> None:

@@ -10,7 +10,7 @@ import pytest
 from flows.llm import LLMClient
 from flows.runtime import Budget, FlowRunner
 from flows.sandbox import Sandbox
-from flows.solve import Problem, SolveOptions, solve
+from flows.solve import Problem, SolveOptions, solve_problem
 from flows.solve_exec import load_tests, parse_extra_tests, prepare_code
 from flows.trace import TraceWriter, read_trace
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
@@ -114,7 +114,7 @@ def run_flow(
     llm = LLMClient(fake.url, "fake-model", max_retries=0)
     runner = FlowRunner(llm, budget=budget, trace=trace, flow="solve")
     problem = Problem(STATEMENT, load_tests(GIVEN), "top2", starter=starter)
-    result = solve(problem, runner, sandbox, options or SolveOptions(case_timeout=2))
+    result = solve_problem(problem, runner, sandbox, options or SolveOptions(case_timeout=2))
     return result, read_trace(tmp_path / "solve.jsonl")
 
 

@@ -130,7 +130,7 @@ def test_a_failed_proposal_falls_back_to_one_generic_behaviour(
     fake_llm.queue("no yaml here", "still none", TEST_ERROR)
     llm = LLMClient(fake_llm.url, "fake-model", max_retries=0)
     options = TestWritingOptions(reflect=False, attempts=1)
-    flow = TestWritingFlow.for_client(llm, TARGET, options)  # cover's way in
+    flow = TestWritingFlow(FlowRunner(llm, flow="cover"), TARGET, options)  # cover's way in
     drafts = list(flow.drafts())
     assert len(drafts) == 1 and "makes lines 3 run" in drafts[0].behaviour.description  # type: ignore[union-attr]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows import (
+    FlowRunner,
     LLMAuthError,
     LLMBadResponse,
     LLMClient,
@@ -18,6 +19,8 @@ from flows import (
     LLMTimeout,
     LLMUnreachable,
     ResponseCache,
+    Stage,
+    TextAnswer,
     TraceWriter,
     read_trace,
 )
@@ -42,8 +45,7 @@ def test_completion_text_tokens_and_request_shape(fake_llm: FakeOpenAI) -> None:
     assert sent["max_tokens"] == 64
     assert sent["stop"] == ["```"]
     assert sent["messages"] == HELLO
-    assert client.usage.total.calls == 1
-    assert client.usage.total.total_tokens == 14
+    assert out.retries == 0 and not out.cached
 
 
 def test_retry_honours_retry_after(fake_llm: FakeOpenAI) -> None:
@@ -64,7 +66,6 @@ def test_retry_on_500_then_give_up_with_typed_error(fake_llm: FakeOpenAI) -> Non
         client.complete(HELLO)
     assert "HTTP 503" in str(err.value)
     assert len(fake_llm.chat_requests) == 3
-    assert client.usage.total.failed_calls == 1
 
 
 def test_rate_limit_exhausted(fake_llm: FakeOpenAI) -> None:
@@ -138,14 +139,13 @@ def test_garbage_forever_is_a_typed_error(fake_llm: FakeOpenAI) -> None:
         client_for(fake_llm, max_retries=1, sleep=lambda _s: None).complete(HELLO)
 
 
-def test_stage_routing_and_per_stage_accounting(fake_llm: FakeOpenAI) -> None:
+def test_stage_routing_and_per_stage_accounting_in_the_runner(fake_llm: FakeOpenAI) -> None:
     fake_llm.on(lambda req: Reply("ok", prompt_tokens=5, completion_tokens=2))
-    client = client_for(fake_llm, stage_models={"reflect": "tiny"})
-    client.complete(HELLO, stage="reflect")
-    client.complete(HELLO, stage="write")
-    client.complete(HELLO, stage="write")
+    runner = FlowRunner(client_for(fake_llm, stage_models={"reflect": "tiny"}))
+    for name in ("reflect", "write", "write"):
+        runner.ask(Stage(name=name, template="say hello", schema=TextAnswer, fmt="text"))
     assert [r.json["model"] for r in fake_llm.chat_requests] == ["tiny", "fake-model", "fake-model"]
-    usage = client.usage.as_dict()
+    usage = runner.usage.as_dict()
     assert usage["stages"]["reflect"]["calls"] == 1
     assert usage["stages"]["write"]["prompt_tokens"] == 10
     assert usage["total"]["completion_tokens"] == 6
@@ -155,9 +155,12 @@ def test_cache_hit_makes_no_request(fake_llm: FakeOpenAI, tmp_path: Path) -> Non
     fake_llm.queue(Reply("cached answer", prompt_tokens=7, completion_tokens=2))
     cache = ResponseCache(tmp_path / "cache")
     first = client_for(fake_llm, cache=cache).complete(HELLO, temperature=0)
-    # A new client, as in a rerun of the command.
-    rerun = client_for(fake_llm, cache=cache)
-    second = rerun.complete(HELLO, temperature=0)
+    # A new client, as in a rerun of the command; a cached answer costs no tokens.
+    rerun = FlowRunner(client_for(fake_llm, cache=cache))
+    stage = Stage(
+        name="default", template="say hello", schema=TextAnswer, fmt="text", max_tokens=512
+    )
+    second = rerun.ask(stage, temperature=0)
     assert second.text == first.text == "cached answer"
     assert second.cached and not first.cached
     assert len(fake_llm.chat_requests) == 1
@@ -178,16 +181,18 @@ def test_cache_key_covers_parameters_and_can_be_bypassed(
     assert len(fake_llm.chat_requests) == 4
 
 
-def test_trace_has_one_line_per_call(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+def test_one_trace_line_per_call_says_how_many_retries_it_took(
+    fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
     fake_llm.queue(Reply(status=500), Reply("x", prompt_tokens=4, completion_tokens=1))
     trace = tmp_path / "trace.jsonl"
-    client = client_for(fake_llm, trace=TraceWriter(trace, run="t1"), sleep=lambda _s: None)
-    client.complete(HELLO, stage="reflect")
-    records = read_trace(trace)
-    assert [r["outcome"] for r in records] == ["retry", "ok"]
-    assert records[1]["stage"] == "reflect"
-    assert records[1]["prompt_tokens"] == 4
-    assert records[1]["run"] == "t1"
+    runner = FlowRunner(
+        client_for(fake_llm, sleep=lambda _s: None), trace=TraceWriter(trace, run="t1")
+    )
+    runner.ask(Stage(name="reflect", template="say hello", schema=TextAnswer, fmt="text"))
+    (record,) = read_trace(trace)
+    assert (record["event"], record["stage"], record["retries"]) == ("call", "reflect", 1)
+    assert record["prompt_tokens"] == 4 and record["run"] == "t1"
 
 
 def test_streaming_is_spoken_by_the_fake(fake_llm: FakeOpenAI) -> None:

@@ -178,7 +178,6 @@ def test_a_cancelled_job_stops_waiting_for_the_model_at_once(fake_llm: FakeOpenA
     token = CancelToken()
     client = make_llm_client(Settings(cache=False), fake_llm.url)
     guarded = GuardedLLM(client, token)
-    assert guarded.usage is client.usage  # the rest of the client shows through
     threading.Timer(0.3, token.cancel, ("stop",)).start()
     started = time.monotonic()
     with pytest.raises(Cancelled, match="stop"):

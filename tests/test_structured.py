@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic import BaseModel
 
-from flows import LLMClient, StructuredOutputError, TraceWriter, complete_structured, read_trace
 from flows.structured import ParseError, extract_block, parse_as
-from tests.fakes.openai_server import FakeOpenAI
 
 
 class Case(BaseModel):
@@ -25,9 +21,6 @@ class Plan(BaseModel):
 class Verdict(BaseModel):
     ok: bool
     score: int
-
-
-ASK = [{"role": "user", "content": "propose test cases as YAML"}]
 
 
 @pytest.mark.parametrize(
@@ -84,31 +77,3 @@ def test_prefers_the_requested_language_block() -> None:
 def test_unusable_replies_say_why(reply: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_as(reply, Verdict)
-
-
-def test_garbage_then_valid_yaml_is_parsed_after_one_retry(
-    fake_llm: FakeOpenAI, tmp_path: Path
-) -> None:
-    fake_llm.queue("Sure, the cases are: {{{ oops", "```yaml\nok: true\nscore: 4\n```")
-    trace = tmp_path / "t.jsonl"
-    client = LLMClient(fake_llm.url, "fake-model", trace=TraceWriter(trace))
-    result = complete_structured(client, ASK, Verdict, stage="judge", max_tokens=50)
-    assert result.value == Verdict(ok=True, score=4)
-    assert result.attempts == 2
-    retry = fake_llm.chat_requests[1].messages
-    # The model sees its own bad answer and the parse error, then is asked again.
-    assert retry[-2] == {"role": "assistant", "content": "Sure, the cases are: {{{ oops"}
-    assert "could not be used" in retry[-1]["content"]
-    assert "```yaml" in retry[-1]["content"]
-    parses = [r for r in read_trace(trace) if r["event"] == "parse"]
-    assert [p["ok"] for p in parses] == [False, True]
-
-
-def test_second_failure_raises_with_the_reply(fake_llm: FakeOpenAI) -> None:
-    fake_llm.queue("nonsense", "still nonsense")
-    client = LLMClient(fake_llm.url, "fake-model")
-    with pytest.raises(StructuredOutputError) as err:
-        complete_structured(client, ASK, Verdict, stage="judge")
-    assert err.value.reply == "still nonsense"
-    assert "Verdict" in str(err.value) and "\n" not in str(err.value)
-    assert len(fake_llm.chat_requests) == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +40,7 @@ def write_report_json(path: Path, report: CoverReport) -> None:
 
 def _check_endpoint(llm: Any) -> None:
     """Fail before the baseline run when the endpoint is down or rejects us."""
-    from flows.errors import LLMAuthError, LLMError, LLMUnreachable
+    from flows import LLMAuthError, LLMError, LLMUnreachable
 
     try:
         llm.list_models()
@@ -197,29 +196,12 @@ def cover(
     )
 
     def options_for(s: Any) -> CoverOptions:
-        return CoverOptions(
-            include=tuple(files or ()),
-            exclude=tuple([*s.cover_exclude, *(exclude or ())]),
-            diff_base=diff,
-            dry_run=dry_run,
-            repeat=s.cover_repeat,
-            attempts=s.cover_attempts,
-            mutation=s.cover_mutation,
-            observed_oracles=not no_observed_oracles,
-            allow_failing=allow_failing,
-            max_minutes=max_minutes,
-            max_tokens=max_tokens,
-            target_coverage=target_coverage,
-            max_tests_per_target=s.cover_tests_per_target,
-            rounds=rounds,
-            strategy=strategy,
-            candidate_timeout=s.cover_candidate_timeout,
-            suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command,
-            into=into,
-            explore=s.cover_explore,
-            explore_seconds=s.cover_explore_seconds,
-        )
+        return CoverOptions.from_settings(
+            s, include=tuple(files or ()), exclude=tuple(exclude or ()), diff_base=diff,
+            dry_run=dry_run, observed_oracles=not no_observed_oracles,
+            allow_failing=allow_failing, max_minutes=max_minutes, max_tokens=max_tokens,
+            target_coverage=target_coverage, rounds=rounds, strategy=strategy, into=into,
+        )  # fmt: skip
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]
     reports: dict[str, CoverReport] = {}
@@ -302,13 +284,9 @@ def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
 def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
     """One repository's run with its settings ``s`` and the command's ``options``."""
     from agents.cover.engine import CoverAgent
-    from agents.runtime import open_llm, resolve_python
-    from flows.sandbox import Sandbox
+    from agents.runtime import open_run
 
     repo = path.expanduser().resolve()
-    interpreter = resolve_python(s.python)
-    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
-    trace = s.traces_dir / f"cover-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -318,11 +296,12 @@ def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
         console=err,
         transient=True,
     )
-    with Sandbox(repo, interpreter, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
-        with progress, open_llm(s, trace_path=trace) as llm:
-            _check_endpoint(llm)
-            agent = CoverAgent(repo, llm, sandbox, options, listener=CoverDisplay(progress))
-            report = agent.run()
+    with progress, open_run(s, "cover", repo=repo) as run:
+        assert run.sandbox is not None and run.llm is not None
+        _check_endpoint(run.llm)
+        display = CoverDisplay(progress)
+        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
+        report = agent.run()
     if options.dry_run and report.diff:
         sys.stdout.write(report.diff)
     return report

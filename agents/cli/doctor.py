@@ -23,8 +23,7 @@ from agents.cli.common import BaseUrlOpt, ModelOpt, PythonOpt, RepoOpt, out, set
 from agents.model.status import model_status
 from agents.runtime import make_llm_client, resolve_python
 from agents.settings import LoadedSettings, Settings
-from flows.errors import FlowsError
-from flows.sandbox import Isolation, isolation_level
+from flows import FlowsError, Isolation, isolation_level
 
 Status = Literal["ok", "warn", "fail"]
 

@@ -17,14 +17,21 @@ from rich.table import Table
 
 from agents.cli.common import BaseUrlOpt, ModelOpt, NoCacheOpt, PythonOpt
 from agents.errors import InputError
-from flows.solve import Problem, SolveOptions, SolveResult
-from flows.solve_exec import SOLUTION_MODULE, load_tests
-from flows.trace_summary import describe_step, summarize
+from flows import (
+    SOLUTION_MODULE,
+    Problem,
+    SolveOptions,
+    SolveResult,
+    describe_step,
+    load_tests,
+    summarize,
+)
 
 out = Console()
 err = Console(stderr=True)
 trace_app = typer.Typer(help="Read the JSONL traces of model calls.", no_args_is_help=True)
 
+SOLVE_RUN_TIMEOUT = 120.0  # seconds one run of a candidate and the tests may take
 _STARTER = re.compile(r"```(?:python|py)[^\n]*\n(.*?)```", re.S)
 
 
@@ -162,19 +169,14 @@ def solve(
     iterate the code in the sandbox until the tests pass.  Prints the code and which tests
     pass.  Exit codes: 0 every given test passes, 1 some fail, 2 bad input or error."""
     from agents.cli.common import settings_for
-    from agents.runtime import open_llm, resolve_python
-    from flows.runtime import Budget, FlowRunner
-    from flows.sandbox import Sandbox
-    from flows.solve import solve as run_solve
-    from flows.trace import TraceWriter
+    from agents.runtime import open_run
+    from flows import Budget, FlowRunner, solve_problem
 
     loaded = settings_for(
         None, python=python, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache
     )
     s = loaded.settings
     spec = load_problem(problem.expanduser(), tests.expanduser(), entry)
-    interpreter = resolve_python(s.python)
-    trace_path = trace or s.traces_dir / f"solve-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     budget = Budget(
         max_calls=max_calls,
         max_tokens=max_tokens,
@@ -186,18 +188,19 @@ def solve(
         extra_tests=max(0, extra_tests),
         anchors=not no_anchors,
     )
-    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
     err.print(f"solving for `{spec.entry_point}` with {len(spec.tests.cases)} given test(s)")
     with tempfile.TemporaryDirectory(prefix="assay-solve-") as scratch:
-        with Sandbox(scratch, interpreter, timeout=120, memory_limit=memory) as sandbox:
-            with open_llm(s) as llm:
-                runner = FlowRunner(
-                    llm, budget=budget, trace=TraceWriter(trace_path, include_content=True),
-                    flow="solve", listener=SolveDisplay(),
-                )  # fmt: skip
-                result = run_solve(spec, runner, sandbox, options)
+        scratch_dir = Path(scratch)
+        with open_run(
+            s, "solve", repo=scratch_dir, trace_file=trace, sandbox_timeout=SOLVE_RUN_TIMEOUT
+        ) as run:
+            assert run.sandbox is not None and run.llm is not None
+            runner = FlowRunner(
+                run.llm, budget=budget, trace=run.trace, flow="solve", listener=SolveDisplay()
+            )
+            result = solve_problem(spec, runner, run.sandbox, options)
     print_result(result)
-    out.print(f"trace: {trace_path}")
+    out.print(f"trace: {run.trace_path}")
     if out_path is not None and result.code:
         from agents.cover.writer import write_atomic
 
@@ -217,7 +220,7 @@ def trace_show(
 ) -> None:
     """Render a trace: every model call (stage, sizes, tokens, latency, parse outcome), the
     flow's decisions, and totals per stage."""
-    from flows.trace import read_trace
+    from flows import read_trace
 
     if not file.expanduser().is_file():
         raise InputError(f"Trace file {file} does not exist", "pass a .jsonl file from --trace")

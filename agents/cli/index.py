@@ -24,11 +24,11 @@ from rich.progress import (
 from rich.table import Table
 
 from agents.errors import InputError
-from indexer.errors import StoreError
+from indexer import StoreError
 
 if TYPE_CHECKING:
     from agents.indexing import IndexService
-    from indexer.types import IndexReport
+    from indexer import IndexReport
 
 index_app = typer.Typer(help="The code index: add, update, status, remove.", no_args_is_help=True)
 policy_app = typer.Typer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -164,13 +165,18 @@ def ask(
     """Send one prompt to the configured model (the embedded one unless ASSAY_LLM_BASE_URL is
     set) and print the answer with tokens and time: a quick end-to-end check."""
     from agents.cli.common import settings_for
-    from agents.runtime import open_llm
+    from agents.runtime import open_run
+    from flows import FlowRunner, Stage, TextAnswer
 
     settings = settings_for(None, llm_base_url=llm_base_url, no_cache=no_cache).settings
-    with out.status("starting the model and waiting for its answer…"), open_llm(settings) as llm:
-        answer = llm.complete(
-            [{"role": "user", "content": prompt}], stage="ask", max_tokens=max_tokens
-        )
+    stage = Stage(name="ask", template="{prompt}", schema=TextAnswer, fmt="text")
+    with (
+        out.status("starting the model and waiting for its answer…"),
+        open_run(settings, "ask") as run,
+    ):
+        assert run.llm is not None
+        runner = FlowRunner(run.llm, trace=run.trace, flow="ask")
+        answer = runner.ask(replace(stage, max_tokens=max_tokens), {"prompt": prompt})
     out.print(answer.text, markup=False, highlight=False, soft_wrap=True)
     source = "cache" if answer.cached else f"{answer.latency:.1f} s"
     out.print(

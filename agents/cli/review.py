@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,10 +39,12 @@ def review(
 
     Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error."""
     from agents.cli.common import settings_for
+    from agents.cover.writer import write_atomic
     from agents.errors import InputError
+    from agents.gitdiff import local_diff
     from agents.review.report import SEVERITIES, summary_markdown
-    from agents.review.run import local_diff, run_review
-    from agents.runtime import open_llm, resolve_repo
+    from agents.review.run import run_review
+    from agents.runtime import open_run, resolve_repo
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise InputError(f"--fail-on {fail_on!r} is not a severity", "use high, medium or low")
@@ -51,7 +52,6 @@ def review(
     s = loaded.settings
     repo = resolve_repo(path)
     diff, point = local_diff(repo, base)
-    trace = s.traces_dir / f"review-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
 
     def listener(kind: str, data: dict[str, Any]) -> None:
         if kind == "call":
@@ -59,9 +59,10 @@ def review(
         elif kind == "tests":
             err.print("[dim]measuring diff coverage and writing tests[/dim]")
 
-    with open_llm(s, trace_path=trace) as llm:
+    with open_run(s, "review") as run:
+        assert run.llm is not None
         report = run_review(
-            s, llm, diff=diff, head=point, repo_dir=repo, base=point,
+            s, run.llm, trace=run.trace, diff=diff, head=point, repo_dir=repo, base=point,
             repo_name=repo.name, tests=tests, listener=listener,
         )  # fmt: skip
     report.head = ""
@@ -70,9 +71,9 @@ def review(
     else:
         print_review(report)
     if json_out is not None:
-        json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+        write_atomic(json_out, json.dumps(report.as_dict(), indent=2) + "\n")
     if patch is not None and report.tests is not None and report.tests.patch:
-        patch.write_text(report.tests.patch)
+        write_atomic(patch, report.tests.patch)
         out.print(f"tests patch: {patch} (apply with git apply)")
     if fail_on is not None:
         limit = SEVERITIES.index(fail_on)

@@ -23,7 +23,7 @@ from agents.cli.common import (
 )
 from agents.errors import InputError
 from agents.testgen.agent import TestgenReport
-from flows.testwrite import Behaviour
+from flows import Behaviour
 
 out = Console()
 err = Console(stderr=True)
@@ -163,12 +163,9 @@ def tests_command(
 
     Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error."""
     from agents.cli.common import settings_for
-    from agents.runtime import open_llm, resolve_python
+    from agents.runtime import open_run
     from agents.testgen.agent import TestgenAgent, TestgenOptions
     from agents.testgen.symbols import find_repo, find_symbol, parse_spec
-    from flows.runtime import Budget, FlowRunner
-    from flows.sandbox import Sandbox
-    from flows.trace import TraceWriter
 
     file, qualname = parse_spec(symbol)
     root = (repo or find_repo(file if file.exists() else Path.cwd())).expanduser().resolve()
@@ -180,37 +177,29 @@ def tests_command(
         cover_mutation=False if no_mutation else None,
     )  # fmt: skip
     s = loaded.settings
-    interpreter = resolve_python(s.python)
-    options = TestgenOptions(
-        repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-        candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-        test_command=s.test_command, dry_run=dry_run, behaviours=max(1, behaviours),
-    )  # fmt: skip
-    trace = TraceWriter(
-        s.traces_dir / f"tests-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", include_content=True
+    options = TestgenOptions.from_settings(
+        s, dry_run=dry_run, behaviours=max(1, behaviours), max_minutes=max_minutes
     )
-    budget = Budget(max_seconds=max_minutes * 60 if max_minutes else None)
-    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
     display = TestgenDisplay()
-    with Sandbox(root, interpreter, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
-        with open_llm(s) as llm:
-            runner = FlowRunner(llm, budget=budget, trace=trace, flow="tests", listener=display)
-            agent = TestgenAgent(
-                root, runner, sandbox, target, options, listener=display, settings=s
-            )
-            found = agent.prepare()
-            print_behaviours(found)
-            if all_:
-                chosen = list(range(len(found)))
-            elif pick:
-                chosen = parse_pick(pick, len(found))
-            else:
-                chosen = ask_pick(len(found))
-            report = agent.write([found[i] for i in chosen])
+    with open_run(s, "tests", repo=root) as run:
+        assert run.sandbox is not None and run.llm is not None
+        agent = TestgenAgent(
+            root, run.llm, run.sandbox, target, options, listener=display, settings=s,
+            trace=run.trace,
+        )  # fmt: skip
+        found = agent.prepare()
+        print_behaviours(found)
+        if all_:
+            chosen = list(range(len(found)))
+        elif pick:
+            chosen = parse_pick(pick, len(found))
+        else:
+            chosen = ask_pick(len(found))
+        report = agent.write([found[i] for i in chosen])
     if dry_run and report.diff:
         sys.stdout.write(report.diff)
     print_report(report)
-    out.print(f"trace: {trace.path}")
+    out.print(f"trace: {run.trace_path}")
     if report_path is not None:
         from agents.cover.writer import write_atomic
 

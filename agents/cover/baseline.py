@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from agents.cover.gates import trim
 from agents.errors import AssayError
-from flows.coverage_data import TestRun
+from flows import TestRun
 
 
 def check_baseline(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.cover.targets import Target
-from flows.pycode import (
+from flows import (
     MAX_TESTS_PER_ANSWER,
     answer_complete,
     answer_end,

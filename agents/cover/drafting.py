@@ -13,18 +13,39 @@ draft through the gates and does not care which strategy wrote it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from agents.cover import cover_prompts as prompts
 from agents.cover.candidate import MAX_TESTS_PER_ANSWER, answer_complete, extract_code
 from agents.cover.context import TargetContext
 from agents.cover.targets import Target
-from flows.llm import LLMClient
-from flows.pycode import settle_reply
-from flows.testwrite import TestTarget, TestWritingFlow, TestWritingOptions
+from flows import (
+    FlowRunner,
+    Route,
+    Stage,
+    TestTarget,
+    TestWritingFlow,
+    TestWritingOptions,
+    TextAnswer,
+    settle_reply,
+)
 
 STRATEGIES = ("direct", "flow")
+
+# The direct strategy's one stage: the prompt shows the marked code and ends in the test module's
+# first lines, which the model continues; its reply is read by the drafter (extract_code).
+WRITE_TEST = Stage(
+    name="write_test",
+    template=prompts.WRITE_TEST,
+    system=prompts.SYSTEM,
+    schema=TextAnswer,
+    fmt="text",
+    route=Route(temperature=0.2),
+    stop=("\n```\n",),
+    stop_when=answer_complete,
+)
+RESAMPLE_TEMPERATURE = 0.7
 
 
 @dataclass(frozen=True)
@@ -44,7 +65,7 @@ class DirectDrafter:
 
     def __init__(
         self,
-        llm: LLMClient,
+        runner: FlowRunner,
         target: Target,
         ctx: TargetContext,
         *,
@@ -52,37 +73,33 @@ class DirectDrafter:
         answer_tokens: int,
         sample: int,
     ) -> None:
-        self.llm, self.target, self.ctx = llm, target, ctx
-        self.attempts, self.answer_tokens, self.sample = attempts, answer_tokens, sample
+        self.runner, self.target, self.ctx = runner, target, ctx
+        self.attempts, self.sample = attempts, sample
+        self.stage = replace(WRITE_TEST, max_tokens=answer_tokens)
         self.stem = target.qualname.replace(".", "_").lower().strip("_")
-        prompt = prompts.WRITE_TEST.format(
-            path=target.path,
-            module=target.module,
-            code=ctx.code,
-            style=prompts.STYLE.format(style=ctx.style) if ctx.style else "",
-            qualname=target.qualname,
-            missed=ctx.missed_summary,
-            header=ctx.header.rstrip(),
-            test_stem=self.stem,
-            max_tests=MAX_TESTS_PER_ANSWER,
-        )
-        self.messages = [
-            {"role": "system", "content": prompts.SYSTEM},
-            {"role": "user", "content": prompt},
-        ]
+        self.variables = {
+            "path": target.path,
+            "module": target.module,
+            "code": ctx.code,
+            "style": prompts.STYLE.format(style=ctx.style) if ctx.style else "",
+            "qualname": target.qualname,
+            "missed": ctx.missed_summary,
+            "header": ctx.header.rstrip(),
+            "test_stem": self.stem,
+            "max_tests": MAX_TESTS_PER_ANSWER,
+        }
+        self.history: list[dict[str, str]] = []
         self._accepted = False
         self._problem: str | None = None
 
     def drafts(self) -> Iterator[Draft]:
         for attempt in range(self.attempts):
             first = attempt == 0 and self.sample == 0
-            completion = self.llm.complete(
-                self.messages,
-                stage="write_test",
-                max_tokens=self.answer_tokens,
-                temperature=0.2 if first else 0.7,
-                stop=["\n```\n"],
-                stop_when=answer_complete,
+            completion = self.runner.ask(
+                self.stage,
+                self.variables,
+                history=self.history,
+                temperature=None if first else RESAMPLE_TEMPERATURE,
                 seed=None if first else self.sample * 100 + attempt,
             )
             reply, truncated = settle_reply(completion.text, completion.finish_reason)
@@ -92,7 +109,7 @@ class DirectDrafter:
             if self._accepted:
                 return
             if self._problem is not None:
-                self.messages += [
+                self.history += [
                     {"role": "assistant", "content": completion.text},
                     {"role": "user", "content": prompts.RETRY.format(problem=self._problem)},
                 ]
@@ -108,10 +125,10 @@ class FlowDrafter:
     """The test-writing flow: reflect → propose behaviours → one test each, with repairs."""
 
     def __init__(
-        self, llm: LLMClient, target: Target, ctx: TargetContext, *, attempts: int, tokens: int
+        self, runner: FlowRunner, target: Target, ctx: TargetContext, *, attempts: int, tokens: int
     ) -> None:
-        self.flow = TestWritingFlow.for_client(
-            llm,
+        self.flow = TestWritingFlow(
+            runner,
             TestTarget(
                 qualname=target.qualname,
                 module=target.module,

@@ -9,7 +9,6 @@ suite runs once more on the written tree, and a file that breaks it is rolled ba
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,11 +32,10 @@ from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import (
     Target,
-    changed_lines,
     coverage_sources,
     find_targets,
-    module_of,
     source_files,
+    tests_pythonpath,
 )
 from agents.cover.writer import (
     check_writable,
@@ -48,10 +46,21 @@ from agents.cover.writer import (
     write_atomic,
 )
 from agents.errors import InputError
-from flows.coverage_data import CoverageReport, TestRun
-from flows.errors import LLMError, LLMUnreachable
-from flows.llm import LLMClient
-from flows.sandbox import Sandbox, repo_files
+from agents.gitdiff import changed_lines
+from agents.settings import Settings
+from flows import (
+    Budget,
+    BudgetExhausted,
+    Completer,
+    CoverageReport,
+    FlowRunner,
+    LLMError,
+    LLMUnreachable,
+    Sandbox,
+    TestRun,
+    TraceWriter,
+    repo_files,
+)
 
 OMIT = ("*/tests/*", "*/test/*", "*/test_*.py", "*_test.py", "*/conftest.py", "*/setup.py")
 FATAL_LLM = (LLMUnreachable,)
@@ -86,6 +95,22 @@ class CoverOptions:
     explore: bool = True  # call the code with generated arguments first, no model (explore.py)
     explore_seconds: float = 20.0  # per file; at most a quarter of --max-minutes over all files
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:
+        """The options the settings ask for (``test_command``, ``cover_*``, the sandbox's
+        timeout), with ``overrides`` on top (``exclude`` adds to ``cover_exclude``)."""
+        s = settings
+        values: dict[str, Any] = dict(
+            exclude=tuple(s.cover_exclude), repeat=s.cover_repeat, attempts=s.cover_attempts,
+            mutation=s.cover_mutation, max_tests_per_target=s.cover_tests_per_target,
+            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
+            test_command=s.test_command, explore=s.cover_explore,
+            explore_seconds=s.cover_explore_seconds,
+        )  # fmt: skip
+        extra = tuple(overrides.pop("exclude", ()) or ())
+        values["exclude"] = (*values["exclude"], *extra)
+        return cls(**{**values, **overrides})
+
 
 class _Stop(Exception):
     """A budget ran out: stop asking, finish cleanly."""
@@ -101,20 +126,24 @@ class _State:
 
 class CoverAgent:
     """One ``assay cover`` run over ``repo`` with a model and a sandbox (both opened by the
-    caller)."""
+    caller, :func:`agents.runtime.open_run`); every model call goes through one runner, with the
+    run's budget (``max_tokens``, ``max_minutes``) and its trace."""
 
     def __init__(
         self,
         repo: Path,
-        llm: LLMClient,
+        llm: Completer,
         sandbox: Sandbox,
         options: CoverOptions,
         listener: Listener | None = None,
+        trace: TraceWriter | None = None,
     ) -> None:
         self.repo = repo
-        self.llm = llm
         self.sandbox = sandbox
         self.options = options
+        seconds = options.max_minutes * 60 if options.max_minutes is not None else None
+        budget = Budget(max_tokens=options.max_tokens, max_seconds=seconds)
+        self.runner = FlowRunner(llm, budget=budget, trace=trace, flow="cover")
         self.emit: Listener = listener or (lambda kind, data: None)
         self.report = CoverReport(repo=str(repo), sandbox=sandbox.describe())
         self._started = time.monotonic()
@@ -132,14 +161,13 @@ class CoverAgent:
                 "pass the project's root directory, or fix --files / --exclude",
             )
         self.report.files = files
-        roots = {module_of(self.repo, path)[1] for path in files}
         self.config = GateConfig(
             test_command=opts.test_command,
             sources=tuple(coverage_sources(self.repo, files)),
             omit=OMIT,
             # Relative to the copy's root, where every sandboxed run starts; run_tests puts the
             # root and src/ first itself, plain runs (repeats, mutants, oracles) need them here.
-            pythonpath=os.pathsep.join([".", *sorted(r for r in roots if r), "src"]),
+            pythonpath=tests_pythonpath(self.repo, files),
             repeat=opts.repeat,
             mutation=opts.mutation,
             observed_oracles=opts.observed_oracles,
@@ -170,6 +198,8 @@ class CoverAgent:
                     self._explore(left, state, seed=1)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
+        except BudgetExhausted as stop:
+            self.report.stopped = f"budget: {stop.what}"
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
             interrupted = True
@@ -196,10 +226,10 @@ class CoverAgent:
                 unified_diff(path, state.originals.get(path), text)
                 for path, text in sorted(state.accepted.items())
             )
-        usage = self.llm.usage.total
+        usage = self.runner.usage.total
         self.report.tokens = usage.total_tokens
         self.report.llm_seconds = usage.seconds
-        self.report.usage = self.llm.usage.as_dict()
+        self.report.usage = self.runner.usage.as_dict()
         self.report.wall_seconds = time.monotonic() - self._started
         self.emit("done", {"report": self.report})
 
@@ -237,14 +267,9 @@ class CoverAgent:
     # -- per target -------------------------------------------------------------------------
 
     def _check_budget(self, state: _State) -> None:
+        """Stop (``BudgetExhausted``) when time or tokens are spent, or the target reached."""
         opts = self.options
-        if (
-            opts.max_minutes is not None
-            and time.monotonic() - self._started > opts.max_minutes * 60
-        ):
-            raise _Stop(f"{opts.max_minutes:g} minutes")
-        if opts.max_tokens is not None and self.llm.usage.total.total_tokens >= opts.max_tokens:
-            raise _Stop(f"{opts.max_tokens} tokens")
+        self.runner.check_budget()
         if opts.target_coverage is not None:
             reached = Percentages.of_files(state.current, self.report.files).combined
             if reached >= opts.target_coverage:
@@ -340,10 +365,10 @@ class CoverAgent:
         opts = self.options
         if opts.strategy == "flow":
             return FlowDrafter(
-                self.llm, target, ctx, attempts=opts.attempts, tokens=opts.answer_tokens
+                self.runner, target, ctx, attempts=opts.attempts, tokens=opts.answer_tokens
             )
         return DirectDrafter(
-            self.llm, target, ctx, attempts=opts.attempts, answer_tokens=opts.answer_tokens,
+            self.runner, target, ctx, attempts=opts.attempts, answer_tokens=opts.answer_tokens,
             sample=sample,
         )  # fmt: skip
 

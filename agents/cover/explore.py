@@ -22,7 +22,7 @@ from pathlib import Path
 
 from agents.cover.oracle import check_for
 from agents.cover.targets import Target
-from flows.sandbox import Sandbox
+from flows import Sandbox
 
 DRIVER = Path(__file__).with_name("explore_driver.py")
 DRIVER_FILE = "_assay_explore_driver.py"

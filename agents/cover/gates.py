@@ -35,8 +35,7 @@ from agents.cover.oracle import (
     repair,
 )
 from agents.cover.targets import Target
-from flows.coverage_data import Arc, CaseResult, CoverageReport, TestRun
-from flows.sandbox import Sandbox
+from flows import Arc, CaseResult, CoverageReport, Sandbox, TestRun
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
 _NO_FIXTURE = re.compile(r"^E\s+fixture '(\w+)' not found", re.M)

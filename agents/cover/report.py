@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flows.coverage_data import CoverageReport, FileCoverage
+from flows import CoverageReport, FileCoverage
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import re
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import git
-
-from agents.errors import InputError
-from flows.coverage_data import Arc, CoverageReport, FileCoverage
+from flows import Arc, CoverageReport, FileCoverage
 
 TEST_FILE_GLOBS = ("test_*.py", "*_test.py", "conftest.py")
 TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
@@ -116,6 +113,13 @@ def module_of(repo: Path, path: str) -> tuple[str, str]:
     return ".".join(parts), root
 
 
+def tests_pythonpath(repo: Path, files: Iterable[str]) -> str:
+    """``PYTHONPATH`` for running tests of ``files`` in a copy of ``repo``: the copy's root, the
+    files' import roots and ``src/`` (relative to the copy, where every sandboxed run starts)."""
+    roots = {module_of(repo, path)[1] for path in files}
+    return os.pathsep.join([".", *sorted(r for r in roots if r), "src"])
+
+
 def coverage_sources(repo: Path, files: Iterable[str]) -> list[str]:
     """``coverage run --source`` entries that cover every file (import roots, "." for the top)."""
     roots = {module_of(repo, path)[1] or "." for path in files}
@@ -169,7 +173,8 @@ def find_targets(
 ) -> TargetScan:
     """Targets in ``files`` (source files, repository-relative) ranked by what they can gain.
 
-    ``changed`` (from :func:`changed_lines`) limits targets to lines changed since a git ref.
+    ``changed`` (from :func:`agents.gitdiff.changed_lines`) limits targets to lines changed since
+    a git ref.
     Files that do not parse are skipped and reported, never fatal.
     """
     scan = TargetScan()
@@ -193,50 +198,3 @@ def find_targets(
         scan.targets.extend(_function_targets(repo, path, tree, cov, wanted))
     scan.targets.sort(key=lambda t: (t.private, -t.gain, t.statements, t.path, t.start))
     return scan
-
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
-
-
-def changed_lines(repo: Path, base: str) -> dict[str, set[int]]:
-    """Lines of Python files added or changed since ``base`` (working tree vs the ref, plus
-    untracked files), keyed by repository-relative path."""
-    try:
-        git_repo = git.Repo(repo, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise InputError(
-            f"--diff needs a git repository, and {repo} is not in one",
-            "drop --diff or run git init",
-        ) from exc
-    top = Path(git_repo.working_tree_dir or repo).resolve()
-    prefix = repo.resolve().relative_to(top).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
-    try:
-        git_repo.git.rev_parse("--verify", f"{base}^{{commit}}")
-    except git.GitCommandError as exc:
-        raise InputError(
-            f"--diff base '{base}' is not a commit in {top}", "pass a branch, tag or commit"
-        ) from exc
-    diff = git_repo.git.diff(base, "-U0", "--no-color", "--no-ext-diff", "--", ".")
-    out: dict[str, set[int]] = {}
-    current: str | None = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            name = line[4:]
-            current = name[2:] if name.startswith("b/") else None
-            continue
-        match = _HUNK.match(line)
-        if match and current is not None:
-            start, count = int(match.group(1)), int(match.group(2) or 1)
-            if count:
-                out.setdefault(current, set()).update(range(start, start + count))
-    for name in git_repo.untracked_files:
-        path = top / name
-        if name.endswith(".py") and path.is_file():
-            n = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
-            out.setdefault(name, set()).update(range(1, n + 1))
-    return {
-        name[len(prefix) :]: lines
-        for name, lines in out.items()
-        if name.endswith(".py") and name.startswith(prefix)
-    }

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from agents.cover.targets import is_test_file
 from agents.errors import AssayError
-from flows.sandbox import repo_files
+from flows import repo_files
 
 Key = tuple[str, ...]
 

@@ -40,8 +40,8 @@ from agents.lsp.documents import (
 from agents.lsp.edits import EditSupport, changes_from_patch, workspace_edit
 from agents.lsp.engine import CoverAsk, Engine, Outcome, ReviewAsk, TestsAsk
 from agents.lsp.jobs import Cancelled, Job
-from flows.errors import FlowsError
-from indexer.errors import IndexerError
+from flows import FlowsError
+from indexer import IndexerError
 
 if TYPE_CHECKING:
     from agents.lsp.server import AssayServer

@@ -20,8 +20,7 @@ from typing import Any, Protocol
 
 from lsprotocol import types
 
-from flows.llm import LLMClient
-from flows.llm_types import Completion
+from flows import Completer, Completion
 
 POLL = 0.2  # seconds between cancellation checks while a model answer is awaited
 
@@ -184,7 +183,8 @@ def describe(kind: str, data: Mapping[str, Any]) -> str | None:
 
 
 class GuardedLLM:
-    """An :class:`LLMClient` that stops when its job is cancelled (see the module's doc).
+    """A model (:class:`flows.Completer`) that stops when its job is cancelled (see the module's
+    doc).
 
     Every call streams, so that a cancelled call hangs up at its next chunk, and runs in a
     daemon thread of its own, so that an abandoned call never holds up the server's exit.  The
@@ -192,11 +192,8 @@ class GuardedLLM:
     client's cache sees it).
     """
 
-    def __init__(self, client: LLMClient, token: CancelToken) -> None:
+    def __init__(self, client: Completer, token: CancelToken) -> None:
         self.client, self.token = client, token
-
-    def __getattr__(self, name: str) -> Any:  # usage, trace, model, model_for, close …
-        return getattr(self.client, name)
 
     def complete(
         self,

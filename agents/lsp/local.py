@@ -9,63 +9,51 @@ model server).
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
 
 from agents.lsp.config import LspConfig
 from agents.lsp.engine import CoverAsk, Outcome, ReviewAsk, ReviewOutcome, TestsAsk
 from agents.lsp.jobs import Cancelled, GuardedLLM, Job
+from agents.runtime import Run
 from agents.settings import Settings
-from flows.llm import LLMClient
-from flows.sandbox import Sandbox
 
 
 class LocalEngine:
     def __init__(self, config: LspConfig) -> None:
         self.config = config
 
-    def _open(self, stack: ExitStack, job: Job, root: Path, s: Settings) -> GuardedLLM:
-        from agents.runtime import open_llm
+    @contextmanager
+    def _run(self, job: Job, s: Settings, repo: Path | None) -> Iterator[Run]:
+        """The run of ``job``: the sandbox over ``repo`` (when given) and the model, both
+        guarded by the job's cancel token."""
+        from agents.runtime import open_run
 
         job.report(f"connecting to the model at {s.llm_base_url}" if s.llm_base_url
                    else "starting the embedded model (the first start takes a while)")  # fmt: skip
-        llm = stack.enter_context(open_llm(s, trace_path=_trace(s, job.kind)))
-        job.token.check()
-        return GuardedLLM(llm, job.token)
-
-    def _sandbox(self, stack: ExitStack, job: Job, root: Path, s: Settings) -> Sandbox:
-        from agents.runtime import resolve_python
-
-        memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
-        sandbox = Sandbox(
-            root, resolve_python(s.python), timeout=s.sandbox_timeout, memory_limit=memory,
-            stop_check=job.token.check,  # a cancel kills the run under way
-        )  # fmt: skip
-        stack.enter_context(sandbox)
-        return sandbox
+        with open_run(
+            s, f"lsp-{job.kind}", repo=repo, stop_check=job.token.check,  # a cancel kills a run
+            wrap_llm=lambda client: GuardedLLM(client, job.token),
+        ) as run:  # fmt: skip
+            job.token.check()
+            yield run
 
     # -- tests for one symbol ----------------------------------------------------------------------
 
     def generate_tests(self, job: Job, ask: TestsAsk) -> Outcome:
         from agents.testgen.agent import TestgenAgent, TestgenOptions
         from agents.testgen.symbols import find_symbol
-        from flows.runtime import FlowRunner
 
         s = self.config.settings(ask.root).settings
         symbol = find_symbol(ask.root, ask.root / ask.path, ask.symbol)
-        options = TestgenOptions(
-            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command, dry_run=True, behaviours=self.config.behaviours,
-        )  # fmt: skip
-        with ExitStack() as stack:
-            sandbox = self._sandbox(stack, job, ask.root, s)
-            llm = self._open(stack, job, ask.root, s)
-            runner = FlowRunner(llm, flow="tests", listener=job.listener)
-            agent = TestgenAgent(ask.root, runner, sandbox, symbol, options, job.listener, s)
+        options = TestgenOptions.from_settings(s, dry_run=True, behaviours=self.config.behaviours)
+        with self._run(job, s, ask.root) as run:
+            assert run.sandbox is not None and run.llm is not None
+            agent = TestgenAgent(
+                ask.root, run.llm, run.sandbox, symbol, options, job.listener, s, run.trace
+            )
             found = agent.prepare()
             if not found:
                 return Outcome("", f"the model listed no behaviour of {ask.symbol} to test")
@@ -99,19 +87,14 @@ class LocalEngine:
         from agents.cover.engine import CoverAgent, CoverOptions
 
         s = self.config.settings(ask.root).settings
-        options = CoverOptions(
-            include=(ask.path,), exclude=tuple(s.cover_exclude), dry_run=True,
-            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-            allow_failing=True, max_tests_per_target=s.cover_tests_per_target,
-            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command, explore=s.cover_explore,
-            explore_seconds=s.cover_explore_seconds,
-        )  # fmt: skip
-        with ExitStack() as stack:
-            sandbox = self._sandbox(stack, job, ask.root, s)
-            llm = self._open(stack, job, ask.root, s)
-            # CoverAgent is typed for LLMClient; the guard has its interface (complete, usage).
-            agent = CoverAgent(ask.root, cast(LLMClient, llm), sandbox, options, job.listener)
+        options = CoverOptions.from_settings(
+            s, include=(ask.path,), dry_run=True, allow_failing=True
+        )
+        with self._run(job, s, ask.root) as run:
+            assert run.sandbox is not None and run.llm is not None
+            agent = CoverAgent(
+                ask.root, run.llm, run.sandbox, options, job.listener, trace=run.trace
+            )
             report = agent.run()
         before, after = report.total_before, report.total_after
         change = (
@@ -130,17 +113,18 @@ class LocalEngine:
     # -- review of the changes ---------------------------------------------------------------------
 
     def review(self, job: Job, ask: ReviewAsk) -> ReviewOutcome:
-        from agents.review.run import local_diff, run_review
+        from agents.gitdiff import local_diff
+        from agents.review.run import run_review
 
         s = self.config.settings(ask.root).settings
         job.report(f"reading the changes since {ask.base}")
         diff, point = local_diff(ask.root, ask.base)
         if not diff.strip():
             return ReviewOutcome([], f"no changes since {ask.base} to review")
-        with ExitStack() as stack:
-            llm = self._open(stack, job, ask.root, s)
+        with self._run(job, s, None) as run:
+            assert run.llm is not None
             report = run_review(
-                s, cast(LLMClient, llm), diff=diff, head=point,
+                s, run.llm, trace=run.trace, diff=diff, head=point,
                 repo_dir=ask.root, base=point, repo_name=ask.root.name, tests=False,
                 listener=job.listener,
             )  # fmt: skip
@@ -155,7 +139,3 @@ class LocalEngine:
         if report.skipped:
             summary += f"; {len(report.skipped)} part(s) skipped (see the log)"
         return ReviewOutcome(report.findings, summary, details)
-
-
-def _trace(s: Settings, kind: str) -> Path:
-    return s.traces_dir / f"lsp-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"

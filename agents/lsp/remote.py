@@ -111,8 +111,8 @@ class RemoteEngine:
         return _outcome(result, ask.path, self._mode_note())
 
     def review(self, job: Job, ask: ReviewAsk) -> ReviewOutcome:
+        from agents.gitdiff import local_diff
         from agents.review.report import ReviewReport
-        from agents.review.run import local_diff
 
         job.report(f"reading the changes since {ask.base}")
         diff, _ = local_diff(ask.root, ask.base)

@@ -43,8 +43,7 @@ from agents.model.process import (
     write_state,
 )
 from agents.settings import Settings
-from flows.errors import LLMError, LLMTimeout
-from flows.llm import LLMClient
+from flows import LLMClient, LLMError, LLMTimeout
 
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"

@@ -13,20 +13,28 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from agents.gitdiff import Hunk, parse_diff
 from agents.review import prompts
 from agents.review.context import NoContext, ReviewContext
-from agents.review.diff import Hunk, Skipped, parse_diff, select_hunks
+from agents.review.diff import Skipped, select_hunks
 from agents.review.report import CATEGORIES, SEVERITIES, Finding, ReviewReport
 from agents.settings import Settings
-from flows.errors import LLMError, LLMUnreachable, StructuredOutputError
-from flows.llm import LLMClient
-from flows.structured import complete_structured
+from flows import (
+    Completer,
+    FlowRunner,
+    LLMUnreachable,
+    RetryPolicy,
+    Route,
+    Stage,
+    StageFailed,
+    TraceWriter,
+)
 
 SNAP_LINES = 3  # a finding this close to an added line of the same hunk is moved onto it
 SEVERITY_ALIASES = {
@@ -80,6 +88,20 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     findings: list[_RawFinding] | None = None
+
+
+# One model call per file's hunks: YAML findings, repaired once when the reply does not parse.
+REVIEW_STAGE = Stage(
+    name="review",
+    template=prompts.REVIEW,
+    system=prompts.SYSTEM,
+    schema=_Answer,
+    fmt="yaml",
+    route=Route(temperature=0.1),
+    retry=RetryPolicy(repairs=1),
+    max_tokens=600,
+    stop=("\n```\n",),
+)
 
 
 @dataclass(frozen=True)
@@ -204,14 +226,16 @@ class ReviewAgent:
 
     def __init__(
         self,
-        llm: LLMClient,
+        llm: Completer,
         options: ReviewOptions | None = None,
         *,
         context: ReviewContext | None = None,
         listener: Listener | None = None,
+        trace: TraceWriter | None = None,
     ) -> None:
-        self.llm = llm
+        self.runner = FlowRunner(llm, trace=trace, flow="review")
         self.options = options or ReviewOptions()
+        self.stage = replace(REVIEW_STAGE, max_tokens=self.options.answer_tokens)
         self.context: ReviewContext = context or NoContext()
         self.emit: Listener = listener or (lambda kind, data: None)
 
@@ -249,6 +273,13 @@ class ReviewAgent:
         min_rank = SEVERITIES.index(normalize_severity(opts.min_severity))
         kept = [f for f in kept if SEVERITIES.index(f.severity) <= min_rank]
         report.findings, report.capped = cap(kept, opts.max_findings, opts.max_per_file)
+        spent = self.runner.usage.total
+        report.calls = spent.calls + spent.failed_calls
+        report.prompt_tokens, report.completion_tokens = (
+            spent.prompt_tokens,
+            spent.completion_tokens,
+        )
+        report.llm_seconds = spent.seconds
         report.wall_seconds = time.monotonic() - started
         self.emit("done", {"report": report})
         return report
@@ -258,30 +289,20 @@ class ReviewAgent:
     ) -> list[Finding]:
         path = group[0].path
         related = self.context.related(group, self.options.context_hits)
-        prompt = prompts.REVIEW.format(
-            practices=prompts.PRACTICES.format(practices=practices) + "\n" if practices else "",
-            related=prompts.RELATED.format(related="\n\n".join(related)) + "\n" if related else "",
-            path=path,
-            status="",
-            hunks="\n".join(h.render() for h in group),
-        )
-        messages = [
-            {"role": "system", "content": prompts.SYSTEM},
-            {"role": "user", "content": prompt},
-        ]
+        variables = {
+            "practices": prompts.PRACTICES.format(practices=practices) + "\n" if practices else "",
+            "related": prompts.RELATED.format(related="\n\n".join(related)) + "\n"
+            if related
+            else "",
+            "path": path,
+            "status": "",
+            "hunks": "\n".join(h.render() for h in group),
+        }
         try:
-            result = complete_structured(
-                self.llm,
-                messages,
-                _Answer,
-                stage="review",
-                max_tokens=self.options.answer_tokens,
-                temperature=0.1,
-                stop=["\n```\n"],
-            )
+            result = self.runner.run(self.stage, variables)
         except LLMUnreachable:
             raise
-        except (LLMError, StructuredOutputError) as exc:
+        except StageFailed as exc:
             reason = str(exc).splitlines()[0][:160]
             report.errors.append(f"could not review {path}: {reason}")
             report.skipped += [
@@ -289,11 +310,6 @@ class ReviewAgent:
                 for h in group
             ]
             return []
-        for c in result.completions:
-            report.calls += 1
-            report.prompt_tokens += c.prompt_tokens
-            report.completion_tokens += c.completion_tokens
-            report.llm_seconds += c.latency
         report.reviewed_hunks += len(group)
         out: list[Finding] = []
         for raw in result.value.findings or []:

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from types import ModuleType
 from typing import Any, Protocol
 
-from agents.review.diff import Hunk
+from agents.gitdiff import Hunk
 
 MAX_HIT_LINES = 20
 MAX_RELATED_CHARS = 2400

@@ -9,21 +9,18 @@ the repository.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agents.cover.engine import OMIT, CoverAgent, CoverOptions
-from agents.cover.targets import changed_lines, coverage_sources, module_of, source_files
+from agents.cover.targets import coverage_sources, source_files, tests_pythonpath
 from agents.errors import AssayError
+from agents.gitdiff import changed_lines
 from agents.review.report import TestsSection
 from agents.settings import Settings
-from flows.coverage_data import CoverageReport
-from flows.errors import FlowsError, LLMUnreachable
-from flows.llm import LLMClient
-from flows.sandbox import Sandbox
+from flows import Completer, CoverageReport, FlowsError, LLMUnreachable, Sandbox, TraceWriter
 
 _PATCHED = re.compile(r"^\+\+\+ b/(.+)$", re.M)
 
@@ -54,11 +51,6 @@ class TestsOptions:
             explore=s.cover_explore, explore_seconds=s.cover_explore_seconds,
         )  # fmt: skip
         return cls(**{**values, **overrides})
-
-
-def _pythonpath(repo: Path, files: list[str]) -> str:
-    roots = {module_of(repo, path)[1] for path in files}
-    return os.pathsep.join([".", *sorted(r for r in roots if r), "src"])
 
 
 def _code_lines(repo: Path, path: str, lines: set[int]) -> set[int]:
@@ -100,8 +92,9 @@ def tests_section(
     repo: Path,
     base: str,
     sandbox: Sandbox,
-    llm: LLMClient | None,
+    llm: Completer | None,
     options: TestsOptions,
+    trace: TraceWriter | None = None,
 ) -> TestsSection:
     """Diff coverage of ``repo``'s working tree against ``base``, plus generated tests."""
     changed = changed_lines(repo, base)
@@ -114,7 +107,7 @@ def tests_section(
             test_command=options.test_command,
             source=coverage_sources(repo, files),
             omit=list(OMIT),
-            env={"PYTHONPATH": _pythonpath(repo, files)},
+            env={"PYTHONPATH": tests_pythonpath(repo, files)},
             timeout=options.suite_timeout,
         )
     except FlowsError as exc:
@@ -144,7 +137,7 @@ def tests_section(
         explore_seconds=options.explore_seconds,
     )
     try:
-        report = CoverAgent(repo, llm, sandbox, cover).run()
+        report = CoverAgent(repo, llm, sandbox, cover, trace=trace).run()
     except LLMUnreachable:
         raise
     except (AssayError, FlowsError) as exc:

@@ -152,7 +152,7 @@ def model(settings: Settings) -> str:
     """The model endpoint answers (a busy one counts: it will answer when it is done)."""
     from agents.model.status import model_status
     from agents.runtime import make_llm_client
-    from flows.errors import LLMTimeout
+    from flows import LLMTimeout
 
     if settings.llm_base_url:
         quick = settings.model_copy(update={"cache": False, "llm_timeout": 3.0})

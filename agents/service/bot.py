@@ -130,7 +130,7 @@ def sync_inline(host: CodeHost, pr: PullRequest, findings: list[Finding]) -> dic
 
 
 def _tests_checkout(host: CodeHost, pr: PullRequest, work: Path) -> tuple[Path, str]:
-    from agents.review.run import checkout, fetch_base
+    from agents.gitdiff import checkout, fetch_base
 
     url, header = host.git_auth(pr)
     repo = checkout(url, pr.fetch_ref, pr.head_sha, work / "repo", header=header)
@@ -164,7 +164,7 @@ def _pr_settings(settings: Settings, text: str | None) -> tuple[Settings, str]:
 
 def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, Any]:
     from agents.review.run import run_review
-    from agents.runtime import open_llm
+    from agents.runtime import open_run
 
     ctx.progress("fetching")
     pr = host.pull_request(p["repo"], int(p["number"]))
@@ -201,11 +201,10 @@ def _review_pr(ctx: JobContext, host: CodeHost, p: dict[str, Any]) -> dict[str, 
                 repo_dir, base = _tests_checkout(host, pr, Path(tmp))
             except Exception as exc:  # the review goes on without the tests section
                 note = f"no tests section: the checkout failed ({str(exc)[:200]})"
-        with open_llm(
-            settings, trace_path=settings.traces_dir / f"pr-{ctx.job.id[:12]}.jsonl"
-        ) as llm:
+        with open_run(settings, "pr", trace_id=ctx.job.id[:12]) as run:
+            assert run.llm is not None
             report = run_review(
-                settings, llm, diff=diff, head=pr.head_sha,
+                settings, run.llm, trace=run.trace, diff=diff, head=pr.head_sha,
                 repo_dir=repo_dir, base=base, repo_name=p.get("repo_name") or pr.repo,
                 practices=practices, findings=action == "review", tests=want_tests,
                 listener=listener,

@@ -17,10 +17,6 @@ from agents.service.jobs import Handler, JobContext
 from agents.settings import REPO_FILES, Settings, with_repo_files
 
 
-def _trace(ctx: JobContext) -> Path:
-    return ctx.settings.traces_dir / f"job-{ctx.job.kind}-{ctx.job.id[:12]}.jsonl"
-
-
 def _repo_settings(ctx: JobContext, repo: Path | None) -> tuple[Settings, str]:
     """The job's settings with a registered repository's files as a layer (and the problem
     with them, if any: reported, the review goes on without them)."""
@@ -45,9 +41,10 @@ def _repo_dir(params: dict[str, Any]) -> Path | None:
 
 def review_job(ctx: JobContext) -> dict[str, Any]:
     """Review a pasted diff, or a registered repository's changes since ``base``."""
+    from agents.gitdiff import local_diff
     from agents.review.report import summary_markdown
-    from agents.review.run import local_diff, run_review
-    from agents.runtime import open_llm
+    from agents.review.run import run_review
+    from agents.runtime import open_run
 
     p = ctx.job.params
     repo = _repo_dir(p)
@@ -63,10 +60,12 @@ def review_job(ctx: JobContext) -> dict[str, Any]:
             ctx.progress("tests")
 
     ctx.progress("starting")
-    with open_llm(settings, trace_path=_trace(ctx)) as llm:
+    with open_run(settings, f"job-{ctx.job.kind}", trace_id=ctx.job.id[:12]) as run:
+        assert run.llm is not None
         report = run_review(
             settings,
-            llm,
+            run.llm,
+            trace=run.trace,
             diff=diff,
             repo_dir=repo,
             base=base,
@@ -86,26 +85,13 @@ def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bo
            **limits: Any) -> dict[str, Any]:  # fmt: skip
     """The cover agent on ``include`` (dry run: the tests come back as a patch)."""
     from agents.cover.engine import CoverAgent, CoverOptions
-    from agents.runtime import open_llm, resolve_python
-    from flows.sandbox import Sandbox
+    from agents.runtime import open_run
 
     s = ctx.settings
-    options = CoverOptions(
-        include=include,
-        exclude=tuple(s.cover_exclude),
-        dry_run=dry_run,
-        repeat=s.cover_repeat,
-        attempts=s.cover_attempts,
-        mutation=s.cover_mutation,
-        allow_failing=True,
-        max_tests_per_target=s.cover_tests_per_target,
-        candidate_timeout=s.cover_candidate_timeout,
-        suite_timeout=s.sandbox_timeout,
-        test_command=s.test_command,
-        explore=s.cover_explore,
-        explore_seconds=s.cover_explore_seconds,
+    options = CoverOptions.from_settings(
+        s, include=include, dry_run=dry_run, allow_failing=True,
         **{k: v for k, v in limits.items() if v is not None},
-    )
+    )  # fmt: skip
 
     def listener(kind: str, data: dict[str, Any]) -> None:
         if kind == "targets":
@@ -116,44 +102,34 @@ def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bo
             ctx.progress("writing tests", ctx.notes["done"], ctx.notes.get("total"),
                          target=data["target"].key)  # fmt: skip
 
-    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
     ctx.progress("baseline")
-    python = resolve_python(s.python)
-    with Sandbox(repo, python, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
-        with open_llm(s, trace_path=_trace(ctx)) as llm:
-            report = CoverAgent(repo, llm, sandbox, options, listener=listener).run()
+    with open_run(s, f"job-{ctx.job.kind}", repo=repo, trace_id=ctx.job.id[:12]) as run:
+        assert run.sandbox is not None and run.llm is not None
+        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener, trace=run.trace)
+        report = agent.run()
     return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}
 
 
 def _testgen(ctx: JobContext, repo: Path, path: str, symbol: str) -> dict[str, Any]:
     """``assay tests``' agent for one symbol: every behaviour it lists, through the gates."""
-    from agents.runtime import open_llm, resolve_python
+    from agents.runtime import open_run
     from agents.testgen.agent import TestgenAgent, TestgenOptions
     from agents.testgen.symbols import find_symbol
-    from flows.runtime import Budget, FlowRunner
-    from flows.sandbox import Sandbox
-    from flows.trace import TraceWriter
 
     s = ctx.settings
     target = find_symbol(repo, repo / path, symbol)
-    options = TestgenOptions(
-        repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-        candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-        test_command=s.test_command, dry_run=True,
-    )  # fmt: skip
-    minutes = ctx.job.params.get("max_minutes")
-    budget = Budget(max_seconds=minutes * 60 if minutes else None)
-    memory = s.sandbox_memory_mb * 2**20 if s.sandbox_memory_mb else None
-    python = resolve_python(s.python)
+    options = TestgenOptions.from_settings(
+        s, dry_run=True, max_minutes=ctx.job.params.get("max_minutes")
+    )
     ctx.progress("baseline")
-    with Sandbox(repo, python, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
-        with open_llm(s) as llm:
-            trace = TraceWriter(_trace(ctx), include_content=True)
-            runner = FlowRunner(llm, budget=budget, trace=trace, flow="tests")
-            agent = TestgenAgent(repo, runner, sandbox, target, options, settings=s)
-            behaviours = agent.prepare()
-            ctx.progress("writing tests", 0, len(behaviours))
-            report = agent.write(behaviours)
+    with open_run(s, f"job-{ctx.job.kind}", repo=repo, trace_id=ctx.job.id[:12]) as run:
+        assert run.sandbox is not None and run.llm is not None
+        agent = TestgenAgent(
+            repo, run.llm, run.sandbox, target, options, settings=s, trace=run.trace
+        )
+        behaviours = agent.prepare()
+        ctx.progress("writing tests", 0, len(behaviours))
+        report = agent.write(behaviours)
     return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}
 
 

@@ -33,7 +33,7 @@ from huey.consumer import Consumer
 from agents.errors import AssayError, PlatformError
 from agents.service.store import Job, JobStore, SqliteJobs
 from agents.settings import Settings
-from flows.errors import LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable
+from flows import LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable
 
 log = logging.getLogger("assay.jobs")
 TRANSIENT_LLM = (LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from agents.service.auth import Caller, Problem, require
-from indexer.errors import IndexerError
+from indexer import IndexerError
 
 router = APIRouter(prefix="/v1", tags=["policy"])
 READ, ADMIN = Depends(require("read")), Depends(require("admin"))

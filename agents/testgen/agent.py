@@ -17,10 +17,9 @@ that the test runs the symbol, not that it adds coverage (see :func:`gate_target
 from __future__ import annotations
 
 import ast
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from agents.cover.candidate import (
 from agents.cover.context import build_context, summarize_missed
 from agents.cover.engine import OMIT
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
-from agents.cover.targets import Target, coverage_sources, module_of
+from agents.cover.targets import Target, coverage_sources, module_of, tests_pythonpath
 from agents.cover.writer import (
     check_writable,
     merge_tests,
@@ -46,11 +45,23 @@ from agents.cover.writer import (
     write_atomic,
 )
 from agents.errors import AssayError
+from agents.settings import Settings
+from agents.testgen.report import BehaviourResult, TestgenReport
 from agents.testgen.symbols import Symbol, outline, retrieve_examples
-from flows.coverage_data import CoverageReport, TestRun
-from flows.runtime import BudgetExhausted, FlowRunner
-from flows.sandbox import Sandbox
-from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
+from flows import (
+    Behaviour,
+    Budget,
+    BudgetExhausted,
+    Completer,
+    CoverageReport,
+    FlowRunner,
+    Sandbox,
+    TestRun,
+    TestTarget,
+    TestWritingFlow,
+    TestWritingOptions,
+    TraceWriter,
+)
 
 GENERATED_DOC = "Tests written by `assay tests`, kept because they pass and catch bugs."
 PROBLEMS = cover_prompts.PROBLEMS
@@ -73,60 +84,19 @@ class TestgenOptions:
     behaviours: int = 5
     reflect: bool = True
     answer_tokens: int = 450
+    max_minutes: float | None = None  # stop asking the model after this long
 
-
-@dataclass
-class BehaviourResult:
-    behaviour: Behaviour
-    accepted: list[str] = field(default_factory=list)  # test names
-    rejected: list[str] = field(default_factory=list)  # reasons, in order
-    killed: str = ""
-    oracle_changes: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class TestgenReport:
-    __test__ = False
-
-    symbol: str
-    behaviours: list[Behaviour] = field(default_factory=list)
-    results: list[BehaviourResult] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
-    examples: str = ""  # where the style examples came from
-    diff: str = ""
-    stopped: str = ""
-    calls: int = 0
-    tokens: int = 0
-    seconds: float = 0.0
-
-    @property
-    def accepted(self) -> int:
-        return sum(len(r.accepted) for r in self.results)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "behaviours": [b.model_dump() for b in self.behaviours],
-            "results": [
-                {
-                    "behaviour": r.behaviour.line,
-                    "accepted": r.accepted,
-                    "rejected": r.rejected,
-                    "killed": r.killed,
-                    "oracle_changes": r.oracle_changes,
-                }
-                for r in self.results
-            ],
-            "accepted": self.accepted,
-            "written": self.written,
-            "removed": self.removed,
-            "examples": self.examples,
-            "stopped": self.stopped,
-            "calls": self.calls,
-            "tokens": self.tokens,
-            "seconds": round(self.seconds, 1),
-        }
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> TestgenOptions:
+        """The options the settings ask for (``test_command``, ``cover_*``, the sandbox's
+        timeout), with ``overrides`` on top."""
+        s = settings
+        values: dict[str, Any] = dict(
+            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
+            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
+            test_command=s.test_command,
+        )  # fmt: skip
+        return cls(**{**values, **overrides})
 
 
 def gate_target(symbol: Symbol, source: str, module: str, root: str) -> Target:
@@ -158,21 +128,27 @@ class TestgenAgent:
     def __init__(
         self,
         repo: Path,
-        runner: FlowRunner,
+        llm: Completer,
         sandbox: Sandbox,
         symbol: Symbol,
         options: TestgenOptions | None = None,
         listener: Listener | None = None,
-        settings: Any = None,
+        settings: Settings | None = None,
+        trace: TraceWriter | None = None,
     ) -> None:
         self.settings = settings  # for the code index (retrieval of style examples)
-        self.repo, self.runner, self.sandbox, self.symbol = repo, runner, sandbox, symbol
+        self.repo, self.sandbox, self.symbol = repo, sandbox, symbol
         self.options = options or TestgenOptions()
         self.emit: Listener = listener or (lambda kind, data: None)
+        minutes = self.options.max_minutes
+        self.runner = FlowRunner(
+            llm, budget=Budget(max_seconds=minutes * 60 if minutes else None), trace=trace,
+            flow="tests", listener=self.emit,
+        )  # fmt: skip
         self.report = TestgenReport(symbol=f"{symbol.path}::{symbol.qualname}")
         self.source = (repo / symbol.path).read_text(encoding="utf-8")
         self.module, root = module_of(repo, symbol.path)
-        self.pythonpath = os.pathsep.join([".", *([root] if root else []), "src"])
+        self.pythonpath = tests_pythonpath(repo, [symbol.path])
         self.sources = tuple(coverage_sources(repo, [symbol.path]))
         self.target = gate_target(symbol, self.source, self.module, root)
         self.hints = hints_for(repo, symbol.path, self.module)
@@ -329,8 +305,9 @@ class TestgenAgent:
             self._verify()
         if self.options.dry_run and self.merged != (self.original or ""):
             self.report.diff = unified_diff(self.out_path, self.original, self.merged)
-        spent = self.runner.spent
-        self.report.calls, self.report.tokens = spent.calls, spent.tokens
+        spent = self.runner.usage.total
+        self.report.calls = spent.calls + spent.failed_calls
+        self.report.tokens = spent.total_tokens
         self.report.seconds = time.monotonic() - self._started
         self.emit("done", {"report": self.report})
 

@@ -35,7 +35,7 @@ from flows.errors import LLMError
 from flows.llm import LLMClient
 from flows.runtime import Budget, FlowRunner, StageFailed
 from flows.sandbox import Sandbox
-from flows.solve import SolveOptions, solve
+from flows.solve import SolveOptions, solve_problem
 from flows.solve_exec import defines
 from flows.solve_stages import DIRECT
 from flows.trace import TraceWriter
@@ -83,7 +83,7 @@ def run_one(
             code = run_direct(task, runner)
         else:
             options = replace(MODES[mode], case_timeout=args.case_timeout)
-            result = solve(problem, runner, sandbox, options)
+            result = solve_problem(problem, runner, sandbox, options)
             code = result.code
             record["stopped"] = result.stopped
             record["given_passed"] = len(result.given_passed)

@@ -1,0 +1,63 @@
+"""What an ``assay tests`` run found and did: behaviours, per behaviour the tests accepted and
+the rejections, what was written, and the model's cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows import Behaviour
+
+
+@dataclass
+class BehaviourResult:
+    behaviour: Behaviour
+    accepted: list[str] = field(default_factory=list)  # test names
+    rejected: list[str] = field(default_factory=list)  # reasons, in order
+    killed: str = ""
+    oracle_changes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TestgenReport:
+    __test__ = False
+
+    symbol: str
+    behaviours: list[Behaviour] = field(default_factory=list)
+    results: list[BehaviourResult] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
+    examples: str = ""  # where the style examples came from
+    diff: str = ""
+    stopped: str = ""
+    calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> int:
+        return sum(len(r.accepted) for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "behaviours": [b.model_dump() for b in self.behaviours],
+            "results": [
+                {
+                    "behaviour": r.behaviour.line,
+                    "accepted": r.accepted,
+                    "rejected": r.rejected,
+                    "killed": r.killed,
+                    "oracle_changes": r.oracle_changes,
+                }
+                for r in self.results
+            ],
+            "accepted": self.accepted,
+            "written": self.written,
+            "removed": self.removed,
+            "examples": self.examples,
+            "stopped": self.stopped,
+            "calls": self.calls,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 1),
+        }
