@@ -199,9 +199,7 @@ class LLMClient:
                         messages=msgs,  # type: ignore[arg-type]
                         **params,
                     )
-                    answer = self._to_completion(
-                        response, model, stage, time.monotonic() - started
-                    )
+                    answer = self._to_completion(response, model, stage, time.monotonic() - started)
                 return replace(answer, retries=attempt) if attempt else answer
             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                 # APITimeoutError subclasses APIConnectionError.
