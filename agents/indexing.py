@@ -24,6 +24,7 @@ from agents.errors import InputError
 from agents.settings import Settings, load_settings
 from indexer import (
     Hit,
+    IndexerError,
     IndexReport,
     Policy,
     Registry,
@@ -32,6 +33,10 @@ from indexer import (
     load_policy,
     save_policy,
 )
+
+# What can go wrong reading the index for an agent: its own errors, or the store or the model
+# failing to open.  An agent that reads the index for context goes on without it and says so.
+INDEX_FAILURES = (IndexerError, OSError, RuntimeError, ValueError)
 
 if TYPE_CHECKING:  # the store and the model load on first use: policy commands stay quick
     from indexer import CodeIndex, Progress, Store

@@ -29,6 +29,7 @@ from agents.model.bundle import (
 )
 from agents.model.parts import find_wheels
 from tests.fakes.model_wheels import make_part_wheels
+from tests.kit.cli import run_assay
 
 MODEL_PARTS = os.environ.get("ASSAY_MODEL_PARTS")  # read at import: conftest clears ASSAY_*
 
@@ -96,10 +97,8 @@ def test_a_bundle_installs_and_runs_offline(tmp_path: Path, no_network: list[str
         if "TORCH_INDEX_URL" in os.environ
         else []
     )
-    made = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "bundle", "create", str(bundle), "--no-model",
-         "--no-server", *torch], capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    made = run_assay("bundle", "create", str(bundle), "--no-model", "--no-server", *torch,
+                     timeout=900)  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
     manifest = json.loads((bundle / "manifest.json").read_text())
     names = manifest["wheels"]
@@ -145,8 +144,7 @@ def test_the_complete_bundle_passes_doctor_offline(tmp_path: Path, no_network: l
     """The default bundle (model, llama.cpp server, torch): doctor passes with no network."""
     bundle = tmp_path / "bundle"
     args = ["--model-from", MODEL_PARTS] if MODEL_PARTS else []
-    create = [sys.executable, "-m", "agents.cli", "bundle", "create", str(bundle), *args]
-    made = subprocess.run(create, capture_output=True, text=True, timeout=3000)
+    made = run_assay("bundle", "create", str(bundle), *args, timeout=3000)
     assert made.returncode == 0, made.stdout + made.stderr
     assert len(list((bundle / "model").glob("*.whl"))) == 22
     env = offline_env(tmp_path / "home")

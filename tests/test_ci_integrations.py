@@ -28,7 +28,7 @@ import yaml
 from tests.fakes.code_hosts import FakeGitHub
 from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_cover_cli import HEAD, OPS, scripted
+from tests.kit.cover import HEAD, OPS, scripted
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,73 +17,17 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
-from tests.test_settings_cli import tree_digest
-
-OPS = """\
-def add(a, b):
-    return a + b
-
-
-def clamp(x, low, high):
-    if x < low:
-        return low
-    if x > high:
-        return high
-    return x
-
-
-def sign(x):
-    return 1 if x > 0 else -1
-
-
-def parity(n):
-    return "even" if n % 2 == 0 else "odd"
-
-
-def double(x):
-    return 2 * x
-
-
-def negate(x):
-    return -x
-
-
-def halve(x):
-    return x / 2
-
-
-def spin(x):
-    return x + 1
-
-
-def triple(x):
-    return 3 * x
-
-
-def square(x):
-    if x < 0:
-        return x * x
-    return x**2
-"""
-
-EXISTING_TESTS = """\
-from calc.ops import add, clamp
-
-
-def test_add():
-    assert add(1, 2) == 3
-
-
-def test_clamp_inside():
-    assert clamp(5, 0, 10) == 5
-"""
-
-
-def block(code: str) -> str:
-    return f"```python\n{code}```\n"
-
-
-HEAD = "import pytest\nfrom calc.ops import {name}\n\n\n"
+from tests.kit.cli import ASSAY, run_assay, tree_digest
+from tests.kit.cover import (
+    HEAD,
+    OPS,
+    TARGET,
+    block,
+    cover,
+    git,
+    make_flat,
+    scripted,
+)
 
 # What the scripted model answers, per target: one good test and one bad test of each kind.
 SCRIPT = {
@@ -117,51 +60,6 @@ EXPECTED_REASON = {
     "triple": "no-coverage",
     "square": "no-mutant-killed",
 }
-TARGET = re.compile(r"for `([\w.]+)`")
-
-
-def scripted(script: dict[str, str]):
-    def answer(req: RecordedRequest) -> Reply | str:
-        found = TARGET.search(req.messages[1]["content"])
-        name = found.group(1) if found else ""
-        if name in script:
-            return block(script[name])
-        return "I cannot help with that."
-
-    return answer
-
-
-def make_flat(root: Path, with_tests: bool = True) -> Path:
-    (root / "calc").mkdir(parents=True)
-    (root / "calc" / "__init__.py").write_text("")
-    (root / "calc" / "ops.py").write_text(OPS)
-    if with_tests:
-        (root / "tests").mkdir()
-        (root / "tests" / "test_ops.py").write_text(EXISTING_TESTS)
-    return root
-
-
-def cover(
-    repo: Path, server: FakeOpenAI, *args: str, env: dict[str, str] | None = None
-) -> tuple[subprocess.CompletedProcess[str], dict]:
-    report = repo.parent / f"{repo.name}-report.json"
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "agents.cli", "cover", str(repo),
-            "--llm-base-url", server.url, "--llm-model", "fake-model",
-            "--attempts", "1", "--tests-per-target", "1", "--rounds", "1",
-            "--candidate-timeout", "4",
-            # These tests follow the scripted model; exploration has its own (test_cover_explore).
-            *([] if "--explore-seconds" in args else ["--no-explore"]),
-            "--report", str(report), *args,
-        ],
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )  # fmt: skip
-    data = json.loads(report.read_text()) if report.exists() else {}
-    return result, data
 
 
 def reasons(data: dict) -> dict[str, list[str]]:
@@ -362,15 +260,6 @@ def test_dry_run_leaves_the_tree_byte_identical(tmp_path: Path, fake_llm: FakeOp
     )
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_diff_targets_only_changed_lines(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     repo = make_flat(tmp_path / "flat")
     git(repo, "init", "-q")
@@ -437,11 +326,7 @@ def test_syntax_error_source_is_skipped_and_garbage_replies_are_rejections(
 
 def test_unreachable_model_is_one_line(tmp_path: Path) -> None:
     repo = make_flat(tmp_path / "flat")
-    result = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--llm-base-url",
-         "http://127.0.0.1:9/v1"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_assay("cover", str(repo), "--llm-base-url", "http://127.0.0.1:9/v1", timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: No LLM endpoint reachable at http://127.0.0.1:9/v1: check that the server runs, "
@@ -480,7 +365,7 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
     fake_llm.on(answer)
     report = tmp_path / "report.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--llm-base-url", fake_llm.url,
+        [*ASSAY, "cover", str(repo), "--llm-base-url", fake_llm.url,
          "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
          "--no-explore", "--report", str(report)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

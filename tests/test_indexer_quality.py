@@ -10,7 +10,7 @@ from agents.indexing import IndexService, best_practices, close_shared, grow_rep
 from agents.settings import load_settings
 from indexer.errors import PolicyError
 from indexer.quality import Policy, load_policy, save_policy
-from tests.gitrepos import DIGEST, RETRY, make_repo
+from tests.kit.gitrepos import DIGEST, RETRY, make_repo
 
 
 def test_tiers_weights_and_edits() -> None:

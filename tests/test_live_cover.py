@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_live_model import installed_model, model_servers
+from tests.kit.cli import run_assay
+from tests.kit.model import installed_model, model_servers
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(2400)]
 
@@ -30,11 +31,10 @@ def test_cover_accepts_a_test_on_the_example(tmp_path: Path, assay_home: Path) -
     report = tmp_path / "report.json"
     env = {**os.environ, "ASSAY_MODEL_PATH": str(model), "COLUMNS": "160"}
     env.pop("ASSAY_LLM_BASE_URL", None)
-    result = subprocess.run(
-        # --no-explore: every accepted test here is the model's (exploration has its own tests).
-        [sys.executable, "-m", "agents.cli", "cover", str(repo), "--max-minutes", "8",
-         "--no-explore", "--report", str(report)],
-        env=env, capture_output=True, text=True, timeout=1800,
+    # --no-explore: every accepted test here is the model's (exploration has its own tests).
+    result = run_assay(
+        "cover", str(repo), "--max-minutes", "8", "--no-explore", "--report", str(report),
+        env=env, timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(report.read_text())

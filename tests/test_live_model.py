@@ -6,35 +6,18 @@ extra; skipped with the reason otherwise.  Slow: loading takes seconds, answers 
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from agents.model.server import llm_endpoint, running_server
-from agents.model.spec import MODEL_FILENAME
-from agents.settings import Settings, default_home
+from agents.settings import Settings
 from flows.llm import LLMClient
+from tests.kit.model import installed_model
 
 pytestmark = pytest.mark.live
-
-
-def model_servers() -> set[int]:
-    """Pids of llama.cpp servers running now (a developer's own 'assay model serve' too)."""
-    found = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
-    return {int(pid) for pid in found.stdout.split()}
-
-
-def installed_model() -> Path:
-    path = default_home() / "models" / MODEL_FILENAME
-    if not path.is_file():
-        pytest.skip(f"the embedded model is not installed ({path}): run 'assay model install'")
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed: pip install 'assay[local]'")
-    return path
 
 
 def test_real_server_writes_a_function(assay_home: Path) -> None:

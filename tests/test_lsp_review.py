@@ -15,8 +15,8 @@ from lsprotocol import types
 from agents.service.admin import AdminStore
 from agents.service.auth import create_token
 from tests.fakes.openai_server import FakeOpenAI
-from tests.servicekit import F_DOC, F_ZERO, HEAD1_CALC, ScriptedModel, git, make_project, server
-from tests.test_lsp_server import Client, options, plain, start
+from tests.kit.lsp import Client, options, plain, start
+from tests.kit.service import F_DOC, F_ZERO, HEAD1_CALC, ScriptedModel, git, make_project, server
 
 FIXED = HEAD1_CALC.replace("    return a / b\n", "    return a / b if b else 0.0\n")
 

@@ -5,19 +5,22 @@ a review goes on without the index; big diffs say what they skipped."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
-import types
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agents.indexing import IndexService, close_shared
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.context import IndexContext
 from agents.review.report import summary_markdown
+from agents.settings import Settings
 from flows.llm import LLMClient
 from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.servicekit import findings_yaml, make_project
+from tests.kit.gitrepos import make_repo
+from tests.kit.service import findings_yaml, make_project
 
 
 @pytest.fixture
@@ -80,79 +83,72 @@ def test_nothing_found_is_said_and_bad_answers_are_reported(
     ]
 
 
-@dataclass
-class FakeHit:
-    path: str
-    start_line: int
-    end_line: int
-    text: str
-    symbol: str = ""
-    tier: str = "normal"
-
-
-class FakeService:
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-
-    def status(self) -> list[types.SimpleNamespace]:
-        return [types.SimpleNamespace(name=n) for n in self.names]
-
-    def policy(self) -> types.SimpleNamespace:
-        return types.SimpleNamespace(path_weight=lambda repo, path: 2.0)
-
-
-def fake_index(monkeypatch: pytest.MonkeyPatch, hits: list[FakeHit], *, fail: bool = False,
-               names: tuple[str, ...] = ("shop",)) -> list[tuple]:  # fmt: skip
-    asked: list[tuple] = []
-    module = types.ModuleType("agents.indexing")
-
-    def retrieve(query: str, k: int, repo: str | None = None, lang: str | None = None, **kw):
-        asked.append((query, k, repo, lang))
-        if fail:
-            raise RuntimeError("qdrant is locked by another process")
-        return hits
-
-    module.retrieve = retrieve  # type: ignore[attr-defined]
-    module.best_practices = lambda repo=None, **kw: f"Practices of {repo}: check divisors."  # type: ignore[attr-defined]
-    module.shared_service = lambda settings=None: FakeService(list(names))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "agents.indexing", module)
-    return asked
+@pytest.fixture
+def shop_index(tmp_path: Path, assay_home: Path) -> Iterator[Settings]:
+    """A real embedded index (hash embeddings): 'shop' calls divide, 'legacy' is deprecated."""
+    settings = Settings(home=assay_home, embedding_model="hash-64")
+    make_repo(tmp_path / "shop-src", {
+        "app/ratio.py": "def ratio(x, y):\n    return divide(x, y)\n",
+        "app/calc.py": "def divide(a, b):\n    return a / b\n",
+    })  # fmt: skip
+    make_repo(tmp_path / "legacy-src", {"old/divide.py": "def divide(a, b):\n    return 0\n"})
+    with IndexService(settings) as service:
+        service.add(str(tmp_path / "shop-src"), name="shop")
+        service.add(str(tmp_path / "legacy-src"), name="legacy", tier="deprecated")
+        service.set_best_practices("Practices of shop: check divisors.", repo="shop")
+        service.set_path_weight("app/*", 2.0, repo="shop")
+    yield settings
+    close_shared()
 
 
 def test_index_context_reaches_the_prompt(
-    fake_llm: FakeOpenAI, diff: str, monkeypatch: pytest.MonkeyPatch
+    fake_llm: FakeOpenAI, diff: str, shop_index: Settings
 ) -> None:
-    asked = fake_index(monkeypatch, [
-        FakeHit("app/ratio.py", 10, 12, "def ratio(x, y):\n    return divide(x, y)", "ratio"),
-        FakeHit("legacy/old.py", 1, 2, "def divide(a, b): ...", tier="deprecated"),
-        FakeHit("app/calc.py", 5, 6, "def divide(a, b):\n    return a / b"),  # the change itself
-    ])  # fmt: skip
     fake_llm.queue(findings_yaml([]))
-    context = IndexContext("shop", fallback_practices="Repo rule: no bare except.")
+    context = IndexContext(
+        "shop", settings=shop_index, fallback_practices="Repo rule: no bare except."
+    )
     report = ReviewAgent(client(fake_llm), context=context).review(diff)
-    assert report.index == "used"
+    assert report.index == "used" and context.warning == ""
     prompt = fake_llm.chat_requests[0].prompt
-    assert "# app/ratio.py:10-12 (ratio)\ndef ratio(x, y):" in prompt
-    assert "legacy/old.py" not in prompt and "# app/calc.py" not in prompt
+    assert "# app/ratio.py:1-2" in prompt and "return divide(x, y)" in prompt
+    assert "old/divide.py" not in prompt  # a deprecated repository never reaches the model
     assert "Practices of shop: check divisors." in prompt and "Repo rule: no bare except." in prompt
-    assert asked[0] == ("divide", 3, "shop", "python")  # the changed symbol: its callers
     assert context.path_weight("app/calc.py") == 2.0
 
 
-def test_review_goes_on_without_the_index(
-    fake_llm: FakeOpenAI, diff: str, monkeypatch: pytest.MonkeyPatch
+def test_a_review_goes_on_without_an_index_it_cannot_read_and_says_so_once(
+    fake_llm: FakeOpenAI, diff: str, shop_index: Settings
 ) -> None:
-    fake_index(monkeypatch, [], fail=True)
-    fake_llm.queue(findings_yaml([finding(6, "divide by zero")]))
-    context = IndexContext("shop")
-    report = ReviewAgent(client(fake_llm), context=context).review(diff)
+    # Embedded Qdrant serves one process at a time: another process holds the store.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE, str(shop_index.qdrant_path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        fake_llm.queue(findings_yaml([finding(6, "divide by zero")]), findings_yaml([]))
+        context = IndexContext("shop", settings=shop_index)
+        report = ReviewAgent(client(fake_llm), context=context).review(diff + diff)
+    finally:
+        holder.kill()
+        holder.wait()
     assert len(report.findings) == 1
-    assert report.index.startswith("unavailable (RuntimeError: qdrant is locked")
-    fake_index(monkeypatch, [], names=("other",))
-    fake_llm.queue(findings_yaml([]))
-    assert IndexContext("shop").status == "not used (no repository 'shop' indexed)"
-    monkeypatch.setitem(sys.modules, "agents.indexing", None)  # not in this build
-    assert IndexContext("shop").status.startswith("unavailable (the index is not in this build")
+    assert report.index == "unavailable (see the warning)"
+    assert context.warning.startswith("the code index could not be read (StoreError")
+    assert "this review ran without related code from it" in context.warning
+    other = IndexContext("nope", settings=shop_index)
+    assert other.status == "not used (no repository 'nope' indexed)" and other.warning == ""
+
+
+HOLD_STORE = """
+import sys, time
+from pathlib import Path
+from indexer import Store
+store = Store(path=Path(sys.argv[1]))
+print("holding", flush=True)
+time.sleep(120)
+"""
 
 
 def big_diff(files: int, lines: int) -> str:

@@ -4,22 +4,20 @@ findings on changed lines, diff coverage, generated tests as a patch, exit codes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI
-from tests.servicekit import F_ZERO, ScriptedModel, git, make_project
+from tests.kit.cli import run_assay
+from tests.kit.service import F_ZERO, ScriptedModel, git, make_project
 
 
 def review(repo: Path, fake: FakeOpenAI, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agents.cli", "review", str(repo), "--llm-base-url", fake.url,
-         "--llm-model", "fake-model", "--no-cache", *args],
-        env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300,
+    return run_assay(
+        "review", str(repo), "--llm-base-url", fake.url, "--llm-model", "fake-model",
+        "--no-cache", *args,
     )  # fmt: skip
 
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from agents.review.diff import (
-    estimate_tokens,
-    parse_diff,
-    priority,
-    select_hunks,
-    split_hunk,
-)
+from agents.gitdiff import estimate_tokens, parse_diff
+from agents.review.diff import priority, select_hunks, split_hunk
 
 GIT_DIFF = """\
 diff --git a/pkg/core.py b/pkg/core.py

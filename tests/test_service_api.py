@@ -17,7 +17,7 @@ from agents.service.app import create_app
 from agents.service.auth import create_token
 from agents.settings import load_settings
 from tests.fakes.openai_server import FakeOpenAI
-from tests.servicekit import F_ZERO, ScriptedModel, assay, make_project, server
+from tests.kit.service import F_ZERO, ScriptedModel, assay, make_project, server
 
 
 def token(env: dict[str, str], name: str, *scopes: str) -> str:

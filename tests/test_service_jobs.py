@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import threading
 from pathlib import Path
 
@@ -17,7 +16,8 @@ from agents.service.admin import AdminStore
 from agents.service.auth import create_token
 from tests.fakes.code_hosts import Call, FakeGitHub, FakePR
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
-from tests.servicekit import (
+from tests.kit.cli import ASSAY
+from tests.kit.service import (
     F_DOC,
     F_ZERO,
     Proc,
@@ -122,10 +122,7 @@ def test_redis_two_workers_share_the_work(tmp_path: Path, fake_llm: FakeOpenAI) 
         store = AdminStore(Path(env["ASSAY_HOME"]) / "service" / "admin.db")
         writer, _ = create_token(store, "ci", ["write"])
         headers = {"Authorization": f"Bearer {writer}"}
-        workers = [
-            Proc([sys.executable, "-m", "agents.cli", "worker"], env, tmp_path / f"w{i}.log")
-            for i in range(2)
-        ]
+        workers = [Proc([*ASSAY, "worker"], env, tmp_path / f"w{i}.log") for i in range(2)]
         try:
             for w in workers:
                 w.line("assay worker ")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,29 +11,13 @@ import pytest
 from agents.errors import ConfigError
 from agents.settings import load_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.kit.cli import run_assay, tree_digest
 
 
 def assay(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "agents.cli", *args],
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        h.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    return run_assay(*args, cwd=cwd, env=env, timeout=120)
 
 
 def test_precedence_flag_over_env_over_file_over_default(

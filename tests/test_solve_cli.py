@@ -4,13 +4,12 @@ fake LLM, the real sandbox."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_flows_solve import GOOD, WRONG_NEGATIVE, base_script, block, scripted
+from tests.kit.cli import run_assay
+from tests.kit.solve import GOOD, WRONG_NEGATIVE, base_script, block, scripted
 
 PROBLEM = """\
 # Top two
@@ -35,14 +34,7 @@ def test_negative():
 
 
 def assay(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agents.cli", *args],
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_assay(*args, cwd=cwd)
 
 
 def write_problem(tmp_path: Path) -> tuple[Path, Path]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,92 +13,16 @@ import pytest
 
 from agents.cli.testgen import parse_pick
 from agents.errors import InputError
+from agents.indexing import IndexService
+from agents.settings import Settings
 from agents.testgen.symbols import find_symbol, outline, retrieve_examples
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
-
-OPS = """\
-def clamp(x, low, high):
-    \"\"\"``x`` limited to ``low``..``high``.\"\"\"
-    if x < low:
-        return low
-    if x > high:
-        return high
-    return x
-
-
-class Counter:
-    def __init__(self, start=0):
-        self.value = start
-
-    def bump(self, by=1):
-        if by < 0:
-            raise ValueError("negative step")
-        self.value += by
-        return self.value
-"""
-EXISTING = """\
-from calc.ops import clamp
-
-
-def test_clamp():
-    assert clamp(-1, 0, 5) == 0
-    assert clamp(9, 0, 5) == 5
-    assert clamp(3, 0, 5) == 3
-"""
-REFLECT = "```yaml\ninputs: x, low, high\noutputs: x within bounds\nbranches:\n  - x < low\n```"
-BEHAVIOURS = """```yaml
-- kind: happy
-  description: returns x when it is inside the bounds
-  call: clamp(3, 0, 5)
-  expected: 3
-- kind: edge
-  description: returns low when x equals low
-  call: clamp(0, 0, 5)
-  expected: 0
-- kind: error
-  description: an inverted range returns low for small x
-  call: clamp(-3, 4, 2)
-  expected: 4
-```"""
-HEAD = "import pytest\nfrom calc.ops import clamp\n\n\n"
-DRAFTS = {
-    "inside": [HEAD + "def test_clamp_inside():\n    assert clamp(3, 0, 5) == 3\n"],
-    "equals low": [
-        # Redefines the code under test, then does it right.
-        "def clamp(x, low, high):\n    return x\n\n\ndef test_clamp_low():\n"
-        "    assert clamp(0, 0, 5) == 0\n",
-        HEAD + "def test_clamp_equals_low():\n    assert clamp(0, 0, 5) == 0\n",
-    ],
-    "inverted": [
-        # Never calls clamp, then asserts nothing: both rejected.
-        HEAD + "def test_clamp_inverted():\n    assert max(1, 2) == 2\n",
-        HEAD + "def test_clamp_inverted():\n    clamp(-3, 4, 2)\n",
-    ],
-}
-
-
-def write_project(root: Path) -> Path:
-    (root / "calc").mkdir(parents=True)
-    (root / "calc" / "__init__.py").write_text("")
-    (root / "calc" / "ops.py").write_text(OPS)
-    (root / "tests").mkdir()
-    (root / "tests" / "test_ops.py").write_text(EXISTING)
-    (root / "pyproject.toml").write_text("[project]\nname = 'calc'\nversion = '0'\n")
-    return root
-
-
-def answer(req: RecordedRequest) -> str:
-    prompt = req.messages[1]["content"]
-    if "Describe what" in prompt:
-        return REFLECT
-    if "worth a test" in prompt:
-        return BEHAVIOURS
-    found = re.search(r"checks: (.*)", prompt)
-    assert found, prompt
-    key = next(k for k in DRAFTS if k in found.group(1))
-    attempt = (len(req.messages) - 2) // 2  # each retry adds the reply and the problem
-    drafts = DRAFTS[key]
-    return f"```python\n{drafts[min(attempt, len(drafts) - 1)]}```"
+from tests.kit.cli import run_assay
+from tests.kit.testgen import (
+    OPS,
+    answer,
+    write_project,
+)
 
 
 def assay_tests(
@@ -107,12 +30,10 @@ def assay_tests(
 ) -> tuple[subprocess.CompletedProcess[str], dict]:
     report = repo.parent / "testgen-report.json"
     report.unlink(missing_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "tests", *args, "--llm-base-url", fake.url,
-         "--llm-model", "fake-model", "--repeat", "2", "--candidate-timeout", "20",
-         "--report", str(report)],
-        cwd=repo, input=stdin or "", env={**os.environ, "COLUMNS": "200"},
-        capture_output=True, text=True, timeout=600,
+    result = run_assay(
+        "tests", *args, "--llm-base-url", fake.url, "--llm-model", "fake-model", "--repeat", "2",
+        "--candidate-timeout", "20", "--report", str(report),
+        cwd=repo, input=stdin or "", timeout=600,
     )  # fmt: skip
     return result, json.loads(report.read_text()) if report.exists() else {}
 
@@ -204,7 +125,7 @@ def test_picking_on_stdin_and_a_method_target_with_dry_run(
     assert unknown.returncode == 2 and "pick one of: Counter, Counter.__init__" in unknown.stderr
 
 
-def test_symbols_picks_and_optional_retrieval(tmp_path: Path) -> None:
+def test_symbols_picks_and_retrieval_from_the_index(tmp_path: Path, assay_home: Path) -> None:
     repo = write_project(tmp_path / "proj")
     cls = find_symbol(repo, repo / "calc" / "ops.py", "Counter")
     assert (cls.kind, cls.start, cls.body_start) == ("class", 10, 11)
@@ -218,5 +139,20 @@ def test_symbols_picks_and_optional_retrieval(tmp_path: Path) -> None:
     assert parse_pick("2-3", 3) == [1, 2]
     with pytest.raises(InputError, match="There is no behaviour 4"):
         parse_pick("4", 3)
-    # Without an index (or without agents.indexing) retrieval gives nothing and never fails.
-    assert retrieve_examples(repo, "tests for clamp") == ""
+    # A repository that is not indexed: no examples, nothing to warn about.
+    settings = Settings(home=assay_home, embedding_model="hash-64")
+    assert retrieve_examples(repo, "tests for clamp", settings) == ("", "")
+    # Indexed: the repository's own tests are the examples.
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)  # fmt: skip
+    with IndexService(settings) as service:
+        service.add(str(repo), name="proj")
+    examples, warning = retrieve_examples(repo, "tests for clamp", settings)
+    assert "def test_" in examples and "tests/test_ops.py" in examples and warning == ""
+    # An index that cannot be read: no examples, and a warning that says why.
+    (settings.index_dir / "repos.json").write_text("{not json")
+    examples, warning = retrieve_examples(repo, "tests for clamp", settings)
+    assert examples == "" and warning.startswith("the code index could not be read (")

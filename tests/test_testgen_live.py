@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_live_model import installed_model, model_servers
+from tests.kit.cli import run_assay
+from tests.kit.model import installed_model, model_servers
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(2400)]
 
@@ -32,10 +33,9 @@ def test_tests_writes_an_accepted_test_for_an_example_function(
     report = tmp_path / "report.json"
     env = {**os.environ, "ASSAY_MODEL_PATH": str(model), "COLUMNS": "160"}
     env.pop("ASSAY_LLM_BASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "tests", "shop/pricing.py::shipping_cost", "--all",
-         "--behaviours", "3", "--max-minutes", "15", "--report", str(report)],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=1800,
+    result = run_assay(
+        "tests", "shop/pricing.py::shipping_cost", "--all", "--behaviours", "3",
+        "--max-minutes", "15", "--report", str(report), cwd=repo, env=env, timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Behaviours worth testing:" in result.stdout

@@ -18,7 +18,7 @@ from agents.service.store import Job
 from agents.settings import load_settings
 from tests.fakes.code_hosts import FakeGitHub, FakePR
 from tests.fakes.openai_server import FakeOpenAI
-from tests.servicekit import (
+from tests.kit.service import (
     F_DOC,
     F_MOD,
     F_OFF,

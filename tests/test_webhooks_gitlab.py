@@ -16,7 +16,7 @@ from agents.service.store import Job
 from agents.settings import load_settings
 from tests.fakes.gitlab_api import FakeGitLab, FakeMR
 from tests.fakes.openai_server import FakeOpenAI
-from tests.servicekit import F_DOC, F_MOD, F_ZERO, ScriptedModel, make_project, wait_for
+from tests.kit.service import F_DOC, F_MOD, F_ZERO, ScriptedModel, make_project, wait_for
 
 SECRET = "gitlab-hook-token"
 TOKEN = "glpat-test"

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from agents.errors import ConfigError, PlatformError
+from agents.gitdiff import added_lines, parse_diff
 from agents.platforms import github, gitlab
 from agents.platforms.base import PullRequest
-from agents.review.diff import changed_lines, parse_diff
 from agents.settings import Settings, with_repo_files
 from tests.fakes.code_hosts import FakeGitHub, FakePR
-from tests.servicekit import rsa_pair
+from tests.kit.service import rsa_pair
 
 DIFF = """\
 diff --git a/app/calc.py b/app/calc.py
@@ -54,7 +54,7 @@ def test_app_token_is_cached_and_errors_are_translated() -> None:
                        "patch": DIFF.split("+++ b/app/calc.py\n")[1].rstrip("\n")}]  # fmt: skip
         gh.fail_next[("GET", "/repos/acme/shop/pulls/1")] = 406
         ref = PullRequest("github", "acme/shop", 1, "a" * 40, "b" * 40)
-        assert changed_lines(parse_diff(host.diff(ref))) == {"app/calc.py": {3, 4}}
+        assert added_lines(parse_diff(host.diff(ref))) == {"app/calc.py": {3, 4}}
         gh.fail_next[("GET", "/repos/acme/shop/pulls/1")] = 502
         with pytest.raises(PlatformError) as server_error:
             host.pull_request("acme/shop", 1)

@@ -169,7 +169,7 @@ def cover(
 
     Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 130 interrupted."""
     from agents.cli.common import settings_for
-    from agents.cover.engine import CoverOptions
+    from agents.cover.options import CoverOptions
     from agents.cover.writer import write_atomic
     from agents.errors import AssayError, InputError
 

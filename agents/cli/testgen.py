@@ -90,6 +90,8 @@ class TestgenDisplay:
             line = f"running the whole suite with {data['file']}"
         elif kind == "rolled-back":
             line = f"[red]taken out[/red] (they break the suite): {', '.join(data['tests'])}"
+        elif kind == "warning":
+            line = f"[yellow]warning[/yellow] {escape(str(data['message']))}"
         elif kind in ("skipped", "stopped"):
             line = f"[yellow]{kind}[/yellow] {escape(str(data.get('reason', ''))[:120])}"
         else:

@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from agents.cover import cover_prompts as prompts
+from agents.cover.acceptance import Acceptance, TestFiles
 from agents.cover.baseline import check_baseline, pick_test_dir
-from agents.cover.candidate import (
-    Candidate,
-    Rejection,
-    add_missing_imports,
-    check_static,
-    hints_for,
-    rename_duplicate_tests,
-)
+from agents.cover.candidate import Rejection
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
 from agents.cover.explore import explore, file_target, render_tests
-from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
+from agents.cover.gates import GateConfig, Gatekeeper, trim
+from agents.cover.options import OMIT, CoverOptions
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import (
     Target,
@@ -37,17 +32,8 @@ from agents.cover.targets import (
     source_files,
     tests_pythonpath,
 )
-from agents.cover.writer import (
-    check_writable,
-    merge_tests,
-    style_file_for,
-    test_path_for,
-    unified_diff,
-    write_atomic,
-)
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
-from agents.settings import Settings
 from flows import (
     Budget,
     BudgetExhausted,
@@ -62,54 +48,12 @@ from flows import (
     repo_files,
 )
 
-OMIT = ("*/tests/*", "*/test/*", "*/test_*.py", "*_test.py", "*/conftest.py", "*/setup.py")
+__all__ = ["OMIT", "CoverAgent", "CoverOptions"]
+
 FATAL_LLM = (LLMUnreachable,)
 MAX_LLM_ERRORS_IN_A_ROW = 3
-GENERATED_DOC = "Tests written by `assay cover`, kept because they pass and catch bugs."
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class CoverOptions:
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    diff_base: str | None = None
-    dry_run: bool = False
-    repeat: int = 3
-    attempts: int = 2
-    mutation: bool = True
-    observed_oracles: bool = True
-    allow_failing: bool = False
-    max_minutes: float | None = None
-    max_tokens: int | None = None
-    target_coverage: float | None = None
-    strategy: str = "direct"  # "direct" prompting or the test-writing "flow"
-    max_tests_per_target: int = 2
-    rounds: int = 3  # passes over the targets still missed; stops early when one adds nothing
-    candidate_timeout: float = 60.0
-    suite_timeout: float = 600.0
-    test_command: str = "pytest"
-    into: str = "new"  # "new": tests/test_<module>_assay.py; "existing": tests/test_<module>.py
-    answer_tokens: int = 600
-    explore: bool = True  # call the code with generated arguments first, no model (explore.py)
-    explore_seconds: float = 20.0  # per file; at most a quarter of --max-minutes over all files
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:
-        """The options the settings ask for (``test_command``, ``cover_*``, the sandbox's
-        timeout), with ``overrides`` on top (``exclude`` adds to ``cover_exclude``)."""
-        s = settings
-        values: dict[str, Any] = dict(
-            exclude=tuple(s.cover_exclude), repeat=s.cover_repeat, attempts=s.cover_attempts,
-            mutation=s.cover_mutation, max_tests_per_target=s.cover_tests_per_target,
-            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command, explore=s.cover_explore,
-            explore_seconds=s.cover_explore_seconds,
-        )  # fmt: skip
-        extra = tuple(overrides.pop("exclude", ()) or ())
-        values["exclude"] = (*values["exclude"], *extra)
-        return cls(**{**values, **overrides})
 
 
 class _Stop(Exception):
@@ -119,8 +63,6 @@ class _Stop(Exception):
 @dataclass
 class _State:
     current: CoverageReport
-    accepted: dict[str, str] = field(default_factory=dict)  # test path -> merged content
-    originals: dict[str, str | None] = field(default_factory=dict)  # before our first write
     llm_errors: int = 0
 
 
@@ -148,7 +90,7 @@ class CoverAgent:
         self.report = CoverReport(repo=str(repo), sandbox=sandbox.describe())
         self._started = time.monotonic()
         self._changed: dict[str, set[int]] | None = None
-        self._hints: dict[str, dict[str, str]] = {}  # target path → name → import line
+        self.files = TestFiles(repo, dry_run=options.dry_run)
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -179,8 +121,11 @@ class CoverAgent:
         baseline = self._baseline()
         assert baseline.coverage is not None
         state = self._state = _State(current=baseline.coverage)
-        self.gates = Gatekeeper(self.sandbox, self.config, state.accepted)
-        self._test_dir = pick_test_dir(self.repo, baseline)
+        self.acceptance = Acceptance(
+            self.repo, Gatekeeper(self.sandbox, self.config, self.files.accepted), self.files,
+            self.report, test_dir=pick_test_dir(self.repo, baseline), into=opts.into,
+            emit=self.emit,
+        )  # fmt: skip
         self.report.set_coverage("before", baseline.coverage)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
@@ -212,20 +157,17 @@ class CoverAgent:
 
     def _finish(self, state: _State, *, verify: bool) -> None:
         after = state.current
-        if verify and state.accepted:
-            self.emit("verify", {"files": sorted(state.accepted)})
-            final = self._final_run(state)
+        if verify and self.files.accepted:
+            self.emit("verify", {"files": sorted(self.files.accepted)})
+            final = self._final_run()
             if final.passed and final.coverage is not None:
                 after = final.coverage
             elif not self.options.dry_run:
-                self._roll_back(state, final)
-                after = final.coverage if final.coverage and not state.accepted else after
+                self._roll_back(final)
+                after = final.coverage if final.coverage and not self.files.accepted else after
         self.report.set_coverage("after", after)
         if self.options.dry_run:
-            self.report.diff = "".join(
-                unified_diff(path, state.originals.get(path), text)
-                for path, text in sorted(state.accepted.items())
-            )
+            self.report.diff = self.files.diff()
         usage = self.runner.usage.total
         self.report.tokens = usage.total_tokens
         self.report.llm_seconds = usage.seconds
@@ -351,13 +293,13 @@ class CoverAgent:
             outcome = TargetOutcome(target.key)
             self.report.targets.append(outcome)
             self.emit("gates", {"target": target, "tests": ()})
-            verdict = self._judge(code, target)
+            verdict = self.acceptance.judge(code, target, state.current)
             if verdict.accepted and verdict.candidate is not None:
-                self._accept(target, verdict, state, outcome)
+                state.current = self.acceptance.accept(target, verdict, outcome)
                 entry["accepted"] = len(verdict.candidate.tests)
             else:
                 assert verdict.rejection is not None
-                self._rejected(outcome, verdict.rejection)
+                self.acceptance.reject(outcome, verdict.rejection)
                 entry["rejected"] = verdict.rejection.reason
             self.emit("explored", entry)
 
@@ -375,7 +317,7 @@ class CoverAgent:
     def _chain(self, target: Target, chain: int, state: _State, outcome: TargetOutcome) -> bool:
         """Drafts for ``target`` through the gates until the drafter is done; True when at
         least one was accepted."""
-        ctx = build_context(self.repo, target, self._style_file(target))
+        ctx = build_context(self.repo, target, self.acceptance.style_file(target))
         drafter = self._drafter(target, ctx, chain)
         drafts = drafter.drafts()
         accepted = False
@@ -392,19 +334,19 @@ class CoverAgent:
                 raise
             except LLMError as exc:
                 state.llm_errors += 1
-                self._rejected(outcome, Rejection("llm-error", str(exc)))
+                self.acceptance.reject(outcome, Rejection("llm-error", str(exc)))
                 if state.llm_errors >= MAX_LLM_ERRORS_IN_A_ROW:
                     raise
                 return accepted
             state.llm_errors = 0
-            verdict = self._judge(draft.code, target)
+            verdict = self.acceptance.judge(draft.code, target, state.current)
             if verdict.accepted and verdict.candidate is not None:
-                self._accept(target, verdict, state, outcome)
+                state.current = self.acceptance.accept(target, verdict, outcome)
                 drafter.accept()
                 accepted = True
                 continue
             assert verdict.rejection is not None
-            self._rejected(outcome, verdict.rejection)
+            self.acceptance.reject(outcome, verdict.rejection)
             drafter.reject(
                 prompts.PROBLEMS.get(verdict.rejection.reason, "{detail}").format(
                     detail=verdict.rejection.detail,
@@ -414,104 +356,20 @@ class CoverAgent:
                 )
             )
 
-    def _judge(self, code: str | None, target: Target) -> Verdict:
-        if code is None:
-            return Verdict(candidate=None, rejection=Rejection("no-code"))
-        if target.path not in self._hints:
-            self._hints[target.path] = hints_for(self.repo, target.path, target.module)
-        code = rename_duplicate_tests(
-            add_missing_imports(code, target.module, self._hints[target.path])
-        )
-        static = check_static(code, target)
-        if not isinstance(static, Candidate):
-            return Verdict(candidate=None, rejection=static)
-        path = f"{self._test_dir}/test_assay_candidate.py"
-        self.emit("gates", {"target": target, "tests": static.tests})
-        return self.gates.check(static, target, self._state.current, path)
-
-    def _rejected(self, outcome: TargetOutcome, rejection: Rejection) -> None:
-        self.report.rejected[rejection.reason] += 1
-        outcome.rejected.append(rejection.reason)
-        self.emit("rejected", {"reason": rejection.reason, "detail": rejection.detail})
-
-    def _output_path(self, target: Target) -> str:
-        clashes = {PurePosixPath(p).stem for p in self.report.files if p != target.path}
-        return test_path_for(
-            self.repo, self._test_dir, target.path, target.module, clashes=clashes,
-            into=self.options.into,
-        )  # fmt: skip
-
-    def _style_file(self, target: Target) -> Path | None:
-        return style_file_for(self.repo, self._test_dir, target.path)
-
-    def _accept(
-        self, target: Target, verdict: Verdict, state: _State, outcome: TargetOutcome
-    ) -> None:
-        assert verdict.candidate is not None and verdict.coverage is not None
-        path = self._output_path(target)
-        on_disk = self.repo / path
-        if path not in state.originals:
-            state.originals[path] = (
-                on_disk.read_text(encoding="utf-8") if on_disk.is_file() else None
-            )
-        base = state.accepted.get(path, state.originals[path] or "")
-        merged = merge_tests(base, verdict.candidate.code, docstring=GENERATED_DOC)
-        state.accepted[path] = merged
-        state.current = verdict.coverage
-        if not self.options.dry_run:
-            write_atomic(check_writable(self.repo, path), merged)
-            if path not in self.report.written:
-                self.report.written.append(path)
-        if verdict.oracle_changes:
-            self.report.oracle_repairs.append(
-                {
-                    "target": target.key,
-                    "file": path,
-                    "changes": [
-                        {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
-                    ],
-                }
-            )
-        count = len(verdict.candidate.tests)
-        self.report.accepted += count
-        outcome.accepted += count
-        outcome.gained_lines += list(verdict.gained_lines)
-        outcome.gained_branches += [list(arc) for arc in verdict.gained_branches]
-        self.emit(
-            "accepted",
-            {
-                "target": target,
-                "tests": verdict.candidate.tests,
-                "path": path,
-                "lines": verdict.gained_lines,
-                "branches": verdict.gained_branches,
-                "mutant": verdict.killed,
-                "coverage": Percentages.of_files(state.current, self.report.files),
-            },
-        )
-
     # -- the end ----------------------------------------------------------------------------
 
-    def _final_run(self, state: _State) -> TestRun:
+    def _final_run(self) -> TestRun:
         args = list(self.config.suite_args)
         if self.options.dry_run:
-            return self._run_suite(args, dict(state.accepted))
+            return self._run_suite(args, dict(self.files.accepted))
         self.sandbox.close()  # re-stage from the user's tree, which now holds the written tests
         self.sandbox.open()
         return self._run_suite(args)
 
-    def _roll_back(self, state: _State, final: TestRun) -> None:
+    def _roll_back(self, final: TestRun) -> None:
         failing = {c.nodeid.split("::")[0] for c in final.tests if c.outcome in ("failed", "error")}
-        culprits = [p for p in state.accepted if p in failing] or list(state.accepted)
-        for path in culprits:
-            original = state.originals.get(path)
-            target = check_writable(self.repo, path)
-            if original is None:
-                target.unlink(missing_ok=True)
-            else:
-                write_atomic(target, original)
-            state.accepted.pop(path, None)
-            if path in self.report.written:
-                self.report.written.remove(path)
-            self.report.rolled_back.append(path)
+        culprits = [p for p in self.files.accepted if p in failing] or list(self.files.accepted)
+        self.files.roll_back(culprits)
+        self.report.written = list(self.files.written)
+        self.report.rolled_back += culprits
         self.emit("rolled-back", {"files": culprits, "output": trim(final.result.output, 600)})

@@ -1,21 +1,23 @@
 """Context for a review from the repository index: related code and the best practices.
 
-The index (:mod:`agents.indexing`, built by ``assay index``) is optional: without it, or when
-it fails, a review goes on with the diff alone and says so (``status``).  Retrieval asks for
-callers and callees of the changed symbols and for code similar to the change; the index weights
-hits by the quality policy's tiers and leaves deprecated code out.
+The index (:mod:`agents.indexing`, built by ``assay index``) is optional for a review: when the
+repository is not indexed the review reads the diff alone (``status`` says so); when the index
+cannot be read (a locked store, a missing model) the review goes on without it and says so once,
+as a warning (``warning``).  Retrieval asks for callers and callees of the changed symbols and
+for code similar to the change; the index weights hits by the quality policy's tiers and leaves
+deprecated code out.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-from types import ModuleType
 from typing import Any, Protocol
 
+from agents import indexing
 from agents.gitdiff import Hunk
+from agents.settings import Settings
 
 MAX_HIT_LINES = 20
 MAX_RELATED_CHARS = 2400
@@ -59,17 +61,6 @@ class NoContext:
 
     def best_practices(self) -> str:
         return self._practices[:MAX_PRACTICES_CHARS]
-
-
-def load_index() -> tuple[ModuleType | None, str]:
-    """The index module if this build has it, with a one-line status."""
-    try:
-        module = importlib.import_module("agents.indexing")
-    except ImportError as exc:
-        return None, f"unavailable (the index is not in this build: {exc})"
-    if not callable(getattr(module, "retrieve", None)):
-        return None, "unavailable (this build's index has no retrieve())"
-    return module, "used"
 
 
 def changed_symbols(hunks: Iterable[Hunk]) -> list[str]:
@@ -118,66 +109,62 @@ def render_hit(hit: Any) -> tuple[str, str, int]:
 
 class IndexContext:
     """Related code, best practices and path weights from :mod:`agents.indexing`, degrading to
-    nothing (with ``status`` saying why) when the index is missing, empty or failing."""
+    the diff alone when the repository is not indexed (``status``) or the index cannot be read
+    (``warning``, said once)."""
 
     def __init__(
-        self, repo: str | None, *, settings: Any = None, fallback_practices: str = ""
+        self, repo: str | None, *, settings: Settings, fallback_practices: str = ""
     ) -> None:
         self.repo = repo
         self.settings = settings
         self.fallback_practices = fallback_practices
-        self._index, self.status = load_index()
+        self.status = "used"
+        self.warning = ""
         self._policy: Any = None
-        if self._index is not None:
-            self._check_indexed()
+        self._retrieval = self._check_indexed()
 
     def _failed(self, exc: Exception) -> None:
-        self.status = f"unavailable ({exc.__class__.__name__}: {str(exc)[:120]})"
-        self._index = None
+        if not self.warning:
+            self.warning = (
+                f"the code index could not be read ({exc.__class__.__name__}: {str(exc)[:160]}); "
+                "this review ran without related code from it"
+            )
+        self.status = "unavailable (see the warning)"
+        self._retrieval = False
 
-    def _check_indexed(self) -> None:
-        """Skip retrieval (and the cost of opening the store) when nothing is indexed."""
-        service = getattr(self._index, "shared_service", None)
-        if not callable(service):
-            return
+    def _check_indexed(self) -> bool:
+        """Retrieval only when the repository is indexed (opening the store costs time)."""
         try:
-            svc = service(self.settings)
-            names = {r.name for r in svc.status()}
-            self._policy = svc.policy()
-        except Exception as exc:  # the index is optional: any failure degrades the review
+            service = indexing.shared_service(self.settings)
+            names = {r.name for r in service.status()}
+            self._policy = service.policy()
+        except indexing.INDEX_FAILURES as exc:
             self._failed(exc)
-            return
+            return False
         if not names or (self.repo and self.repo not in names):
             what = f"repository '{self.repo}'" if self.repo and names else "repository"
             self.status = f"not used (no {what} indexed)"
-            self._retrieval = False
-        else:
-            self._retrieval = True
-
-    _retrieval = True
+            return False
+        return True
 
     def _retrieve(self, query: str, k: int, lang: str | None) -> list[Any]:
-        if self._index is None or not self._retrieval or not query.strip():
+        if not self._retrieval or not query.strip():
             return []
         try:
-            kwargs = {"settings": self.settings} if self.settings is not None else {}
-            return list(self._index.retrieve(query, k, repo=self.repo, lang=lang, **kwargs))
-        except Exception as exc:  # the index is optional: any failure degrades the review
+            hits = indexing.retrieve(query, k, repo=self.repo, lang=lang, settings=self.settings)
+        except indexing.INDEX_FAILURES as exc:
             self._failed(exc)
             return []
+        return list(hits)
 
     def path_weight(self, path: str) -> float:
         """The quality policy's weight of ``path`` in this repository (1 without a policy)."""
-        getter = getattr(self._policy, "path_weight", None)
-        if not callable(getter) or not self.repo:
+        if self._policy is None or not self.repo:
             return 1.0
-        try:
-            return float(getter(self.repo, path))
-        except Exception:  # optional, as above
-            return 1.0
+        return float(self._policy.path_weight(self.repo, path))
 
     def related(self, hunks: list[Hunk], k: int) -> list[str]:
-        if not hunks or self._index is None or not self._retrieval:
+        if not hunks or not self._retrieval:
             return []
         path = hunks[0].path
         lang = LANGS.get(PurePosixPath(path).suffix.lower())
@@ -209,12 +196,7 @@ class IndexContext:
 
     def best_practices(self) -> str:
         text = ""
-        getter = getattr(self._index, "best_practices", None) if self._index else None
-        if callable(getter):
-            try:
-                kwargs = {"settings": self.settings} if self.settings is not None else {}
-                text = str(getter(self.repo, **kwargs) or "")
-            except Exception:  # optional, as above
-                text = ""
+        if self._policy is not None:
+            text = str(self._policy.best_practices(self.repo) or "")
         practices = "\n\n".join(t for t in (text.strip(), self.fallback_practices.strip()) if t)
         return practices[:MAX_PRACTICES_CHARS]

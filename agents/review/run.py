@@ -57,6 +57,8 @@ def run_review(
     report = agent.review(diff if findings else "", head=head)
     if not findings:
         report.errors = []
+    if context.warning:
+        report.errors.append(context.warning)
     want_tests = settings.review_tests if tests is None else tests
     if want_tests and repo_dir is not None and base:
         if listener:

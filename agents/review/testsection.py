@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.cover.engine import OMIT, CoverAgent, CoverOptions
+from agents.cover.engine import CoverAgent
+from agents.cover.options import OMIT, CoverOptions
 from agents.cover.targets import coverage_sources, source_files, tests_pythonpath
 from agents.errors import AssayError
 from agents.gitdiff import changed_lines

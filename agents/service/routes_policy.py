@@ -1,19 +1,18 @@
 """The quality policy (tech leads: repository tiers, path weights, best practices) and the index.
 
 Both are the index's (:mod:`agents.indexing`, a YAML policy in ``ASSAY_HOME``): what is set here
-is what ``assay policy`` shows and what retrieval and reviews use.  Without the index in this
-build these endpoints answer 503 and say so.
+is what ``assay policy`` shows and what retrieval and reviews use.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from agents.indexing import IndexService, shared_service
 from agents.service.auth import Caller, Problem, require
 from indexer import IndexerError
 
@@ -34,12 +33,8 @@ class RepoPolicyIn(BaseModel):
     path_weights: dict[str, float] = Field(default_factory=dict, description="glob → weight")
 
 
-def _service(request: Request) -> Any:
-    try:
-        indexing = importlib.import_module("agents.indexing")
-    except ImportError as exc:
-        raise Problem(503, "index_unavailable", f"the index is not in this build ({exc})") from exc
-    return indexing.shared_service(request.app.state.settings)
+def _service(request: Request) -> IndexService:
+    return shared_service(request.app.state.settings)
 
 
 def _repo_view(policy: Any, name: str) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from agents.cover.candidate import (
     rename_duplicate_tests,
 )
 from agents.cover.context import build_context, summarize_missed
-from agents.cover.engine import OMIT
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
+from agents.cover.options import OMIT
 from agents.cover.targets import Target, coverage_sources, module_of, tests_pythonpath
 from agents.cover.writer import (
     check_writable,
@@ -172,7 +172,12 @@ class TestgenAgent:
         if self.symbol.kind == "class" and self.symbol.end - self.symbol.start > 60:
             code = outline(self.source, self.symbol)
         query = f"tests for {self.symbol.qualname} in {self.symbol.path}"
-        examples = retrieve_examples(self.repo, query, self.settings)
+        examples, warning = (
+            retrieve_examples(self.repo, query, self.settings) if self.settings else ("", "")
+        )
+        if warning:
+            self.report.warnings.append(warning)
+            self.emit("warning", {"message": warning})
         self.report.examples = "index" if examples else ("test file" if ctx.style else "none")
         test_target = TestTarget(
             qualname=self.symbol.qualname, module=self.module, path=self.symbol.path, code=code,

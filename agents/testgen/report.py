@@ -28,6 +28,7 @@ class TestgenReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
     examples: str = ""  # where the style examples came from
+    warnings: list[str] = field(default_factory=list)  # e.g. the index could not be read
     diff: str = ""
     stopped: str = ""
     calls: int = 0
@@ -56,6 +57,7 @@ class TestgenReport:
             "written": self.written,
             "removed": self.removed,
             "examples": self.examples,
+            "warnings": self.warnings,
             "stopped": self.stopped,
             "calls": self.calls,
             "tokens": self.tokens,

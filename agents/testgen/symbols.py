@@ -1,15 +1,16 @@
-"""Finding the symbol ``assay tests PATH::SYMBOL`` names, outlining it, and optional retrieval
-of the repository's own tests as style examples (from the code index, when there is one)."""
+"""Finding the symbol ``assay tests PATH::SYMBOL`` names, outlining it, and retrieval of the
+repository's own tests as style examples (from the code index, when the repository is indexed)."""
 
 from __future__ import annotations
 
 import ast
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from agents import indexing
 from agents.errors import InputError
+from agents.settings import Settings
 
 ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 MAX_EXAMPLE_LINES = 25
@@ -111,44 +112,29 @@ def outline(source: str, symbol: Symbol) -> str:
     return "\n".join(f"{n:>{width}}| {lines[n - 1].rstrip()}" for n in sorted(set(keep)))
 
 
-def retrieve_examples(repo: Path, query: str, settings: Any = None, k: int = 8) -> str:
-    """Test code of ``repo`` from the code index, to show the repository's testing style; ""
-    when ``agents.indexing`` is missing, the repository is not indexed, or the search fails.
-    Never fails the command (retrieval is optional) and opens the store only for an indexed
-    repository."""
+def retrieve_examples(repo: Path, query: str, settings: Settings, k: int = 8) -> tuple[str, str]:
+    """Test code of ``repo`` from the code index, to show the repository's testing style, and
+    a warning when the index could not be read ("" otherwise).  A repository that is not
+    indexed has no examples and no warning; the store opens only for an indexed one and is
+    closed again (embedded Qdrant serves one process at a time)."""
     try:
-        indexing = importlib.import_module("agents.indexing")
         service = indexing.shared_service(settings)
         records = service.registry.load()
-    except Exception:  # no indexing module or an unreadable registry: no examples
-        return ""
-    location = str(repo.resolve())
-    name = next((n for n, r in records.items() if getattr(r, "location", "") == location), None)
-    if name is None:
-        return ""
-    try:
+        location = str(repo.resolve())
+        name = next((n for n, r in records.items() if r.location == location), None)
+        if name is None:
+            return "", ""
         hits = indexing.retrieve(query, k, repo=name, lang="python", settings=settings)
-    except Exception:  # store or model unavailable: carry on without examples
-        return ""
+    except indexing.INDEX_FAILURES as exc:
+        what = f"{exc.__class__.__name__}: {str(exc)[:160]}"
+        return "", f"the code index could not be read ({what}); no style examples from it"
     finally:
-        close = getattr(indexing, "close_shared", None)
-        if close is not None:
-            close()  # embedded Qdrant allows one process at a time: do not hold it
+        indexing.close_shared()
     chunks: list[str] = []
-    for hit in hits or []:
-        text = _field(hit, "text")
-        path = _field(hit, "path")
-        if text and ("test" in path.lower() or "def test" in text):
-            chunks.append(f"# {path}\n{text.strip()}" if path else text.strip())
+    for hit in hits:
+        if hit.text and ("test" in hit.path.lower() or "def test" in hit.text):
+            chunks.append(f"# {hit.path}\n{hit.text.strip()}" if hit.path else hit.text.strip())
         if len(chunks) >= 2:
             break
     lines = "\n\n".join(chunks).splitlines()
-    return "\n".join(lines[:MAX_EXAMPLE_LINES])
-
-
-def _field(hit: Any, name: str) -> str:
-    value = hit.get(name) if isinstance(hit, dict) else getattr(hit, name, None)
-    if value is None and not isinstance(hit, dict):
-        payload = getattr(hit, "payload", None)
-        value = payload.get(name) if isinstance(payload, dict) else None
-    return str(value) if value is not None else ""
+    return "\n".join(lines[:MAX_EXAMPLE_LINES]), ""

@@ -53,9 +53,9 @@ def fake_endpoint() -> tuple[Any, str]:
 
 
 def run(args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
+    from agents.gitdiff import parse_diff
     from agents.review.agent import ReviewAgent, ReviewOptions
     from agents.review.context import IndexContext
-    from agents.review.diff import parse_diff
     from agents.settings import load_settings
     from flows.llm import LLMClient
 

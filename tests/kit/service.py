@@ -9,7 +9,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ import httpx
 
 from agents.platforms.github import sign
 from tests.fakes.openai_server import RecordedRequest, Reply
+from tests.kit.cli import ASSAY, run_assay
 
 BASE_CALC = "def add(a, b):\n    return a + b\n"
 HEAD1_CALC = BASE_CALC + "\n\ndef divide(a, b):\n    return a / b\n"
@@ -209,17 +209,14 @@ class Proc:
 
 
 def assay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agents.cli", *args], env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
+    return run_assay(*args, env=env, timeout=120)
 
 
 @contextmanager
 def server(env: dict[str, str], log: Path, *args: str) -> Iterator[tuple[str, Proc]]:
     """``assay serve`` on a free loopback port; yields its URL once /healthz answers."""
     proc = Proc(
-        [sys.executable, "-m", "agents.cli", "serve", "--port", "0", "--no-access-log", *args],
+        [*ASSAY, "serve", "--port", "0", "--no-access-log", *args],
         env, log,
     )  # fmt: skip
     try:

@@ -1,0 +1,1 @@
+"""Helpers the tests share: the CLI runner, git repositories, projects and scripted models."""
