@@ -24,6 +24,7 @@ def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     on_stack: set[str] = set()
     stack: list[str] = []
     found: list[list[str]] = []
+
     def imported(module: str) -> Iterator[str]:
         return iter(sorted(graph.find_modules_directly_imported_by(module)))
 
