@@ -20,13 +20,8 @@ from pathlib import Path
 import pytest
 
 from agents.errors import ModelError
-from agents.model.bundle import (
-    BundleError,
-    BundleOptions,
-    create_bundle,
-    marker_only_requirements,
-    verify_parts,
-)
+from agents.model.bundle import create_bundle, verify_parts
+from agents.model.bundle_pip import BundleError, BundleOptions, marker_only_requirements
 from agents.model.parts import find_wheels
 from tests.fakes.model_wheels import make_part_wheels
 from tests.kit.cli import run_assay
