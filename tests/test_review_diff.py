@@ -94,7 +94,7 @@ def test_selection_skips_with_reasons_and_ranks_by_priority() -> None:
         "poetry.lock": "lock file",
         "old.py": "deleted file (nothing on the new side to comment on)",
         "logo.png": "binary file",
-        "src/b.py": "excluded by the repository's .assay.toml",
+        "src/b.py": "excluded by the review_exclude setting",
     }
     assert [h.path for h in everything.chosen] == ["pkg/core.py", "pkg/core.py", "docs/guide.md"]
     # A budget for one hunk takes the riskiest source hunk and says what it left out.
