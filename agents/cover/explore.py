@@ -120,19 +120,7 @@ def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int =
     }
 
 
-def explore(
-    sandbox: Sandbox,
-    repo: Path,
-    targets: Sequence[Target],
-    *,
-    seconds: float,
-    pythonpath: str,
-    seed: int = 0,
-) -> Exploration:
-    """Run the driver on the file of ``targets`` (all of one file) for up to ``seconds``."""
-    path = targets[0].path
-    source = (repo / path).read_text(encoding="utf-8")
-    spec = spec_for(source, targets, seconds, seed)
+def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: str) -> Exploration:
     run = sandbox.run(
         [str(sandbox.python), DRIVER_FILE, SPEC_FILE],
         extra_files={DRIVER_FILE: DRIVER.read_text(encoding="utf-8"), SPEC_FILE: json.dumps(spec)},
@@ -155,6 +143,41 @@ def explore(
         tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
         found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
     return found
+
+
+def explore(
+    sandbox: Sandbox,
+    repo: Path,
+    targets: Sequence[Target],
+    *,
+    seconds: float,
+    pythonpath: str,
+    seed: int = 0,
+) -> Exploration:
+    """Run the driver on the file of ``targets`` (all of one file) for up to ``seconds``."""
+    path = targets[0].path
+    source = (repo / path).read_text(encoding="utf-8")
+    return _drive(sandbox, spec_for(source, targets, seconds, seed), pythonpath, seconds, path)
+
+
+def explore_mutants(
+    sandbox: Sandbox,
+    repo: Path,
+    targets: Sequence[Target],
+    mutants: Sequence[tuple[str, int, str]],
+    *,
+    seconds: float,
+    pythonpath: str,
+    seed: int = 0,
+) -> Exploration:
+    """Differential exploration of one file: for each mutant ``(id, line, mutated source)``
+    a call whose outcome differs between the original and the mutant, if the driver finds one
+    in its share of ``seconds``; each kept call says which mutant it ``kills``."""
+    path = targets[0].path
+    source = (repo / path).read_text(encoding="utf-8")
+    spec = spec_for(source, targets, seconds, seed)
+    spec["mutants"] = [{"id": i, "line": line, "source": text} for i, line, text in mutants]
+    return _drive(sandbox, spec, pythonpath, seconds, path)
 
 
 # -- the calls as tests ----------------------------------------------------------------------
@@ -221,9 +244,11 @@ def _body(call: dict, package: str, imports: set[str]) -> list[str] | None:
     return [f"    result = {expr}", *(f"    {c}" for c in checks)]
 
 
-def render_tests(calls: Sequence[dict], module: str) -> str | None:
+def render_tests(
+    calls: Sequence[dict], module: str, kills: dict[str, str] | None = None
+) -> str | None:
     """A test module with one test per kept call, checking what it did; None if no call can be
-    written as a test."""
+    written as a test.  ``kills`` gets, per test name, the mutant its call was kept for."""
     package = module.split(".")[0]
     names: set[str] = set()
     imports: set[str] = set()
@@ -244,6 +269,8 @@ def render_tests(calls: Sequence[dict], module: str) -> str | None:
             continue
         names |= free
         name = _test_name(str(call.get("target", "call")), taken)
+        if kills is not None and call.get("kills"):
+            kills[name] = str(call["kills"])
         tests.append("\n".join([f"def {name}():", *body]))
     if not tests:
         return None

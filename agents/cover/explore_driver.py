@@ -29,10 +29,12 @@ import re
 import signal
 import sys
 import time
+import types
 import typing
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
+LOAD_SECONDS = 5.0  # loading a mutant's module
 MAX_EXPR = 160  # characters of a value's source kept in the pool
 MAX_REPR = 300
 POOL_PER_TYPE = 24
@@ -429,8 +431,9 @@ class Explorer:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _run(self, expr):
-        """(outcome, lines, arcs) of one evaluation of ``expr``, outcome as noted below."""
+    def _run(self, expr, ns=None):
+        """(outcome, lines, arcs) of one evaluation of ``expr`` (in ``ns``, default the
+        module's namespace), outcome as noted below."""
         tracer = Tracer(self.tracer.filename)
         tracer._mine = self.tracer._mine
         saved = sys.stdout, sys.stderr, sys.stdin
@@ -440,7 +443,7 @@ class Explorer:
         # ("value", value, True) | ("raises", exception, deliberate) | ("timeout", None, False)
         outcome = ("timeout", None, False)  # type: tuple[str, typing.Any, bool]
         try:
-            outcome = ("value", eval(expr, self.ns), True)
+            outcome = ("value", eval(expr, self.ns if ns is None else ns), True)
         except (_Timeout, RecursionError):
             pass
         except BaseException as exc:
@@ -474,7 +477,7 @@ class Explorer:
         return {"repr": _short(repr, value), "str": _short(str, value), "attrs": _attributes(value),
                 "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
 
-    def _emit(self, action, expr, outcome, new_lines, new_arcs):
+    def _emit(self, action, expr, outcome, new_lines, new_arcs, kills=None):
         described = self._describe(outcome)
         seen = _ADDRESS.sub("", json.dumps(described))
         stable = True
@@ -488,6 +491,8 @@ class Explorer:
                 break
         item = {"target": action["qualname"], "expr": expr, "stable": stable,
                 "lines": sorted(new_lines), "arcs": sorted(new_arcs)}  # fmt: skip
+        if kills is not None:
+            item["kills"] = kills
         item.update(described)
         self.out.write("\n" + MARK + json.dumps(item) + "\n")
         self.out.flush()
@@ -522,17 +527,7 @@ class Explorer:
                 outcome[0] == "raises" and isinstance(outcome[1], NameError)
             ):
                 continue  # a hang, or an example that names what the module does not have
-            if outcome[0] == "value" and len(expr) <= MAX_EXPR:
-                value = outcome[1]
-                self._add(type(value), _literal(value) or expr)
-                if isinstance(value, str) and len(value) <= 80 and len(self.strings) < 2000:
-                    self.strings.append(value)
-                if len(self.callables) < MAX_CALLABLES:
-                    if type(value).__module__ == self.module.__name__:
-                        self.callables.append(f"lambda *a, **k: {expr}")
-                    elif callable(value) and not inspect.isclass(value):
-                        self.callables.append(expr)
-                self._closures(action, expr, value)
+            self._learn(action, expr, outcome)
             new_lines = (lines & self.goal_lines) - reached_lines
             new_arcs = (arcs & self.goal_arcs) - reached_arcs
             if (new_lines or new_arcs) and outcome[0] == "raises" and not outcome[2]:
@@ -559,6 +554,100 @@ class Explorer:
         self.out.write("\n" + MARK + json.dumps(summary) + "\n")
         self.out.flush()
 
+    def _learn(self, action, expr, outcome):
+        """What a call returned joins the pool (and the callables, and what it holds)."""
+        if outcome[0] != "value" or len(expr) > MAX_EXPR:
+            return
+        value = outcome[1]
+        self._add(type(value), _literal(value) or expr)
+        if isinstance(value, str) and len(value) <= 80 and len(self.strings) < 2000:
+            self.strings.append(value)
+        if len(self.callables) < MAX_CALLABLES:
+            if type(value).__module__ == self.module.__name__:
+                self.callables.append(f"lambda *a, **k: {expr}")
+            elif callable(value) and not inspect.isclass(value):
+                self.callables.append(expr)
+        self._closures(action, expr, value)
+
+    # -- differential: the original against a mutant ----------------------------------------
+
+    def _variant(self, mutant):
+        """A namespace where the module's names are the mutant's: the same call text then
+        calls the mutated code.  None when the mutant's module does not load."""
+        module = types.ModuleType(self.module.__name__)
+        module.__dict__.update({"__file__": self.module.__file__, "__builtins__": builtins,
+                                "__package__": self.module.__package__})  # fmt: skip
+        signal.setitimer(signal.ITIMER_REAL, LOAD_SECONDS)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Sink(), _Sink()
+        try:
+            exec(compile(mutant["source"], "<assay mutant>", "exec"), module.__dict__)
+        except BaseException:
+            return None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = saved
+        ns = dict(self.ns)
+        ns.update(vars(module))
+        return ns
+
+    def _seen(self, outcome):
+        if outcome[0] == "timeout":
+            return "timeout"
+        return _ADDRESS.sub("", json.dumps(self._describe(outcome), sort_keys=True))
+
+    def _tells_apart(self, expr, variant):
+        """The original's outcome when ``expr`` does one stable thing on the original and
+        another stable thing on the mutant; else None."""
+        original, _, _ = self._run(expr)
+        if original[0] == "timeout":
+            return None
+        mutated, _, _ = self._run(expr, variant)
+        seen = self._seen(original)
+        if self._seen(mutated) == seen:
+            return None
+        again, _, _ = self._run(expr)
+        mutated_again, _, _ = self._run(expr, variant)
+        if self._seen(again) != seen or self._seen(mutated_again) != self._seen(mutated):
+            return None  # one side does not do the same thing twice: no test can tell
+        return original
+
+    def differential(self, seconds):
+        """For each mutant of the spec, search a call the mutant gets wrong (an outcome other
+        than the original's); print it as a kept call that ``kills`` the mutant."""
+        signal.signal(signal.SIGALRM, _on_alarm)
+        start, tries = time.monotonic(), 0
+        mutants = list(self.spec.get("mutants", ()))
+        per_mutant = seconds / max(1, len(mutants))
+        examples = list(self.spec.get("examples", ()))
+        for mutant in mutants:
+            variant = self._variant(mutant)
+            if variant is None:
+                continue
+            self.goal_lines = {mutant["line"]}
+            deadline = time.monotonic() + per_mutant
+            queue = list(examples)
+            while time.monotonic() < deadline:
+                if queue:
+                    expr = queue.pop(0)
+                    action = {"qualname": expr.split("(")[0]}
+                else:
+                    action = self._pick(set())
+                    expr = self._call(action) if action else None
+                tries += 1
+                if expr is None:
+                    continue
+                outcome = self._tells_apart(expr, variant)
+                if outcome is None:
+                    self._learn(action, expr, self._run(expr)[0])
+                    continue
+                self._emit(action, expr, outcome, set(), set(), kills=mutant["id"])
+                break
+        summary = {"done": True, "tries": tries, "kept": self.kept,
+                   "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+        self.out.write("\n" + MARK + json.dumps(summary) + "\n")
+        self.out.flush()
+
     def _pick(self, reached_lines):
         weights = []
         missed = self.goal_lines - reached_lines
@@ -575,7 +664,10 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
     explorer = Explorer(spec)
-    explorer.explore(float(spec.get("seconds", 20)))
+    if spec.get("mutants"):
+        explorer.differential(float(spec.get("seconds", 20)))
+    else:
+        explorer.explore(float(spec.get("seconds", 20)))
 
 
 if __name__ == "__main__":
