@@ -35,6 +35,8 @@ import typing
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
 LOAD_SECONDS = 5.0  # loading a mutant's module
+SHRINK_TRIES = 40  # simpler arguments tried for a call kept for a mutant
+SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
 MAX_EXPR = 160  # characters of a value's source kept in the pool
 MAX_REPR = 300
 POOL_PER_TYPE = 24
@@ -612,6 +614,65 @@ class Explorer:
             return None  # one side does not do the same thing twice: no test can tell
         return original
 
+    def _shrink(self, expr, keeps, budget=SHRINK_TRIES):
+        """``expr`` with its arguments made as simple as ``keeps`` allows: an optional keyword
+        argument left out, an argument replaced by a shorter value (``0``, ``''``, ``None``…)
+        — so that the test reads like one a person would write."""
+        simple = sorted(set(SIMPLE_VALUES), key=len)
+        tries = 0
+        changed = True
+        while changed and tries < budget:
+            changed = False
+            try:
+                tree = ast.parse(expr, mode="eval")
+            except SyntaxError:
+                return expr
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+            for call in calls:
+                options = [("drop", i) for i in range(len(call.keywords))]  # simplest first
+                for i, arg in enumerate(list(call.args) + [k.value for k in call.keywords]):
+                    text = ast.unparse(arg) if hasattr(ast, "unparse") else None
+                    if text is None:
+                        continue
+                    for value in simple:
+                        if len(value) < len(text):
+                            options.append(("set", i, value))
+                for option in options:
+                    if tries >= budget:
+                        return expr
+                    candidate = self._edited(tree, call, option)
+                    if candidate is None or candidate == expr:
+                        continue
+                    tries += 1
+                    if keeps(candidate):
+                        expr, changed = candidate, True
+                        break
+                if changed:
+                    break
+        return expr
+
+    @staticmethod
+    def _edited(tree, call, option):
+        """The expression of ``tree`` with ``option`` applied to ``call`` (copied)."""
+        import copy
+
+        new_tree = copy.deepcopy(tree)
+        index = [n for n in ast.walk(tree) if isinstance(n, ast.Call)].index(call)
+        target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
+        if option[0] == "drop":
+            del target.keywords[option[1]]
+        else:
+            value = ast.parse(option[2], mode="eval").body
+            i = option[1]
+            if i < len(target.args):
+                target.args[i] = value
+            else:
+                target.keywords[i - len(target.args)].value = value
+        try:
+            return ast.unparse(new_tree)
+        except Exception:
+            return None
+
     def differential(self, seconds):
         """For each mutant of the spec, search a call the mutant gets wrong (an outcome other
         than the original's); print it as a kept call that ``kills`` the mutant."""
@@ -641,6 +702,8 @@ class Explorer:
                 if outcome is None:
                     self._learn(action, expr, self._run(expr)[0])
                     continue
+                expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
+                outcome = self._run(expr)[0]
                 self._emit(action, expr, outcome, set(), set(), kills=mutant["id"])
                 break
         summary = {"done": True, "tries": tries, "kept": self.kept,
