@@ -48,6 +48,8 @@ class FileCoverage:
     num_statements: int
     num_branches: int
     percent: float  # coverage.py's combined figure (statements and branches)
+    # With per-test contexts: the node ids of the tests that ran each line.
+    contexts: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def line_percent(self) -> float:
@@ -270,4 +272,9 @@ def _file_coverage(rel: str, entry: dict[str, Any]) -> FileCoverage:
         num_statements=int(summary.get("num_statements", 0)),
         num_branches=num_branches,
         percent=float(summary.get("percent_covered", 0.0)),
+        contexts={
+            int(line): tuple(sorted(c for c in names if c))
+            for line, names in (entry.get("contexts") or {}).items()
+            if any(names)
+        },
     )

@@ -141,6 +141,27 @@ _FIND_TOOLS = (
 )
 
 
+CONTEXTS_PLUGIN = "_assay_test_contexts"
+# Each test's lines are recorded under its node id (what pytest-cov's --cov-context=test does).
+CONTEXTS_PLUGIN_SOURCE = """
+import coverage
+
+
+def _switch(name):
+    cov = coverage.Coverage.current()
+    if cov is not None:
+        cov.switch_context(name)
+
+
+def pytest_runtest_setup(item):
+    _switch(item.nodeid)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    _switch(item.nodeid)
+"""
+
+
 class Sandbox:
     """Runs commands in throwaway copies of ``repo``, confined as strongly as the host allows.
 
@@ -261,11 +282,13 @@ class Sandbox:
         omit: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        contexts: bool = False,
     ) -> TestRun:
         """Run the user's pytest command under ``coverage run --branch`` in a fresh copy.
 
         ``test_args`` follow the command's own arguments.  ``source`` and ``omit`` go to
-        coverage; None leaves them to the project's coverage configuration.
+        coverage; None leaves them to the project's coverage configuration.  ``contexts``
+        records which test ran each line (the coverage report's ``contexts``: node ids).
         """
         pytest_args, command_env = parse_test_command(test_command)
         self._check_tools()
@@ -275,22 +298,27 @@ class Sandbox:
             run_env = self._env(area, token, {**command_env, **(env or {})})
             paths = [copy, copy / "src"] if (copy / "src").is_dir() else [copy]
             extra_path = [run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else []
+            plugin: list[str] = []
+            if contexts:  # a pytest plugin of ours, beside the copy, names each test's context
+                (out / f"{CONTEXTS_PLUGIN}.py").write_text(CONTEXTS_PLUGIN_SOURCE)
+                paths.append(out)
+                plugin = ["-p", CONTEXTS_PLUGIN]
             run_env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), *extra_path])
             run_env["COVERAGE_FILE"] = str(out / ".coverage")
             argv = [str(self.python), "-m", "coverage", "run", "--branch"]
             argv += [f"--source={','.join(source)}"] if source else []
             argv += [f"--omit={','.join(omit)}"] if omit else []
             argv += ["-m", "pytest", *pytest_args, *test_args, f"--junitxml={out / 'junit.xml'}"]
-            argv += ["-p", "no:cacheprovider"]
+            argv += ["-p", "no:cacheprovider", *plugin]
             if not any(arg.startswith("--rootdir") for arg in argv):
                 argv.append(f"--rootdir={copy}")  # node ids relative to the repository root
             result = self._execute(area, token, argv, run_env, timeout)
             tests = parse_junit(out / "junit.xml", copy)
-            coverage, error = self._export_coverage(area, token, run_env, result)
+            coverage, error = self._export_coverage(area, token, run_env, result, contexts)
             return TestRun(result, tests, coverage, error)
 
     def _export_coverage(
-        self, area: Path, token: str, env: dict[str, str], result: RunResult
+        self, area: Path, token: str, env: dict[str, str], result: RunResult, contexts: bool
     ) -> tuple[CoverageReport | None, str]:
         """``coverage json`` with the interpreter that measured, then read the JSON."""
         if result.timed_out:
@@ -299,6 +327,7 @@ class Sandbox:
         if not (out / ".coverage").exists() and any(out.glob(".coverage.*")):  # parallel = true
             self._execute(area, token, [python, "-m", "coverage", "combine"], env, 120)
         argv = [python, "-m", "coverage", "json", "-i", "-o", str(report)]
+        argv += ["--show-contexts"] if contexts else []
         done = self._execute(area, token, argv, env, 120)
         try:
             return load_coverage_json(report, area / "copy"), ""

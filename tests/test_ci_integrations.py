@@ -229,6 +229,7 @@ def base_env(home: Path) -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "200"
     env["ASSAY_COVER_EXPLORE"] = "false"  # the scripted model's test is what these tests follow
+    env["ASSAY_COVER_MUTANTS"] = "off"
     return env
 
 

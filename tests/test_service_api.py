@@ -178,6 +178,7 @@ def test_tests_for_a_snippet_answer_synchronously(
         "ASSAY_LLM_MODEL": "fake-model",
         "ASSAY_COVER_REPEAT": "2",
         "ASSAY_COVER_EXPLORE": "false",  # the scripted model's test is what this checks
+        "ASSAY_COVER_MUTANTS": "off",
         "ASSAY_SYNC_WAIT_SECONDS": "120",
     }.items():
         monkeypatch.setenv(name, value)  # fmt: skip

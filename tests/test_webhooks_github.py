@@ -55,6 +55,7 @@ class Bot:
 @pytest.fixture
 def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeOpenAI) -> Iterator[Bot]:
     monkeypatch.setenv("ASSAY_COVER_EXPLORE", "false")  # `/assay tests` checks the model's test
+    monkeypatch.setenv("ASSAY_COVER_MUTANTS", "off")
     shas = make_project(tmp_path / "shop")
     private, public = rsa_pair()
     key = tmp_path / "app.pem"

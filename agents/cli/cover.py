@@ -94,6 +94,26 @@ def cover(
     no_mutation: Annotated[
         bool, typer.Option("--no-mutation", help="Do not require killing a mutant.")
     ] = False,
+    mutants: Annotated[
+        str | None,
+        typer.Option(
+            "--mutants",
+            help="off; report: the mutation score before → after; raise: and surviving mutants "
+            "become targets [default: raise].",
+        ),
+    ] = None,
+    mutation_budget: Annotated[
+        int | None,
+        typer.Option(
+            "--mutation-budget",
+            min=0,
+            help="Mutants measured at most; beyond, a seeded sample (0: all) [default: 150].",
+        ),
+    ] = None,
+    fail_under_mutation: Annotated[
+        float | None,
+        typer.Option("--fail-under-mutation", help="Exit 1 if the mutation score ends below this."),
+    ] = None,
     no_observed_oracles: Annotated[
         bool,
         typer.Option(
@@ -173,6 +193,8 @@ def cover(
     from agents.cover.writer import write_atomic
     from agents.errors import AssayError, InputError
 
+    if mutants is not None and mutants not in ("off", "report", "raise"):
+        raise InputError(f"--mutants {mutants!r} is not a mode", "use off, report or raise")
     if strategy not in ("direct", "flow"):
         raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
     if into not in ("new", "existing"):
@@ -193,6 +215,8 @@ def cover(
         cover_mutation=False if no_mutation else None,
         cover_explore=False if no_explore else None,
         cover_explore_seconds=explore_seconds,
+        cover_mutants=mutants,
+        cover_mutation_budget=mutation_budget,
     )
 
     def options_for(s: Any) -> CoverOptions:
@@ -236,6 +260,8 @@ def cover(
             f"assay cover failed for {', '.join(failed)} (see above)",
             "fix what the error says for each, or lower its tier",
         )
+    if fail_under_mutation is not None:
+        _check_mutation(reports, fail_under_mutation, grow)
     if fail_under is not None:
         below = False
         for name, report in reports.items():
@@ -249,6 +275,21 @@ def cover(
                 below = True
         if below:
             raise typer.Exit(1)
+
+
+def _check_mutation(reports: dict[str, CoverReport], limit: float, grow: bool) -> None:
+    """Exit 1 when a run's final mutation score is below ``limit`` (or was not measured)."""
+    below = False
+    for name, report in reports.items():
+        final = report.mutation.get("after") or report.mutation.get("before") or {}
+        score = final.get("score")
+        if score is None or score < limit:
+            where = f"{name}: " if grow else ""
+            shown = "not measured (--mutants off?)" if score is None else f"{score:.1f} %"
+            out.print(f"[red]{escape(where)}mutation score {shown} is below {limit:g} %[/red]")
+            below = True
+    if below:
+        raise typer.Exit(1)
 
 
 def grow_checkouts(s: Any) -> list[tuple[str, Path]]:

@@ -5,7 +5,7 @@ breaks the suite at the end is rolled back and a dry run is a diff."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,7 +17,9 @@ from agents.cover.candidate import (
     hints_for,
     rename_duplicate_tests,
 )
+from agents.cover.explore import Exploration, file_target, render_tests
 from agents.cover.gates import Gatekeeper, Verdict
+from agents.cover.mutant_gate import NamedMutant
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import Target
 from agents.cover.writer import (
@@ -98,9 +100,19 @@ class Acceptance:
         self.repo, self.gates, self.files, self.report = repo, gates, files, report
         self.test_dir, self.into, self.emit = test_dir, into, emit
         self._hints: dict[str, dict[str, str]] = {}  # target path → name → import line
+        self.kept_for: dict[str, str] = {}  # "test file::test" → the surviving mutant it kills
 
-    def judge(self, code: str | None, target: Target, current: CoverageReport) -> Verdict:
-        """Static gates (with the imports it forgot added), then the sandbox's gates."""
+    def judge(
+        self,
+        code: str | None,
+        target: Target,
+        current: CoverageReport,
+        *,
+        must_kill: Sequence[NamedMutant] = (),
+        kills: Mapping[str, str] | None = None,
+    ) -> Verdict:
+        """Static gates (with the imports it forgot added), then the sandbox's gates (with
+        ``must_kill``: the named mutants, see :mod:`agents.cover.mutant_gate`)."""
         if code is None:
             return Verdict(candidate=None, rejection=Rejection("no-code"))
         if target.path not in self._hints:
@@ -112,7 +124,8 @@ class Acceptance:
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)
         self.emit("gates", {"target": target, "tests": static.tests})
-        return self.gates.check(static, target, current, f"{self.test_dir}/{CANDIDATE_FILE}")
+        path = f"{self.test_dir}/{CANDIDATE_FILE}"
+        return self.gates.check(static, target, current, path, must_kill=must_kill, kills=kills)
 
     def reject(self, outcome: TargetOutcome, rejection: Rejection) -> None:
         self.report.rejected[rejection.reason] += 1
@@ -124,6 +137,14 @@ class Acceptance:
         assert verdict.candidate is not None and verdict.coverage is not None
         path = self.output_path(target)
         self.files.add(path, verdict.candidate.code)
+        if verdict.killed_ids:  # written for surviving mutants: which test for which
+            self.kept_for.update(
+                verdict.kept_for
+                or {
+                    f"{path}::{name}": ", ".join(verdict.killed_ids)
+                    for name in verdict.candidate.tests
+                }
+            )
         self.report.written = list(self.files.written)
         if verdict.oracle_changes:
             changes = [{"model": c.old, "observed": c.value} for c in verdict.oracle_changes]
@@ -148,6 +169,52 @@ class Acceptance:
             },
         )
         return verdict.coverage
+
+    def take_exploration(
+        self,
+        found: Exploration,
+        targets: Sequence[Target],
+        current: CoverageReport,
+        label: object,
+        *,
+        must_kill: Sequence[NamedMutant] = (),
+    ) -> tuple[CoverageReport, Verdict | None]:
+        """An exploration's kept calls as one candidate for their file, judged and kept or
+        rejected; the coverage after, and the verdict (None when no call makes a test).  The
+        report gets a line for the exploration (``label``: which pass)."""
+        kills: dict[str, str] = {}
+        code = render_tests(found.calls, targets[0].module, kills)
+        entry: dict[str, Any] = {
+            "file": found.path, "pass": label, "calls_tried": found.tries,
+            "calls_kept": len(found.calls), "seconds": found.seconds, "accepted": 0,
+        }  # fmt: skip
+        if found.error:
+            entry["error"] = found.error
+        self.report.explored.append(entry)
+        if code is None:
+            self.emit("explored", entry)
+            return current, None
+        target = file_target(targets, (self.repo / found.path).read_text(encoding="utf-8"))
+        outcome = TargetOutcome(target.key + (" (mutants)" if must_kill else ""))
+        self.report.targets.append(outcome)
+        self.emit("gates", {"target": target, "tests": ()})
+        verdict = self.judge(code, target, current, must_kill=must_kill, kills=kills or None)
+        if verdict.accepted and verdict.candidate is not None:
+            test_file = self.output_path(target)
+            killed = set(verdict.killed_ids)
+            for name in verdict.candidate.tests:
+                mine = [i for i in kills.get(name, "").split(", ") if i in killed]
+                mine += [i for i in verdict.also_killed.get(name, []) if i not in mine]
+                if mine:
+                    verdict.kept_for[f"{test_file}::{name}"] = ", ".join(mine)
+            current = self.accept(target, verdict, outcome)
+            entry["accepted"] = len(verdict.candidate.tests)
+        else:
+            assert verdict.rejection is not None
+            self.reject(outcome, verdict.rejection)
+            entry["rejected"] = verdict.rejection.reason
+        self.emit("explored", entry)
+        return current, verdict
 
     def output_path(self, target: Target) -> str:
         clashes = {PurePosixPath(p).stem for p in self.report.files if p != target.path}

@@ -31,6 +31,31 @@ Start your answer with exactly these lines and continue after them:
 
 def test_{test_stem}"""
 
+# A surviving mutant: the bug the suite does not catch, and a test that must catch it.
+KILL_MUTANT = """\
+Code under test, from `{path}` (module `{module}`).
+
+```python
+{code}
+```
+{style}
+This change to line {line} is a bug that the existing tests do not catch:
+
+```diff
+{diff}
+```
+
+Write one short pytest test function for `{qualname}` that passes on the code above and fails \
+with this change: call it with inputs for which the change makes a difference, and assert the \
+exact result (return value, state, or `pytest.raises`). Compute the expected value by following \
+the code above step by step.
+Start your answer with exactly these lines and continue after them:
+
+```python
+{header}
+
+def test_{test_stem}"""
+
 STYLE = """
 The project's existing tests start like this (follow their style; do not repeat their tests):
 
@@ -82,4 +107,8 @@ PROBLEMS = {
         "the exact result of the call."
     ),
     "no-code": "Your reply contains no Python code block.",
+    "mutant-survived": (
+        "The test passes with the change too ({detail}): it must fail there. Pick inputs for "
+        "which the changed line gives a different result, and assert that result exactly."
+    ),
 }

@@ -60,11 +60,16 @@ class CoverDisplay:
         elif kind == "explore":
             self._status(f"{data['path']}: exploring (up to {data['seconds']:.0f} s, no model)")
         elif kind == "explored":
-            found = f"{data['calls_kept']} of {data['calls_tried']} calls reached missed code"
+            label = data.get("pass", 1)
+            if label == "mutants":
+                found = f"{data['calls_kept']} of {data['calls_tried']} calls told a mutant apart"
+                how = " for surviving mutants"
+            else:
+                found = f"{data['calls_kept']} of {data['calls_tried']} calls reached missed code"
+                how = " again" if label != 1 else ""
             if data.get("error"):
                 found += f" (stopped: {escape(data['error'])})"
-            again = " again" if data.get("pass", 1) > 1 else ""
-            log(f"explored{again} {data['file']}: {found}")
+            log(f"explored{how} {data['file']}: {found}")
         elif kind == "accepted":
             self.accepted += len(data["tests"])
             cov: Percentages = data["coverage"]
@@ -91,6 +96,15 @@ class CoverDisplay:
             log(f"running the whole suite with {', '.join(data['files'])}")
         elif kind == "rolled-back":
             log(f"[red]rolled back[/red] {', '.join(data['files'])}: the suite failed with them")
+        elif kind == "mutants":
+            sample = "" if data["measuring"] == data["total"] else f" (a sample of {data['total']})"
+            log(f"mutation score: running {data['measuring']} mutant(s){sample} against the tests")
+        elif kind == "mutation":
+            score = data["score"]
+            log(f"mutation score {data['which']}: {_score(score.percent)} "
+                f"({score.killed} of {score.measured} mutants caught)")  # fmt: skip
+        elif kind == "survivors":
+            log(f"{data['count']} surviving mutant(s) become targets")
         elif kind == "done" and self.task is not None:
             self.progress.update(self.task, completed=self.progress.tasks[0].total)
 
@@ -99,8 +113,32 @@ def _pct(p: Percentages | None, attr: str) -> str:
     return "-" if p is None else f"{getattr(p, attr):.1f}"
 
 
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} %"
+
+
+def _mutation_cells(report: CoverReport) -> tuple[dict[str, str], str]:
+    """Per file and in total, "before → after" of the mutation score (killed of measured)."""
+    before = report.mutation.get("before") or {}
+    after = report.mutation.get("after") or before
+    cells = {}
+    for path in report.files:
+        b, a = before.get("files", {}).get(path), after.get("files", {}).get(path)
+        if b or a:
+            cells[path] = f"{_pct_of(b)} → {_pct_of(a)}"
+    total = f"{_pct_of(before)} → {_pct_of(after)}" if before else "-"
+    return cells, total
+
+
+def _pct_of(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("score") is None:
+        return "-"
+    return f"{entry['score']:.1f}"
+
+
 def print_report(report: CoverReport, console: Console) -> None:
-    table = Table(title="assay cover: coverage before → after", show_footer=True)
+    title = "coverage and mutation score" if report.mutation else "coverage"
+    table = Table(title=f"assay cover: {title} before → after", show_footer=True)
     table.add_column("file", footer="total")
     tb, ta = report.total_before, report.total_after
     table.add_column("line %", justify="right", footer=f"{_pct(tb, 'line')} → {_pct(ta, 'line')}")
@@ -112,18 +150,22 @@ def print_report(report: CoverReport, console: Console) -> None:
         justify="right",
         footer=f"{_pct(tb, 'combined')} → {_pct(ta, 'combined')}",
     )
+    cells, total = _mutation_cells(report)
+    if report.mutation:
+        table.add_column("mutation %", justify="right", footer=total)
     for path in report.files:
         b, a = report.before.get(path), report.after.get(path)
         changed = b != a
         style = "green" if changed else ""
-        table.add_row(
+        row = [
             path,
             f"{_pct(b, 'line')} → {_pct(a, 'line')}",
             f"{_pct(b, 'branch')} → {_pct(a, 'branch')}",
             f"{_pct(b, 'combined')} → {_pct(a, 'combined')}",
-            style=style,
-        )
+        ]
+        table.add_row(*row, *([cells.get(path, "-")] if report.mutation else []), style=style)
     console.print(table)
+    _print_mutation(report, console)
     rejected = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected.items())) or "none"
     console.print(
         f"tests accepted: [bold]{report.accepted}[/bold]; candidates rejected: {rejected}"
@@ -157,3 +199,23 @@ def print_report(report: CoverReport, console: Console) -> None:
         console.print(f"[red]rolled back[/red] (the suite failed with them): {report.rolled_back}")
     for path, why in report.skipped:
         console.print(f"[yellow]skipped[/yellow] {path}: {why}")
+
+
+def _print_mutation(report: CoverReport, console: Console) -> None:
+    after = report.mutation.get("after") or report.mutation.get("before")
+    if not after:
+        return
+    sample = (
+        f"; a seeded sample of {after['measured']} of {after['total']} mutants"
+        if after.get("sampled")
+        else ""
+    )
+    survivors = report.mutation.get("survivors", [])
+    console.print(
+        f"mutants caught: {after['killed']} of {after['measured']}{sample}; "
+        f"{len(survivors)} survive (--report lists each with its diff: an equivalent mutant "
+        "changes nothing observable and cannot be caught)"
+    )
+    kept = report.mutation.get("tests_for_mutants", {})
+    if kept:
+        console.print(f"{len(kept)} test(s) were written for a surviving mutant")

@@ -45,6 +45,8 @@ WRITE_TEST = Stage(
     stop=("\n```\n",),
     stop_when=answer_complete,
 )
+# A test that must fail against one surviving mutant (its diff is in the prompt).
+KILL_MUTANT = replace(WRITE_TEST, name="kill_mutant", template=prompts.KILL_MUTANT)
 RESAMPLE_TEMPERATURE = 0.7
 
 
@@ -72,10 +74,12 @@ class DirectDrafter:
         attempts: int,
         answer_tokens: int,
         sample: int,
+        stage: Stage[TextAnswer] = WRITE_TEST,
+        extra: dict[str, object] | None = None,
     ) -> None:
         self.runner, self.target, self.ctx = runner, target, ctx
         self.attempts, self.sample = attempts, sample
-        self.stage = replace(WRITE_TEST, max_tokens=answer_tokens)
+        self.stage = replace(stage, max_tokens=answer_tokens)
         self.stem = target.qualname.replace(".", "_").lower().strip("_")
         self.variables = {
             "path": target.path,
@@ -87,6 +91,7 @@ class DirectDrafter:
             "header": ctx.header.rstrip(),
             "test_stem": self.stem,
             "max_tests": MAX_TESTS_PER_ANSWER,
+            **(extra or {}),
         }
         self.history: list[dict[str, str]] = []
         self._accepted = False

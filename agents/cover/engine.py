@@ -10,7 +10,7 @@ suite runs once more on the written tree, and a file that breaks it is rolled ba
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,12 @@ from agents.cover.baseline import check_baseline, pick_test_dir
 from agents.cover.candidate import Rejection
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
-from agents.cover.explore import explore, file_target, render_tests
+from agents.cover.explore import explore
 from agents.cover.gates import GateConfig, Gatekeeper, trim
+from agents.cover.hunt import Hunt
+from agents.cover.mutant_gate import NamedMutant
+from agents.cover.mutation import MutationConfig
+from agents.cover.mutation_step import MutationStep
 from agents.cover.options import OMIT, CoverOptions
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import (
@@ -127,6 +131,7 @@ class CoverAgent:
             emit=self.emit,
         )  # fmt: skip
         self.report.set_coverage("before", baseline.coverage)
+        self.mutation = self._measure_mutants(files) if opts.mutants != "off" else None
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
@@ -141,6 +146,8 @@ class CoverAgent:
                 left = find_targets(self.repo, state.current, files, changed=self._changed).targets
                 if left:
                     self._explore(left, state, seed=1)
+            if self.mutation is not None and opts.mutants == "raise":
+                self._hunt(state)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except BudgetExhausted as stop:
@@ -166,6 +173,14 @@ class CoverAgent:
                 self._roll_back(final)
                 after = final.coverage if final.coverage and not self.files.accepted else after
         self.report.set_coverage("after", after)
+        if self.mutation is not None:
+            if verify:
+                if self.report.rolled_back and not self.options.dry_run:
+                    self.sandbox.close()  # the copy still holds what was rolled back
+                    self.sandbox.open()
+                self.mutation.measure_after(dict(self.files.accepted))
+            self.mutation.outcome.kept_for = dict(self.acceptance.kept_for)
+            self.report.mutation = self.mutation.outcome.as_dict()
         if self.options.dry_run:
             self.report.diff = self.files.diff()
         usage = self.runner.usage.total
@@ -205,6 +220,37 @@ class CoverAgent:
         baseline = Percentages.of_files(run.coverage, self.report.files)
         self.emit("baseline-done", {"coverage": baseline, "report": run.coverage})
         return run
+
+    # -- mutants ----------------------------------------------------------------------------
+
+    def _measure_mutants(self, files: list[str]) -> MutationStep:
+        cfg = self.config
+        config = MutationConfig(
+            pythonpath=cfg.pythonpath, sources=cfg.sources, omit=cfg.omit,
+            test_command=cfg.test_command, suite_args=cfg.suite_args,
+            suite_timeout=cfg.suite_timeout,
+        )  # fmt: skip
+        step = MutationStep(
+            self.repo, self.sandbox, config, budget=self.options.mutation_budget,
+            changed=self._changed, emit=self.emit,
+        )  # fmt: skip
+        step.measure_before(files)
+        return step
+
+    def _hunt(self, state: _State) -> None:
+        assert self.mutation is not None
+        hunt = Hunt(
+            self.repo, self.sandbox, self.runner, self.mutation, self.acceptance, self.options,
+            self.config.pythonpath, self.emit, lambda: self._check_budget(state),
+        )  # fmt: skip
+
+        def chain(target: Target, drafter: Drafter, must_kill: Sequence[NamedMutant],
+                  outcome: TargetOutcome) -> bool:  # fmt: skip
+            ctx = build_context(self.repo, target, self.acceptance.style_file(target))
+            return self._chain(target, 0, state, outcome, drafter=drafter, must_kill=must_kill,
+                               ctx=ctx)  # fmt: skip
+
+        state.current = hunt.run(state.current, self.files.accepted, chain)
 
     # -- per target -------------------------------------------------------------------------
 
@@ -274,34 +320,9 @@ class CoverAgent:
                 self.sandbox, self.repo, group, seconds=seconds,
                 pythonpath=self.config.pythonpath, seed=seed,
             )  # fmt: skip
-            entry: dict[str, Any] = {
-                "file": path,
-                "pass": seed + 1,
-                "calls_tried": found.tries,
-                "calls_kept": len(found.calls),
-                "seconds": found.seconds,
-                "accepted": 0,
-            }
-            self.report.explored.append(entry)
-            code = render_tests(found.calls, group[0].module)
-            if found.error:
-                entry["error"] = found.error
-            if code is None:
-                self.emit("explored", entry)
-                continue
-            target = file_target(group, (self.repo / path).read_text(encoding="utf-8"))
-            outcome = TargetOutcome(target.key)
-            self.report.targets.append(outcome)
-            self.emit("gates", {"target": target, "tests": ()})
-            verdict = self.acceptance.judge(code, target, state.current)
-            if verdict.accepted and verdict.candidate is not None:
-                state.current = self.acceptance.accept(target, verdict, outcome)
-                entry["accepted"] = len(verdict.candidate.tests)
-            else:
-                assert verdict.rejection is not None
-                self.acceptance.reject(outcome, verdict.rejection)
-                entry["rejected"] = verdict.rejection.reason
-            self.emit("explored", entry)
+            state.current, _ = self.acceptance.take_exploration(
+                found, group, state.current, seed + 1
+            )
 
     def _drafter(self, target: Target, ctx: TargetContext, sample: int) -> Drafter:
         opts = self.options
@@ -314,11 +335,21 @@ class CoverAgent:
             sample=sample,
         )  # fmt: skip
 
-    def _chain(self, target: Target, chain: int, state: _State, outcome: TargetOutcome) -> bool:
-        """Drafts for ``target`` through the gates until the drafter is done; True when at
-        least one was accepted."""
-        ctx = build_context(self.repo, target, self.acceptance.style_file(target))
-        drafter = self._drafter(target, ctx, chain)
+    def _chain(
+        self,
+        target: Target,
+        chain: int,
+        state: _State,
+        outcome: TargetOutcome,
+        *,
+        drafter: Drafter | None = None,
+        must_kill: Sequence[NamedMutant] = (),
+        ctx: TargetContext | None = None,
+    ) -> bool:
+        """Drafts for ``target`` (the strategy's drafter unless given) through the gates until
+        the drafter is done; True when at least one was accepted."""
+        ctx = ctx or build_context(self.repo, target, self.acceptance.style_file(target))
+        drafter = drafter or self._drafter(target, ctx, chain)
         drafts = drafter.drafts()
         accepted = False
         attempt = 0
@@ -339,7 +370,7 @@ class CoverAgent:
                     raise
                 return accepted
             state.llm_errors = 0
-            verdict = self.acceptance.judge(draft.code, target, state.current)
+            verdict = self.acceptance.judge(draft.code, target, state.current, must_kill=must_kill)
             if verdict.accepted and verdict.candidate is not None:
                 state.current = self.acceptance.accept(target, verdict, outcome)
                 drafter.accept()

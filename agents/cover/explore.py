@@ -248,18 +248,21 @@ def render_tests(
     calls: Sequence[dict], module: str, kills: dict[str, str] | None = None
 ) -> str | None:
     """A test module with one test per kept call, checking what it did; None if no call can be
-    written as a test.  ``kills`` gets, per test name, the mutant its call was kept for."""
+    written as a test.  ``kills`` gets, per test name, the mutants its call was kept for
+    (``", "``-joined: the same call can tell several mutants apart)."""
     package = module.split(".")[0]
     names: set[str] = set()
     imports: set[str] = set()
     tests: list[str] = []
     taken: set[str] = set()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # call → its test's name
     for call in calls:
         expr = call["expr"]
         if expr in seen:
+            if kills is not None and call.get("kills") and seen[expr] in kills:
+                kills[seen[expr]] += f", {call['kills']}"
             continue
-        seen.add(expr)
+        seen[expr] = ""
         try:
             free = _free_names(expr)
         except SyntaxError:
@@ -268,7 +271,7 @@ def render_tests(
         if body is None:
             continue
         names |= free
-        name = _test_name(str(call.get("target", "call")), taken)
+        name = seen[expr] = _test_name(str(call.get("target", "call")), taken)
         if kills is not None and call.get("kills"):
             kills[name] = str(call["kills"])
         tests.append("\n".join([f"def {name}():", *body]))

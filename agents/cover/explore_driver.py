@@ -629,7 +629,8 @@ class Explorer:
                 return expr
             calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
             for call in calls:
-                options = [("drop", i) for i in range(len(call.keywords))]  # simplest first
+                # Simplest first: leave a keyword out, then shorter values.
+                options = [("drop", i) for i in range(len(call.keywords))]  # type: list[tuple]
                 for i, arg in enumerate(list(call.args) + [k.value for k in call.keywords]):
                     text = ast.unparse(arg) if hasattr(ast, "unparse") else None
                     if text is None:

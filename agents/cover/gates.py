@@ -6,14 +6,16 @@
 2. It passes ``repeat`` times in a row in one copy (catches tests that depend on leftovers).
 3. It passes together with the existing suite and what was accepted before, and that run's
    coverage of the target is higher than before (line or branch).
-4. It fails against at least one simple mutant of the target (``mutation=False`` skips this).
+4. It fails against at least one simple mutant of the target (``mutation=False`` skips this),
+   or, for a candidate written against named mutants (survivors of the suite), against those:
+   then coverage gain is not asked for (the line ran before; the bug on it was not caught).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.cover.candidate import (
@@ -25,7 +27,7 @@ from agents.cover.candidate import (
     test_names,
     unchecked_tests,
 )
-from agents.cover.mutants import mutants_for
+from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.oracle import (
     Change,
     add_observed_checks,
@@ -83,6 +85,9 @@ class Verdict:
     gained_lines: tuple[int, ...] = ()
     gained_branches: tuple[Arc, ...] = ()
     killed: str = ""  # the mutant the test killed
+    killed_ids: list[str] = field(default_factory=list)  # named mutants it killed
+    kept_for: dict[str, str] = field(default_factory=dict)  # "file::test" → mutant id
+    also_killed: dict[str, list[str]] = field(default_factory=dict)  # test → mutants besides
     oracle_changes: list[Change] = field(default_factory=list)  # expected values we repaired
     runs: int = 0
     notes: list[str] = field(default_factory=list)
@@ -138,9 +143,17 @@ class Gatekeeper:
         )
 
     def check(
-        self, candidate: Candidate, target: Target, current: CoverageReport, path: str
+        self,
+        candidate: Candidate,
+        target: Target,
+        current: CoverageReport,
+        path: str,
+        *,
+        must_kill: Sequence[NamedMutant] = (),
+        kills: Mapping[str, str] | None = None,
     ) -> Verdict:
-        """All runtime gates for ``candidate`` written at ``path`` (a new test file)."""
+        """All runtime gates for ``candidate`` written at ``path`` (a new test file); with
+        ``must_kill``, the mutant gate asks for those (``kills``: which test is for which)."""
         verdict = Verdict(candidate=candidate)
         code = candidate.code
 
@@ -214,21 +227,37 @@ class Gatekeeper:
         verdict.coverage = suite.coverage
         lines, branches = coverage_gain(current, suite.coverage, target)
         verdict.gained_lines, verdict.gained_branches = lines, branches
-        if self.config.coverage_gate == "runs":
-            if not runs_target(alone.coverage, target):
+        if self.config.coverage_gate == "runs" or must_kill:
+            if not must_kill and not runs_target(alone.coverage, target):
                 return self._reject(verdict, "not-called", target.qualname)
         elif not lines and not branches:
             return self._reject(verdict, "no-coverage")
 
-        # 4. Kills a mutant of the target.
-        if self.config.mutation:
+        # 4. Kills a mutant of the target (or the named ones).
+        gate = MutantGate(self.sandbox, self._env, self.config.timeout)
+        if must_kill:
+            named = gate.named(self._files, path, code, must_kill, kills)
+            verdict.runs += named.runs
+            if not named.killed or not named.code.strip():
+                return self._reject(verdict, "mutant-survived", "; ".join(named.tried[:2]))
+            if named.code != code:
+                kept = check_static(named.code, target)
+                if not isinstance(kept, Candidate):
+                    return self._reject(verdict, "mutant-survived", "; ".join(named.tried[:2]))
+                verdict.candidate = kept
+            verdict.killed_ids = named.killed
+            verdict.also_killed = named.extra
+            verdict.killed = f"{len(named.killed)} surviving mutant(s)"
+        elif self.config.mutation:
             file_cov = alone.coverage.get(target.path) if alone.coverage else None
             executed = set(file_cov.executed_lines) if file_cov else None
-            killed, tried = self._kill_mutant(path, code, target, executed)
-            verdict.runs += len(tried)
-            if tried and not killed:
-                return self._reject(verdict, "no-mutant-killed", "; ".join(tried[:2]))
-            verdict.killed = killed or "no mutable code"
+            caught = gate.any_mutant(
+                self._files, path, code, target, executed, self.config.max_mutants
+            )
+            verdict.runs += caught.runs
+            if caught.tried and not caught.killed:
+                return self._reject(verdict, "no-mutant-killed", "; ".join(caught.tried[:2]))
+            verdict.killed = caught.killed[0] if caught.killed else "no mutable code"
         return verdict
 
     def _repair(self, path: str, code: str, target: Target, verdict: Verdict) -> Candidate | None:
@@ -335,28 +364,6 @@ class Gatekeeper:
                 timeout=self.config.suite_timeout,
             )
         return run
-
-    def _kill_mutant(
-        self, path: str, code: str, target: Target, executed: set[int] | None
-    ) -> tuple[str, list[str]]:
-        """(the killed mutant's description or "", the mutants tried)."""
-        source = (self.sandbox.repo / target.path).read_text(encoding="utf-8")
-        mutants = mutants_for(
-            source, target.start, target.end, lines=executed, limit=self.config.max_mutants
-        )
-        tried: list[str] = []
-        for mutant in mutants:
-            tried.append(mutant.description)
-            argv = [str(self.sandbox.python), "-m", "pytest", *QUIET_PYTEST, path]
-            run = self.sandbox.run(
-                argv,
-                extra_files=self._files(path, code, **{target.path: mutant.source}),
-                env=self._env,
-                timeout=min(self.config.timeout, 30.0),
-            )
-            if not run.ok:
-                return mutant.description, tried
-        return "", tried
 
     @staticmethod
     def _reject(verdict: Verdict, reason: str, detail: str = "") -> Verdict:

@@ -35,6 +35,10 @@ class CoverOptions:
     answer_tokens: int = 600
     explore: bool = True  # call the code with generated arguments first, no model (explore.py)
     explore_seconds: float = 20.0  # per file; at most a quarter of --max-minutes over all files
+    # Mutants: "off"; "report": the score before → after; "raise": survivors become targets.
+    mutants: str = "raise"
+    mutation_budget: int | None = 150  # mutants measured at most (a seeded sample beyond)
+    mutant_model_targets: int = 5  # functions whose survivors go to the model, at most
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:
@@ -46,7 +50,8 @@ class CoverOptions:
             mutation=s.cover_mutation, max_tests_per_target=s.cover_tests_per_target,
             candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
             test_command=s.test_command, explore=s.cover_explore,
-            explore_seconds=s.cover_explore_seconds,
+            explore_seconds=s.cover_explore_seconds, mutants=s.cover_mutants,
+            mutation_budget=s.cover_mutation_budget or None,
         )  # fmt: skip
         extra = tuple(overrides.pop("exclude", ()) or ())
         values["exclude"] = (*values["exclude"], *extra)

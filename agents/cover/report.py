@@ -75,6 +75,8 @@ class CoverReport:
     tokens: int = 0
     wall_seconds: float = 0.0
     sandbox: str = ""
+    # The mutation score before → after, survivors, tests kept for mutants (mutation_step).
+    mutation: dict[str, Any] = field(default_factory=dict)
 
     def set_coverage(self, which: str, report: CoverageReport | None) -> None:
         per_file = {p: Percentages.of_file(report.get(p) if report else None) for p in self.files}
@@ -102,6 +104,7 @@ class CoverReport:
                 "accepted": self.accepted,
                 "rejected": dict(sorted(self.rejected.items())),
             },
+            "mutation": self.mutation,
             "targets": [asdict(t) for t in self.targets],
             "written": self.written,
             "observed_oracles": self.oracle_repairs,

@@ -87,8 +87,9 @@ class LocalEngine:
         from agents.cover.engine import CoverAgent, CoverOptions
 
         s = self.config.settings(ask.root).settings
+        # In the editor a person waits: no mutation score (it runs the tests once per mutant).
         options = CoverOptions.from_settings(
-            s, include=(ask.path,), dry_run=True, allow_failing=True
+            s, include=(ask.path,), dry_run=True, allow_failing=True, mutants="off"
         )
         with self._run(job, s, ask.root) as run:
             assert run.sandbox is not None and run.llm is not None

@@ -136,6 +136,7 @@ def tests_section(
         test_command=options.test_command,
         explore=options.explore,
         explore_seconds=options.explore_seconds,
+        mutants="off",  # a review's tests section: diff coverage, not the mutation score
     )
     try:
         report = CoverAgent(repo, llm, sandbox, cover, trace=trace).run()

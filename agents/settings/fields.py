@@ -40,6 +40,7 @@ REPO_KEYS = frozenset(
     {key for table in TABLES.values() for key in table.values()}
     | {"cover_exclude", "cover_explore", "cover_explore_seconds", "cover_tests_per_target"}
     | {"cover_candidate_timeout", "review_token_budget", "review_max_minutes"}
+    | {"cover_mutants", "cover_mutation_budget"}
 )
 
 
@@ -93,6 +94,12 @@ class Settings(BaseSettings):
         20.0, gt=0, description="seconds of exploration per file, at most"
     )
     cover_exclude: list[str] = Field(default_factory=list, description="source globs to skip")
+    cover_mutants: Literal["off", "report", "raise"] = Field(
+        "raise", description="mutation score before → after (report), survivors as targets (raise)"
+    )
+    cover_mutation_budget: int = Field(
+        150, ge=0, description="mutants measured at most, a seeded sample beyond (0: all)"
+    )
 
     # The index.
     qdrant_url: str | None = Field(None, description="Qdrant server (default: embedded in home)")

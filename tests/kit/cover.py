@@ -109,9 +109,11 @@ def cover(
     result = run_assay(
         "cover", str(repo), "--llm-base-url", server.url, "--llm-model", "fake-model",
         "--attempts", "1", "--tests-per-target", "1", "--rounds", "1",
-        "--candidate-timeout", "4",
+        "--candidate-timeout", "10",
         # These tests follow the scripted model; exploration has its own (test_cover_explore).
         *([] if "--explore-seconds" in args else ["--no-explore"]),
+        # The mutation score has its own tests (test_cover_mutation).
+        *([] if "--mutants" in args else ["--mutants", "off"]),
         "--report", str(report), *args, env=env, timeout=600,
     )  # fmt: skip
     data = json.loads(report.read_text()) if report.exists() else {}

@@ -1,0 +1,99 @@
+"""Surviving mutants as targets: differential exploration first, then the model.
+
+For each file with survivors, the explorer searches calls that the original and a mutant answer
+differently (:func:`agents.cover.explore.explore_mutants`); the calls become one candidate whose
+every test is checked against its own mutant (a test that does not kill it goes).  What no call
+told apart goes to the model, a few functions at most: the function with the mutant's diff,
+"this change must make your test fail".  Every candidate passes every gate; the mutant gate
+asks for the named mutants (:mod:`agents.cover.mutant_gate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.cover.acceptance import Acceptance
+from agents.cover.context import build_context
+from agents.cover.drafting import KILL_MUTANT, DirectDrafter, Drafter
+from agents.cover.explore import explore_mutants
+from agents.cover.mutant_gate import NamedMutant
+from agents.cover.mutants import Mutant
+from agents.cover.mutation import MutantRef
+from agents.cover.mutation_step import MutationStep, by_target, named
+from agents.cover.options import CoverOptions
+from agents.cover.report import TargetOutcome
+from agents.cover.targets import Target
+from flows import CoverageReport, FlowRunner, Sandbox
+
+Listener = Callable[[str, dict[str, Any]], None]
+# The engine's drafts-through-the-gates loop: (target, drafter, must_kill, outcome) → accepted?
+Chain = Callable[[Target, Drafter, Sequence[NamedMutant], TargetOutcome], bool]
+Survivor = tuple[MutantRef, Mutant]
+
+
+@dataclass
+class Hunt:
+    repo: Path
+    sandbox: Sandbox
+    runner: FlowRunner
+    step: MutationStep
+    acceptance: Acceptance
+    options: CoverOptions
+    pythonpath: str
+    emit: Listener
+    check_budget: Callable[[], None]
+
+    def run(
+        self, current: CoverageReport, accepted: dict[str, str], chain: Chain
+    ) -> CoverageReport:
+        """Hunt the survivors of the suite with the tests ``accepted`` so far; the coverage
+        with what was accepted."""
+        survivors = self.step.survivors(dict(accepted))
+        self.emit("survivors", {"count": len(survivors)})
+        if not survivors:
+            return current
+        killed: set[str] = set()
+        files = sorted({ref.path for ref, _ in survivors})
+        for path in files:
+            self.check_budget()
+            mine = [s for s in survivors if s[0].path == path]
+            current, got = self._explore(path, mine, current)
+            killed |= got
+        left = [s for s in survivors if s[0].id not in killed]
+        for target, items in by_target(self.repo, left)[: self.options.mutant_model_targets]:
+            self.check_budget()
+            ref, mutant = items[0]  # one mutant a function: the model's time is dear
+            outcome = TargetOutcome(f"{target.key} (mutant {ref.id})")
+            self.acceptance.report.targets.append(outcome)
+            self.emit("target", {"target": target, "chain": 0, "mutant": ref.description})
+            drafter = self._model(target, ref)
+            chain(target, drafter, named([(ref, mutant)]), outcome)
+        return current
+
+    def _explore(
+        self, path: str, survivors: Sequence[Survivor], current: CoverageReport
+    ) -> tuple[CoverageReport, set[str]]:
+        targets = [t for t, _ in by_target(self.repo, survivors)]
+        seconds = max(2.0, min(self.options.explore_seconds, 2.0 * len(survivors)))
+        self.emit("explore", {"path": path, "targets": len(targets), "seconds": seconds})
+        found = explore_mutants(
+            self.sandbox, self.repo, targets, [(r.id, r.line, m.source) for r, m in survivors],
+            seconds=seconds, pythonpath=self.pythonpath,
+        )  # fmt: skip
+        current, verdict = self.acceptance.take_exploration(
+            found, targets, current, "mutants", must_kill=named(survivors)
+        )
+        if verdict is None or not verdict.accepted:
+            return current, set()
+        return current, set(verdict.killed_ids)
+
+    def _model(self, target: Target, ref: MutantRef) -> DirectDrafter:
+        ctx = build_context(self.repo, target, self.acceptance.style_file(target))
+        return DirectDrafter(
+            self.runner, target, ctx, attempts=self.options.attempts,
+            answer_tokens=self.options.answer_tokens, sample=0, stage=KILL_MUTANT,
+            extra={"diff": ref.diff, "line": ref.line},
+        )  # fmt: skip

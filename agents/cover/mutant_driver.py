@@ -1,0 +1,84 @@
+"""Runs mutants against their tests, *inside the sandbox* (never imported by assay).
+
+``python mutant_driver.py SPEC.json`` reads a list of mutants (``id``, ``path`` of the file in
+this copy, its mutated ``source``, the node ids of the ``tests`` that run the changed line, a
+``timeout``).  It imports pytest once, then for each mutant writes the mutated source over the
+file, forks a child that runs ``pytest -x`` on those tests, waits (killing the child's process
+group at the timeout), and puts the original back, whatever the child did.  One line per mutant:
+``ASSAY_MUTANT {"id": ..., "status": "killed" | "survived" | "timeout"}``.
+
+Forking after pytest is imported saves the interpreter's and pytest's start for every mutant;
+the child imports the project's modules itself, so it sees the mutated file.  Standalone on
+purpose, like the exploration driver: the project's interpreter, standard library only, Python
+3.8 syntax.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+
+MARK = "ASSAY_MUTANT "
+QUIET = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header"]
+
+
+def _run_one(tests, timeout):
+    pid = os.fork()
+    if pid == 0:  # the child: its own process group, quiet, pytest on the tests
+        try:
+            os.setpgid(0, 0)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            import pytest
+
+            code = pytest.main(QUIET + list(tests))
+        except BaseException:
+            code = 3
+        os._exit(int(code) if isinstance(code, int) else 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout"
+        time.sleep(0.01)
+    with contextlib.suppress(OSError):  # what the test left running in its group goes too
+        os.killpg(pid, signal.SIGKILL)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return "survived"
+    return "killed"  # a failure, an error, a crash: the tests noticed
+
+
+def main(argv):
+    with open(argv[1], encoding="utf-8") as handle:
+        spec = json.load(handle)
+    import pytest  # noqa: F401  (imported once, before the forks)
+
+    out = sys.stdout
+    stop = time.monotonic() + float(spec.get("seconds") or 1e9)  # then start no more mutants
+    for mutant in spec["mutants"]:
+        if time.monotonic() > stop:
+            break
+        path = mutant["path"]
+        with open(path, "rb") as handle:
+            original = handle.read()
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(mutant["source"])
+            status = _run_one(mutant["tests"], float(mutant.get("timeout", 30)))
+        finally:
+            with open(path, "wb") as handle:
+                handle.write(original)
+        out.write("\n" + MARK + json.dumps({"id": mutant["id"], "status": status}) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,131 @@
+"""The mutant gate: a candidate must fail against a mutant of its target.
+
+Two forms.  Any mutant: a few simple mutants of the lines the candidate runs; the first one it
+kills is named (a test that asserts nothing kills none).  Named mutants (a survivor of the
+suite the candidate was written for): each must be killed by the candidate — by the test kept
+for it, when the candidate says which test is for which mutant; a test whose mutant survives is
+dropped from the candidate, and a candidate that kills none of its mutants is rejected.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agents.cover.candidate import keep_tests, test_names
+from agents.cover.mutants import mutants_for
+from agents.cover.targets import Target
+from flows import Sandbox
+
+QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+MUTANT_SECONDS = 30.0  # one run against a mutant, at most
+
+
+@dataclass(frozen=True)
+class NamedMutant:
+    """A mutant the candidate was written to kill."""
+
+    id: str
+    path: str
+    source: str  # the whole mutated module
+    description: str = ""
+
+
+@dataclass
+class KillResult:
+    killed: list[str]  # descriptions (any mutant) or ids (named mutants) that failed a test
+    tried: list[str]
+    code: str  # the candidate, without the tests whose named mutant survived
+    runs: int = 0
+    extra: dict[str, list[str]] = field(default_factory=dict)  # test → mutants it also caught
+
+
+Files = Callable[..., dict[str, str]]
+
+
+class MutantGate:
+    def __init__(self, sandbox: Sandbox, env: Mapping[str, str], timeout: float) -> None:
+        self.sandbox, self.env, self.timeout = sandbox, dict(env), min(timeout, MUTANT_SECONDS)
+
+    def _fails(self, files: dict[str, str], args: Sequence[str]) -> bool:
+        return self._caught(files, args) is not None
+
+    def _caught(self, files: dict[str, str], args: Sequence[str]) -> str | None:
+        """None when the tests pass against the mutant; else the first failing test's name
+        ("" when the output does not say: a hang, a crash)."""
+        argv = [str(self.sandbox.python), "-m", "pytest", *QUIET_PYTEST, "-rfE", *args]
+        run = self.sandbox.run(argv, extra_files=files, env=self.env, timeout=self.timeout)
+        if run.ok:
+            return None
+        found = _FAILED.search(run.output)
+        return found.group(1).split("::")[-1].split("[")[0] if found else ""
+
+    def any_mutant(
+        self,
+        files: Files,
+        path: str,
+        code: str,
+        target: Target,
+        executed: set[int] | None,
+        limit: int,
+    ) -> KillResult:
+        """The first of a few simple mutants of ``target`` that the candidate kills."""
+        source = (self.sandbox.repo / target.path).read_text(encoding="utf-8")
+        mutants = mutants_for(source, target.start, target.end, lines=executed, limit=limit)
+        result = KillResult([], [], code)
+        for mutant in mutants:
+            result.tried.append(mutant.description)
+            result.runs += 1
+            if self._fails(files(path, code, **{target.path: mutant.source}), [path]):
+                result.killed.append(mutant.description)
+                break
+        return result
+
+    def named(
+        self,
+        files: Files,
+        path: str,
+        code: str,
+        mutants: Sequence[NamedMutant],
+        kills: Mapping[str, str] | None = None,
+    ) -> KillResult:
+        """Which of ``mutants`` the candidate kills; with ``kills`` (test name → mutant id)
+        each test is run against its own mutants (``", "``-joined ids), and the tests that kill
+        nothing go."""
+        result = KillResult([], [m.description or m.id for m in mutants], code)
+        names = set(test_names(ast.parse(code)))
+        by_id = {m.id: m for m in mutants}
+        if kills:
+            keep: set[str] = {name for name in names if name not in kills}
+            for name, ids in kills.items():
+                for mutant_id in ids.split(", "):
+                    mutant = by_id.get(mutant_id)
+                    if mutant is None or name not in names or mutant_id in result.killed:
+                        continue
+                    result.runs += 1
+                    changed = files(path, code, **{mutant.path: mutant.source})
+                    if self._fails(changed, [f"{path}::{name}"]):
+                        keep.add(name)
+                        result.killed.append(mutant_id)
+            # A test may also catch a mutant it was not written for: the rest, against the file.
+            for mutant in mutants:
+                if mutant.id in result.killed or not keep:
+                    continue
+                result.runs += 1
+                kept = keep_tests(code, keep) if keep != names else code
+                caught = self._caught(files(path, kept, **{mutant.path: mutant.source}), [path])
+                if caught is not None:
+                    result.killed.append(mutant.id)
+                    if caught:
+                        result.extra[caught] = [*result.extra.get(caught, []), mutant.id]
+            if keep != names:
+                result.code = keep_tests(code, keep) if keep else ""
+            return result
+        for mutant in mutants:
+            result.runs += 1
+            if self._fails(files(path, code, **{mutant.path: mutant.source}), [path]):
+                result.killed.append(mutant.id)
+        return result

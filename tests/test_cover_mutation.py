@@ -1,0 +1,126 @@
+"""The mutation score of ``assay cover``, and surviving mutants as targets (real sandbox runs,
+the scripted model).
+
+The fixture project is fully covered by its own tests, which check too little: coverage cannot
+improve, mutants show what the tests would miss.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agents.cover.mutants import all_mutants
+from agents.cover.mutation import function_ranges
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+from tests.kit.cli import tree_digest
+from tests.kit.cover import cover
+
+PRICING = '''\
+def discount(total):
+    """10 % off from 100 on."""
+    if total >= 100:
+        return total * 0.9
+    return total
+
+
+def kind(data):
+    """What a file is, by its first bytes."""
+    if data[:4] == b"\\x89PNG":
+        return "png"
+    return "other"
+'''
+# Covers every line, checks little: the boundary of discount and what kind returns go untested.
+WEAK_TESTS = """\
+from shop.pricing import discount, kind
+
+
+def test_discount():
+    assert discount(50) == 50
+    assert discount(200) == 180
+
+
+def test_kind_runs():
+    kind(b"\\x89PNG\\r\\n")
+    assert kind(b"GIF8") == "other"
+"""
+MODEL_TEST = """```python
+import pytest
+from shop.pricing import kind
+
+
+def test_kind_png():
+    assert kind(b"\\x89PNG\\r\\n\\x1a\\n") == "png"
+```"""
+
+
+def project(root: Path) -> Path:
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "pricing.py").write_text(PRICING)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_pricing.py").write_text(WEAK_TESTS)
+    return root
+
+
+def answer(req: RecordedRequest) -> str:
+    """The model writes the test of a surviving mutant of ``kind``, nothing else."""
+    prompt = req.messages[-1]["content"] if len(req.messages) > 2 else req.prompt
+    if "bug that the existing tests do not catch" in prompt and "kind" in prompt:
+        return MODEL_TEST
+    return "I cannot help with that."
+
+
+def test_survivors_become_targets_and_the_score_goes_up(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = project(tmp_path / "shop")
+    fake_llm.on(answer)
+    result, data = cover(repo, fake_llm, "--mutants", "raise", "--explore-seconds", "10")
+    assert result.returncode == 0, result.stdout + result.stderr
+    mutation = data["mutation"]
+    before, after = mutation["before"], mutation["after"]
+    assert before["measured"] == after["measured"] == before["total"]  # no sample: all ran
+    assert after["killed"] > before["killed"]
+    # The boundary 100 (`>=` → `>`): random arguments rarely hit it; the explorer compares the
+    # original with the mutant, and its test asserts what the original does at 100.
+    written = (repo / "tests" / "test_pricing_assay.py").read_text()
+    assert re.search(r"discount\(100\)", written), written
+    kept = mutation["tests_for_mutants"]
+    boundary = mutant_id("line 3: `>=` → `>`")
+    assert any(boundary in ids.split(", ") for ids in kept.values()), kept
+    # The png check: no value the explorer has starts with b"\x89PNG"; the model's test kills it.
+    assert "def test_kind_png" in written
+    model_tests = [test for test in kept if test.endswith("::test_kind_png")]
+    assert model_tests, kept
+    # The table and the JSON carry both measures; survivors are listed with their diff.
+    assert "mutation %" in result.stdout and f"{after['score']:.1f}" in result.stdout
+    for survivor in mutation["survivors"]:
+        assert survivor["diff"].startswith("-") and "\n+" in survivor["diff"]
+
+
+def mutant_id(description: str) -> str:
+    """The id the run gives a mutant of PRICING (its line and its place among the file's)."""
+    mutants = all_mutants(PRICING, function_ranges(PRICING))
+    return next(f"shop/pricing.py:{m.line}:{n}" for n, m in enumerate(mutants)
+                if m.description == description)  # fmt: skip
+
+
+def test_report_mode_measures_and_changes_nothing_else(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.on(lambda req: "I cannot help with that.")
+    off_repo = project(tmp_path / "off" / "shop")
+    report_repo = project(tmp_path / "report" / "shop")
+    off, off_data = cover(off_repo, fake_llm, "--mutants", "off", "--dry-run")
+    # --fail-under-mutation: the weak suite is far below 100 % (exit 1, the report written).
+    measured, data = cover(report_repo, fake_llm, "--mutants", "report", "--dry-run",
+                           "--fail-under-mutation", "100")  # fmt: skip
+    assert off.returncode == 0, off.stderr
+    assert measured.returncode == 1 and "mutation score" in measured.stdout, measured.stderr
+    assert off_data["mutation"] == {} and "mutation %" not in off.stdout
+    assert data["mutation"]["before"]["score"] == data["mutation"]["after"]["score"]
+    assert data["mutation"]["tests_for_mutants"] == {}
+    assert "mutation %" in measured.stdout
+    assert off_data["coverage"] == data["coverage"] and off_data["tests"] == data["tests"]
+    assert tree_digest(off_repo) == tree_digest(report_repo)  # a dry run writes nothing
