@@ -215,6 +215,8 @@ def _mutation(
     survivors = []
     for _job, path, op, occ, row, worker, test, output, diff in rows:
         mod = Path(path).stem
+        # the session stores the enum names (NORMAL, KILLED, SURVIVED ...)
+        worker, test = (worker or "").lower() or None, (test or "").lower()
         if worker is None:
             kind = "not_run"
         elif worker != "normal":
