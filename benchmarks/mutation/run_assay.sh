@@ -14,7 +14,7 @@
 #   --budget    assay's --max-minutes per module, in seconds (default 180, as in benchmarks/cover);
 #               `timeout` caps a module's whole run at budget + 120 s
 #   --flag      an extra option for `assay cover` (repeatable), e.g. --flag --no-explore
-#   --tag       results under results/<tag>-tests/ and results/<tag>/ (default: assay)
+#   --tag       tests under results/<tag>-tests/, scores under results/scores/<tag>/ (default: assay)
 #   DIST        prepared packages under benchmarks/work/mutation/ (default: both)
 set -euo pipefail
 

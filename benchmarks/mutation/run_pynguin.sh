@@ -4,14 +4,15 @@
 # with made-up arguments), 120 s of search per module, seed 1, default everything else.
 #
 #   benchmarks/mutation/run_pynguin.sh [--budget SECONDS] [--seed N] [--hard-cap SECONDS]
-#                                      [--module MOD]... [DIST...]
+#                                      [--module MOD]... [--no-score] [DIST...]
 #
 #   --budget    Pynguin's --maximum-search-time per module (default 120)
 #   --hard-cap  wall-clock cap on one module's whole run (default 1200); a cut run is recorded
 #   DIST        prepared packages under benchmarks/work/mutation/ (default: both)
 #
 # Tests go to benchmarks/work/mutation/results/pynguin/<dist>/<module>/ (with the log), one JSON
-# line per module to benchmarks/work/mutation/results/pynguin-generation.jsonl. Score them with
+# line per module to benchmarks/work/mutation/results/pynguin-generation.jsonl. Then (unless
+# --no-score or --module) all modules' tests of a package are scored together:
 #   python3.11 benchmarks/mutation/score.py --dist DIST --tests results/pynguin/DIST --tag pynguin
 # Needs: prepare.py first; Pynguin in $PYNGUIN_VENV (default /work/cache/bench-pynguin-venv):
 #   ~/.pyenv/versions/3.12.1/bin/python -m venv V && V/bin/pip install pynguin==0.48.0
@@ -21,7 +22,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="${BENCH_WORK:-$(cd "$HERE/.." && pwd)/work/mutation}"
 VENV="${PYNGUIN_VENV:-/work/cache/bench-pynguin-venv}"
 PY=python3.11
-BUDGET=120 SEED=1 HARD_CAP=1200
+BUDGET=120 SEED=1 HARD_CAP=1200 SCORE=1
 MODULES=() DISTS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
     --seed) SEED="$2"; shift 2 ;;
     --hard-cap) HARD_CAP="$2"; shift 2 ;;
     --module) MODULES+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --no-score) SCORE=0; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) DISTS+=("$1"); shift ;;
   esac
@@ -83,4 +85,7 @@ with open(sys.argv[1], "a") as f:
 print(json.dumps(rec))
 EOF
   done
+  if [ "$SCORE" = 1 ] && [ ${#MODULES[@]} -eq 0 ]; then
+    $PY "$HERE/score.py" --work "$WORK" --dist "$DIST" --tests "$OUTROOT" --tag pynguin
+  fi
 done

@@ -22,7 +22,7 @@ prepare.py):
 
 One JSON line per run goes to ``benchmarks/work/mutation/results/scores.jsonl``; the run's files
 (score.json, survivors.json with each survivor's diff, the cosmic-ray session, logs) to
-``benchmarks/work/mutation/results/<tag>/<dist>/``.
+``benchmarks/work/mutation/results/scores/<tag>/<dist>/``.
 """
 
 from __future__ import annotations
@@ -307,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     bench = json.loads((root / "bench.json").read_text())
     venv = Path(bench["venv"])
     py = str(venv / "bin" / "python")
-    out_dir = work / "results" / args.tag / args.dist
+    out_dir = work / "results" / "scores" / args.tag / args.dist
+    for t in tests:  # the run's files are replaced: never where a suite lives
+        if t == out_dir or out_dir in t.parents or t in out_dir.parents:
+            print(f"--tests {t}: inside the results of --tag {args.tag}; move it", file=sys.stderr)
+            return 2
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     log = out_dir / "score.log"
