@@ -4,7 +4,8 @@
 # (flat layout, its metadata-only dist-info beside it): the package's own tests are not there, and
 # assay starts with no test at all. The tests it keeps for each module are copied to
 # benchmarks/work/mutation/results/<tag>-tests/<dist>/<module>/, then all modules' tests of a
-# package are scored together by score.py against the same mutants as the other rows.
+# package are scored together by score.py against the same mutants as the other rows, each
+# module's tests in their own pytest process (--isolate-dirs), as they were written and checked.
 #
 #   benchmarks/mutation/run_assay.sh [--endpoint URL] [--budget SECONDS] [--flag ARG]...
 #                                    [--module MOD]... [--tag NAME] [--no-score] [DIST...]
@@ -98,6 +99,6 @@ print(json.dumps({k: rec[k] for k in ("module", "wall_seconds", "exit_code", "te
 EOF
   done
   if [ "$SCORE" = 1 ] && [ ${#MODULES[@]} -eq 0 ]; then
-    $PY "$HERE/score.py" --work "$WORK" --dist "$DIST" --tests "$OUTROOT" --tag "$TAG"
+    $PY "$HERE/score.py" --work "$WORK" --dist "$DIST" --tests "$OUTROOT" --tag "$TAG" --isolate-dirs
   fi
 done

@@ -13,7 +13,8 @@
 # Tests go to benchmarks/work/mutation/results/pynguin/<dist>/<module>/ (with the log), one JSON
 # line per module to benchmarks/work/mutation/results/pynguin-generation.jsonl. Then (unless
 # --no-score or --module) all modules' tests of a package are scored together:
-#   python3.11 benchmarks/mutation/score.py --dist DIST --tests results/pynguin/DIST --tag pynguin
+#   python3.11 benchmarks/mutation/score.py --dist DIST --tests results/pynguin/DIST --tag pynguin \
+#       --isolate-dirs      (each module's tests in their own pytest process, as generated)
 # Needs: prepare.py first; Pynguin in $PYNGUIN_VENV (default /work/cache/bench-pynguin-venv):
 #   ~/.pyenv/versions/3.12.1/bin/python -m venv V && V/bin/pip install pynguin==0.48.0
 set -euo pipefail
@@ -86,6 +87,6 @@ print(json.dumps(rec))
 EOF
   done
   if [ "$SCORE" = 1 ] && [ ${#MODULES[@]} -eq 0 ]; then
-    $PY "$HERE/score.py" --work "$WORK" --dist "$DIST" --tests "$OUTROOT" --tag pynguin
+    $PY "$HERE/score.py" --work "$WORK" --dist "$DIST" --tests "$OUTROOT" --tag pynguin --isolate-dirs
   fi
 done

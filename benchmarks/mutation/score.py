@@ -75,36 +75,70 @@ def _copy_suite(tests: list[Path], dest: Path) -> list[str]:
     return [str(t) for t in tests]
 
 
+def _targets(tests: Path) -> list[str]:
+    """Each directory under the suite that holds test files (and top-level test files)."""
+    out = []
+    for p in sorted(tests.iterdir()):
+        files = list(p.rglob("*.py")) if p.is_dir() else [p]
+        if any(f.name.startswith("test_") or f.name.endswith("_test.py") for f in files):
+            out.append(f"tests/{p.name}")
+    if not out:
+        raise SystemExit(f"no test files under the suite ({tests})")
+    return out
+
+
 def _import_mode(tests: Path) -> str:
     """prepend (pytest's default) unless two test files share a basename outside packages."""
     names = Counter(p.name for p in tests.rglob("*.py") if not (p.parent / "__init__.py").exists())
     return "importlib" if any(n > 1 for n in names.values()) else "prepend"
 
 
-def _baseline(py: str, base_args: list[str], cwd: Path, env: dict, log: Path) -> dict:
+def _pytest(
+    py: str, runner: Path, targets: list[str], args: list[str], fail_fast: bool
+) -> list[str]:
+    """The command running pytest with ARGS on the targets: one process, or one per directory."""
+    if len(targets) == 1:
+        return [py, "-m", "pytest", *(["-x"] if fail_fast else []), *args, targets[0]]
+    ff = ["--fail-fast"] if fail_fast else []
+    return [py, str(runner), *ff, *targets, "--", *(["-x"] if fail_fast else []), *args]
+
+
+def _baseline(
+    py: str,
+    runner: Path,
+    targets: list[str],
+    common: list[str],
+    deselect: Path,
+    cwd: Path,
+    env: dict,
+    log: Path,
+) -> dict:
     """Run until two runs in a row are green, deselecting whatever fails (at most 5 runs)."""
     dropped: list[str] = []
     ignored: list[str] = []
     runs: list[dict] = []
     greens: list[float] = []
     while len(runs) < 5:
-        sel = [f"--deselect={d}" for d in dropped] + [f"--ignore={i}" for i in ignored]
-        cmd = [
-            py,
-            "-m",
-            "pytest",
-            "-q",
-            "-rfE",
-            "--continue-on-collection-errors",
-            *base_args[:-1],
-            *sel,
-            base_args[-1],
-        ]
+        deselect.write_text("".join(f"{d}\n" for d in dropped))
+        sel = [f"--ignore={i}" for i in ignored]
+        args = ["-q", "-rfE", "--continue-on-collection-errors", *common, *sel]
+        cmd = _pytest(py, runner, targets, args, fail_fast=False)
         rc, out, wall = _run(cmd, cwd, env, timeout=1800)
         with log.open("a") as f:
             f.write(f"$ {shlex.join(cmd)}\n{out}\n[exit {rc}, {wall:.1f} s]\n\n")
         lines = out.strip().splitlines()
-        runs.append({"exit": rc, "wall_s": round(wall, 2), "summary": lines[-1] if lines else ""})
+        totals = [
+            x
+            for x in lines
+            if re.match(r"^=*\s*\d+ (passed|failed|error|skipped|xfailed|deselected)", x.strip())
+        ]
+        runs.append(
+            {
+                "exit": rc,
+                "wall_s": round(wall, 2),
+                "summary": " | ".join(totals) or (lines[-1] if lines else ""),
+            }
+        )
         bad = [m.group(2).strip() for m in map(SUMMARY.match, map(str.strip, lines)) if m]
         if rc == 0 and not bad:
             greens.append(wall)
@@ -125,24 +159,37 @@ def _baseline(py: str, base_args: list[str], cwd: Path, env: dict, log: Path) ->
                 f"the suite fails on the unmutated code (exit {rc}) and names no test; see {log}"
             )
         for b in bad:  # a test id, or a file that does not import
-            (dropped if "::" in b else ignored).append(b)
+            if b not in dropped and b not in ignored:
+                (dropped if "::" in b else ignored).append(b)
     raise SystemExit(f"the suite is not green twice in a row after deselecting failures; see {log}")
 
 
 def _coverage(
-    py: str, pkg: str, module_paths: list[Path], args: list[str], cwd: Path, env: dict, log: Path
+    py: str,
+    pkg: str,
+    module_paths: list[Path],
+    args: list[str],
+    targets: list[str],
+    cwd: Path,
+    env: dict,
+    log: Path,
 ) -> dict:
     data = cwd / ".coverage-bench"
     cov_env = dict(env, COVERAGE_FILE=str(data))
-    cmd = [py, "-m", "coverage", "run", "--branch", f"--source={pkg}", "-m", "pytest", "-q", *args]
-    rc, out, wall = _run(cmd, cwd, cov_env, timeout=1800)
+    rc, out, wall = 0, "", 0.0
+    for target in targets:  # one process per directory appends to the same data
+        cmd = [py, "-m", "coverage", "run", "-a", "--branch", f"--source={pkg}", "-m", "pytest"]
+        cmd += ["-q", *args, target]
+        rc1, out1, wall1 = _run(cmd, cwd, cov_env, timeout=1800)
+        rc = rc if rc1 in (0, 5) else rc1
+        out, wall = out + f"$ {shlex.join(cmd)}\n" + out1, wall + wall1
     cj = cwd / "coverage.json"
     include = ",".join(str(p) for p in module_paths)
     rc2, out2, _ = _run(
         [py, "-m", "coverage", "json", "-q", f"--include={include}", "-o", str(cj)], cwd, cov_env
     )
     with log.open("a") as f:
-        f.write(f"$ {shlex.join(cmd)}\n{out}\n[exit {rc}, {wall:.1f} s]\n{out2}\n")
+        f.write(f"{out}\n[exit {rc}, {wall:.1f} s]\n{out2}\n")
     if not cj.exists():
         raise SystemExit(f"coverage wrote no report (exit {rc}/{rc2}); see {log}")
     rep = json.loads(cj.read_text())
@@ -180,9 +227,22 @@ def _mutation(
     cwd: Path,
     env: dict,
     log: Path,
+    limit: int | None = None,
 ) -> dict:
     session = cwd / "session.sqlite"
     shutil.copy2(root / "mutants.sqlite", session)
+    if limit:  # a smoke test of the harness, not a result: the first LIMIT mutants only
+        con = sqlite3.connect(session)
+        ids = [
+            r[0]
+            for r in con.execute(
+                "select job_id from mutation_specs order by module_path, operator_name, occurrence"
+            )
+        ][limit:]
+        con.executemany("delete from mutation_specs where job_id = ?", [(i,) for i in ids])
+        con.executemany("delete from work_items where job_id = ?", [(i,) for i in ids])
+        con.commit()
+        con.close()
     config = cwd / "cr.toml"
     config.write_text(
         "[cosmic-ray]\n"
@@ -287,7 +347,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
     ap.add_argument("--import-mode", choices=["auto", "prepend", "importlib"], default="auto")
+    ap.add_argument(
+        "--isolate-dirs",
+        action="store_true",
+        help="run each directory of the suite in its own pytest process (generated per-module"
+        " suites: Pynguin, assay)",
+    )
     ap.add_argument("--no-mutation", action="store_true", help="baseline and coverage only")
+    ap.add_argument(
+        "--limit", type=int, help="only the first N mutants: a smoke test, not a result"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the throwaway copy")
     args = ap.parse_args(argv)
 
@@ -324,27 +393,30 @@ def main(argv: list[str] | None = None) -> int:
         used = _copy_suite(tests, tmp / "tests")
         (tmp / "pytest.ini").write_text("[pytest]\n")
         mode = _import_mode(tmp / "tests") if args.import_mode == "auto" else args.import_mode
+        bench_dir = tmp / "_bench"  # the harness's plugin and runner, outside the suite
+        bench_dir.mkdir()
+        for helper in ("bench_deselect.py", "run_dirs.py"):
+            shutil.copy2(HERE / helper, bench_dir / helper)
+        deselect = bench_dir / "deselect.txt"
+        deselect.write_text("")
         env = dict(
-            os.environ, PYTHONPATH=f"{tmp / 'src'}:{tmp / 'tests'}", PYTHONDONTWRITEBYTECODE="1"
+            os.environ,
+            PYTHONPATH=f"{tmp / 'src'}:{tmp / 'tests'}:{bench_dir}",
+            PYTHONDONTWRITEBYTECODE="1",
+            BENCH_DESELECT=str(deselect),
         )
         for k in ("COVERAGE_PROCESS_START", "PYTEST_ADDOPTS", "VIRTUAL_ENV"):
             env.pop(k, None)
         env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
-        common = [
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            str(tmp / "pytest.ini"),
-            "--rootdir",
-            str(tmp),
-            f"--import-mode={mode}",
-        ]
+        common = ["-p", "no:cacheprovider", "-p", "bench_deselect", "-c", str(tmp / "pytest.ini")]
+        common += ["--rootdir", str(tmp), f"--import-mode={mode}"]
+        targets = _targets(tmp / "tests") if args.isolate_dirs else ["tests"]
+        runner = bench_dir / "run_dirs.py"
 
-        base = _baseline(py, [*common, "tests"], tmp, env, log)
-        args_sel = [*common, *base["selection"], "tests"]
-        cov = _coverage(
-            py, bench["package"], [tmp / p for p in bench["module_paths"]], args_sel, tmp, env, log
-        )
+        base = _baseline(py, runner, targets, common, deselect, tmp, env, log)
+        args_sel = [*common, *base["selection"]]
+        paths = [tmp / p for p in bench["module_paths"]]
+        cov = _coverage(py, bench["package"], paths, args_sel, targets, tmp, env, log)
         result = {
             "tag": args.tag,
             "dist": args.dist,
@@ -352,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             "modules": bench["modules"],
             "tests": used,
             "import_mode": mode,
+            "isolate_dirs": targets if args.isolate_dirs else False,
             "started_utc": started.isoformat(timespec="seconds"),
             "machine": {
                 "cpus": os.cpu_count(),
@@ -364,8 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if not args.no_mutation:
             timeout = float(max(20, round(4 * base["wall_s"])))
-            test_cmd = [py, "-m", "pytest", "-x", "-q", *args_sel]
-            mut = _mutation(venv, root, bench, test_cmd, timeout, tmp, env, log)
+            test_cmd = _pytest(py, runner, targets, ["-q", *args_sel], fail_fast=True)
+            mut = _mutation(venv, root, bench, test_cmd, timeout, tmp, env, log, args.limit)
             shutil.copy2(mut.pop("session"), out_dir / "session.sqlite")
             (out_dir / "survivors.json").write_text(
                 json.dumps(mut.pop("survivors"), indent=1) + "\n"
@@ -381,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     (out_dir / "score.json").write_text(json.dumps(result, indent=2) + "\n")
-    if not args.no_mutation:
+    if not args.no_mutation and not args.limit:
         with (work / "results" / "scores.jsonl").open("a") as f:
             f.write(json.dumps(result) + "\n")
     c, m = result["coverage"]["total"], result.get("mutation", {}).get("total")

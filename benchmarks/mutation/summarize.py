@@ -20,9 +20,10 @@ ORDER = {"own": 0, "assay": 1, "pynguin": 2}
 
 
 def _passed(summary: str) -> str:
-    m = re.search(r"(\d+) passed", summary)
-    x = re.search(r"(\d+) xfailed", summary)
-    return (m.group(1) if m else "0") + (f" + {x.group(1)} xfailed" if x else "")
+    """'N passed (+ M xfailed)' over every pytest run of the summary (one per directory)."""
+    passed = sum(int(n) for n in re.findall(r"(\d+) passed", summary))
+    xfailed = sum(int(n) for n in re.findall(r"(\d+) xfailed", summary))
+    return f"{passed}" + (f" + {xfailed} xfailed" if xfailed else "")
 
 
 def main(argv: list[str] | None = None) -> int:
