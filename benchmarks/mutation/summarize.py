@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -24,6 +25,34 @@ def _passed(summary: str) -> str:
     passed = sum(int(n) for n in re.findall(r"(\d+) passed", summary))
     xfailed = sum(int(n) for n in re.findall(r"(\d+) xfailed", summary))
     return f"{passed}" + (f" + {xfailed} xfailed" if xfailed else "")
+
+
+def _killed(session: Path) -> dict[str, bool]:
+    """job id -> killed (a timeout counts as killed) for every mutant run in the session."""
+    con = sqlite3.connect(session)
+    rows = con.execute("select job_id, worker_outcome, test_outcome from work_results").fetchall()
+    con.close()
+    return {j: (w or "").lower() == "normal" and (t or "").lower() == "killed" for j, w, t in rows}
+
+
+def _overlap(res: Path, dist: str, tags: list[str]) -> None:
+    """Mutant by mutant (same job ids in every session): each suite beside 'own'."""
+    if "own" not in tags:
+        return
+    own = _killed(res / "scores" / "own" / dist / "session.sqlite")
+    for tag in tags:
+        if tag == "own":
+            continue
+        other = _killed(res / "scores" / tag / dist / "session.sqlite")
+        common = own.keys() & other.keys()
+        both = sum(own[j] and other[j] for j in common)
+        only_own = sum(own[j] and not other[j] for j in common)
+        only_other = sum(other[j] and not own[j] for j in common)
+        neither = sum(not own[j] and not other[j] for j in common)
+        print(
+            f"\nSame mutants, {tag} vs own ({len(common)}): killed by both {both}, by own only "
+            f"{only_own}, by {tag} only {only_other}, by neither {neither}."
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{s:.1f} ({k}) · {cc.get('percent_covered', 0):.1f}" if s is not None else "—"
                 )
             print(f"| {mod} | {mods[mod]['total']} | " + " | ".join(cells) + " |")
+        _overlap(res, dist, rows)
         for tag in rows:
             g = gen.get((dist, tag))
             if g:
