@@ -16,8 +16,8 @@ For every pinned package this
 
 Mutants inside type annotations are dropped where the module has ``from __future__ import
 annotations`` (annotations are then never evaluated: such mutants are equivalent by
-construction). A sample, if asked for (``"sample"`` in ``PINNED``), is drawn with a fixed seed from the rest,
-so it is the same on every machine and for every suite.
+construction). A sample, if asked for (``"sample"`` in ``PINNED``), is drawn with a fixed seed
+from the rest, so it is the same on every machine and for every suite.
 
     python3.11 benchmarks/mutation/prepare.py [--work DIR] [DIST...]
 """
