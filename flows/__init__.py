@@ -6,6 +6,7 @@ A library: it takes everything it needs as arguments and imports nothing else of
 
 from flows.cache import ResponseCache
 from flows.coverage_data import CaseResult, CoverageReport, FileCoverage, RunResult, TestRun
+from flows.credentials import CredentialScreen, looks_like_credential
 from flows.errors import (
     FlowsError,
     LLMAuthError,
@@ -29,7 +30,7 @@ from flows.runtime import (
     Stage,
     StageFailed,
 )
-from flows.sandbox import Isolation, Sandbox, isolation_level
+from flows.sandbox import Guarantee, Isolation, Sandbox, isolation_level
 from flows.structured import StructuredResult, complete_structured, parse_as
 from flows.trace import TraceWriter, read_trace
 
@@ -39,9 +40,11 @@ __all__ = [
     "CaseResult",
     "Completion",
     "CoverageReport",
+    "CredentialScreen",
     "FileCoverage",
     "FlowRunner",
     "FlowsError",
+    "Guarantee",
     "Isolation",
     "LLMAuthError",
     "LLMBadResponse",
@@ -67,6 +70,7 @@ __all__ = [
     "Usage",
     "complete_structured",
     "isolation_level",
+    "looks_like_credential",
     "parse_as",
     "read_trace",
 ]
