@@ -468,7 +468,10 @@ def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
         console=err,
         transient=True,
     )
-    with Sandbox(repo, interpreter, timeout=s.sandbox_timeout, memory_limit=memory) as sandbox:
+    with Sandbox(
+        repo, interpreter, timeout=s.sandbox_timeout, memory_limit=memory,
+        max_isolation=s.sandbox_isolation,
+    ) as sandbox:  # fmt: skip
         with progress, open_llm(s, trace_path=trace) as llm:
             _check_endpoint(llm)
             agent = CoverAgent(repo, llm, sandbox, options, listener=CoverDisplay(progress))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from agents.errors import InputError
 from agents.settings import Settings
-from flows import LLMClient, LLMUnreachable, ResponseCache, TraceWriter
+from flows import CredentialScreen, LLMClient, LLMUnreachable, ResponseCache, TraceWriter
 
 UNREACHABLE_FIX_ENDPOINT = "check that the server runs, or fix ASSAY_LLM_BASE_URL / --llm-base-url"
 UNREACHABLE_FIX_EMBEDDED = "set ASSAY_LLM_BASE_URL or run 'assay model install'"
@@ -57,6 +57,9 @@ def make_llm_client(
 ) -> LLMClient:
     """An :class:`LLMClient` for ``base_url`` configured from settings (cache, retries, trace)."""
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    # Prompts carry code and test output: traces (0600) never keep this host's secret values.
+    known = CredentialScreen.from_env(os.environ).known | ({key} if key else set())
+    redact = CredentialScreen(frozenset(known)).redact
     return LLMClient(
         base_url,
         settings.llm_model,
@@ -65,7 +68,7 @@ def make_llm_client(
         max_retries=settings.llm_max_retries,
         stage_models=settings.llm_stage_models,
         cache=ResponseCache(settings.cache_dir) if settings.cache else None,
-        trace=TraceWriter(trace_path, include_content=True) if trace_path else None,
+        trace=TraceWriter(trace_path, include_content=True, redact=redact) if trace_path else None,
     )
 
 

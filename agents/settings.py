@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     test_command: str = Field("pytest", description="the project's test command")
     sandbox_timeout: float = Field(600.0, gt=0, description="seconds one sandboxed run may take")
     sandbox_memory_mb: int | None = Field(4096, ge=64, description="address-space cap per run")
+    sandbox_isolation: Literal["bwrap", "unshare", "process"] = Field(
+        "bwrap", description="the strongest sandbox isolation to use (not from the repository)"
+    )
 
     # assay cover.
     cover_repeat: int = Field(3, ge=1, description="a new test must pass this many runs in a row")
@@ -288,6 +291,11 @@ def read_repo_config(repo: Path) -> tuple[dict[str, Any], dict[str, str], list[P
         for key, value in data.items():
             if key not in Settings.model_fields:
                 raise _unknown_key_error(key, where)
+            if key == "sandbox_isolation":  # the code under test must not weaken its sandbox
+                raise ConfigError(
+                    f"{where} may not set 'sandbox_isolation'",
+                    "set ASSAY_SANDBOX_ISOLATION or pass it on the command line",
+                )
             values[key] = value
             origins[key] = where
         files.append(path)

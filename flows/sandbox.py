@@ -89,6 +89,7 @@ __all__ = [
     "Sandbox",
     "TestRun",
     "available_isolation",
+    "host_guarantees",
     "isolation_level",
     "parse_test_command",
     "repo_files",
@@ -103,6 +104,29 @@ _FIND_TOOLS = (
     "import importlib.util as u; "
     "print('missing:' + ' and '.join(m for m in ('pytest', 'coverage') if not u.find_spec(m)))"
 )
+
+
+def host_guarantees(
+    max_isolation: Isolation | str = Isolation.BWRAP,
+    *,
+    network: bool = False,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    max_processes: int | None = DEFAULT_MAX_PROCESSES,
+    cgroups: bool = True,
+) -> tuple[Isolation, tuple[Guarantee, ...]]:
+    """The level a sandbox made with these arguments would use here, and what it guarantees
+    (for ``assay doctor``; no sandbox is made)."""
+    cap = Isolation[max_isolation.upper()] if isinstance(max_isolation, str) else max_isolation
+    level = Isolation(min(cap, isolation_level()))
+    host = cgroup_host() if cgroups else None
+    found = guarantees(
+        level,
+        cgroups=host if host is not None and host.usable else None,
+        network=network,
+        memory_limit=memory_limit,
+        max_processes=max_processes,
+    )
+    return level, found
 
 
 class Sandbox:

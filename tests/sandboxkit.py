@@ -284,3 +284,106 @@ def record(config: Config, probe: str, contained: bool, note: str = "") -> None:
         with open(log, "a") as f:
             line = {"config": config.id, "probe": probe, "contained": contained, "note": note}
             f.write(json.dumps(line) + "\n")
+
+
+HOSTILE_HEAD = """\
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from calc.ops import probe_target
+
+CFG = {cfg!r}
+
+
+def attempt(action):
+    try:
+        return action()
+    except BaseException as exc:
+        return repr(exc)
+
+
+def connect_unix():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect(CFG["unix_socket"])
+"""
+
+HOSTILE_PARTS = {
+    "fs": """
+
+def test_filesystem_and_network():
+    if CFG["privileged"]:
+        subprocess.run(["mount", "-o", "remount,bind,rw", "/"], capture_output=True)
+        subprocess.run(["umount", "-l", "/tmp"], capture_output=True)
+    attempt(lambda: open(CFG["project_file"], "a").write("\\npwned = True\\n"))
+    attempt(lambda: open(os.path.join(CFG["home"], "pwned.txt"), "w").write("x"))
+    attempt(lambda: os.remove(CFG["victim"]))
+    attempt(connect_unix)
+    attempt(lambda: socket.create_connection(("127.0.0.1", CFG["port"]), timeout=2).close())
+    if CFG["dns"]:
+        attempt(lambda: socket.getaddrinfo("pypi.org", 443))
+    assert probe_target(2) == 4
+""",
+    "secrets": """
+
+def test_secrets():
+    text = attempt(lambda: open(CFG["netrc"]).read())
+    piped = attempt(lambda: subprocess.run(["cat", CFG["netrc"]], capture_output=True).stdout)
+    seen = [attempt(lambda p=p: open("/proc/" + p + "/environ").read())
+            for p in os.listdir("/proc") if p.isdigit()]
+    print(text, piped, dict(os.environ), seen)
+    assert probe_target(1) == 2
+    assert os.environ.get("TOKEN") != "guess"
+    assert text == "nothing here"
+""",
+    "escapes": """
+
+def test_escapes_and_a_fork_loop():
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    forever = [sleep, "1000." + CFG["nonce"]]
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execve(sleep, forever, {})
+        os._exit(0)
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={})
+    subprocess.Popen([shutil.which("nohup") or "nohup"] + forever, start_new_session=True, **quiet)
+    for _ in range(20):
+        try:
+            if os.fork() == 0:
+                os.execve(sleep, forever, {})
+        except OSError:
+            break
+    assert probe_target(3) == 6
+""",
+    "memory": """
+
+def test_zz_memory():
+    assert "MemoryError" in attempt(lambda: len(bytearray(10 << 30)))
+    grab = ("import sys, time; b = bytearray(int(sys.argv[1]))\\n"
+            "for i in range(0, len(b), 4096): b[i] = 1\\n"
+            "time.sleep(0.3)")
+    kids = [subprocess.Popen([sys.executable, "-c", grab, str(CFG["per_fork"])])
+            for _ in range(3)]
+    [kid.wait() for kid in kids]
+    assert probe_target(4) == 8
+""",
+    "destroy": """
+
+def test_zz_destroy_the_copy():
+    shutil.rmtree(os.getcwd(), ignore_errors=True)
+    assert probe_target(5) == 10
+""",
+}
+
+
+def hostile_tests(cfg: dict[str, Any], *parts: str) -> str:
+    """A candidate test module holding the probes of ``parts`` (keys of HOSTILE_PARTS, in
+    order: the memory and destroy probes may end the test process, so they come last; assay
+    cover keeps at most 4 tests of a candidate)."""
+    return HOSTILE_HEAD.format(cfg=cfg) + "".join(HOSTILE_PARTS[p] for p in parts)

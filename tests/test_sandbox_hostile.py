@@ -154,7 +154,7 @@ def test_process_escapes_limits_exits_and_a_destroyed_copy(config: Config, world
     token, python = nonce(), python_for(config)
     plan = [
         ("escape", probe_run(python, "escape", nonce=token, forks=100)),
-        ("sleep", probe_run(python, "sleep", timeout=0.5)),
+        ("sleep", probe_run(python, "sleep", timeout=0.5, nonce=token)),
         ("mem-one", probe_run(python, "mem-one")),
         ("mem-forks", probe_run(python, "mem-forks", per_fork=48 << 20)),
         ("exit", probe_run(python, "exit")),
@@ -186,6 +186,7 @@ def test_process_escapes_limits_exits_and_a_destroyed_copy(config: Config, world
         record(config, "fork-loop", True, "capped" if result["processes_capped"] else "killed")
     for result in by_probe["sleep"]:
         assert result["timed_out"] and result["returncode"] is None and not result["broken"]
+        assert "ready" in result["output"]
         record(config, "sleep-forever", True)
     for result in by_probe["mem-one"]:
         (fact,) = facts(result["output"])["mem-one"]

@@ -82,4 +82,13 @@ PROBLEMS = {
         "the exact result of the call."
     ),
     "no-code": "Your reply contains no Python code block.",
+    "side-effects": (
+        "The test did more than test the code: it {detail}. Call the code and assert what it "
+        "returns or raises; do not start processes, use the network or touch files outside "
+        "tmp_path."
+    ),
+    "sandbox-broken": (
+        "The test could not be judged: {detail}. Do not delete or change the working "
+        "directory or files outside tmp_path."
+    ),
 }

@@ -7,6 +7,11 @@
 3. It passes together with the existing suite and what was accepted before, and that run's
    coverage of the target is higher than before (line or branch).
 4. It fails against at least one simple mutant of the target (``mutation=False`` skips this).
+
+A run of the candidate (alone or repeated) that left processes running, passed the memory cap,
+or touched the host outside its run (:mod:`agents.cover.guard`) rejects it as ``side-effects``;
+a run that destroyed its copy or could not start rejects it as ``sandbox-broken`` (its output
+is not fed back).  Either way the cover run goes on with the next candidate.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from agents.cover.candidate import (
 )
 from agents.cover.mutants import mutants_for
 from agents.cover.oracle import (
+    GUARD_FILE,
+    GUARD_MODULE,
+    GUARD_SOURCE,
     Change,
     add_observed_checks,
     instrument,
@@ -34,6 +42,7 @@ from agents.cover.oracle import (
     observed_values,
     repair,
 )
+from agents.cover.side_effects import trouble as _trouble
 from agents.cover.targets import Target
 from flows.coverage_data import Arc, CaseResult, CoverageReport, TestRun
 from flows.sandbox import Sandbox
@@ -125,11 +134,11 @@ class Gatekeeper:
         return {"PYTHONPATH": self.config.pythonpath} if self.config.pythonpath else {}
 
     def _files(self, path: str, code: str, **more: str) -> dict[str, str]:
-        return {**self.accepted, path: code, **more}
+        return {**self.accepted, path: code, GUARD_FILE: GUARD_SOURCE, **more}
 
     def _alone(self, path: str, code: str) -> TestRun:
         return self.sandbox.run_tests(
-            [path, "-p", "no:randomly", "--tb=short"],
+            [path, "-p", "no:randomly", "--tb=short", "-p", GUARD_MODULE],
             test_command="pytest",
             extra_files=self._files(path, code),
             source=list(self.config.sources),
@@ -148,8 +157,8 @@ class Gatekeeper:
         # 1. Alone, under coverage; wrong expected values repaired, failing tests dropped.
         alone = self._alone(path, code)
         verdict.runs += 1
-        if alone.result.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(alone, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not alone.passed:
             first_failure = _failure_detail(
                 alone.with_outcome("failed") + alone.with_outcome("error"), alone.result.output
@@ -168,6 +177,8 @@ class Gatekeeper:
                         candidate, code = repaired, repaired.code
                         alone = self._alone(path, code)
                         verdict.runs += 1
+                        if trouble := _trouble(alone, self.config.timeout):
+                            return self._reject(verdict, *trouble)
                 if alone.passed:
                     break
                 cut = self._cut(path, code, target, alone, verdict)
@@ -176,7 +187,9 @@ class Gatekeeper:
                 candidate, code = cut, cut.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
-                if alone.passed or alone.result.timed_out:
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
+                if alone.passed:
                     break
             if not alone.passed:
                 salvaged = self._salvage(code, target, alone, verdict)
@@ -185,6 +198,8 @@ class Gatekeeper:
                 candidate, code = salvaged, salvaged.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
                 if not alone.passed:
                     return self._reject(verdict, "fails", first_failure)
             verdict.candidate = candidate
@@ -197,14 +212,16 @@ class Gatekeeper:
             timeout=self.config.timeout * self.config.repeat,
         )
         verdict.runs += 1
-        if repeat.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(repeat, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not repeat.ok:
             return self._reject(verdict, "flaky", trim(repeat.output, 600))
 
         # 3. With the suite: passes, and raises the target's coverage.
         suite = self._suite(path, code)
         verdict.runs += 1
+        if suite.broken:  # side effects of the whole suite may be the project's own
+            return self._reject(verdict, "sandbox-broken", suite.broken)
         if suite.result.timed_out:
             return self._reject(verdict, "timeout", f"{self.config.suite_timeout:g}")
         if not suite.passed:
@@ -237,7 +254,8 @@ class Gatekeeper:
         instrumented = instrument(code)
         if instrumented is None:
             return None
-        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:], path]
+        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:]]
+        argv += ["-p", GUARD_MODULE, path]  # installed before the code under test is imported
         run = self.sandbox.run(
             argv,
             extra_files=self._files(path, instrumented),
@@ -245,6 +263,8 @@ class Gatekeeper:
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return None
         repaired, changes = repair(code, observed_values(run.output))
         checked = check_static(repaired, target) if changes else None
         if not isinstance(checked, Candidate):
@@ -287,12 +307,14 @@ class Gatekeeper:
             return code
         argv = [str(self.sandbox.python), "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider"]
         run = self.sandbox.run(
-            [*argv, "-p", "no:randomly", path],
+            [*argv, "-p", "no:randomly", "-p", GUARD_MODULE, path],
             extra_files=self._files(path, probe),
             env=self._env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return code
         checked, added = add_observed_checks(code, observed_values(run.output), tests)
         if added:
             verdict.notes.append(f"{added} check(s) of observed values added")

@@ -12,10 +12,11 @@ happened, so the test can check the host afterwards.  Probes:
 - ``escape``: a ``setsid`` double fork, ``nohup`` and a detached Python, all with an empty
   environment, plus a bounded fork loop; every process carries ``nonce`` in its argv.  Then
   it exits at once.
-- ``sleep``: sleeps forever.  ``mem-one``: 10 GB in one process.  ``mem-forks``: three forks
-  each touching ``per_fork`` bytes.  ``exit``: ``os._exit(7)``.  ``killpg``: SIGKILL to its
-  own process group.  ``delete-copy``: removes its working directory (the copy) and what it
-  can of the directories above.
+- ``sleep``: sleeps forever (with ``nonce``, after starting an escaped grandchild that
+  does).  ``mem-one``: 10 GB in one process.  ``mem-forks``: three forks each touching
+  ``per_fork`` bytes.  ``exit``: ``os._exit(7)``.  ``killpg``: SIGKILL to its own process
+  group.  ``delete-copy``: removes its working directory (the copy) and what it can of the
+  directories above.
 """
 
 import json
@@ -162,6 +163,11 @@ def main():
     elif probe == "escape":
         escape(cfg)
     elif probe == "sleep":
+        if cfg.get("nonce") and os.fork() == 0:  # an escaped grandchild sleeps too
+            os.setsid()
+            if os.fork() == 0:
+                os.execve(sleeper(cfg["nonce"])[0], sleeper(cfg["nonce"]), {})
+            os._exit(0)
         print("ready", flush=True)
         time.sleep(3600)
     elif probe == "mem-one":
