@@ -278,8 +278,8 @@ def nonce() -> str:
 
 
 def record(config: Config, probe: str, contained: bool, note: str = "") -> None:
-    """Append one containment outcome to $ASSAY_CONTAINMENT_LOG (for the closing counts)."""
-    log = os.environ.get("ASSAY_CONTAINMENT_LOG")
+    """Append one containment outcome to $SANDBOX_CONTAINMENT_LOG (for the closing counts)."""
+    log = os.environ.get("SANDBOX_CONTAINMENT_LOG")
     if log:
         with open(log, "a") as f:
             line = {"config": config.id, "probe": probe, "contained": contained, "note": note}

@@ -48,6 +48,7 @@ from tests.sandboxkit import (
 )
 
 TARGET = re.compile(r"for `([\w.]+)`")
+MEMORY_MB = 128
 OPS = """\
 def probe_target(x):
     if x > 100:
@@ -180,7 +181,13 @@ def guarantees_of(config: Config) -> dict[str, tuple[bool, str]]:
     """What ``assay doctor`` prints for the config's level, as the CLI's user (the same
     function; test_doctor_states_what_does_not_hold runs the real command once)."""
     cgroups = None if config.as_user else cgroup_host()
-    found = guarantees(config.level, cgroups=cgroups, root=IS_ROOT and not config.as_user)
+    found = guarantees(
+        config.level,
+        cgroups=cgroups if cgroups is not None and cgroups.usable else None,
+        memory_limit=MEMORY_MB << 20,
+        max_processes=512,
+        root=IS_ROOT and not config.as_user,
+    )
     return {g.aspect: (g.holds, g.text) for g in found}
 
 
@@ -215,7 +222,8 @@ def _hostile(run: HostileRun) -> None:
     everything = hostile_tests(cfg, "fs", "secrets", "escapes", "memory")
     answers = [hostile_tests(cfg, "fs", "secrets", "destroy"), everything, everything]
     run.server.on(scripted({"probe_target": answers}))
-    done = run_cover(config, world, run.server, "--attempts", "3", "--no-explore", memory_mb=128)
+    args = ("--attempts", "3", "--no-explore")
+    done = run_cover(config, world, run.server, *args, memory_mb=MEMORY_MB)
     assert isinstance(done, subprocess.CompletedProcess)
     run.result = done
 

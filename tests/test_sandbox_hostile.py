@@ -84,14 +84,14 @@ def test_filesystem_network_and_secret_probes(config: Config, world: World) -> N
     assert all("secret-env" in s for s in seen), outputs  # every probe ran to its end
 
     assert holds(report, "privileges") is privileged
-    if privileged:
-        for s in seen:
+    for s in seen:
+        if privileged:
             (remount,) = s["remount"]
             assert not remount["remount"]["ok"] and not remount["umount"]["ok"], remount
-        record(config, "remount/umount", True)
-    else:
-        says_not(report, "privileges", "root")
-        record(config, "remount/umount", False, "not run: runs with root's privileges")
+            record(config, "remount/umount", True)
+        else:
+            says_not(report, "privileges", "root")
+            record(config, "remount/umount", False, "not run: runs with root's privileges")
 
     wrote = [s["write-project"][0]["ok"] for s in seen]
     home_written = [s["write-home"][0]["ok"] for s in seen]
@@ -105,8 +105,8 @@ def test_filesystem_network_and_secret_probes(config: Config, world: World) -> N
     for name, done in (("write-project", wrote), ("write-home", home_written)):
         for flag in done:
             record(config, name, not flag)
-    for flag in deleted:
-        record(config, "delete-outside", not flag)
+    for _ in deleted:  # the first run's delete leaves the second nothing to delete
+        record(config, "delete-outside", world.victim.exists() and not any(deleted))
     assert all(p.read_bytes() == body for p, body in world.planted.items())
 
     unix = [s["unix-socket"][0]["ok"] for s in seen]
@@ -114,6 +114,7 @@ def test_filesystem_network_and_secret_probes(config: Config, world: World) -> N
         assert not any(unix) and world.unix.count == 0
     else:
         says_not(report, "sockets", "unix sockets")
+        assert world.unix.count > 0 or not any(unix)  # the probe saw what the host saw
     tcp = [s["tcp"][0]["ok"] for s in seen]
     if holds(report, "network"):
         assert not any(tcp) and world.tcp.count == 0
@@ -124,10 +125,9 @@ def test_filesystem_network_and_secret_probes(config: Config, world: World) -> N
         says_not(report, "network", "NOT confined")
         for _ in seen:
             record(config, "dns", False, "not run: the network is not confined")
-    for flag in unix:
-        record(config, "unix-socket", not flag)
-    for flag in tcp:
-        record(config, "tcp", not flag)
+    for _ in seen:
+        record(config, "unix-socket", world.unix.count == 0)
+        record(config, "tcp", world.tcp.count == 0)
 
     read = [[f["ok"] for f in s["secret-file"]] for s in seen]
     if holds(report, "secrets.files"):

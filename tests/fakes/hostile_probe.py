@@ -58,7 +58,6 @@ def connect_unix(path):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(2)
         s.connect(path)
-        s.sendall(b"hello")
 
 
 def connect_tcp(port):
