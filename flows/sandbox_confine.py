@@ -1,11 +1,13 @@
 """Isolation levels for :mod:`flows.sandbox`: which work here, and the wrapper command of each.
 
 :class:`Isolation` names the levels; :func:`available_isolation` probes, once per process,
-which of them work here by running ``true`` under each.  :func:`confine` wraps a command:
+which of them work here by running this interpreter (the runs' supervisor) under each.
+:func:`confine` wraps a command:
 
 - ``bwrap``: every namespace unshared (user, mount, PID, IPC, UTS, cgroup and, without the
   network, net), an unprivileged uid/gid (65534) in the user namespace whether assay runs as
-  root or not, no capabilities (``--cap-drop ALL``), a new session, death with its parent.
+  root or not, no capabilities (``--cap-drop ALL``), a new session, death with its parent,
+  the supervisor as PID 1 (nothing in the run can signal it).
   The filesystem is built from an allow-list (:class:`Mounts`): read-only system directories
   (``/usr``, ``/bin``, ``/lib*``, ``/sbin``, ``/etc`` minus what only root may read), the
   interpreters' prefixes read-only, the run's ``copy``, ``home``, ``tmp`` and ``out``
@@ -184,7 +186,8 @@ def _unshare_user() -> tuple[str, ...]:
 
 @functools.cache
 def available_isolation() -> tuple[Isolation, ...]:
-    """The isolation levels that work on this host (probed once, by running ``true``)."""
+    """The isolation levels that work on this host (probed once, by running this interpreter,
+    which supervises every run, with each)."""
     levels = [Isolation.PROCESS]
     with tempfile.TemporaryDirectory(prefix="assay-probe-") as tmp:
         area = Path(tmp).resolve()
@@ -192,7 +195,8 @@ def available_isolation() -> tuple[Isolation, ...]:
             (area / name).mkdir()
         mounts = Mounts(interpreter_mounts([Path(sys.executable)], ()), area)
         for level in (Isolation.UNSHARE, Isolation.BWRAP):
-            argv = confine(level, ["true"], cwd=area / "copy", network=False, mounts=mounts)
+            command = [sys.executable or "python3", "-I", "-S", "-c", "pass"]
+            argv = confine(level, command, cwd=area / "copy", network=False, mounts=mounts)
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 done = subprocess.run(argv, capture_output=True, timeout=20, cwd=area, check=False)
                 if done.returncode == 0:
