@@ -8,6 +8,10 @@ what earlier calls returned, and keeps each call that ran a line or branch the t
 or raised, as observed; the module then goes through the same gates as a model's candidate
 (passes alone and repeatedly, with the suite, adds coverage, kills a mutant).  The model then
 only works on what exploration could not reach, where reading the code matters.
+
+The driver runs with the guard (:mod:`agents.cover.guard`): a call that touched the host outside
+the run is not written as a test, nor is one whose value looks like a credential
+(:func:`agents.cover.oracle.usable_value`); calls that would end the exploration are skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.cover.oracle import check_for
+from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE, check_for, usable_value
 from agents.cover.targets import Target
 from flows import Sandbox
 
@@ -123,7 +127,11 @@ def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int =
 def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: str) -> Exploration:
     run = sandbox.run(
         [str(sandbox.python), DRIVER_FILE, SPEC_FILE],
-        extra_files={DRIVER_FILE: DRIVER.read_text(encoding="utf-8"), SPEC_FILE: json.dumps(spec)},
+        extra_files={
+            DRIVER_FILE: DRIVER.read_text(encoding="utf-8"),
+            SPEC_FILE: json.dumps(spec),
+            GUARD_FILE: GUARD_SOURCE,
+        },
         env={"PYTHONPATH": pythonpath} if pythonpath else None,
         timeout=seconds + 30,
     )
@@ -139,7 +147,9 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
             found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
         elif isinstance(item.get("expr"), str):
             found.calls.append(item)
-    if not found.tries and not run.timed_out:
+    if run.broken:
+        found.error = run.broken
+    elif not found.tries and not run.timed_out:
         tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
         found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
     return found
@@ -178,6 +188,16 @@ def explore_mutants(
     spec = spec_for(source, targets, seconds, seed)
     spec["mutants"] = [{"id": i, "line": line, "source": text} for i, line, text in mutants]
     return _drive(sandbox, spec, pythonpath, seconds, path)
+
+
+def _safe(call: dict) -> bool:
+    """Whether a kept call may become a test: it touched nothing outside the run and what it
+    showed does not look like a credential."""
+    if call.get("outside"):
+        return False
+    shown = [call.get(k) for k in ("expr", "repr", "str", "message")]
+    shown += list((call.get("attrs") or {}).values())
+    return all(usable_value(text) for text in shown if isinstance(text, str))
 
 
 # -- the calls as tests ----------------------------------------------------------------------
@@ -258,6 +278,8 @@ def render_tests(
     seen: dict[str, str] = {}  # call → its test's name
     for call in calls:
         expr = call["expr"]
+        if not _safe(call):
+            continue
         if expr in seen:
             if kills is not None and call.get("kills") and seen[expr] in kills:
                 kills[seen[expr]] += f", {call['kills']}"

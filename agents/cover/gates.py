@@ -9,6 +9,11 @@
 4. It fails against at least one simple mutant of the target (``mutation=False`` skips this),
    or, for a candidate written against named mutants (survivors of the suite), against those:
    then coverage gain is not asked for (the line ran before; the bug on it was not caught).
+
+A run of the candidate (alone or repeated) that left processes running, passed the memory cap,
+or touched the host outside its run (:mod:`agents.cover.guard`) rejects it as ``side-effects``;
+a run that destroyed its copy or could not start rejects it as ``sandbox-broken`` (its output
+is not fed back).  Either way the cover run goes on with the next candidate.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from agents.cover.candidate import (
 )
 from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.oracle import (
+    GUARD_FILE,
+    GUARD_MODULE,
+    GUARD_SOURCE,
     Change,
     add_observed_checks,
     instrument,
@@ -36,7 +44,8 @@ from agents.cover.oracle import (
     observed_values,
     repair,
 )
-from agents.cover.targets import Target
+from agents.cover.side_effects import trouble as _trouble
+from agents.cover.targets import Target, coverage_gain, runs_target
 from flows import Arc, CaseResult, CoverageReport, Sandbox, TestRun
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
@@ -129,11 +138,11 @@ class Gatekeeper:
         return {"PYTHONPATH": self.config.pythonpath} if self.config.pythonpath else {}
 
     def _files(self, path: str, code: str, **more: str) -> dict[str, str]:
-        return {**self.accepted, path: code, **more}
+        return {**self.accepted, path: code, GUARD_FILE: GUARD_SOURCE, **more}
 
     def _alone(self, path: str, code: str) -> TestRun:
         return self.sandbox.run_tests(
-            [path, "-p", "no:randomly", "--tb=short"],
+            [path, "-p", "no:randomly", "--tb=short", "-p", GUARD_MODULE],
             test_command="pytest",
             extra_files=self._files(path, code),
             source=list(self.config.sources),
@@ -160,8 +169,8 @@ class Gatekeeper:
         # 1. Alone, under coverage; wrong expected values repaired, failing tests dropped.
         alone = self._alone(path, code)
         verdict.runs += 1
-        if alone.result.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(alone, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not alone.passed:
             first_failure = _failure_detail(
                 alone.with_outcome("failed") + alone.with_outcome("error"), alone.result.output
@@ -180,6 +189,8 @@ class Gatekeeper:
                         candidate, code = repaired, repaired.code
                         alone = self._alone(path, code)
                         verdict.runs += 1
+                        if trouble := _trouble(alone, self.config.timeout):
+                            return self._reject(verdict, *trouble)
                 if alone.passed:
                     break
                 cut = self._cut(path, code, target, alone, verdict)
@@ -188,7 +199,9 @@ class Gatekeeper:
                 candidate, code = cut, cut.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
-                if alone.passed or alone.result.timed_out:
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
+                if alone.passed:
                     break
             if not alone.passed:
                 salvaged = self._salvage(code, target, alone, verdict)
@@ -197,6 +210,8 @@ class Gatekeeper:
                 candidate, code = salvaged, salvaged.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
                 if not alone.passed:
                     return self._reject(verdict, "fails", first_failure)
             verdict.candidate = candidate
@@ -209,14 +224,16 @@ class Gatekeeper:
             timeout=self.config.timeout * self.config.repeat,
         )
         verdict.runs += 1
-        if repeat.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(repeat, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not repeat.ok:
             return self._reject(verdict, "flaky", trim(repeat.output, 600))
 
         # 3. With the suite: passes, and raises the target's coverage.
         suite = self._suite(path, code)
         verdict.runs += 1
+        if suite.broken:  # side effects of the whole suite may be the project's own
+            return self._reject(verdict, "sandbox-broken", suite.broken)
         if suite.result.timed_out:
             return self._reject(verdict, "timeout", f"{self.config.suite_timeout:g}")
         if not suite.passed:
@@ -265,7 +282,8 @@ class Gatekeeper:
         instrumented = instrument(code)
         if instrumented is None:
             return None
-        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:], path]
+        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:]]
+        argv += ["-p", GUARD_MODULE, path]  # installed before the code under test is imported
         run = self.sandbox.run(
             argv,
             extra_files=self._files(path, instrumented),
@@ -273,6 +291,8 @@ class Gatekeeper:
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return None
         repaired, changes = repair(code, observed_values(run.output))
         checked = check_static(repaired, target) if changes else None
         if not isinstance(checked, Candidate):
@@ -315,12 +335,14 @@ class Gatekeeper:
             return code
         argv = [str(self.sandbox.python), "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider"]
         run = self.sandbox.run(
-            [*argv, "-p", "no:randomly", path],
+            [*argv, "-p", "no:randomly", "-p", GUARD_MODULE, path],
             extra_files=self._files(path, probe),
             env=self._env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return code
         checked, added = add_observed_checks(code, observed_values(run.output), tests)
         if added:
             verdict.notes.append(f"{added} check(s) of observed values added")
@@ -369,36 +391,6 @@ class Gatekeeper:
     def _reject(verdict: Verdict, reason: str, detail: str = "") -> Verdict:
         verdict.rejection = Rejection(reason, detail)
         return verdict
-
-
-def runs_target(coverage: CoverageReport | None, target: Target) -> bool:
-    """Whether a run executed any line of the target's body (its def line runs at import)."""
-    file_cov = coverage.get(target.path) if coverage else None
-    if file_cov is None:
-        return False
-    body = set(target.missing_lines) or set(range(target.start + 1, target.end + 1))
-    return bool(body & set(file_cov.executed_lines))
-
-
-def coverage_gain(
-    before: CoverageReport, after: CoverageReport | None, target: Target
-) -> tuple[tuple[int, ...], tuple[Arc, ...]]:
-    """Lines and branches of ``target`` missed ``before`` and executed ``after``."""
-    if after is None:
-        return (), ()
-    new = after.get(target.path)
-    old = before.get(target.path)
-    if new is None:
-        return (), ()
-    was_missing = set(old.missing_lines) if old else set(target.missing_lines)
-    was_missing_arcs = set(old.missing_branches) if old else set(target.missing_branches)
-    executed = set(new.executed_lines)
-    lines = tuple(sorted(n for n in target.missing_lines if n in was_missing and n in executed))
-    executed_arcs = set(new.executed_branches)
-    branches = tuple(
-        sorted(a for a in target.missing_branches if a in was_missing_arcs and a in executed_arcs)
-    )
-    return lines, branches
 
 
 __all__ = ["GateConfig", "Gatekeeper", "Verdict", "coverage_gain", "test_names", "trim"]

@@ -198,3 +198,33 @@ def find_targets(
         scan.targets.extend(_function_targets(repo, path, tree, cov, wanted))
     scan.targets.sort(key=lambda t: (t.private, -t.gain, t.statements, t.path, t.start))
     return scan
+
+
+def runs_target(coverage: CoverageReport | None, target: Target) -> bool:
+    """Whether a run executed any line of the target's body (its def line runs at import)."""
+    file_cov = coverage.get(target.path) if coverage else None
+    if file_cov is None:
+        return False
+    body = set(target.missing_lines) or set(range(target.start + 1, target.end + 1))
+    return bool(body & set(file_cov.executed_lines))
+
+
+def coverage_gain(
+    before: CoverageReport, after: CoverageReport | None, target: Target
+) -> tuple[tuple[int, ...], tuple[Arc, ...]]:
+    """Lines and branches of ``target`` missed ``before`` and executed ``after``."""
+    if after is None:
+        return (), ()
+    new = after.get(target.path)
+    old = before.get(target.path)
+    if new is None:
+        return (), ()
+    was_missing = set(old.missing_lines) if old else set(target.missing_lines)
+    was_missing_arcs = set(old.missing_branches) if old else set(target.missing_branches)
+    executed = set(new.executed_lines)
+    lines = tuple(sorted(n for n in target.missing_lines if n in was_missing and n in executed))
+    executed_arcs = set(new.executed_branches)
+    branches = tuple(
+        sorted(a for a in target.missing_branches if a in was_missing_arcs and a in executed_arcs)
+    )
+    return lines, branches

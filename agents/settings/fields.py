@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     test_command: str = Field("pytest", description="the project's test command")
     sandbox_timeout: float = Field(600.0, gt=0, description="seconds one sandboxed run may take")
     sandbox_memory_mb: int | None = Field(4096, ge=64, description="address-space cap per run")
+    sandbox_isolation: Literal["bwrap", "unshare", "process"] = Field(
+        "bwrap", description="the strongest sandbox isolation to use (not from the repository)"
+    )
 
     # assay cover.
     cover_repeat: int = Field(3, ge=1, description="a new test must pass this many runs in a row")

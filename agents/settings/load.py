@@ -118,6 +118,11 @@ def read_repo_files(
             continue
         where = str(path) + (" [tool.assay]" if name == "pyproject.toml" else "")
         found = _file_values(name, _parse_toml(text, str(path)), where)
+        if "sandbox_isolation" in found:  # the code under test must not weaken its sandbox
+            raise ConfigError(
+                f"{where} may not set 'sandbox_isolation'",
+                "set ASSAY_SANDBOX_ISOLATION or pass it on the command line",
+            )
         if not found:
             continue
         values.update(found)
