@@ -27,7 +27,7 @@ from typing import Any
 
 from flows.sandbox import Isolation, available_isolation
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROBE = (REPO_ROOT / "tests" / "fakes" / "hostile_probe.py").read_text()
 DRIVER = REPO_ROOT / "tests" / "fakes" / "sandbox_driver.py"
 NOBODY = 65534
