@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 
 from agents.cover.explore import explore, render_tests
-from agents.cover.rewrite import judge_rewrite, rewrite_context, rewrite_test
+from agents.cover.rewrite import (
+    judge_rewrite,
+    replace_test,
+    rewrite_context,
+    rewrite_test,
+    split_tests,
+)
 from agents.cover.rewrite_rules import operator_form, rename_rules
 from agents.cover.targets import Target
 from flows import FlowRunner, LLMClient, Sandbox, TraceWriter, read_trace
@@ -294,7 +300,12 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         'PASS_MARK = 50\ndef grade(score, scale=100):\n    """The letter for a score out of '
         "``scale``: 'A' from 90 %, 'B' from 80 %, else 'C'.\"\"\"\n    ..."
     )  # the signature, the docstring and the module's constants: no body
-    assert rewrite_test(runner, EXPLORED, context, max_tokens=120) == better
+    module = f"from grades import grade\n\n\n{EXPLORED}\n\ndef test_other():\n    pass\n"
+    (name, source), _ = split_tests(module).items()
+    assert (name, source) == ("test_grade_returns_b_for_80_7", EXPLORED)
+    rewritten = rewrite_test(runner, source, context, max_tokens=120)
+    assert rewritten == better
+    assert replace_test(module, name, rewritten) == module.replace(EXPLORED, better)
 
     # One short, bounded call.
     (request,) = fake_llm.chat_requests

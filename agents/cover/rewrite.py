@@ -182,8 +182,7 @@ def judge_rewrite(original: str, reply_code: str) -> Verdict:
     if problem is not None:
         return Verdict(None, problem)
     lines = text.splitlines()
-    first = min([after.lineno, *(d.lineno for d in after.decorator_list)])
-    source = "\n".join(lines[first - 1 : after.end_lineno]).rstrip() + "\n"
+    source = "\n".join(lines[_first(after) - 1 : after.end_lineno]).rstrip() + "\n"
     return Verdict(source, "accepted")
 
 
@@ -231,6 +230,33 @@ def rewrite_test(
     verdict = judge_rewrite(test_source, answer.code)
     runner.step("rewrite", test=original.name, verdict=verdict.reason)
     return verdict.source
+
+
+def split_tests(code: str) -> dict[str, str]:
+    """The source of each top-level test function of a test module, by name."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    return {
+        node.name: "\n".join(lines[_first(node) - 1 : node.end_lineno]) + "\n"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
+    }
+
+
+def replace_test(code: str, name: str, new_source: str) -> str:
+    """``code`` with its test function ``name`` replaced by ``new_source`` (unchanged when it
+    has no such test)."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            lines[_first(node) - 1 : node.end_lineno] = new_source.rstrip("\n").splitlines()
+            return "\n".join(lines) + "\n"
+    return code
+
+
+def _first(node: ast.FunctionDef) -> int:
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
 
 
 # -- what the model sees ---------------------------------------------------------------------
