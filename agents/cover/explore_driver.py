@@ -6,7 +6,8 @@ its source and docstring examples, simple defaults, callables, and whatever earl
 returned.  Each call runs under a line tracer restricted to the module's file; a call that runs a
 line or an arc the tests missed (the spec's goals) is printed at once as one
 ``ASSAY_EXPLORED {json}`` line: its source expression and what it returned or raised (run
-``1 + RERUNS`` times: ``stable`` says whether every run agreed).  A call that only raised a
+``1 + RERUNS`` times: ``stable`` says whether every run agreed, ``facts`` what held in every
+run, see :mod:`explore_facts`).  A call that only raised a
 ``TypeError``-like error on a wrong argument is printed at the end, and only for goals no other
 call reached.  Every call is rebuilt from its source text, so what is
 printed is what a test that evaluates the same text will see.
@@ -42,6 +43,10 @@ try:
     import _assay_guard as guard
 except ImportError:  # without the guard every value counts as touched by the outside
     guard = None
+try:  # shipped beside the driver into the sandbox
+    import _assay_explore_facts as facts
+except ImportError:  # run from assay's source tree
+    import explore_facts as facts
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
@@ -77,6 +82,13 @@ DUNDER_FORMS = {
     "__eq__": "({0} == {1})", "__ne__": "({0} != {1})", "__lt__": "({0} < {1})",
     "__le__": "({0} <= {1})", "__gt__": "({0} > {1})", "__ge__": "({0} >= {1})",
     "__add__": "({0} + {1})", "__contains__": "({1} in {0})", "__getitem__": "{0}[{1}]",
+    "__sub__": "({0} - {1})", "__mul__": "({0} * {1})", "__truediv__": "({0} / {1})",
+    "__floordiv__": "({0} // {1})", "__mod__": "({0} % {1})", "__pow__": "({0} ** {1})",
+    "__and__": "({0} & {1})", "__or__": "({0} | {1})", "__xor__": "({0} ^ {1})",
+    "__matmul__": "({0} @ {1})", "__neg__": "(-{0})", "__pos__": "(+{0})", "__abs__": "abs({0})",
+    "__invert__": "(~{0})", "__int__": "int({0})", "__float__": "float({0})",
+    "__round__": "round({0})", "__next__": "next({0})", "__reversed__": "list(reversed({0}))",
+    "__format__": "format({0}, {1})", "__bytes__": "bytes({0})",
 }  # fmt: skip
 
 
@@ -442,6 +454,8 @@ class Explorer:
         form = DUNDER_FORMS.get(method)
         if form is not None and len(args) == ("{1}" in form):
             return form.format(receiver, *args)
+        if method == "__call__":
+            return f"{receiver}({', '.join(args)})"
         expr = f"{receiver}.{method}({', '.join(args)})"
         return f"list({expr})" if inspect.isgeneratorfunction(obj) else expr
 
@@ -498,11 +512,23 @@ class Explorer:
         return {"repr": _short(repr, value), "str": _short(str, value), "attrs": _attributes(value),
                 "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
 
+    def _facts(self, outcome):
+        """The facts of one outcome (:mod:`explore_facts`), under the alarm: they read the
+        value (its length, keys, attributes), which runs code of the module."""
+        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        try:
+            return facts.facts_of(outcome[0], outcome[1], self.module)
+        except BaseException:
+            return {"kind": outcome[0]}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
     def _emit(self, action, expr, outcome, new_lines, new_arcs, outside, kills=None):
         described = self._describe(outcome)
         seen = _ADDRESS.sub("", json.dumps(described))
         stable = True
-        for _ in range(RERUNS):
+        runs = [self._facts(outcome)]
+        for _ in range(RERUNS):  # every rerun: the facts are those that held in all of them
             again, _, _ = self._run(expr)
             outside = outside or self.outside
             if (
@@ -510,10 +536,10 @@ class Explorer:
                 or _ADDRESS.sub("", json.dumps(self._describe(again))) != seen
             ):
                 stable = False
-                break
+            runs.append(self._facts(again))
         item = {"target": action["qualname"], "expr": expr, "stable": stable,
                 "lines": sorted(new_lines), "arcs": sorted(new_arcs),
-                "outside": outside}  # fmt: skip
+                "outside": outside, "facts": facts.merge(runs)}  # fmt: skip
         if kills is not None:
             item["kills"] = kills
         item.update(described)
