@@ -110,6 +110,14 @@ def cover(
             help="Mutants measured at most; beyond, a seeded sample (0: all) [default: 150].",
         ),
     ] = None,
+    no_rewrite: Annotated[
+        bool,
+        typer.Option(
+            "--no-rewrite",
+            help="Keep explored tests as the rules write them (no model call to make them read "
+            "like a person's).",
+        ),
+    ] = False,
     fail_under_mutation: Annotated[
         float | None,
         typer.Option("--fail-under-mutation", help="Exit 1 if the mutation score ends below this."),
@@ -225,6 +233,7 @@ def cover(
             dry_run=dry_run, observed_oracles=not no_observed_oracles,
             allow_failing=allow_failing, max_minutes=max_minutes, max_tokens=max_tokens,
             target_coverage=target_coverage, rounds=rounds, strategy=strategy, into=into,
+            rewrite=not no_rewrite,
         )  # fmt: skip
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]

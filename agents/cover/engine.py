@@ -25,10 +25,10 @@ from agents.cover.explore import explore
 from agents.cover.gates import GateConfig, Gatekeeper, trim
 from agents.cover.hunt import Hunt
 from agents.cover.mutant_gate import NamedMutant
-from agents.cover.mutation import MutationConfig
 from agents.cover.mutation_step import MutationStep
 from agents.cover.options import OMIT, CoverOptions
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
+from agents.cover.rewriting import Rewriter
 from agents.cover.targets import (
     Target,
     coverage_sources,
@@ -131,7 +131,12 @@ class CoverAgent:
             emit=self.emit,
         )  # fmt: skip
         self.report.set_coverage("before", baseline.coverage)
-        self.mutation = self._measure_mutants(files) if opts.mutants != "off" else None
+        self.mutation: MutationStep | None = None
+        if opts.mutants != "off":
+            self.mutation = MutationStep.for_run(
+                self.repo, self.sandbox, self.config, opts.mutation_budget, self._changed, self.emit
+            )
+            self.mutation.measure_before(files)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
@@ -148,6 +153,8 @@ class CoverAgent:
                     self._explore(left, state, seed=1)
             if self.mutation is not None and opts.mutants == "raise":
                 self._hunt(state)
+            if opts.rewrite and self.acceptance.explored:
+                self._rewrite(state)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except BudgetExhausted as stop:
@@ -223,20 +230,6 @@ class CoverAgent:
 
     # -- mutants ----------------------------------------------------------------------------
 
-    def _measure_mutants(self, files: list[str]) -> MutationStep:
-        cfg = self.config
-        config = MutationConfig(
-            pythonpath=cfg.pythonpath, sources=cfg.sources, omit=cfg.omit,
-            test_command=cfg.test_command, suite_args=cfg.suite_args,
-            suite_timeout=cfg.suite_timeout,
-        )  # fmt: skip
-        step = MutationStep(
-            self.repo, self.sandbox, config, budget=self.options.mutation_budget,
-            changed=self._changed, emit=self.emit,
-        )  # fmt: skip
-        step.measure_before(files)
-        return step
-
     def _hunt(self, state: _State) -> None:
         assert self.mutation is not None
         hunt = Hunt(
@@ -251,6 +244,16 @@ class CoverAgent:
                                ctx=ctx)  # fmt: skip
 
         state.current = hunt.run(state.current, self.files.accepted, chain)
+
+    def _rewrite(self, state: _State) -> None:
+        rewriter = Rewriter(
+            self.repo, self.runner, self.acceptance, self.acceptance.gates, self.emit,
+            lambda: self._check_budget(state),
+        )  # fmt: skip
+        try:
+            rewriter.run(state.current)
+        finally:
+            self.report.rewrite = rewriter.outcome.as_dict()
 
     # -- per target -------------------------------------------------------------------------
 

@@ -650,9 +650,13 @@ class Explorer:
 
     def _tells_apart(self, expr, variant):
         """The original's outcome when ``expr`` does one stable thing on the original and
-        another stable thing on the mutant; else None."""
+        another stable thing on the mutant; else None.  The original must return, or raise
+        on purpose: a call that only chokes on a wrong argument (a ``TypeError`` deep in an
+        expression) tells nothing a person would keep, even when the message differs."""
         original, _, _ = self._run(expr)
         if original[0] in ("timeout", "blocked") or self.outside:
+            return None
+        if original[0] == "raises" and not original[2]:
             return None
         mutated, _, _ = self._run(expr, variant)
         seen = self._seen(original)

@@ -134,20 +134,20 @@ class Gatekeeper:
         self.accepted = accepted
 
     @property
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         return {"PYTHONPATH": self.config.pythonpath} if self.config.pythonpath else {}
 
-    def _files(self, path: str, code: str, **more: str) -> dict[str, str]:
+    def files_with(self, path: str, code: str, **more: str) -> dict[str, str]:
         return {**self.accepted, path: code, GUARD_FILE: GUARD_SOURCE, **more}
 
     def _alone(self, path: str, code: str) -> TestRun:
         return self.sandbox.run_tests(
             [path, "-p", "no:randomly", "--tb=short", "-p", GUARD_MODULE],
             test_command="pytest",
-            extra_files=self._files(path, code),
+            extra_files=self.files_with(path, code),
             source=list(self.config.sources),
             omit=list(self.config.omit) or None,
-            env=self._env,
+            env=self.env,
             timeout=self.config.timeout,
         )
 
@@ -160,9 +160,11 @@ class Gatekeeper:
         *,
         must_kill: Sequence[NamedMutant] = (),
         kills: Mapping[str, str] | None = None,
+        rewrite: bool = False,
     ) -> Verdict:
         """All runtime gates for ``candidate`` written at ``path`` (a new test file); with
-        ``must_kill``, the mutant gate asks for those (``kills``: which test is for which)."""
+        ``must_kill``, the mutant gate asks for those (``kills``: which test is for which).  A
+        ``rewrite`` of an accepted test need not add coverage, only run the target."""
         verdict = Verdict(candidate=candidate)
         code = candidate.code
 
@@ -219,8 +221,8 @@ class Gatekeeper:
         # 2. Repeatedly, in one copy.
         repeat = self.sandbox.run(
             [str(self.sandbox.python), "-c", REPEAT_DRIVER, str(self.config.repeat), path],
-            extra_files=self._files(path, code),
-            env=self._env,
+            extra_files=self.files_with(path, code),
+            env=self.env,
             timeout=self.config.timeout * self.config.repeat,
         )
         verdict.runs += 1
@@ -244,16 +246,16 @@ class Gatekeeper:
         verdict.coverage = suite.coverage
         lines, branches = coverage_gain(current, suite.coverage, target)
         verdict.gained_lines, verdict.gained_branches = lines, branches
-        if self.config.coverage_gate == "runs" or must_kill:
+        if self.config.coverage_gate == "runs" or must_kill or rewrite:
             if not must_kill and not runs_target(alone.coverage, target):
                 return self._reject(verdict, "not-called", target.qualname)
         elif not lines and not branches:
             return self._reject(verdict, "no-coverage")
 
         # 4. Kills a mutant of the target (or the named ones).
-        gate = MutantGate(self.sandbox, self._env, self.config.timeout)
+        gate = MutantGate(self.sandbox, self.env, self.config.timeout)
         if must_kill:
-            named = gate.named(self._files, path, code, must_kill, kills)
+            named = gate.named(self.files_with, path, code, must_kill, kills)
             verdict.runs += named.runs
             if not named.killed or not named.code.strip():
                 return self._reject(verdict, "mutant-survived", "; ".join(named.tried[:2]))
@@ -269,7 +271,7 @@ class Gatekeeper:
             file_cov = alone.coverage.get(target.path) if alone.coverage else None
             executed = set(file_cov.executed_lines) if file_cov else None
             caught = gate.any_mutant(
-                self._files, path, code, target, executed, self.config.max_mutants
+                self.files_with, path, code, target, executed, self.config.max_mutants
             )
             verdict.runs += caught.runs
             if caught.tried and not caught.killed:
@@ -286,8 +288,8 @@ class Gatekeeper:
         argv += ["-p", GUARD_MODULE, path]  # installed before the code under test is imported
         run = self.sandbox.run(
             argv,
-            extra_files=self._files(path, instrumented),
-            env=self._env,
+            extra_files=self.files_with(path, instrumented),
+            env=self.env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
@@ -336,8 +338,8 @@ class Gatekeeper:
         argv = [str(self.sandbox.python), "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider"]
         run = self.sandbox.run(
             [*argv, "-p", "no:randomly", "-p", GUARD_MODULE, path],
-            extra_files=self._files(path, probe),
-            env=self._env,
+            extra_files=self.files_with(path, probe),
+            env=self.env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
@@ -364,14 +366,14 @@ class Gatekeeper:
 
     def _suite(self, path: str, code: str) -> TestRun:
         args = list(self.config.suite_args)
-        files = self._files(path, code)
+        files = self.files_with(path, code)
         run = self.sandbox.run_tests(
             args,
             test_command=self.config.test_command,
             extra_files=files,
             source=list(self.config.sources),
             omit=list(self.config.omit) or None,
-            env=self._env,
+            env=self.env,
             timeout=self.config.suite_timeout,
         )
         if not any(case.nodeid.startswith(path) for case in run.tests) and not run.result.timed_out:
@@ -382,7 +384,7 @@ class Gatekeeper:
                 extra_files=files,
                 source=list(self.config.sources),
                 omit=list(self.config.omit) or None,
-                env=self._env,
+                env=self.env,
                 timeout=self.config.suite_timeout,
             )
         return run

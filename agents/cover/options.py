@@ -39,6 +39,7 @@ class CoverOptions:
     mutants: str = "raise"
     mutation_budget: int | None = 150  # mutants measured at most (a seeded sample beyond)
     mutant_model_targets: int = 5  # functions whose survivors go to the model, at most
+    rewrite: bool = True  # the model rewrites explored tests for readability (kept if no loss)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:

@@ -186,7 +186,7 @@ def judge_rewrite(original: str, reply_code: str) -> Verdict:
     return Verdict(source, "accepted")
 
 
-def _subject(fn: ast.FunctionDef) -> str:
+def subject_of(fn: ast.FunctionDef) -> str:
     """The code a test is about, as it calls it: ``grade``, ``Counter.bump``."""
     for node in ast.walk(fn):
         if not isinstance(node, ast.Call):
@@ -214,7 +214,7 @@ def rewrite_test(
     original = _single_test(test_source)
     if original is None:
         return None
-    function = _subject(original)
+    function = subject_of(original)
     variables = {
         "context": context.strip() or "# (not shown)",
         "test": textwrap.dedent(test_source).strip(),
