@@ -116,8 +116,12 @@ class LLMClient:
         seed: int | None = None,
         use_cache: bool = True,
         stop_when: Callable[[str], bool] | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one chat request; return the answer or raise an :class:`LLMError` subtype.
+
+        ``timeout`` caps the whole call, retries and back-off included (a run's time budget
+        passes what is left of it): past it the call raises :class:`LLMTimeout`.
 
         ``seed`` is sent to the server and is part of the cache key: ask again with another
         seed to get a fresh sample instead of the cached one.  ``stop_when`` streams the answer
@@ -147,7 +151,8 @@ class LLMClient:
                 )
                 return completion
 
-        completion = self._request_with_retries(msgs, model, stage, params, stop_when)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        completion = self._request_with_retries(msgs, model, stage, params, stop_when, deadline)
         if self.cache is not None:
             self.cache.put(
                 key,
@@ -185,16 +190,23 @@ class LLMClient:
         stage: str,
         params: dict[str, Any],
         stop_when: Callable[[str], bool] | None = None,
+        deadline: float | None = None,
     ) -> Completion:
         attempt = 0
         transport_retries = 0
         while True:
             started = time.monotonic()
+            client = self._client
+            if deadline is not None:
+                left = deadline - started
+                if left <= 0:
+                    raise self._out_of_time(deadline, started)
+                client = client.with_options(timeout=min(self.timeout, left))
             try:
                 if stop_when is not None:
-                    answer = self._stream(msgs, model, stage, params, stop_when, started)
+                    answer = self._stream(client, msgs, model, stage, params, stop_when, deadline)
                 else:
-                    response = self._client.chat.completions.create(
+                    response = client.chat.completions.create(
                         model=model,
                         messages=msgs,  # type: ignore[arg-type]
                         **params,
@@ -203,6 +215,8 @@ class LLMClient:
                 return replace(answer, retries=attempt) if attempt else answer
             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                 # APITimeoutError subclasses APIConnectionError.
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._out_of_time(deadline, started) from exc
                 err = self._translate(exc, model)
                 if transport_retries >= 1 or attempt >= self.max_retries:
                     raise err from exc
@@ -234,18 +248,29 @@ class LLMClient:
                     raise err from exc
                 wait = self._backoff(attempt, None)
             attempt += 1
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                raise self._out_of_time(deadline, started)
             self._sleep(wait)
+
+    def _out_of_time(self, deadline: float, started: float) -> LLMTimeout:
+        return LLMTimeout(
+            f"The LLM endpoint at {self.base_url} did not answer in the time this call had"
+            f" ({max(0.0, deadline - started):.0f} s left of the run's budget)",
+            base_url=self.base_url,
+        )
 
     def _stream(
         self,
+        client: openai.OpenAI,
         msgs: list[dict[str, str]],
         model: str,
         stage: str,
         params: dict[str, Any],
         stop_when: Callable[[str], bool],
-        started: float,
+        deadline: float | None,
     ) -> Completion:
-        stream: Any = self._client.chat.completions.create(  # type: ignore[call-overload]
+        started = time.monotonic()
+        stream: Any = client.chat.completions.create(  # type: ignore[call-overload]
             model=model,
             messages=msgs,
             stream=True,
@@ -270,6 +295,8 @@ class LLMClient:
                     if stop_when("".join(parts)):
                         finish = "stop_when"
                         break
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._out_of_time(deadline, started)
         finally:
             stream.close()  # hang up: the server stops generating for us
         prompt_chars = sum(len(m["content"]) for m in msgs)
