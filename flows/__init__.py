@@ -61,6 +61,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("TraceWriter", "read_trace"), "flows.trace"),
     **dict.fromkeys(("describe_step", "summarize"), "flows.trace_summary"),
+    "mask_url": "flows.urls",
 }
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
     from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
     from flows.trace import TraceWriter, read_trace
     from flows.trace_summary import describe_step, summarize
+    from flows.urls import mask_url
 
 
 def __getattr__(name: str) -> Any:
@@ -110,7 +112,7 @@ __all__ = [
     "Route", "RunResult", "Sandbox", "SandboxError", "SolveOptions", "SolveResult", "Stage",
     "StageFailed", "StageResult", "StageUsage", "TestRun", "TestTarget", "TestWritingFlow",
     "TestWritingOptions", "TextAnswer", "TraceWriter", "Usage", "answer_complete", "answer_end",
-    "describe_step", "extract_test_module", "isolation_level", "load_tests", "parse_as",
+    "describe_step", "extract_test_module", "isolation_level", "load_tests", "mask_url", "parse_as",
     "parse_test_command", "read_trace", "repo_files", "retry_after_seconds", "settle_reply",
     "solve_problem", "summarize", "trim_to_parse",
 ]  # fmt: skip

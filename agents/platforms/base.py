@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from agents.errors import PlatformError
+from flows import mask_url
 
 _FINGERPRINT = re.compile(r"<!-- assay:finding:([0-9a-f]{6,40}) -->")
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -165,7 +166,7 @@ class HostHTTP:
             raise PlatformError(f"{where} timed out", "try again later", transient=True) from exc
         except httpx.HTTPError as exc:
             raise PlatformError(
-                f"{self.host} is unreachable at {self.client.base_url}: {exc}",
+                mask_url(f"{self.host} is unreachable at {self.client.base_url}: {exc}"),
                 "check the URL setting and the network",
                 transient=True,
             ) from exc

@@ -23,6 +23,7 @@ from agents.service.admin import AdminStore
 from agents.service.auth import Problem, RateLimiter
 from agents.service.jobs import Handler, JobQueue
 from agents.settings import Settings
+from flows import mask_url
 
 log = logging.getLogger("assay.service")
 
@@ -119,11 +120,12 @@ def create_app(
 
 
 def _check(fn: Any) -> dict[str, Any]:
+    """One readiness check: ok and what it found, URL passwords masked."""
     try:
         detail = fn()
     except Exception as exc:
-        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"ok": True, "detail": detail}
+        return {"ok": False, "detail": mask_url(f"{type(exc).__name__}: {exc}")[:300]}
+    return {"ok": True, "detail": mask_url(str(detail))}
 
 
 def readiness(app: FastAPI) -> dict[str, dict[str, Any]]:
