@@ -28,6 +28,7 @@ from agents.cli.common import (
     err,
     out,
 )
+from agents.cli.guards import Deadline, ModelCalls, in_range, writable_file
 from agents.cover.display import CoverDisplay, print_report
 from agents.cover.report import CoverReport
 
@@ -171,14 +172,17 @@ def cover(
     from agents.cli.common import settings_for
     from agents.cover.options import CoverOptions
     from agents.cover.writer import write_atomic
-    from agents.errors import AssayError, InputError
+    from agents.errors import AssayError, InputError, ModelFailedError
 
     if strategy not in ("direct", "flow"):
         raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
     if into not in ("new", "existing"):
         raise InputError(f"--into {into!r} is not a mode", "use --into new or --into existing")
-    if report_path is not None and report_path.expanduser().is_dir():
-        raise InputError(f"--report {report_path} is a directory", "pass a file path")
+    in_range("--fail-under", fail_under, low=0, high=100)
+    in_range("--target-coverage", target_coverage, above=0, high=100)
+    in_range("--max-minutes", max_minutes, above=0)
+    in_range("--max-tokens", max_tokens, low=1)
+    report_path = writable_file("--report", report_path)
     flags: dict[str, Any] = dict(
         python=python,
         test_command=test_command,
@@ -205,15 +209,16 @@ def cover(
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]
     reports: dict[str, CoverReport] = {}
+    models: dict[str, ModelCalls] = {}
     failed: list[str] = []
     for name, checkout in checkouts:
         if name:
             out.rule(f"{name}: {checkout}")
         try:
             s = settings_for(checkout, **flags).settings
-            report = _cover_one(checkout, s, options_for(s))
+            report, models[name or str(checkout)] = _cover_one(checkout, s, options_for(s))
         except AssayError as exc:  # this repository's input; a dead endpoint stops all
-            if not grow:
+            if not grow or isinstance(exc, ModelFailedError):
                 raise
             err.print(f"[red]error[/red] {escape(name)}: {escape(str(exc))}")  # go on
             failed.append(name)
@@ -231,6 +236,8 @@ def cover(
         out.print(f"report: {report_path}")
     if any(r.stopped == "interrupted" for r in reports.values()):
         raise typer.Exit(130)
+    for name, calls in models.items():  # CI must not pass a run the model never answered
+        calls.check(f"{reports[name].accepted} tests accepted" + (f" in {name}" if grow else ""))
     if failed:
         raise InputError(
             f"assay cover failed for {', '.join(failed)} (see above)",
@@ -281,10 +288,14 @@ def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
     return found
 
 
-def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
-    """One repository's run with its settings ``s`` and the command's ``options``."""
+def _cover_one(path: Path, s: Any, options: Any) -> tuple[CoverReport, ModelCalls]:
+    """One repository's run with its settings ``s`` and the command's ``options``: its report
+    and how the model answered."""
     from agents.cover.engine import CoverAgent
+    from agents.cover.targets import unusable_sources
+    from agents.errors import InputError
     from agents.runtime import open_run
+    from flows import BudgetExhausted, LLMError
 
     repo = path.expanduser().resolve()
     progress = Progress(
@@ -296,12 +307,28 @@ def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
         console=err,
         transient=True,
     )
-    with progress, open_run(s, "cover", repo=repo) as run:
+    calls = ModelCalls()
+    deadline = Deadline(options.max_minutes)  # the baseline and exploration count too
+    with (
+        progress,
+        open_run(s, "cover", repo=repo, stop_check=deadline.check, wrap_llm=calls.wrap) as run,
+    ):
         assert run.sandbox is not None and run.llm is not None
         _check_endpoint(run.llm)
         display = CoverDisplay(progress)
         agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
-        report = agent.run()
+        try:
+            report = agent.run()
+        except LLMError as exc:  # the model failed too often in a row
+            calls.check("the run stopped")
+            raise exc
+        except BudgetExhausted as exc:  # spent before the baseline run was measured
+            raise InputError(
+                f"--max-minutes {options.max_minutes:g}: {exc.what} before the baseline run "
+                f"of {repo} finished", "raise --max-minutes",
+            ) from exc  # fmt: skip
+    unusable = unusable_sources(repo, report.files)
+    report.skipped[:0] = [s for s in unusable if s not in report.skipped]
     if options.dry_run and report.diff:
         sys.stdout.write(report.diff)
-    return report
+    return report, calls
