@@ -255,11 +255,12 @@ class LLMClient:
             **params,
         )
         parts: list[str] = []
-        chunks = 0
+        chunks = seen = 0
         finish: str | None = None
         usage: Any = None
         try:
             for chunk in stream:
+                seen += 1
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
@@ -274,6 +275,11 @@ class LLMClient:
                         break
         finally:
             stream.close()  # hang up: the server stops generating for us
+        if not seen:  # not a single event: the body was no chat-completion stream at all
+            raise LLMBadResponse(
+                f"Unreadable answer from {self.shown_url}: no chat-completion events in the stream",
+                base_url=self.shown_url,
+            )
         prompt_chars = sum(len(m["content"]) for m in msgs)
         return Completion(
             text="".join(parts),

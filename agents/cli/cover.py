@@ -33,10 +33,12 @@ from agents.cover.display import CoverDisplay, print_report
 from agents.cover.report import CoverReport
 
 
-def write_report_json(path: Path, report: CoverReport) -> None:
-    from agents.cover.writer import write_atomic
-
-    write_atomic(path, json.dumps(report.as_dict(), indent=2) + "\n")
+def report_data(report: CoverReport, calls: Any = None) -> dict[str, Any]:
+    """The JSON report; ``model_failed`` says the model failed on every call (exit 3)."""
+    data = report.as_dict()
+    if calls is not None and calls.never_answered:
+        data["model_failed"] = True
+    return data
 
 
 def _check_endpoint(llm: Any) -> None:
@@ -168,7 +170,8 @@ def cover(
     """Measure line+branch coverage, write tests for what is missed, keep only tests that pass
     repeatedly, add coverage and kill a mutant.
 
-    Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 130 interrupted."""
+    Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 3 the model failed on
+    every call, 130 interrupted."""
     from agents.cli.common import settings_for
     from agents.cover.options import CoverOptions
     from agents.cover.writer import write_atomic
@@ -228,11 +231,10 @@ def cover(
         if report.stopped == "interrupted":
             break
     if report_path is not None:
-        if grow:
-            data = {n: r.as_dict() for n, r in reports.items()}
-            write_atomic(report_path.expanduser(), json.dumps(data, indent=2) + "\n")
-        else:
-            write_report_json(report_path.expanduser(), next(iter(reports.values())))
+        data = {n: report_data(r, models.get(n)) for n, r in reports.items()}
+        if not grow:
+            data = next(iter(data.values()), {})
+        write_atomic(report_path, json.dumps(data, indent=2) + "\n")
         out.print(f"report: {report_path}")
     if any(r.stopped == "interrupted" for r in reports.values()):
         raise typer.Exit(130)

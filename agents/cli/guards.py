@@ -2,8 +2,8 @@
 and a run that did nothing does not pass for one that worked:
 
 - :func:`in_range`: a number flag inside its range (percentages, budgets, counts);
-- :func:`writable_file`: where a command will write its output can be written, checked before
-  the run (not after an hour of work);
+- :func:`writable_file`, :func:`writable_dir`: where a command will write its output can be
+  written, checked before the run (not after an hour of work);
 - :class:`ModelCalls`: counts the model's answers and failures of a run; a run where the model
   failed on every call ends with :class:`~agents.errors.ModelFailedError` (exit 3);
 - :class:`Deadline`: ``--max-minutes`` for the whole run, the sandboxed runs included.
@@ -61,6 +61,24 @@ def writable_file(flag: str, path: Path | None) -> Path | None:
         raise InputError(f"{flag} {path} cannot be written ({exc.strerror})", fix) from exc
     if target.exists() and not os.access(target, os.W_OK):
         raise InputError(f"{flag} {path} is read-only", fix)
+    return target
+
+
+def writable_dir(what: str, path: Path) -> Path:
+    """``path`` (expanded) if a directory can be made there: its nearest existing ancestor is a
+    directory that takes a new file (tried, then removed).  Else :class:`InputError`."""
+    target = path.expanduser().absolute()
+    fix = "pass a directory under an existing, writable one"
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{what} {path} is not a directory", fix)
+    ancestor = next((p for p in (target, *target.parents) if p.exists()), Path("/"))
+    if not ancestor.is_dir():
+        raise InputError(f"{what} {path}: {ancestor} is not a directory", fix)
+    try:
+        with tempfile.NamedTemporaryFile(dir=ancestor, prefix=".assay-probe-", delete=True):
+            pass
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be written ({exc.strerror})", fix) from exc
     return target
 
 

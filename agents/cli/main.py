@@ -3,8 +3,11 @@
 Exit codes (documented in the README):
     0  success
     1  the command ran and found a problem (``doctor`` checks failed, ``cover --fail-under``)
-    2  bad input or an error: one line on stderr saying what and how to fix it
-  130  interrupted (Ctrl-C)
+    2  bad input or an error: one line on stderr saying what and how to fix it (usage errors
+       too: an unknown option, a value of the wrong type or out of range)
+    3  the model failed on every call of the run (:class:`~agents.errors.ModelFailedError`):
+       CI fails loudly instead of passing having done nothing
+  130  interrupted (Ctrl-C, SIGTERM)
 
 Each command group lives in a module of its own (``agents.cli.<group>``); this module only
 assembles them.

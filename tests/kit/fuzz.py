@@ -224,7 +224,7 @@ def deliveries(n: int, secret: str, seed: int = 17) -> list[Delivery]:
             odd = rng.choice(["event", "delivery", "content-type", "charset"])
             if odd == "event":
                 headers["X-GitHub-Event" if platform == "github" else "X-Gitlab-Event"] = (
-                    rng.choice(["", "x" * 300, "pull_request ", "PULL_REQUEST", "push"])
+                    rng.choice(["", "x" * 300, "pull_request.x", "PULL_REQUEST", "push"])
                 )
                 invalid = True
             elif odd == "delivery":
