@@ -321,9 +321,12 @@ def _cover_one(path: Path, s: Any, options: Any) -> tuple[CoverReport, ModelCall
         agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
         try:
             report = agent.run()
-        except LLMError as exc:  # the model failed too often in a row
-            calls.check("the run stopped")
-            raise exc
+        except LLMError:  # the model failed too often in a row
+            if not calls.never_answered:
+                raise
+            report = agent.report  # what the run has, for the report and CI; then exit 3
+            report.stopped = "error: the model failed on every call"
+            report.usage = agent.runner.usage.as_dict()
         except BudgetExhausted as exc:  # spent before the baseline run was measured
             raise InputError(
                 f"--max-minutes {options.max_minutes:g}: {exc.what} before the baseline run "
