@@ -368,7 +368,8 @@ def _cover_one(path: Path, s: Any, options: Any) -> tuple[CoverReport, ModelCall
         assert run.sandbox is not None and run.llm is not None
         _check_endpoint(run.llm)
         display = CoverDisplay(progress)
-        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
+        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace,
+                           started=deadline.started)  # fmt: skip
         try:
             report = agent.run()
         except LLMError:  # the model failed too often in a row

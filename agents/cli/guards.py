@@ -136,8 +136,9 @@ class Deadline:
 
     def __init__(self, minutes: float | None, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
+        self.started = clock()
         self.seconds = minutes * 60 if minutes is not None else None
-        self.deadline = clock() + self.seconds if self.seconds is not None else None
+        self.deadline = self.started + self.seconds if self.seconds is not None else None
         self.fired = False
 
     def check(self) -> None:

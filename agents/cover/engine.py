@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.cover import cover_prompts as prompts
 from agents.cover.acceptance import Acceptance, TestFiles
@@ -54,6 +54,7 @@ __all__ = ["OMIT", "CoverAgent", "CoverOptions"]
 
 FATAL_LLM = (LLMUnreachable,)
 MAX_LLM_ERRORS_IN_A_ROW = 3
+T = TypeVar("T")
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -81,16 +82,18 @@ class CoverAgent:
         options: CoverOptions,
         listener: Listener | None = None,
         trace: TraceWriter | None = None,
+        started: float | None = None,
     ) -> None:
+        """``started``: when the run's time budget began (``time.monotonic``; default: now)."""
         self.repo = repo
         self.sandbox = sandbox
         self.options = options
         seconds = options.max_minutes * 60 if options.max_minutes is not None else None
         budget = Budget(max_tokens=options.max_tokens, max_seconds=seconds)
-        self.runner = FlowRunner(llm, budget=budget, trace=trace, flow="cover")
+        self.runner = FlowRunner(llm, budget=budget, trace=trace, flow="cover", started=started)
         self.emit: Listener = listener or (lambda kind, data: None)
         self.report = CoverReport(repo=str(repo), sandbox=sandbox.describe())
-        self._started = time.monotonic()
+        self._started = time.monotonic() if started is None else started
         self._changed: dict[str, set[int]] | None = None
         self.files = TestFiles(repo, dry_run=options.dry_run)
 
@@ -122,7 +125,6 @@ class CoverAgent:
             self.mutation = MutationStep.for_run(
                 self.repo, self.sandbox, self.config, opts.mutation_budget, self._changed, self.emit
             )
-            self.mutation.measure_before(files)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
@@ -130,6 +132,8 @@ class CoverAgent:
         interrupted = False
         hunt = self._hunt(state) if self.mutation and opts.mutants == "raise" else None
         try:
+            if self.mutation is not None:  # within the budget: a slow suite may spend it here
+                self.mutation.measure_before(files, self.runner.seconds_left)
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
             if hunt is not None:  # no model: before the model rounds take the budget
@@ -162,7 +166,7 @@ class CoverAgent:
         after = state.current
         if verify and self.files.accepted:
             self.emit("verify", {"files": sorted(self.files.accepted)})
-            final = self._final_run()
+            final = _past_the_deadline(self._final_run)
             if final.passed and final.coverage is not None:
                 after = final.coverage
             elif not self.options.dry_run:
@@ -174,7 +178,8 @@ class CoverAgent:
                 if self.report.rolled_back and not self.options.dry_run:
                     self.sandbox.close()  # the copy still holds what was rolled back
                     self.sandbox.open()
-                self.mutation.measure_after(dict(self.files.accepted))
+                step, accepted = self.mutation, dict(self.files.accepted)
+                _past_the_deadline(lambda: step.measure_after(accepted, self.runner.seconds_left))
             self.mutation.outcome.kept_for = dict(self.acceptance.kept_for)
             self.report.mutation = self.mutation.outcome.as_dict()
         if self.options.dry_run:
@@ -399,3 +404,13 @@ class CoverAgent:
         self.report.written = list(self.files.written)
         self.report.rolled_back += culprits
         self.emit("rolled-back", {"files": culprits, "output": trim(final.result.output, 600)})
+
+
+def _past_the_deadline(finish: Callable[[], T]) -> T:
+    """Run a step of the run's end (verifying what was accepted, the score after). The run's
+    deadline (the sandbox's ``stop_check``) stops the one sandboxed run in flight when it comes;
+    when that was this step's, the step runs again."""
+    try:
+        return finish()
+    except BudgetExhausted:
+        return finish()
