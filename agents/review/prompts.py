@@ -47,3 +47,28 @@ SUMMARY_TITLE = "assay review"
 MARKER_SUMMARY = "<!-- assay:summary -->"
 MARKER_TESTS = "<!-- assay:tests -->"
 MARKER_FINDING = "<!-- assay:finding:{fingerprint} -->"
+
+# The second look at one finding: a score, a reason, and a call that shows it, if there is one.
+CHECK_SYSTEM = """\
+You check a code reviewer's claim against the code. Most claims of automated reviewers are \
+wrong or irrelevant: score a claim high only if the code really has that problem. Answer with \
+one ```yaml block and nothing else."""
+
+CHECK = """\
+File `{path}` (module `{module}`). The change, with new-side line numbers on the left:
+```diff
+{hunks}
+```
+
+A reviewer says about line {line}: "{message}"
+
+Is this a real problem of the added lines? Score it from 0 (wrong or irrelevant) to 10 (a \
+certain bug), with a one-sentence reason. If a concrete call of a function of this file shows \
+the problem, give it as a Python expression using the function's name (e.g. `parse('')`), and \
+what goes wrong: `raises` if the call raises, or the value it should return as a literal.
+```yaml
+score: <0-10>
+reason: <one sentence>
+call: <optional>
+expect: <optional: raises | the correct value>
+```"""

@@ -23,6 +23,9 @@ TABLES: dict[str, dict[str, str]] = {
     "review": {
         **{k: f"review_{k}" for k in ("enabled", "tests", "max_findings", "max_per_file")},
         **{k: f"review_{k}" for k in ("min_severity", "fail_on", "exclude", "token_budget")},
+        **{k: f"review_{k}" for k in ("behaviour", "behaviour_seconds", "behaviour_functions")},
+        **{k: f"review_{k}" for k in ("check_findings", "min_score", "verify_suggestions")},
+        "fix_attempts": "review_fix_attempts",
         "best_practices": "review_best_practices",
     },
     "tests": {
@@ -180,6 +183,27 @@ class Settings(BaseSettings):
     )
     review_tests_minutes: float = Field(
         10.0, gt=0, description="minutes a review's tests section may write tests"
+    )
+    review_behaviour: bool = Field(
+        True, description="run the changed functions on the base and the head, report what differs"
+    )
+    review_behaviour_seconds: float = Field(
+        4.0, gt=0, description="seconds of generated calls per changed function and side"
+    )
+    review_behaviour_functions: int = Field(
+        20, ge=1, description="changed functions one behaviour diff calls at most"
+    )
+    review_check_findings: bool = Field(
+        True, description="a second short model call scores each finding; claimed inputs are run"
+    )
+    review_min_score: int = Field(
+        5, ge=0, le=10, description="findings the second look scores lower (0-10) are dropped"
+    )
+    review_verify_suggestions: bool = Field(
+        True, description="offer only suggested changes the repository's tests pass with"
+    )
+    review_fix_attempts: int = Field(
+        2, ge=0, description="solve-flow rounds on a suggestion that fails the tests (0: none)"
     )
 
     @field_validator("github_api_url", "gitlab_url")
