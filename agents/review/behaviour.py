@@ -14,20 +14,16 @@ head.  New functions are only explored for crashes.  Budgeted per function, seed
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import subprocess
-import tarfile
+import ast
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from agents.cover.explore import DRIVER as EXPLORE_DRIVER
 from agents.cover.explore import literals_of
 from agents.cover.targets import tests_pythonpath
 from agents.errors import AssayError
@@ -35,18 +31,12 @@ from agents.gitdiff import git, parse_diff
 from agents.review import behaviour_calls as bc
 from agents.review.changes import ChangedFunction, changed_functions, examples_from_tests
 from agents.review.report import BehaviourSection, Change
+from agents.review.sides import SandboxFor, Side, materialise, run_pytest
 from agents.settings import Settings
-from flows import Sandbox
 
-DRIVER = Path(__file__).with_name("behaviour_driver.py")
-FILES = {"_assay_explore_driver.py": EXPLORE_DRIVER, "_assay_behaviour_driver.py": DRIVER}
-SPEC_FILE = "_assay_behaviour_spec.json"
 TEST_FILE = "test_assay_behaviour_kept.py"
-MARK = "ASSAY_BEHAVIOUR "
 SHRUNK_CALLS = 3  # differing calls per function whose simpler variants are tried
 SHRINK_ROUNDS = 3
-
-SandboxFor = Callable[[Path], AbstractContextManager[Sandbox]]
 
 
 @dataclass(frozen=True)
@@ -70,65 +60,6 @@ class BehaviourOptions:
         return cls(**{**values, **overrides})
 
 
-class _Side:
-    """One side (base or head): its tree and the sandbox over it."""
-
-    def __init__(self, name: str, root: Path, sandbox: Sandbox, pythonpath: str) -> None:
-        self.name, self.root, self.sandbox, self.pythonpath = name, root, sandbox, pythonpath
-
-    def drive(self, spec: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
-        files: dict[str, str | bytes] = {k: v.read_text("utf-8") for k, v in FILES.items()}
-        files[SPEC_FILE] = json.dumps(spec)
-        run = self.sandbox.run(
-            [str(self.sandbox.python), "_assay_behaviour_driver.py", SPEC_FILE],
-            extra_files=files,
-            env={"PYTHONPATH": self.pythonpath, "PYTHONHASHSEED": "0"},
-            timeout=timeout,
-        )
-        items = []
-        for line in run.output.splitlines():
-            if line.startswith(MARK):
-                try:
-                    items.append(json.loads(line[len(MARK) :]))
-                except ValueError:
-                    continue
-        return items
-
-    def replay(self, calls: list[tuple[str, str]], reruns: int) -> dict[tuple[str, str], Any]:
-        """``(module, expr)`` → (outcome, stable) on this side."""
-        if not calls:
-            return {}
-        listed = [{"id": i, "module": m, "expr": e} for i, (m, e) in enumerate(calls)]
-        spec = {"mode": "replay", "reruns": reruns, "calls": listed}
-        found: dict[tuple[str, str], Any] = {}
-        for item in self.drive(spec, timeout=60 + 2 * len(calls) * (1 + reruns)):
-            if "id" in item and 0 <= item["id"] < len(calls):
-                found[calls[item["id"]]] = (item["outcome"], bool(item["stable"]))
-        return found
-
-    def source(self, path: str) -> str | None:
-        try:
-            return (self.root / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-
-def materialise(top: Path, ref: str, dest: Path) -> Path:
-    """The tree of ``ref`` (no history) in ``dest``."""
-    done = subprocess.run(
-        ["git", "-C", str(top), "archive", "--format=tar", ref],
-        capture_output=True, timeout=300, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise AssayError(
-            f"could not read the base {ref} of {top}: {done.stderr.decode(errors='replace')[:200]}",
-            "check that the base commit exists in the repository",
-        )
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        archive.extractall(dest, filter="data")
-    return dest
-
-
 @dataclass
 class _Call:
     module: str
@@ -139,7 +70,7 @@ class _Call:
 
 
 def _collect(
-    side: _Side, fns: list[ChangedFunction], opts: BehaviourOptions, seeds: dict[str, Any]
+    side: Side, fns: list[ChangedFunction], opts: BehaviourOptions, seeds: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Calls generated on ``side`` for ``fns`` (all of one module), with their outcomes."""
     on_side = [(f, f.base if side.name == "base" else f.head) for f in fns]
@@ -154,6 +85,8 @@ def _collect(
         return []
     try:
         literals, examples = literals_of(source)
+        if side.name == "head":  # what the code, its docs and its tests use: plausible inputs
+            seeds.setdefault("plausible", set()).update(literals, seeds["literals"])
     except SyntaxError:
         return []
     spec = {
@@ -223,12 +156,22 @@ def behaviour_diff(
         base_root = materialise(top, base, Path(tmp) / top.name)
         with sandbox_for(base_root) as base_box, sandbox_for(top) as head_box:
             sides = {
-                "base": _Side("base", base_root, base_box, pythonpath),
-                "head": _Side("head", top, head_box, pythonpath),
+                "base": Side("base", base_root, base_box, pythonpath),
+                "head": Side("head", top, head_box, pythonpath),
             }
             _run(section, changed, sides, opts, seeds)
     section.seconds = time.monotonic() - started
     return section
+
+
+T = TypeVar("T")
+
+
+def _on_both(sides: dict[str, Side], work: Callable[[Side], T]) -> dict[str, T]:
+    """``work`` on each side, the two at once (each is a sandboxed process of its own)."""
+    with ThreadPoolExecutor(max_workers=len(sides)) as pool:
+        futures = {name: pool.submit(work, side) for name, side in sides.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _by_module(fns: Iterable[ChangedFunction]) -> dict[str, list[ChangedFunction]]:
@@ -241,34 +184,45 @@ def _by_module(fns: Iterable[ChangedFunction]) -> dict[str, list[ChangedFunction
 def _run(
     section: BehaviourSection,
     changed: list[ChangedFunction],
-    sides: dict[str, _Side],
+    sides: dict[str, Side],
     opts: BehaviourOptions,
     seeds: dict[str, Any],
 ) -> None:
     calls: dict[tuple[str, str], _Call] = {}
     by_name = {(f.module, f.qualname): f for f in changed}
-    for name, side in sides.items():
-        for fns in _by_module(changed).values():
-            for item in _collect(side, fns, opts, seeds):
-                key = (fns[0].module, item["expr"])
-                call = calls.setdefault(key, _Call(key[0], item["target"], key[1]))
-                setattr(call, name, (item["outcome"], bool(item["stable"])))
-    for name, side in sides.items():
+    groups = list(_by_module(changed).values())
+
+    def collect(side: Side) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (fns[0].module, item) for fns in groups for item in _collect(side, fns, opts, seeds)
+        ]
+
+    for name, found in _on_both(sides, collect).items():
+        for module, item in found:
+            call = calls.setdefault(
+                (module, item["expr"]), _Call(module, item["target"], item["expr"])
+            )
+            setattr(call, name, (item["outcome"], bool(item["stable"])))
+
+    def replay(side: Side) -> dict[tuple[str, str], Any]:
         wanted = [
             key
             for key, call in calls.items()
-            if getattr(call, name) is None
-            and (by_name[(call.module, call.target)].base is not None or name == "head")
+            if getattr(call, side.name) is None
+            and (by_name[(call.module, call.target)].base is not None or side.name == "head")
         ]
-        for key, seen in side.replay(wanted, opts.reruns).items():
-            setattr(calls[key], name, seen)
+        return side.replay(wanted, opts.reruns)
+
+    for name, seen in _on_both(sides, replay).items():
+        for key, value in seen.items():
+            setattr(calls[key], name, value)
     per_fn: dict[tuple[str, str], list[_Call]] = {}
     for call in calls.values():
         fn = by_name.get((call.module, call.target))
         if fn is None:
             continue
         if fn.base is None:
-            _crash(section, fn, call)
+            _crash(section, fn, call, seeds.get("plausible", set()))
             continue
         verdict = _compare(call)
         if verdict == IGNORED:
@@ -297,8 +251,20 @@ def _run(
     section.changes.sort(key=lambda c: (c.path, c.line))
 
 
-def _crash(section: BehaviourSection, fn: ChangedFunction, call: _Call) -> None:
-    if call.head is None:
+def _plausible(expr: str, values: set[str]) -> bool:
+    """Whether every constant of a call is one its module, docs or tests use."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return False
+    return all(repr(n.value) in values for n in ast.walk(tree) if isinstance(n, ast.Constant))
+
+
+def _crash(
+    section: BehaviourSection, fn: ChangedFunction, call: _Call, plausible: set[str]
+) -> None:
+    """A new function's call that crashes (not a raise of its own) on plausible inputs."""
+    if call.head is None or not _plausible(call.expr, plausible):
         return
     outcome, stable = call.head
     if not stable or outcome.get("raises") not in bc.CRASHES or outcome.get("deliberate"):
@@ -311,13 +277,17 @@ def _crash(section: BehaviourSection, fn: ChangedFunction, call: _Call) -> None:
     )
 
 
+def _replay(side: Side, keys: list[tuple[str, str]], reruns: int) -> dict[tuple[str, str], Any]:
+    return side.replay(keys, reruns)
+
+
 def _rank(call: _Call) -> tuple[int, int, str]:
     """Calls that read best first: one side returning a value over both raising, then short."""
     raised = sum(1 for seen in (call.base, call.head) if seen and "raises" in seen[0])
     return (raised == 2, len(call.expr), call.expr)
 
 
-def _simplest(differing: list[_Call], sides: dict[str, _Side], opts: BehaviourOptions) -> _Call:
+def _simplest(differing: list[_Call], sides: dict[str, Side], opts: BehaviourOptions) -> _Call:
     """The simplest call that still tells the sides apart: rounds of simpler variants of the
     best differing calls, each replayed on both sides, while they get simpler."""
     best = sorted(differing, key=_rank)[:SHRUNK_CALLS]
@@ -333,8 +303,8 @@ def _simplest(differing: list[_Call], sides: dict[str, _Side], opts: BehaviourOp
             break
         tried |= {c.expr for c in candidates}
         keys = list(dict.fromkeys((c.module, c.expr) for c in candidates))
-        for name, side in sides.items():
-            seen = side.replay(keys, opts.reruns)
+        replayed = _on_both(sides, partial(_replay, keys=keys, reruns=opts.reruns))
+        for name, seen in replayed.items():
             for c in candidates:
                 if (c.module, c.expr) in seen:
                     setattr(c, name, seen[(c.module, c.expr)])
@@ -346,19 +316,21 @@ def _simplest(differing: list[_Call], sides: dict[str, _Side], opts: BehaviourOp
     return best[0]
 
 
-def _verify_tests(changes: list[Change], sides: dict[str, _Side]) -> None:
+def _verify_tests(changes: list[Change], sides: dict[str, Side]) -> None:
     """Keep each change's regression test only if it passes on the base and fails on the head."""
     tests = [c for c in changes if c.test]
     if not tests:
         return
     code = "\n\n".join(c.test for c in tests)
-    outcomes: dict[str, dict[str, str]] = {}
-    for name, side in sides.items():
-        run = side.sandbox.run_tests(
-            [TEST_FILE, "-p", "no:randomly"], test_command="pytest",
-            extra_files={TEST_FILE: code}, env={"PYTHONPATH": side.pythonpath}, timeout=300,
+
+    def run(side: Side) -> dict[str, str]:
+        found, _ = run_pytest(
+            side.sandbox, "pytest", args=[TEST_FILE, "-p", "no:randomly"],
+            files={TEST_FILE: code}, pythonpath=side.pythonpath, timeout=300,
         )  # fmt: skip
-        outcomes[name] = {c.nodeid.split("::")[-1]: c.outcome for c in run.tests}
+        return {nodeid.split("::")[-1]: outcome for nodeid, outcome in found.items()}
+
+    outcomes = _on_both(sides, run)
     for change in tests:
         names = [line[4:].split("(")[0] for line in change.test.splitlines()
                  if line.startswith("def test_")]  # fmt: skip

@@ -25,8 +25,11 @@ from agents.review.behaviour_calls import comparable, result_text
 from agents.review.report import Checks, Finding
 from flows import FlowRunner, LLMUnreachable, RetryPolicy, Route, Stage, StageFailed
 
-# (path, [call texts]) → {call text: (outcome, stable)}: runs calls in a file's module on the head.
-RunCalls = Callable[[str, list[str]], dict[str, tuple[dict[str, Any], bool]]]
+# (path, [call texts], files to put in place or None) → {call text: (outcome, stable)}: runs calls
+# in a file's module on the head.
+RunCalls = Callable[
+    [str, list[str], dict[str, str | bytes] | None], dict[str, tuple[dict[str, Any], bool]]
+]
 
 
 class _Score(BaseModel):
@@ -137,14 +140,17 @@ class FindingChecker:
             else:
                 kept.append(scored)
         if claims and self.options.run_calls is not None:
-            seen = self.options.run_calls(claims[0][0].path, [c for _, c, _ in claims])
+            seen: dict[str, tuple[dict[str, Any], bool]] = {}
+            for path in dict.fromkeys(f.path for f, _, _ in claims):
+                mine = [c for f, c, _ in claims if f.path == path]
+                seen.update(self.options.run_calls(path, mine, None))
             for finding, call, expect in claims:
                 outcome, stable = seen.get(call, ({"unloadable": "not run"}, False))
                 failed = _fails(outcome, expect) if stable else None
                 if failed is True:
                     self.checks.confirmed += 1
                     evidence = f"Ran `{call}` on the head: it {result_text(outcome)}."
-                    kept.append(replace(finding, confirmed=True, evidence=evidence))
+                    kept.append(replace(finding, confirmed=True, evidence=evidence, call=call))
                 elif failed is False:
                     self.checks.refuted += 1
                 else:

@@ -45,6 +45,8 @@ class Finding:
     confirmed: bool = False  # the failing input the finding claims was run and failed
     score: int | None = None  # the second look's score (0-10) of a model finding
     verified: bool = False  # the suggestion was applied and the tests passed with it
+    suggestion_start: int | None = None  # a suggestion replacing lines start..line (a function)
+    call: str = ""  # the failing call a confirmed finding claimed
 
     @property
     def fingerprint(self) -> str:
