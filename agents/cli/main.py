@@ -20,7 +20,19 @@ import typer
 from rich.text import Text
 
 from agents import __version__
-from agents.cli import bundle, config, cover, doctor, flows, index, lsp, model, review, service
+from agents.cli import (
+    bundle,
+    config,
+    cover,
+    doctor,
+    flows,
+    index,
+    lsp,
+    model,
+    review,
+    service,
+    suppressions,
+)
 from agents.cli import testgen as tests
 from agents.cli.common import err, out
 from agents.errors import AssayError
@@ -71,6 +83,7 @@ app.command("tests")(tests.tests_command)
 app.add_typer(flows.trace_app, name="trace")
 app.add_typer(index.index_app, name="index")
 app.command("search")(index.search)
+index.policy_app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(index.policy_app, name="policy")
 app.command("lsp")(lsp.lsp)
 app.add_typer(bundle.bundle_app, name="bundle")
