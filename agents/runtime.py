@@ -19,7 +19,15 @@ from pathlib import Path
 
 from agents.errors import InputError
 from agents.settings import Settings
-from flows import Completer, LLMClient, LLMUnreachable, ResponseCache, Sandbox, TraceWriter
+from flows import (
+    Completer,
+    CredentialScreen,
+    LLMClient,
+    LLMUnreachable,
+    ResponseCache,
+    Sandbox,
+    TraceWriter,
+)
 
 UNREACHABLE_FIX_ENDPOINT = "check that the server runs, or fix ASSAY_LLM_BASE_URL / --llm-base-url"
 UNREACHABLE_FIX_EMBEDDED = "set ASSAY_LLM_BASE_URL or run 'assay model install'"
@@ -60,9 +68,17 @@ def trace_path(settings: Settings, kind: str, ident: str | None = None) -> Path:
     return settings.traces_dir / f"{kind}-{stamp}.jsonl"
 
 
-def open_trace(settings: Settings, kind: str, ident: str | None = None) -> TraceWriter:
-    """The run's trace: prompts and replies included (they stay in ``ASSAY_HOME``)."""
-    return TraceWriter(trace_path(settings, kind, ident), include_content=True)
+def open_trace(
+    settings: Settings, kind: str, ident: str | None = None, path: Path | None = None
+) -> TraceWriter:
+    """The run's trace (``path``, else named by :func:`trace_path`): prompts and replies
+    included, in a file only its owner reads, never with this host's secret values (prompts
+    carry code and test output)."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    known = CredentialScreen.from_env(os.environ).known | ({key} if key else set())
+    redact = CredentialScreen(frozenset(known)).redact
+    where = path or trace_path(settings, kind, ident)
+    return TraceWriter(where, include_content=True, redact=redact)
 
 
 def make_llm_client(settings: Settings, base_url: str) -> LLMClient:
@@ -104,7 +120,7 @@ def open_sandbox(
     timeout: float | None = None,
 ) -> Sandbox:
     """The sandbox over ``repo`` the settings describe (interpreter, timeout unless given,
-    memory cap); open it with ``with``."""
+    memory cap, the strongest isolation allowed); open it with ``with``."""
     memory = settings.sandbox_memory_mb * 2**20 if settings.sandbox_memory_mb else None
     return Sandbox(
         repo,
@@ -112,6 +128,7 @@ def open_sandbox(
         timeout=timeout or settings.sandbox_timeout,
         memory_limit=memory,
         stop_check=stop_check,
+        max_isolation=settings.sandbox_isolation,
     )
 
 
@@ -156,9 +173,4 @@ def open_run(
         if model:
             client = stack.enter_context(open_llm(settings))
             llm = wrap_llm(client) if wrap_llm is not None else client
-        trace = (
-            TraceWriter(trace_file, include_content=True)
-            if trace_file is not None
-            else open_trace(settings, kind, trace_id)
-        )
-        yield Run(settings, sandbox, llm, trace)
+        yield Run(settings, sandbox, llm, open_trace(settings, kind, trace_id, trace_file))

@@ -50,8 +50,12 @@ _LAZY = {
     **dict.fromkeys(("CodeAnswer", "TextAnswer"), "flows.answers"),
     **dict.fromkeys(("Request", "RetryPolicy", "Route", "Stage", "StageResult"), "flows.stage"),
     **dict.fromkeys(
-        ("Isolation", "Sandbox", "isolation_level", "repo_files", "parse_test_command"),
+        ("Guarantee", "Isolation", "Sandbox", "host_guarantees", "isolation_level", "repo_files"),
         "flows.sandbox",
+    ),
+    "parse_test_command": "flows.sandbox",
+    **dict.fromkeys(
+        ("PLACEHOLDER", "CredentialScreen", "looks_like_credential"), "flows.credentials"
     ),
     **dict.fromkeys(("Problem", "SolveOptions", "SolveResult", "solve_problem"), "flows.solve"),
     **dict.fromkeys(("SOLUTION_MODULE", "load_tests"), "flows.solve_exec"),
@@ -61,6 +65,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("TraceWriter", "read_trace"), "flows.trace"),
     **dict.fromkeys(("describe_step", "summarize"), "flows.trace_summary"),
+    "mask_url": "flows.urls",
 }
 
 if TYPE_CHECKING:
@@ -74,6 +79,7 @@ if TYPE_CHECKING:
         RunResult,
         TestRun,
     )
+    from flows.credentials import PLACEHOLDER, CredentialScreen, looks_like_credential
     from flows.llm import LLMClient, retry_after_seconds
     from flows.llm_types import Completion, StageUsage, Usage
     from flows.pycode import (
@@ -85,7 +91,15 @@ if TYPE_CHECKING:
         trim_to_parse,
     )
     from flows.runtime import Budget, BudgetExhausted, Completer, FlowRunner, StageFailed
-    from flows.sandbox import Isolation, Sandbox, isolation_level, parse_test_command, repo_files
+    from flows.sandbox import (
+        Guarantee,
+        Isolation,
+        Sandbox,
+        host_guarantees,
+        isolation_level,
+        parse_test_command,
+        repo_files,
+    )
     from flows.solve import Problem, SolveOptions, SolveResult, solve_problem
     from flows.solve_exec import SOLUTION_MODULE, load_tests
     from flows.stage import Request, RetryPolicy, Route, Stage, StageResult
@@ -93,6 +107,7 @@ if TYPE_CHECKING:
     from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
     from flows.trace import TraceWriter, read_trace
     from flows.trace_summary import describe_step, summarize
+    from flows.urls import mask_url
 
 
 def __getattr__(name: str) -> Any:
@@ -102,15 +117,71 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "MAX_TESTS_PER_ANSWER", "SOLUTION_MODULE", "Arc", "Behaviour", "Budget", "BudgetExhausted",
-    "CaseResult", "CodeAnswer", "Completer", "Completion", "CoverageReport", "FileCoverage",
-    "FlowRunner", "FlowsError", "Isolation", "LLMAuthError", "LLMBadResponse", "LLMClient",
-    "LLMError", "LLMModelNotFound", "LLMRateLimited", "LLMServerError", "LLMTimeout",
-    "LLMUnreachable", "ParseError", "Problem", "Request", "ResponseCache", "RetryPolicy",
-    "Route", "RunResult", "Sandbox", "SandboxError", "SolveOptions", "SolveResult", "Stage",
-    "StageFailed", "StageResult", "StageUsage", "TestRun", "TestTarget", "TestWritingFlow",
-    "TestWritingOptions", "TextAnswer", "TraceWriter", "Usage", "answer_complete", "answer_end",
-    "describe_step", "extract_test_module", "isolation_level", "load_tests", "parse_as",
-    "parse_test_command", "read_trace", "repo_files", "retry_after_seconds", "settle_reply",
-    "solve_problem", "summarize", "trim_to_parse",
+    "MAX_TESTS_PER_ANSWER",
+    "PLACEHOLDER",
+    "SOLUTION_MODULE",
+    "Arc",
+    "Behaviour",
+    "Budget",
+    "BudgetExhausted",
+    "CaseResult",
+    "CodeAnswer",
+    "Completer",
+    "Completion",
+    "CoverageReport",
+    "CredentialScreen",
+    "FileCoverage",
+    "FlowRunner",
+    "FlowsError",
+    "Guarantee",
+    "Isolation",
+    "LLMAuthError",
+    "LLMBadResponse",
+    "LLMClient",
+    "LLMError",
+    "LLMModelNotFound",
+    "LLMRateLimited",
+    "LLMServerError",
+    "LLMTimeout",
+    "LLMUnreachable",
+    "ParseError",
+    "Problem",
+    "Request",
+    "ResponseCache",
+    "RetryPolicy",
+    "Route",
+    "RunResult",
+    "Sandbox",
+    "SandboxError",
+    "SolveOptions",
+    "SolveResult",
+    "Stage",
+    "StageFailed",
+    "StageResult",
+    "StageUsage",
+    "TestRun",
+    "TestTarget",
+    "TestWritingFlow",
+    "TestWritingOptions",
+    "TextAnswer",
+    "TraceWriter",
+    "Usage",
+    "answer_complete",
+    "answer_end",
+    "describe_step",
+    "extract_test_module",
+    "host_guarantees",
+    "isolation_level",
+    "load_tests",
+    "looks_like_credential",
+    "mask_url",
+    "parse_as",
+    "parse_test_command",
+    "read_trace",
+    "repo_files",
+    "retry_after_seconds",
+    "settle_reply",
+    "solve_problem",
+    "summarize",
+    "trim_to_parse",
 ]  # fmt: skip

@@ -98,10 +98,43 @@ class RunResult:
     isolation: str  # the level in force: "bwrap", "unshare" or "process"
     output_trimmed: bool = False
     leaked_pids: tuple[int, ...] = ()  # processes that survived SIGKILL (should stay empty)
+    # Side effects seen (the run's processes were all killed afterwards in any case):
+    left_behind: tuple[str, ...] = ()  # names of processes still running when the command ended
+    memory_limit: int | None = None  # the run's memory cap (bytes) where a cgroup enforced it
+    memory_peak: int | None = None  # bytes, the run as a whole, where a cgroup measured it
+    memory_exceeded: bool = False  # the run reached its memory cap: a process was OOM-killed
+    processes_capped: bool = False  # the run reached its cap on the number of processes
+    supervisor_lost: bool = False  # the run killed the supervisor that watched its processes
+    # Why the sandbox could not do its job ("" when it could): the command could not start,
+    # or the run destroyed its copy.  Such a result says nothing about the code under test.
+    broken: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.broken
+
+    @property
+    def side_effects(self) -> tuple[str, ...]:
+        """What the run did beyond its output, one sentence each (empty for a clean run)."""
+        found = []
+        if self.left_behind:
+            names = ", ".join(sorted(set(self.left_behind)))
+            found.append(f"left {len(self.left_behind)} process(es) running: {names}")
+        if self.supervisor_lost:
+            found.append("killed the sandbox's process supervisor")
+        if self.memory_exceeded:
+            cap = f" of {_size(self.memory_limit)}" if self.memory_limit else ""
+            peak = f" (peak {_size(self.memory_peak)})" if self.memory_peak else ""
+            found.append(f"passed the memory cap{cap}{peak}: a process was OOM-killed")
+        if self.processes_capped:
+            found.append("reached the cap on the number of processes")
+        if self.leaked_pids:
+            found.append(f"{len(self.leaked_pids)} process(es) survived SIGKILL")
+        return tuple(found)
+
+
+def _size(n: int | None) -> str:
+    return f"{(n or 0) / 2**20:.0f} MiB"
 
 
 @dataclass(frozen=True)
@@ -118,7 +151,12 @@ class TestRun:
     @property
     def no_tests(self) -> bool:
         """pytest collected nothing (exit code 5): a baseline of zero, not a crash."""
-        return self.result.returncode == 5 and not self.result.timed_out
+        return self.result.returncode == 5 and not self.result.timed_out and not self.broken
+
+    @property
+    def broken(self) -> str:
+        """Why the sandbox could not run the tests ("" when it could), see RunResult.broken."""
+        return self.result.broken
 
     @property
     def passed(self) -> bool:

@@ -31,6 +31,7 @@ from flows.errors import (
     LLMUnreachable,
 )
 from flows.llm_types import Completion
+from flows.urls import mask_url
 
 __all__ = ["Completion", "LLMClient", "Message", "retry_after_seconds"]
 
@@ -85,6 +86,7 @@ class LLMClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = mask_url(self.base_url)  # what messages say: no password
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
@@ -116,8 +118,12 @@ class LLMClient:
         seed: int | None = None,
         use_cache: bool = True,
         stop_when: Callable[[str], bool] | None = None,
+        timeout: float | None = None,
     ) -> Completion:
         """Send one chat request; return the answer or raise an :class:`LLMError` subtype.
+
+        ``timeout`` caps the whole call, retries and back-off included (a run's time budget
+        passes what is left of it): past it the call raises :class:`LLMTimeout`.
 
         ``seed`` is sent to the server and is part of the cache key: ask again with another
         seed to get a fresh sample instead of the cached one.  ``stop_when`` streams the answer
@@ -147,7 +153,8 @@ class LLMClient:
                 )
                 return completion
 
-        completion = self._request_with_retries(msgs, model, stage, params, stop_when)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        completion = self._request_with_retries(msgs, model, stage, params, stop_when, deadline)
         if self.cache is not None:
             self.cache.put(
                 key,
@@ -170,7 +177,7 @@ class LLMClient:
             raise self._translate(exc, self.model) from exc
         except Exception as exc:  # garbage body, wrong content type
             raise LLMBadResponse(
-                f"Unreadable answer from {self.base_url}/models", base_url=self.base_url
+                f"Unreadable answer from {self.shown_url}/models", base_url=self.shown_url
             ) from exc
 
     def close(self) -> None:
@@ -185,16 +192,23 @@ class LLMClient:
         stage: str,
         params: dict[str, Any],
         stop_when: Callable[[str], bool] | None = None,
+        deadline: float | None = None,
     ) -> Completion:
         attempt = 0
         transport_retries = 0
         while True:
             started = time.monotonic()
+            client = self._client
+            if deadline is not None:
+                left = deadline - started
+                if left <= 0:
+                    raise self._out_of_time(deadline, started)
+                client = client.with_options(timeout=min(self.timeout, left))
             try:
                 if stop_when is not None:
-                    answer = self._stream(msgs, model, stage, params, stop_when, started)
+                    answer = self._stream(client, msgs, model, stage, params, stop_when, deadline)
                 else:
-                    response = self._client.chat.completions.create(
+                    response = client.chat.completions.create(
                         model=model,
                         messages=msgs,  # type: ignore[arg-type]
                         **params,
@@ -203,6 +217,8 @@ class LLMClient:
                 return replace(answer, retries=attempt) if attempt else answer
             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                 # APITimeoutError subclasses APIConnectionError.
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._out_of_time(deadline, started) from exc
                 err = self._translate(exc, model)
                 if transport_retries >= 1 or attempt >= self.max_retries:
                     raise err from exc
@@ -227,25 +243,36 @@ class LLMClient:
                 wait = self._backoff(attempt, None)
             except (openai.APIError, ValueError) as exc:  # e.g. a body that is not JSON
                 err = LLMBadResponse(
-                    f"Unreadable answer from {self.base_url}: {_short(str(exc))}",
-                    base_url=self.base_url,
+                    f"Unreadable answer from {self.shown_url}: {_short(str(exc))}",
+                    base_url=self.shown_url,
                 )
                 if attempt >= self.max_retries:
                     raise err from exc
                 wait = self._backoff(attempt, None)
             attempt += 1
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                raise self._out_of_time(deadline, started)
             self._sleep(wait)
+
+    def _out_of_time(self, deadline: float, started: float) -> LLMTimeout:
+        return LLMTimeout(
+            f"The LLM endpoint at {self.base_url} did not answer in the time this call had"
+            f" ({max(0.0, deadline - started):.0f} s left of the run's budget)",
+            base_url=self.base_url,
+        )
 
     def _stream(
         self,
+        client: openai.OpenAI,
         msgs: list[dict[str, str]],
         model: str,
         stage: str,
         params: dict[str, Any],
         stop_when: Callable[[str], bool],
-        started: float,
+        deadline: float | None,
     ) -> Completion:
-        stream: Any = self._client.chat.completions.create(  # type: ignore[call-overload]
+        started = time.monotonic()
+        stream: Any = client.chat.completions.create(  # type: ignore[call-overload]
             model=model,
             messages=msgs,
             stream=True,
@@ -253,11 +280,12 @@ class LLMClient:
             **params,
         )
         parts: list[str] = []
-        chunks = 0
+        chunks = seen = 0
         finish: str | None = None
         usage: Any = None
         try:
             for chunk in stream:
+                seen += 1
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
@@ -270,8 +298,15 @@ class LLMClient:
                     if stop_when("".join(parts)):
                         finish = "stop_when"
                         break
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._out_of_time(deadline, started)
         finally:
             stream.close()  # hang up: the server stops generating for us
+        if not seen:  # not a single event: the body was no chat-completion stream at all
+            raise LLMBadResponse(
+                f"Unreadable answer from {self.shown_url}: no chat-completion events in the stream",
+                base_url=self.shown_url,
+            )
         prompt_chars = sum(len(m["content"]) for m in msgs)
         return Completion(
             text="".join(parts),
@@ -295,14 +330,14 @@ class LLMClient:
         choices = getattr(response, "choices", None)
         if not choices:
             raise LLMBadResponse(
-                f"Answer without choices from {self.base_url}", base_url=self.base_url
+                f"Answer without choices from {self.shown_url}", base_url=self.shown_url
             )
         choice = choices[0]
         message = getattr(choice, "message", None)
         text = getattr(message, "content", None)
         if text is None:
             raise LLMBadResponse(
-                f"Answer without message content from {self.base_url}", base_url=self.base_url
+                f"Answer without message content from {self.shown_url}", base_url=self.shown_url
             )
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -318,7 +353,7 @@ class LLMClient:
         )
 
     def _translate(self, exc: Exception, model: str) -> LLMError:
-        url = self.base_url
+        url = self.shown_url
         if isinstance(exc, openai.APITimeoutError):
             return LLMTimeout(
                 f"The LLM endpoint at {url} did not answer within {self.timeout:g} s",
@@ -369,5 +404,5 @@ class LLMClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    text = mask_url(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"

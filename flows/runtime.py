@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from flows.answers import CodeAnswer, TextAnswer, extract_python, fence_closed
-from flows.errors import FlowsError, LLMAuthError, LLMError, LLMUnreachable
+from flows.errors import FlowsError, LLMAuthError, LLMError, LLMTimeout, LLMUnreachable
 from flows.llm_types import Completion, Usage
 from flows.stage import Message, Request, RetryPolicy, Route, Stage, StageResult, T, fence_of
 from flows.structured import REPAIR_PROMPT, ParseError
@@ -48,6 +48,7 @@ class Completer(Protocol):
         seed: int | None = ...,
         use_cache: bool = ...,
         stop_when: Callable[[str], bool] | None = ...,
+        timeout: float | None = ...,
     ) -> Completion: ...
 
 
@@ -147,6 +148,8 @@ class FlowRunner:
         }
         if request.stop_when is not None:
             params["stop_when"] = request.stop_when
+        if self.budget.max_seconds is not None:  # a call in flight ends with the budget
+            params["timeout"] = max(1.0, self.budget.max_seconds - self.elapsed)
         started = self._clock()
         usage = self.usage.stage(request.stage)
         try:
@@ -155,6 +158,10 @@ class FlowRunner:
             usage.failed_calls += 1
             usage.seconds += self._clock() - started
             self._trace_call(request, None, attempt, error=exc, latency=self._clock() - started)
+            limit = self.budget.max_seconds
+            if isinstance(exc, LLMTimeout) and limit is not None and self.elapsed + 1 >= limit:
+                # Cut by the time budget: the budget is spent, which is not an error.
+                raise BudgetExhausted(f"the time budget of {limit:g} s is spent") from exc
             raise
         usage.calls += 1
         if completion.cached:

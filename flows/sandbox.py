@@ -4,45 +4,41 @@
 ``.gitignore`` and never copying ``.git``, virtualenvs or caches (:mod:`flows.sandbox_copy`).
 Every run gets a fresh copy of the stage plus its own ``home/``, ``tmp/`` and ``out/`` beside
 it, all removed afterwards: nothing a run does reaches the user's tree or the next run.
+Opening a sandbox first sweeps what dead assay processes left (:mod:`flows.sandbox_sweep`).
 
-What is enforced, by isolation level (the strongest the host allows, probed once by running
-``true`` with it, see :func:`isolation_level`; a sandbox may cap it with ``max_isolation``):
+How a run is confined (the strongest level the host allows, see :mod:`flows.sandbox_confine`;
+``max_isolation`` may cap it) and what that really guarantees here
+(:meth:`Sandbox.guarantees`, :mod:`flows.sandbox_guarantees`):
 
-- ``bwrap`` (bubblewrap): the filesystem is read-only except the run's directory; private
-  ``/tmp`` and ``/run`` (no host unix sockets), own ``/dev`` and ``/proc``; own PID, IPC, UTS
-  and network namespaces: no network (a private loopback only) unless ``network=True``.
-- ``unshare``: own user, PID and network namespaces (no network, not even loopback, unless
-  ``network=True``).  The filesystem is NOT read-only: the command can write wherever the
-  service's user can, and only the working copy keeps the user's tree out of its way.
-- ``process``: a plain process group; neither network nor filesystem is confined.
+- ``bwrap``: an unprivileged uid without capabilities in its own namespaces, seeing only
+  system directories, the interpreters and its copy; no network unless ``network=True``.
+- ``unshare``: own user, PID and network namespaces; the filesystem is NOT confined.
+- ``process``: a supervised process tree only.
 
-At every level (how: :mod:`flows.sandbox_confine`): a wall-clock timeout, and at the end of every
-run (timed out or not) SIGKILL for all of the run's processes: its process group, its descendants,
-every process whose environment carries the run's ``ASSAY_SANDBOX_RUN`` token (this finds
-grandchildren that escaped with ``setsid``) and, with a PID namespace, the whole namespace.  A run
-returns only when none is left.  An address-space limit (RLIMIT_AS).  An environment scrubbed of
-secrets (:func:`scrub_env`), with ``HOME`` and ``TMPDIR`` in the run's directory,
-``PYTHONDONTWRITEBYTECODE=1``, none of our ``PYTHON*``/``PYTEST*``/``COVERAGE*`` variables and
-the interpreter's virtualenv first on ``PATH``.
+At every level (:mod:`flows.sandbox_run`): a cgroup per run where the host allows (every
+process killed at the end, memory and process count capped for the run as a whole), a
+supervisor that is the subreaper of the run's processes and names what was left running, an
+address-space limit per process, a wall-clock timeout, and an environment built from an
+allow-list (:mod:`flows.sandbox_env`).  Outputs are redacted of the parent's secret values and
+of credential-looking strings.  A run that could not start or destroyed its copy returns a
+result with ``broken`` set, not an exception.
 
 ``run_tests`` runs ``python -m coverage run --branch -m pytest`` with ``PYTHONPATH`` set to the
 copy's root plus its ``src/`` (flat and src layouts both import the copy, never an editable
-install of the user's tree), then ``python -m coverage json`` with the same interpreter; the
-results are read by :mod:`flows.coverage_data`.
+install of the user's tree), then ``python -m coverage json`` (in the run's ``out/``, not in
+the copy) with the same interpreter; the results are read by :mod:`flows.coverage_data`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -50,23 +46,20 @@ from types import TracebackType
 
 from flows.coverage_data import (
     CoverageReport,
-    OutputBuffer,
     RunResult,
     TestRun,
     load_coverage_json,
     parse_junit,
 )
+from flows.credentials import CredentialScreen
 from flows.errors import SandboxError
+from flows.sandbox_cgroup import cgroup_host
+from flows.sandbox_command import parse_test_command, python_path
 from flows.sandbox_confine import (
-    MARKER,
     Isolation,
-    _confine,
-    _kill_run,
-    _limit_memory,
-    _wait_exit,
     available_isolation,
+    interpreter_mounts,
     isolation_level,
-    scrub_env,
 )
 from flows.sandbox_copy import (
     ALWAYS_SKIP,
@@ -77,63 +70,39 @@ from flows.sandbox_copy import (
     _write_files,
     repo_files,
 )
+from flows.sandbox_env import run_env
+from flows.sandbox_guarantees import (
+    DEFAULT_MAX_PROCESSES,
+    DEFAULT_MEMORY_LIMIT,
+    Guarantee,
+    guarantees,
+    host_guarantees,
+)
+from flows.sandbox_run import Confinement, execute
+from flows.sandbox_sweep import MARKER, STAGE_PREFIX, mark_owner, sweep
 
 __all__ = [
     "ALWAYS_SKIP",
     "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_MAX_PROCESSES",
     "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_TIMEOUT",
     "MARKER",
     "CoverageReport",
+    "Guarantee",
     "Isolation",
     "RunResult",
     "Sandbox",
     "TestRun",
     "available_isolation",
+    "host_guarantees",
     "isolation_level",
     "parse_test_command",
     "repo_files",
-    "scrub_env",
 ]
 
 DEFAULT_TIMEOUT = 300.0
-DEFAULT_MEMORY_LIMIT = 4 << 30  # bytes of address space
 DEFAULT_MAX_OUTPUT = 64_000  # bytes of output kept (head and tail)
-
-
-def parse_test_command(command: str | Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Split a user's pytest command into pytest's arguments and leading ``NAME=value`` pairs.
-
-    Accepts ``pytest ...``, ``py.test ...`` and ``python -m pytest ...`` (any path to them).
-    """
-    words = shlex.split(command) if isinstance(command, str) else list(command)
-    env = {}
-    while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]):
-        name, _, env[name] = words.pop(0).partition("=")
-    program = Path(words[0]).name if words else ""
-    if program in ("pytest", "py.test"):
-        return words[1:], env
-    if re.fullmatch(r"python[0-9.]*", program) and words[1:3] == ["-m", "pytest"]:
-        return words[3:], env
-    raise SandboxError(
-        f"the test command {shlex.join(words) or '(empty)'!r} is not a pytest command",
-        "assay needs a pytest command such as 'pytest tests' or 'python -m pytest tests'",
-    )
-
-
-def _python_path(python: str | Path | None) -> Path:
-    """The interpreter as given (not resolved: a venv's python is a symlink out of the venv)."""
-    fix = "pass --python the path of an existing interpreter, e.g. .venv/bin/python"
-    raw = str(python) if python is not None else sys.executable
-    if raw and os.sep not in raw:
-        raw = shutil.which(raw) or raw
-    path = Path(os.path.abspath(os.path.expanduser(raw or "python")))
-    if not raw or not path.exists():
-        raise SandboxError(f"Python interpreter not found: {path}", fix)
-    if not path.is_file() or not os.access(path, os.X_OK):
-        raise SandboxError(f"Python interpreter is not an executable file: {path}", fix)
-    return path
-
 
 _FIND_TOOLS = (
     "import importlib.util as u; "
@@ -142,35 +111,22 @@ _FIND_TOOLS = (
 
 
 CONTEXTS_PLUGIN = "_assay_test_contexts"
-# Each test's lines are recorded under its node id (what pytest-cov's --cov-context=test does).
-CONTEXTS_PLUGIN_SOURCE = """
-import coverage
-
-
-def _switch(name):
-    cov = coverage.Coverage.current()
-    if cov is not None:
-        cov.switch_context(name)
-
-
-def pytest_runtest_setup(item):
-    _switch(item.nodeid)
-
-
-def pytest_runtest_teardown(item, nextitem):
-    _switch(item.nodeid)
-"""
+# A pytest plugin, written beside a run's copy: each test's lines under its node id.
+CONTEXTS_PLUGIN_SOURCE = Path(__file__).with_name("contexts_plugin.py").read_text(encoding="utf-8")
 
 
 class Sandbox:
     """Runs commands in throwaway copies of ``repo``, confined as strongly as the host allows.
 
     Use it as a context manager: entering stages the copy, leaving removes everything.
-    ``python`` (default: this interpreter) runs the tests; ``timeout`` (seconds) and
-    ``memory_limit`` (bytes of address space, None for none) apply to every run unless a run
-    says otherwise.  ``network=True`` leaves the network alone; ``max_isolation`` caps the level
-    (``Isolation`` or its label).  ``base_env`` (default ``os.environ``) is scrubbed of secrets
-    before a run sees it.  ``work_dir`` holds the copies (default: the system temp directory).
+    ``python`` (default: this interpreter) runs the tests; ``timeout`` (seconds),
+    ``memory_limit`` (bytes, None for none: the address space of each process and, with a
+    cgroup, the memory of the run as a whole) and ``max_processes`` (per run, with a cgroup)
+    apply to every run.  ``network=True`` leaves the network alone; ``max_isolation`` caps the
+    level (``Isolation`` or its label); ``cgroups=False`` never uses a cgroup.  A run's
+    environment is built from an allow-list of ``base_env`` (default ``os.environ``) plus the
+    names or patterns in ``pass_env``; ``base_env``'s secret values are redacted from outputs.
+    ``work_dir`` holds the copies (default: the system temp directory).
     """
 
     def __init__(
@@ -180,9 +136,12 @@ class Sandbox:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        max_processes: int | None = DEFAULT_MAX_PROCESSES,
         network: bool = False,
         max_isolation: Isolation | str = Isolation.BWRAP,
+        cgroups: bool = True,
         base_env: Mapping[str, str] | None = None,
+        pass_env: Sequence[str] = (),
         work_dir: str | Path | None = None,
         max_output: int = DEFAULT_MAX_OUTPUT,
         stop_check: Callable[[], None] | None = None,
@@ -190,7 +149,7 @@ class Sandbox:
         self.repo = Path(os.path.abspath(os.path.expanduser(repo)))
         if not self.repo.is_dir():
             raise SandboxError(f"repository not found: {self.repo}", "pass the repository's root")
-        self.python = _python_path(python)
+        self.python = python_path(python)
         if isinstance(max_isolation, str):
             if max_isolation.upper() not in Isolation.__members__:
                 labels = ", ".join(level.label for level in Isolation)
@@ -198,32 +157,60 @@ class Sandbox:
             max_isolation = Isolation[max_isolation.upper()]
         self.isolation = Isolation(min(max_isolation, isolation_level()))
         self.timeout, self.memory_limit, self.network = timeout, memory_limit, network
-        self.max_output, self.work_dir = max_output, work_dir
+        self.max_processes = max_processes
+        self.max_output = max_output
+        self.work_dir = Path(work_dir or tempfile.gettempdir()).resolve()
         # Called before every run and a few times a second while one runs: what it raises stops
         # the run (all its processes are killed) and propagates (an editor's cancel button).
         self.stop_check = stop_check
         self.dropped_symlinks: list[str] = []  # symlinks not copied: they lead outside the repo
         self._base_env = dict(os.environ if base_env is None else base_env)
+        self.pass_env = tuple(pass_env)
+        self._cgroups = cgroup_host() if cgroups else None
         self._root: Path | None = None
         self._stage_dir = Path()
+        self._stage_has_files = False
         self._lock = threading.Lock()
         self._tools_ok = False
-        interpreters = {Path(p).parent.parent for p in (self.python, os.path.realpath(self.python))}
-        self._ro_binds = sorted(p for p in interpreters if str(p).startswith(("/tmp/", "/run/")))
+        pythons = {self.python, Path(sys.executable)} if sys.executable else {self.python}
+        self._conf = Confinement(
+            isolation=self.isolation,
+            network=network,
+            read_only=interpreter_mounts(sorted(pythons), [self.repo]),
+            memory_limit=memory_limit,
+            max_processes=max_processes,
+            cgroups=self._cgroups if self._cgroups and self._cgroups.usable else None,
+            max_output=max_output,
+            screen=CredentialScreen.from_env(self._base_env),
+            stop_check=stop_check,
+        )
 
     def describe(self) -> str:
-        """What a run in this sandbox is confined by, in one line for ``assay doctor``."""
+        """What a run in this sandbox is confined by, in one line."""
         limit = self.memory_limit
-        memory = "no memory limit" if limit is None else f"address space ≤ {limit / 2**30:.1f} GiB"
-        return f"{self.isolation.describe(self.network)}; {memory}"
+        memory = "no memory limit" if limit is None else f"memory ≤ {limit / 2**30:.1f} GiB"
+        cgroup = self._conf.cgroups.describe() if self._conf.cgroups else "no cgroup"
+        return f"{self.isolation.describe(self.network)}; {cgroup}; {memory}"
+
+    def guarantees(self) -> tuple[Guarantee, ...]:
+        """What holds for this sandbox's runs on this host, aspect by aspect."""
+        return guarantees(
+            self.isolation,
+            cgroups=self._conf.cgroups,
+            network=self.network,
+            memory_limit=self.memory_limit,
+            max_processes=self.max_processes,
+        )
 
     def open(self) -> Sandbox:
-        """Stage the pristine copy (once; entering the context manager does this)."""
+        """Sweep what dead runs left, then stage the pristine copy (once; ``with`` does this)."""
         with self._lock:
             if self._root is None:
-                root = Path(tempfile.mkdtemp(prefix="assay-sandbox-", dir=self.work_dir)).resolve()
+                sweep(self.work_dir, self._conf.cgroups)
+                root = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=self.work_dir)).resolve()
                 stage = root / "stage" / (self.repo.name or "repo")
                 try:
+                    mark_owner(root)
                     stage.mkdir(parents=True)
                     (root / "runs").mkdir()
                     names = _git_files(self.repo, self._base_env)
@@ -236,6 +223,7 @@ class Sandbox:
                         "check that the repository is readable and the temp directory has space",
                     ) from exc
                 self._stage_dir, self._root = stage, root
+                self._stage_has_files = any(stage.iterdir())
         return self
 
     def close(self) -> None:
@@ -266,11 +254,11 @@ class Sandbox:
     ) -> RunResult:
         """Run ``argv`` in a fresh copy (cwd: its root) holding ``extra_files`` too.
 
-        ``env`` adds to (or overrides) the scrubbed environment; no ``PYTHONPATH`` is set.
+        ``env`` adds to (or overrides) the run's environment; no ``PYTHONPATH`` is set.
         """
         with self._area() as (area, token):
             _write_files(area / "copy", extra_files)
-            return self._execute(area, token, list(argv), self._env(area, token, env), timeout)
+            return self._execute(area, token, list(argv), self._env(area, env), timeout)
 
     def run_tests(
         self,
@@ -295,7 +283,7 @@ class Sandbox:
         with self._area() as (area, token):
             copy, out = area / "copy", area / "out"
             _write_files(copy, extra_files)
-            run_env = self._env(area, token, {**command_env, **(env or {})})
+            run_env = self._env(area, {**command_env, **(env or {})})
             paths = [copy, copy / "src"] if (copy / "src").is_dir() else [copy]
             extra_path = [run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else []
             plugin: list[str] = []
@@ -313,37 +301,47 @@ class Sandbox:
             if not any(arg.startswith("--rootdir") for arg in argv):
                 argv.append(f"--rootdir={copy}")  # node ids relative to the repository root
             result = self._execute(area, token, argv, run_env, timeout)
-            tests = parse_junit(out / "junit.xml", copy)
+            tests = tuple(
+                dataclasses.replace(
+                    case,
+                    message=self._conf.screen.redact(case.message),
+                    text=self._conf.screen.redact(case.text),
+                )
+                for case in parse_junit(out / "junit.xml", copy)
+            )
+            if result.broken:
+                return TestRun(result, tests, None, f"the sandbox broke: {result.broken}")
             coverage, error = self._export_coverage(area, token, run_env, result, contexts)
             return TestRun(result, tests, coverage, error)
 
     def _export_coverage(
         self, area: Path, token: str, env: dict[str, str], result: RunResult, contexts: bool
     ) -> tuple[CoverageReport | None, str]:
-        """``coverage json`` with the interpreter that measured, then read the JSON."""
+        """``coverage json`` with the interpreter that measured (in ``out/``, not in the copy)."""
         if result.timed_out:
             return None, "the test run timed out before coverage was saved"
         python, out, report = str(self.python), area / "out", area / "out" / "coverage.json"
+        env = {**env, "PYTHONPATH": ""}  # the copy's code plays no part in exporting
         if not (out / ".coverage").exists() and any(out.glob(".coverage.*")):  # parallel = true
-            self._execute(area, token, [python, "-m", "coverage", "combine"], env, 120)
+            self._execute(area, token, [python, "-m", "coverage", "combine"], env, 120, cwd=out)
         argv = [python, "-m", "coverage", "json", "-i", "-o", str(report)]
         argv += ["--show-contexts"] if contexts else []
-        done = self._execute(area, token, argv, env, 120)
+        done = self._execute(area, token, argv, env, 120, cwd=out)
         try:
             return load_coverage_json(report, area / "copy"), ""
         except (OSError, ValueError) as exc:
-            return None, (done.output.strip() or str(exc))[-2000:]
+            return None, (done.broken or done.output.strip() or str(exc))[-2000:]
 
     def _check_tools(self) -> None:
         """Fail early, with the fix, if the interpreter lacks pytest or coverage (checked once)."""
         if self._tools_ok:
             return
         with self._area(copy=False) as (area, token):
-            argv, env = [str(self.python), "-c", _FIND_TOOLS], self._env(area, token, None)
+            argv, env = [str(self.python), "-c", _FIND_TOOLS], self._env(area, None)
             done = self._execute(area, token, argv, env, 60, cwd=area / "tmp")
         found = re.search(r"^missing:(.*)$", done.output, re.MULTILINE)
         if found is None:
-            last = (done.output.strip().splitlines() or ["no output"])[-1]
+            last = (done.broken or done.output.strip() or "no output").splitlines()[-1]
             raise SandboxError(
                 f"could not run {self.python} in the sandbox (exit {done.returncode}): {last}",
                 f"check that '{self.python} -c pass' works",
@@ -371,21 +369,14 @@ class Sandbox:
                 raise SandboxError(
                     f"could not prepare a run directory: {exc}", "free disk space"
                 ) from exc
-            yield area, uuid.uuid4().hex
+            yield area, f"{self._root.name}.{uuid.uuid4().hex}"
         finally:
             _rmtree(area)
 
-    def _env(self, area: Path, token: str, extra: Mapping[str, str] | None) -> dict[str, str]:
-        env = scrub_env(self._base_env)
-        path = env.get("PATH") or os.defpath
-        if (self.python.parent.parent / "pyvenv.cfg").is_file():
-            env["VIRTUAL_ENV"] = str(self.python.parent.parent)
-            path = os.pathsep.join([str(self.python.parent), path])
-        env.update(PATH=path, HOME=str(area / "home"), TMPDIR=str(area / "tmp"))
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.update(extra or {})
-        env[MARKER] = token
-        return env
+    def _env(self, area: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+        return run_env(
+            self._base_env, area=area, python=self.python, pass_env=self.pass_env, extra=extra
+        )
 
     def _execute(
         self,
@@ -396,55 +387,20 @@ class Sandbox:
         timeout: float | None,
         cwd: Path | None = None,
     ) -> RunResult:
-        """Run one command confined, wait (bounded), then kill every process of the run."""
-        if self.stop_check is not None:
-            self.stop_check()
-        timeout = self.timeout if timeout is None else timeout
+        """Run one command confined (see :mod:`flows.sandbox_run`)."""
         cwd = cwd or area / "copy"
         program = argv[0] if argv else ""
         local = os.sep in program and os.access(cwd / program, os.X_OK)
         if not (local or (program and shutil.which(program, path=env.get("PATH")))):
             raise SandboxError(f"program not found: {program!r}", "check the command and PATH")
-        inner = argv
-        if self.memory_limit is not None:
-            inner = _limit_memory(argv, self.memory_limit, self.python)
-        wrapped = _confine(
-            self.isolation, inner, area=area, cwd=cwd, network=self.network, ro_binds=self._ro_binds
-        )
-        read_fd, write_fd = os.pipe()
-        start = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                wrapped, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, env=env,
-                cwd=cwd, start_new_session=True,
-            )  # fmt: skip
-        except OSError as exc:
-            os.close(read_fd)
-            raise SandboxError(
-                f"could not start {wrapped[0]!r} in the sandbox: {exc.strerror or exc}",
-                "check that the program exists and is executable",
-            ) from exc
-        finally:
-            os.close(write_fd)
-        output = OutputBuffer(read_fd, self.max_output)
-        output.start()
-        try:
-            exited = _wait_exit(proc, timeout, self.stop_check)
-        except BaseException:  # Ctrl-C, SIGTERM: nothing of the run may outlive us
-            _kill_run(proc.pid, f"{MARKER}={token}")
-            proc.wait()
-            raise
-        duration = time.monotonic() - start
-        leaked = _kill_run(proc.pid, f"{MARKER}={token}")
-        returncode = proc.wait()
-        output.join(timeout=5)
-        return RunResult(
-            argv=tuple(argv),
-            returncode=returncode if exited else None,
-            timed_out=not exited,
-            output=output.text(),
-            duration=duration,
-            isolation=self.isolation.label,
-            output_trimmed=output.trimmed,
-            leaked_pids=leaked,
+        return execute(
+            self._conf,
+            argv,
+            area=area,
+            token=token,
+            marker=MARKER,
+            env=env,
+            cwd=cwd,
+            timeout=self.timeout if timeout is None else timeout,
+            stage_has_files=self._stage_has_files,
         )

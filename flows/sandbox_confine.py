@@ -1,21 +1,22 @@
-"""Process confinement for :mod:`flows.sandbox`: isolation levels, limits, the environment, kills.
+"""Isolation levels for :mod:`flows.sandbox`: which work here, and the wrapper command of each.
 
-:class:`Isolation` names the levels; :func:`available_isolation` probes, once per process, which
-of them work here by running ``true`` under each, and :func:`_confine` wraps a command for one:
-``bwrap --ro-bind / / ... --bind AREA AREA --unshare-all`` (``--share-net`` with the network)
-or ``unshare --user --map-root-user [--net] --pid --fork --kill-child --mount-proc``.  An
-interpreter under ``/tmp`` or ``/run`` (hidden by bubblewrap's tmpfs) is bound back read-only.
+:class:`Isolation` names the levels; :func:`available_isolation` probes, once per process,
+which of them work here by running this interpreter (the runs' supervisor) under each.
+:func:`confine` wraps a command:
 
-The address-space limit (RLIMIT_AS) is set by :func:`_limit_memory` through util-linux's
-``prlimit`` or, where that is missing, a tiny ``python -I -S`` wrapper that sets the limit and
-``exec``s the command: never ``preexec_fn``, which is unsafe in a threaded service.
-
-:func:`scrub_env` drops secrets and our own settings from a run's environment; :data:`MARKER`
-names the variable carrying a run's token.  :func:`_kill_run` SIGKILLs a run's process group,
-then, scanning ``/proc`` until none is left, its descendants and every process whose
-environment holds the token (a pid's start time is remembered so a recycled pid is never
-killed).  :func:`_wait_exit` waits on a pidfd without reaping the leader, so its process group
-id cannot be reused while the run is being killed.
+- ``bwrap``: every namespace unshared (user, mount, PID, IPC, UTS, cgroup and, without the
+  network, net), an unprivileged uid/gid (65534) in the user namespace whether assay runs as
+  root or not, no capabilities (``--cap-drop ALL``), a new session, death with its parent,
+  the supervisor as PID 1 (nothing in the run can signal it).
+  The filesystem is built from an allow-list (:class:`Mounts`): read-only system directories
+  (``/usr``, ``/bin``, ``/lib*``, ``/sbin``, ``/etc`` minus what only root may read), the
+  interpreters' prefixes read-only, the run's ``copy``, ``home``, ``tmp`` and ``out``
+  read-write; empty tmpfs over ``/tmp``, ``/var/tmp``, ``/run``, ``/home``, ``/root``, ``/mnt``,
+  ``/media``, ``/srv``; a fresh ``/proc`` and a minimal ``/dev``.  Nothing else of the host
+  (other projects, the user's tree, sockets) exists inside.
+- ``unshare``: user (as uid 65534 without capabilities where util-linux can map it), PID and,
+  without the network, net namespaces.  The filesystem is NOT confined.
+- ``process``: no namespace at all.
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ import contextlib
 import enum
 import functools
 import os
-import re
-import select
 import shutil
-import signal
+import stat
 import subprocess
+import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-MARKER = "ASSAY_SANDBOX_RUN"
+SANDBOX_UID = 65534
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+EMPTY_DIRS = ("/tmp", "/var/tmp", "/run", "/home", "/root", "/mnt", "/media", "/srv")
+RUN_DIRS = ("copy", "home", "tmp", "out")
 
 
 class Isolation(enum.IntEnum):
@@ -49,30 +52,151 @@ class Isolation(enum.IntEnum):
         return self.name.lower()
 
     def describe(self, network: bool = False) -> str:
-        """What this level enforces, in one line for ``assay doctor``."""
+        """What this level confines, in one line (details: :mod:`flows.sandbox_guarantees`)."""
         if self is Isolation.BWRAP:
             net = "network allowed" if network else "no network (a private loopback only)"
             return (
-                "bubblewrap: read-only filesystem except the run's copy, private /tmp and /run, "
-                f"own PID/IPC/UTS/network namespaces, {net}"
+                "bubblewrap: unprivileged uid without capabilities in its own namespaces, "
+                f"only system directories and the run's copy visible, {net}"
             )
         if self is Isolation.UNSHARE:
             net = "network allowed" if network else "no network (not even loopback)"
             return (
-                f"unshare: own user/PID/network namespaces, {net}; the filesystem is writable "
-                "wherever this user can write (runs use a throwaway copy)"
+                f"unshare: own user/PID/network namespaces, {net}; the filesystem is NOT "
+                "confined (install bubblewrap)"
             )
-        return "process group only: network and filesystem are NOT confined (install bubblewrap)"
+        return "process only: network and filesystem are NOT confined (install bubblewrap)"
+
+
+@dataclass(frozen=True)
+class Mounts:
+    """What a bubblewrap run sees besides the system directories."""
+
+    read_only: tuple[Path, ...] = ()  # interpreter prefixes and what their .pth files add
+    area: Path | None = None  # the run's directory: its RUN_DIRS are bound read-write
+
+
+def confine(
+    level: Isolation, argv: Sequence[str], *, cwd: Path, network: bool, mounts: Mounts
+) -> list[str]:
+    """Wrap ``argv`` for ``level`` (the wrapper's own options only; see the module)."""
+    if level is Isolation.BWRAP:
+        return [*_bwrap_options(mounts, network), "--chdir", str(cwd), "--", *argv]
+    if level is Isolation.UNSHARE:
+        net = [] if network else ["--net"]
+        ns = ["--pid", "--fork", "--kill-child", "--mount-proc"]
+        return [_which("unshare"), "--user", *_unshare_user(), *net, *ns, "--", *argv]
+    return list(argv)
+
+
+def _bwrap_options(mounts: Mounts, network: bool) -> list[str]:
+    cmd = [_which("bwrap"), "--unshare-all", "--unshare-user"]
+    cmd += ["--share-net"] if network else []
+    cmd += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL"]
+    cmd += ["--new-session", "--die-with-parent", "--as-pid-1"]  # the supervisor is PID 1
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    for empty in EMPTY_DIRS:
+        cmd += ["--tmpfs", empty]
+    cmd += ["--symlink", "../run", "/var/run"]
+    cmd += _system_binds()
+    for path in mounts.read_only:
+        cmd += ["--ro-bind", str(path), str(path)]
+    if mounts.area is not None:
+        for name in RUN_DIRS:
+            cmd += ["--bind", str(mounts.area / name), str(mounts.area / name)]
+    return cmd
+
+
+@functools.cache
+def _system_binds() -> tuple[str, ...]:
+    """System directories read-only (merged-/usr links as links), then ``/etc``'s entries that
+    only their owner may read (``shadow``, ``ssl/private`` ...) hidden."""
+    cmd: list[str] = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            cmd += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            cmd += ["--ro-bind", path, path]
+    for dirpath, dirnames, filenames in os.walk("/etc"):
+        for name in [*dirnames]:
+            full = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(full).st_mode
+                if stat.S_ISDIR(mode) and (mode & 0o005) != 0o005:
+                    cmd += ["--tmpfs", full]
+                    dirnames.remove(name)
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(full).st_mode
+                if stat.S_ISREG(mode) and not mode & 0o004:
+                    cmd += ["--ro-bind", "/dev/null", full]
+    return tuple(cmd)
+
+
+def interpreter_mounts(pythons: Iterable[Path], keep_out: Iterable[Path]) -> tuple[Path, ...]:
+    """The directories the interpreters need: their prefixes (as given, resolved, the venv's
+    ``home``) and the directories their site-packages' ``.pth`` files add.  A directory holding
+    one of ``keep_out`` (the user's repository) or a home directory is replaced by its
+    ``bin``/``lib*`` children; ``/`` and directories under the system ones are left out."""
+    prefixes: set[Path] = set()
+    added: set[Path] = set()  # by .pth files
+    for python in pythons:
+        own = {python.parent.parent, Path(os.path.realpath(python)).parent.parent}
+        with contextlib.suppress(OSError):
+            for line in (python.parent.parent / "pyvenv.cfg").read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "home" and value.strip():
+                    own.add(Path(os.path.realpath(value.strip())).parent)
+        for prefix in own:
+            for pth in prefix.glob("lib/python*/site-packages/*.pth"):
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    for line in pth.read_text().splitlines():
+                        extra = Path(line.strip())
+                        if not line.startswith("import") and extra.is_absolute() and extra.is_dir():
+                            added.add(extra)
+        prefixes |= own
+    outside = [Path(os.path.realpath(p)) for p in keep_out]
+    homes = {Path("/root"), *Path("/home").glob("*")}
+    system = [Path(p) for p in SYSTEM_DIRS]
+    result: set[Path] = set()
+    for path in {Path(os.path.abspath(p)) for p in prefixes | added}:
+        if path == Path("/") or any(path.is_relative_to(s) for s in system):
+            continue
+        if path in added and any(path.is_relative_to(p) for p in outside):
+            continue  # the user's own tree (an editable install): the copy stands in for it
+        if path in homes or any(p.is_relative_to(path) for p in outside):
+            result.update(c for c in path.glob("*") if c.name in ("bin", "lib", "lib64"))
+            continue
+        result.add(path)
+    nested = {p for p in result for q in result if p != q and p.is_relative_to(q)}
+    return tuple(sorted(result - nested))
+
+
+@functools.cache
+def _unshare_user() -> tuple[str, ...]:
+    """Map the run to uid 65534 (no capabilities) where util-linux can, else to root."""
+    mapped = ("--map-user", str(SANDBOX_UID), "--map-group", str(SANDBOX_UID))
+    argv = [_which("unshare"), "--user", *mapped, "true"]
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        if subprocess.run(argv, capture_output=True, timeout=20, check=False).returncode == 0:
+            return mapped
+    return ("--map-root-user",)
 
 
 @functools.cache
 def available_isolation() -> tuple[Isolation, ...]:
-    """The isolation levels that work on this host (probed once, by running ``true``)."""
+    """The isolation levels that work on this host (probed once, by running this interpreter,
+    which supervises every run, with each)."""
     levels = [Isolation.PROCESS]
     with tempfile.TemporaryDirectory(prefix="assay-probe-") as tmp:
         area = Path(tmp).resolve()
+        for name in RUN_DIRS:
+            (area / name).mkdir()
+        mounts = Mounts(interpreter_mounts([Path(sys.executable)], ()), area)
         for level in (Isolation.UNSHARE, Isolation.BWRAP):
-            argv = _confine(level, ["true"], area=area, cwd=area, network=False, ro_binds=())
+            command = [sys.executable or "python3", "-I", "-S", "-c", "pass"]
+            argv = confine(level, command, cwd=area / "copy", network=False, mounts=mounts)
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 done = subprocess.run(argv, capture_output=True, timeout=20, cwd=area, check=False)
                 if done.returncode == 0:
@@ -80,178 +204,16 @@ def available_isolation() -> tuple[Isolation, ...]:
     return tuple(levels)
 
 
+def unshare_maps_user() -> bool:
+    """Whether ``unshare`` runs commands as uid 65534 here (else as root of its namespace)."""
+    return "--map-user" in _unshare_user()
+
+
 def isolation_level() -> Isolation:
     """The strongest isolation this host allows."""
     return max(available_isolation())
 
 
-def _confine(
-    level: Isolation,
-    argv: list[str],
-    *,
-    area: Path,
-    cwd: Path,
-    network: bool,
-    ro_binds: Iterable[Path],
-) -> list[str]:
-    """Wrap ``argv`` for ``level``; ``area`` is the one directory the command may write."""
-    if level is Isolation.BWRAP:
-        cmd = [_which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        cmd += ["--tmpfs", "/tmp"]
-        cmd += [] if network or not os.path.isdir("/run") else ["--tmpfs", "/run"]
-        for path in ro_binds:  # an interpreter under /tmp, hidden by the tmpfs
-            cmd += ["--ro-bind", str(path), str(path)]
-        cmd += ["--bind", str(area), str(area), "--unshare-all"]  # after the tmpfs: order matters
-        cmd += ["--share-net"] if network else []
-        return [*cmd, "--die-with-parent", "--new-session", "--chdir", str(cwd), "--", *argv]
-    if level is Isolation.UNSHARE:
-        net = [] if network else ["--net"]
-        ns = ["--pid", "--fork", "--kill-child", "--mount-proc"]
-        return [_which("unshare"), "--user", "--map-root-user", *net, *ns, "--", *argv]
-    return argv
-
-
 @functools.cache
 def _which(name: str) -> str:
     return shutil.which(name) or name
-
-
-_RLIMIT_WRAPPER = (
-    "import os, resource, sys; n = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])"
-)
-
-
-def _limit_memory(argv: list[str], memory_limit: int, python: Path) -> list[str]:
-    """``argv`` under an address-space limit: ``prlimit``, else ``python`` as an exec wrapper."""
-    limit, prlimit = str(int(memory_limit)), _which("prlimit")
-    if not os.path.isabs(prlimit):
-        return [str(python), "-I", "-S", "-c", _RLIMIT_WRAPPER, limit, *argv]
-    return [prlimit, f"--as={limit}", "--", *argv]
-
-
-_DROP_WORDS = ("PASSWORD", "PASSWD", "CREDENTIAL", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY")
-_DROP_SUFFIXES = ("_TOKEN", "_KEY", "_SECRET", "_PASS", "_PWD", "_AUTH")
-_DROP_PREFIXES = (
-    *("ASSAY_", "AWS_", "AZURE_", "ARM_CLIENT", "GOOGLE_", "GCP_", "GCLOUD_", "CLOUDSDK_"),
-    *("OPENAI_", "ANTHROPIC_", "GITHUB_", "GH_", "GITLAB_", "CI_JOB_", "NPM_", "TWINE_"),
-    *("DOCKER_", "VAULT_", "KUBE", "SSH_", "GPG_", "PIP_", "XDG_", "VIRTUAL_ENV"),
-    *("PYTHON", "PYTEST_", "COVERAGE_"),  # ours, not the run's
-)
-_DROP_NAMES = frozenset({"HF_TOKEN", "NETRC", "DBUS_SESSION_BUS_ADDRESS", "PWD", "OLDPWD"})
-_URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
-
-
-def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` without secrets, cloud/CI credentials and our own Python/pytest/coverage settings.
-
-    Drops ``*_TOKEN``, ``*_KEY``, ``*_SECRET``, names containing PASSWORD, PASSWD, CREDENTIAL,
-    SECRET or API_KEY, ``ASSAY_*``, cloud and CI credentials (AWS_*, AZURE_*, GOOGLE_*, GCP_*,
-    CLOUDSDK_*, OPENAI_*, ANTHROPIC_*, GITHUB_*, GITLAB_*, CI_JOB_*, NPM_*, TWINE_*, DOCKER_*,
-    SSH_AUTH_SOCK ...), ``PYTHON*``, ``PYTEST_*``, ``COVERAGE_*``, ``XDG_*``, ``VIRTUAL_ENV``
-    and every value holding a URL with a password.
-    """
-    return {
-        name: value
-        for name, value in env.items()
-        if not (
-            (upper := name.upper()) in _DROP_NAMES
-            or upper.startswith(_DROP_PREFIXES)
-            or upper.endswith(_DROP_SUFFIXES)
-            or any(word in upper for word in _DROP_WORDS)
-            or _URL_WITH_PASSWORD.search(value)
-        )
-    }
-
-
-def _processes() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state, start time) of every process on the host."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if entry.isdigit():
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rpartition(b")")[2].split()
-                table[int(entry)] = (int(fields[1]), fields[0].decode(), fields[19].decode())
-    return table
-
-
-def _run_members(table: dict[int, tuple[int, str, str]], leader: int, marker: bytes) -> set[int]:
-    """Descendants of ``leader`` and every process whose environment carries ``marker``."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [leader]
-    while todo:
-        fresh = [child for child in children.get(todo.pop(), ()) if child not in found]
-        found.update(fresh)
-        todo += fresh
-    for pid, (_, state, _) in table.items():
-        if pid not in found and state not in "ZX" and pid != os.getpid():
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/environ", "rb") as f:
-                if marker in f.read().split(b"\0"):
-                    found.add(pid)
-    return found
-
-
-def _kill_run(leader: int, marker: str, grace: float = 5.0) -> tuple[int, ...]:
-    """SIGKILL every process of a run until none is left; return survivors after ``grace`` s."""
-    known: dict[int, str] = {}  # pid -> start time, so a recycled pid is never killed
-    deadline = time.monotonic() + grace
-    while True:
-        with contextlib.suppress(OSError):
-            os.killpg(leader, signal.SIGKILL)
-        table = _processes()
-        for pid in _run_members(table, leader, marker.encode()):
-            known.setdefault(pid, table[pid][2])
-        alive = [
-            pid
-            for pid, start in known.items()
-            if pid in table and table[pid][2] == start and table[pid][1] not in "ZX"
-        ]
-        if not alive or time.monotonic() > deadline:
-            return tuple(sorted(alive))
-        for pid in alive:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
-
-
-STOP_CHECK_SECONDS = 0.2
-
-
-def _wait_exit(
-    proc: subprocess.Popen[bytes],
-    timeout: float,
-    stop_check: Callable[[], None] | None = None,
-) -> bool:
-    """Wait up to ``timeout`` s for ``proc`` to exit, without reaping it (its pgid stays ours).
-    ``stop_check`` is called every :data:`STOP_CHECK_SECONDS`; what it raises propagates."""
-    deadline = time.monotonic() + max(timeout, 0.0)
-    step = STOP_CHECK_SECONDS if stop_check is not None else None
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        fd = -1
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return proc.poll() is not None if fd < 0 else False
-            wait = min(left, step) if step else left
-            if fd < 0:
-                try:
-                    proc.wait(wait)
-                    return True
-                except subprocess.TimeoutExpired:
-                    pass
-            else:
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                if poller.poll(wait * 1000):
-                    return True
-            if stop_check is not None:
-                stop_check()
-    finally:
-        if fd >= 0:
-            os.close(fd)

@@ -89,11 +89,16 @@ def test_exploration_covers_what_calls_can_reach_and_leaves_the_rest_to_the_mode
     # The docstring's example reaches the branch random strings hardly would, and is checked
     # against what the code returned.
     assert "result = parse_version('1.2.3')\n    assert result == (1, 2, 3)\n" in text
-    # The module's own exception, imported from it; a random result is checked by type only.
-    assert re.search(r"with pytest\.raises\(ShapeError\):\n\s+Rect\(", text), text
-    assert re.search(r"with pytest\.raises\(ValueError\):\n\s+roll\(", text), text
-    assert "from shapes import ShapeError" in text or "ShapeError," in text
-    assert re.search(r"result = roll\(.*\)\n\s+assert type\(result\).__name__ == 'int'\n", text)
+    # The module's own exception, imported from it, and its message; a random result is
+    # checked by what held in every run: its type (and its sign, when that held).
+    match = r"with pytest\.raises\(({}), match=re\.escape\('{}'\)\):\n\s+{}\("
+    assert re.search(match.format("ShapeError", "negative side", "Rect"), text), text
+    assert re.search(match.format("ValueError", "no sides", "roll"), text), text
+    assert "ShapeError," in text
+    assert re.search(r"result = roll\(.*\)\n\s+assert isinstance\(result, int\)\n", text)
+    # Names that say what the test checks.
+    assert re.search(r"^def test_rect_raises_shape_error\w*\(\):\n", text, re.M), text
+    assert re.search(r"^def test_parse_version_returns_a_tuple_of_3_for_1_2_3\(", text, re.M)
     # A call that hung was cut off by the per-call alarm and is not a test.
     assert "wait_for(True)" not in text and "wait_for(1)" not in text
 
@@ -138,7 +143,7 @@ def test_with_diff_exploration_only_calls_for_the_changed_function(
     assert result.returncode == 0, result.stdout + result.stderr
     text = (repo / "tests" / "test_shapes_assay.py").read_text()
     tests = re.findall(r"^def (test_\w+)", text, re.M)
-    assert tests == ["test_parse_version_1"], text
+    assert len(tests) == 1 and tests[0].startswith("test_parse_version_returns_"), text
     assert "parse_version('" in text and "== ()" in text
     assert fake_llm.chat_requests == []  # nothing changed is left for the model
     assert data["tests"]["accepted"] == 1 and data["explored"][0]["accepted"] == 1
@@ -174,19 +179,25 @@ def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
     ]  # fmt: skip
     code = render_tests(calls, "shapes")
     assert code is not None
-    assert code.startswith("import pytest\nfrom shapes import Rect, parse_version, roll\n")
-    assert "from shapes import ShapeError" in code
+    assert code.startswith(
+        "import re\nimport pytest\nfrom shapes import Rect, ShapeError, parse_version, roll\n"
+    )
     for expected in [
-        "def test_parse_version_1():\n    result = parse_version('1.2.3')\n"
-        "    assert result == (1, 2, 3)\n",
-        "def test_rect_is_square_1():\n    assert Rect(1, 1).is_square() is True\n",
+        "def test_parse_version_returns_a_tuple_of_3_for_1_2_3():\n"
+        "    result = parse_version('1.2.3')\n    assert result == (1, 2, 3)\n",
+        "def test_rect_is_square_returns_true():\n    assert Rect(1, 1).is_square() is True\n",
         "    assert result == pytest.approx(0.5)\n",
-        "def test_rect_init_1():\n    with pytest.raises(ShapeError):\n        Rect(-1, 2)\n",
+        "def test_rect_raises_shape_error_for_minus_1_and_2():\n"
+        "    with pytest.raises(ShapeError, match=re.escape('negative side')):\n"
+        "        Rect(-1, 2)\n",
         "    with pytest.raises(AttributeError):\n        parse_version(None)\n",
-        "    result = Rect(2, 3)\n    assert type(result).__name__ == 'Rect'\n"
-        "    assert result.h == 3\n    assert result.w == 2\n",
-        # Different results on a second run: only the type is checked, once per call.
-        "def test_roll_1():\n    result = roll(6)\n    assert type(result).__name__ == 'int'\n",
+        "def test_rect_sets_h_and_w_for_2_and_3():\n    result = Rect(2, 3)\n"
+        "    assert type(result).__name__ == 'Rect'\n    assert result.h == 3\n"
+        "    assert result.w == 2\n",
+        # Different results on a second run, and no facts printed: only the type is checked,
+        # once per call.
+        "def test_roll_returns_an_int_for_6():\n    result = roll(6)\n"
+        "    assert type(result).__name__ == 'int'\n",
     ]:
         assert expected in code, code
     assert code.count("roll(6)") == 1

@@ -29,10 +29,17 @@ def kind(data):
     if data[:4] == b"\\x89PNG":
         return "png"
     return "other"
+
+
+def shipping(weight):
+    """Parcels over 10 kg cost more."""
+    if weight > 10:
+        return 15
+    return 5
 '''
 # Covers every line, checks little: the boundary of discount and what kind returns go untested.
 WEAK_TESTS = """\
-from shop.pricing import discount, kind
+from shop.pricing import discount, kind, shipping
 
 
 def test_discount():
@@ -64,10 +71,22 @@ def project(root: Path) -> Path:
 
 
 def answer(req: RecordedRequest) -> str:
-    """The model writes the test of a surviving mutant of ``kind``, nothing else."""
-    prompt = req.messages[-1]["content"] if len(req.messages) > 2 else req.prompt
+    """The model writes the test of a surviving mutant of ``kind``; asked to rewrite a test of
+    ``discount`` it weakens the check (that loses mutants: refused), one of ``shipping`` it
+    only renames (kept)."""
+    prompt = req.prompt
     if "bug that the existing tests do not catch" in prompt and "kind" in prompt:
         return MODEL_TEST
+    found = re.search(r"A generated test of `\w+`:\s*```python\n(.*?)```", prompt, re.S)
+    if found:
+        test = found.group(1)
+        name = re.search(r"def (\w+)\(", test).group(1)  # type: ignore[union-attr]
+        if "discount(" in test:
+            call = re.search(r"discount\([^)]*\)", test).group(0)  # type: ignore[union-attr]
+            weak = f"def test_discount_is_never_negative():\n    assert {call} >= 0\n"
+            return f"```python\n{weak}```"
+        renamed = test.replace(f"def {name}(", f"def test_shipping_for_{len(prompt) % 997}(")
+        return f"```python\n{renamed}```"
     return "I cannot help with that."
 
 
@@ -93,6 +112,15 @@ def test_survivors_become_targets_and_the_score_goes_up(
     assert "def test_kind_png" in written
     model_tests = [test for test in kept if test.endswith("::test_kind_png")]
     assert model_tests, kept
+    # The readable rewrite: a renaming that keeps every check is kept; a rewrite that weakens
+    # a check loses a mutant the original catches: refused, the original stays.
+    rewrite = data["rewrite"]
+    assert rewrite["kept"] >= 1 and "test_shipping_for_" in written
+    assert (
+        rewrite["refused"].get("mutant-survived", 0) + rewrite["refused"].get("lost-a-mutant", 0)
+        >= 1
+    ), rewrite
+    assert "test_discount_is_never_negative" not in written
     # The table and the JSON carry both measures; survivors are listed with their diff.
     assert "mutation %" in result.stdout and f"{after['score']:.1f}" in result.stdout
     for survivor in mutation["survivors"]:

@@ -13,7 +13,7 @@ import pytest
 from agents.cover.candidate import Candidate, Rejection, check_static, extract_code, keep_tests
 from agents.cover.context import MISSED, build_context
 from agents.cover.mutants import mutants_for
-from agents.cover.oracle import instrument, observed_values, repair
+from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE, instrument, observed_values, repair
 from agents.cover.targets import (
     Target,
     find_targets,
@@ -241,6 +241,7 @@ def test_observed_oracles_fix_wrong_expected_values(tmp_path: Path) -> None:
     )
     instrumented = instrument(code)
     assert instrumented is not None and "assert half(3)" not in instrumented
+    (tmp_path / GUARD_FILE).write_text(GUARD_SOURCE)  # without it every value counts as tainted
     run = subprocess.run(
         [sys.executable, "-c", instrumented + "\ntest_half()\n"],
         cwd=tmp_path,
@@ -328,6 +329,7 @@ def test_observed_oracles_fix_is_and_truth_asserts(tmp_path: Path) -> None:
     )
     instrumented = instrument(code)
     assert instrumented is not None
+    (tmp_path / GUARD_FILE).write_text(GUARD_SOURCE)
     run = subprocess.run(
         [sys.executable, "-c", instrumented + "\ntest_box()\n"],
         cwd=tmp_path,
@@ -412,7 +414,7 @@ def test_observed_checks_assert_what_a_test_computed() -> None:
     assert "k)" not in probe  # a literal is not worth observing
     ast.parse(probe)
     output = "\n".join(
-        "ASSAY_OBSERVED " + json.dumps({"key": k, "repr": v})
+        "ASSAY_OBSERVED " + json.dumps({"key": k, "repr": v, "outside": False})
         for k, v in {
             "r:test_a:err": "E('Expected str, received int')",
             "s:test_a:err": "'Expected str, received int'",

@@ -6,6 +6,7 @@ with the real client.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,19 @@ def test_the_budget_stops_before_a_call_that_would_exceed_it(fake_llm: FakeOpenA
     now[0] = 61.0
     with pytest.raises(BudgetExhausted, match="time budget of 60 s"):
         timed.run(ASK, {"thing": "b"})
+
+
+def test_a_call_in_flight_ends_with_the_time_budget(fake_llm: FakeOpenAI) -> None:
+    # A slow or queued model must not carry a run past --max-minutes: the call is cut when the
+    # budget ends, and that reads as the budget spent, not as a model failure.
+    fake_llm.queue(Reply(hang=True))
+    runner = FlowRunner(LLMClient(fake_llm.url, "fake-model", timeout=120), budget=Budget(
+        max_seconds=1.5))  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(BudgetExhausted, match=r"time budget of 1\.5 s"):
+        runner.run(ASK, {"thing": "a"})
+    assert time.monotonic() - started < 6
+    assert runner.usage.total.failed_calls == 1
 
 
 def test_the_trace_has_one_line_per_call_with_tokens_and_parse_outcome(

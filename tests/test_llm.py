@@ -126,6 +126,23 @@ def test_hang_times_out(fake_llm: FakeOpenAI) -> None:
     assert len(fake_llm.chat_requests) == 2  # one retry for a transport failure
 
 
+def test_a_call_never_outlives_the_time_it_was_given(fake_llm: FakeOpenAI) -> None:
+    # The client would wait 120 s and retry; the run's budget leaves this call 0.8 s in all.
+    fake_llm.queue(Reply(hang=True), Reply(hang=True))
+    client = client_for(fake_llm, timeout=120, sleep=lambda _s: None)
+    started = time.monotonic()
+    with pytest.raises(LLMTimeout, match="budget"):
+        client.complete(HELLO, timeout=0.8)
+    assert time.monotonic() - started < 5
+    assert len(fake_llm.chat_requests) == 1  # no retry past the deadline
+
+    fake_llm.queue(Reply(hang=True))
+    started = time.monotonic()
+    with pytest.raises(LLMTimeout, match="budget"):
+        client.complete(HELLO, timeout=0.8, stop_when=lambda text: False)  # streamed
+    assert time.monotonic() - started < 5
+
+
 def test_garbage_then_good_body_is_retried(fake_llm: FakeOpenAI) -> None:
     fake_llm.queue(Reply(body=b"<html>proxy error</html>"), Reply(body=b""), Reply("fine"))
     out = client_for(fake_llm, sleep=lambda _s: None).complete(HELLO)

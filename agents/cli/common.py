@@ -38,9 +38,28 @@ TestCommandOpt = Annotated[
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write the results as JSON here.")]
 
 
+# The flag of a setting where it is not ``--<the key with dashes>``.
+FLAGS = {
+    "cache": "--no-cache",
+    "cover_repeat": "--repeat",
+    "cover_attempts": "--attempts",
+    "cover_tests_per_target": "--tests-per-target",
+    "cover_candidate_timeout": "--candidate-timeout",
+    "cover_mutation": "--no-mutation",
+    "cover_explore": "--no-explore",
+    "cover_explore_seconds": "--explore-seconds",
+    "service_host": "--host",
+    "service_port": "--port",
+}
+
+
+def flag_of(key: str) -> str:
+    return FLAGS.get(key, "--" + key.replace("_", "-"))
+
+
 def settings_for(repo: Path | None, **flags: Any) -> LoadedSettings:
     """Settings for a command: flags (``None`` = not given) over env over the repo's files."""
     root = resolve_repo(repo) if repo is not None else None
     if flags.pop("no_cache", False):
         flags["cache"] = False
-    return load_settings(root, flags)
+    return load_settings(root, flags, {key: flag_of(key) for key in flags})

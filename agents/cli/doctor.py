@@ -23,7 +23,7 @@ from agents.cli.common import BaseUrlOpt, ModelOpt, PythonOpt, RepoOpt, out, set
 from agents.model.status import model_status
 from agents.runtime import make_llm_client, resolve_python
 from agents.settings import LoadedSettings, Settings
-from flows import FlowsError, Isolation, isolation_level
+from flows import FlowsError, Isolation, host_guarantees, mask_url
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -75,14 +75,25 @@ def _python_check(settings: Settings) -> list[Check]:
     return checks
 
 
-def _sandbox_check() -> Check:
-    level = isolation_level()
-    if level is Isolation.BWRAP:
-        return Check("sandbox", "ok", level.describe())
+def _sandbox_checks(settings: Settings) -> list[Check]:
+    """The isolation level, then what it guarantees on this host, aspect by aspect."""
+    memory = settings.sandbox_memory_mb * 2**20 if settings.sandbox_memory_mb else None
+    level, found = host_guarantees(settings.sandbox_isolation, memory_limit=memory)
     fix = "install bubblewrap (apt install bubblewrap) for a read-only host filesystem"
-    if level is Isolation.PROCESS:
-        return Check("sandbox", "warn", level.describe(), fix + " and no network")
-    return Check("sandbox", "ok", level.describe(), fix)
+    if level is Isolation.BWRAP:
+        head = Check("sandbox", "ok", level.describe())
+    elif level is Isolation.PROCESS:
+        head = Check("sandbox", "warn", level.describe(), fix + " and no network")
+    else:
+        head = Check("sandbox", "ok", level.describe(), fix)
+    return [
+        head,
+        *(
+            Check(f"  {g.aspect}", "ok" if g.holds else "warn",
+                  ("holds: " if g.holds else "does NOT hold: ") + g.text)
+            for g in found
+        ),
+    ]  # fmt: skip
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -198,7 +209,7 @@ def run_checks(loaded: LoadedSettings) -> list[Check]:
     files = ", ".join(str(p) for p in loaded.config_files) or "none (defaults and environment)"
     return [
         *_python_check(settings),
-        _sandbox_check(),
+        *_sandbox_checks(settings),
         _home_check(settings),
         *_endpoint_checks(settings),
         _store_check(settings),
@@ -224,7 +235,8 @@ def doctor(
     table.add_column("fix", style="yellow")
     marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
     for check in checks:
-        table.add_row(check.name, marks[check.status], escape(check.detail), escape(check.fix))
+        detail, fix = escape(mask_url(check.detail)), escape(mask_url(check.fix))  # no passwords
+        table.add_row(check.name, marks[check.status], detail, fix)
     out.print(table)
     failed = [c for c in checks if c.status == "fail"]
     if failed:

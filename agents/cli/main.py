@@ -3,8 +3,11 @@
 Exit codes (documented in the README):
     0  success
     1  the command ran and found a problem (``doctor`` checks failed, ``cover --fail-under``)
-    2  bad input or an error: one line on stderr saying what and how to fix it
-  130  interrupted (Ctrl-C)
+    2  bad input or an error: one line on stderr saying what and how to fix it (usage errors
+       too: an unknown option, a value of the wrong type or out of range)
+    3  the model failed on every call of the run (:class:`~agents.errors.ModelFailedError`):
+       CI fails loudly instead of passing having done nothing
+  130  interrupted (Ctrl-C, SIGTERM)
 
 Each command group lives in a module of its own (``agents.cli.<group>``); this module only
 assembles them.
@@ -18,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.text import Text
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click
 
 from agents import __version__
 from agents.cli import (
@@ -36,7 +40,7 @@ from agents.cli import (
 from agents.cli import testgen as tests
 from agents.cli.common import err, out
 from agents.errors import AssayError
-from flows import FlowsError
+from flows import FlowsError, mask_url
 from indexer import IndexerError
 
 app = typer.Typer(
@@ -103,9 +107,30 @@ def main(argv: list[str] | None = None) -> None:
     # stop what the command started (a managed model server, sandbox runs).
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, prog_name="assay", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `assay`, `assay index`: the help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:  # an unknown option, a value of the wrong type or range
+        _error(exc.format_message(), _help_hint(exc))
+        sys.exit(2)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
     except (AssayError, FlowsError, IndexerError) as exc:
         if _state["debug"]:
             raise
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        _error(str(exc))
         sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str, fix: str = "") -> None:
+    """The one line of a failed command (URL passwords masked: error lines end up in CI logs)."""
+    line = mask_url(" ".join(message.split()).rstrip(".") + (f": {fix}" if fix else ""))
+    err.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+
+
+def _help_hint(exc: ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f"see '{ctx.command_path} --help'" if ctx is not None else "see 'assay --help'"

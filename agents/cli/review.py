@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli.common import BaseUrlOpt, ModelOpt, NoCacheOpt, err, out
+from agents.cli.guards import ModelCalls, writable_file
 
 
 def review(
@@ -63,7 +64,8 @@ def review(
     """Review the changes since --base: findings on changed lines, what was skipped, and the
     tests section (diff coverage, tests that pass every gate, as a patch).
 
-    Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error."""
+    Exit codes: 0 done, 1 findings at or above --fail-on, 2 bad input or error, 3 the model
+    failed on every call."""
     from agents.cli.common import settings_for
     from agents.cover.writer import write_atomic
     from agents.errors import InputError
@@ -74,6 +76,9 @@ def review(
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise InputError(f"--fail-on {fail_on!r} is not a severity", "use high, medium or low")
+    json_out = writable_file("--json", json_out)
+    patch = writable_file("--patch", patch)
+    sarif = writable_file("--sarif", sarif)
     loaded = settings_for(path, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache)
     s = loaded.settings
     repo = resolve_repo(path)
@@ -91,7 +96,8 @@ def review(
         elif kind in said:
             err.print(f"[dim]{said[kind]}[/dim]")
 
-    with open_run(s, "review") as run:
+    calls = ModelCalls()
+    with open_run(s, "review", wrap_llm=calls.wrap) as run:
         assert run.llm is not None
         report = run_review(
             s, run.llm, trace=run.trace, diff=diff, head=point, repo_dir=repo, base=point,
@@ -112,6 +118,7 @@ def review(
     if patch is not None and report.tests is not None and report.tests.patch:
         write_atomic(patch, report.tests.patch)
         out.print(f"tests patch: {patch} (apply with git apply)")
+    calls.check(f"{report.reviewed_hunks} of {report.total_hunks} hunk(s) reviewed")
     if fail_on is not None:
         limit = SEVERITIES.index(fail_on)
         if any(SEVERITIES.index(f.severity) <= limit for f in report.findings):

@@ -21,6 +21,7 @@ from agents.cli.common import (
     ReportOpt,
     TestCommandOpt,
 )
+from agents.cli.guards import ModelCalls, in_range, writable_file
 from agents.errors import InputError
 from agents.testgen.agent import TestgenReport
 from flows import Behaviour
@@ -163,12 +164,16 @@ def tests_command(
     """Write tests for one function, method or class: list the behaviours worth testing, let you
     pick, then write a test per behaviour that passes the gates of `assay cover`.
 
-    Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error."""
+    Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error, 3 the model failed
+    on every call."""
     from agents.cli.common import settings_for
     from agents.runtime import open_run
     from agents.testgen.agent import TestgenAgent, TestgenOptions
     from agents.testgen.symbols import find_repo, find_symbol, parse_spec
 
+    in_range("--behaviours", behaviours, low=1)
+    in_range("--max-minutes", max_minutes, above=0)
+    report_path = writable_file("--report", report_path)
     file, qualname = parse_spec(symbol)
     root = (repo or find_repo(file if file.exists() else Path.cwd())).expanduser().resolve()
     target = find_symbol(root, file, qualname)
@@ -183,7 +188,8 @@ def tests_command(
         s, dry_run=dry_run, behaviours=max(1, behaviours), max_minutes=max_minutes
     )
     display = TestgenDisplay()
-    with open_run(s, "tests", repo=root) as run:
+    calls = ModelCalls()
+    with open_run(s, "tests", repo=root, wrap_llm=calls.wrap) as run:
         assert run.sandbox is not None and run.llm is not None
         agent = TestgenAgent(
             root, run.llm, run.sandbox, target, options, listener=display, settings=s,
@@ -205,6 +211,7 @@ def tests_command(
     if report_path is not None:
         from agents.cover.writer import write_atomic
 
-        write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")
+        write_atomic(report_path, json.dumps(report.as_dict(), indent=2) + "\n")
+    calls.check(f"{report.accepted} tests accepted")
     if not report.accepted:
         raise typer.Exit(1)

@@ -5,6 +5,7 @@ breaks the suite at the end is rolled back and a dry run is a diff."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,16 +51,23 @@ class TestFiles:
         self.originals: dict[str, str | None] = {}  # before our first write (None: no file)
         self.written: list[str] = []
 
-    def add(self, path: str, code: str) -> None:
+    def add(self, path: str, code: str) -> list[str]:
+        """Merge ``code``'s tests into ``path``; the names they got there (a clash is renamed)."""
         if path not in self.originals:
             on_disk = self.repo / path
             self.originals[path] = (
                 on_disk.read_text(encoding="utf-8") if on_disk.is_file() else None
             )
         base = self.accepted.get(path, self.originals[path] or "")
-        self.accepted[path] = merge_tests(base, code, docstring=GENERATED_DOC)
+        self.replace(path, merge_tests(base, code, docstring=GENERATED_DOC))
+        before = set(_tests_of(base))
+        return [name for name in _tests_of(self.accepted[path]) if name not in before]
+
+    def replace(self, path: str, text: str) -> None:
+        """The test file's new content, written at once (unless a dry run)."""
+        self.accepted[path] = text
         if not self.dry_run:
-            write_atomic(check_writable(self.repo, path), self.accepted[path])
+            write_atomic(check_writable(self.repo, path), text)
             if path not in self.written:
                 self.written.append(path)
 
@@ -101,6 +109,8 @@ class Acceptance:
         self.test_dir, self.into, self.emit = test_dir, into, emit
         self._hints: dict[str, dict[str, str]] = {}  # target path → name → import line
         self.kept_for: dict[str, str] = {}  # "test file::test" → the surviving mutant it kills
+        self.explored: list[tuple[str, str, Target]] = []  # (test file, test, target) kept
+        self.last_names: list[str] = []  # the names the last accepted tests got in their file
 
     def judge(
         self,
@@ -136,7 +146,13 @@ class Acceptance:
         """Write the accepted tests and count them; the coverage with them."""
         assert verdict.candidate is not None and verdict.coverage is not None
         path = self.output_path(target)
-        self.files.add(path, verdict.candidate.code)
+        names = self.last_names = self.files.add(path, verdict.candidate.code)
+        renamed = dict(zip(verdict.candidate.tests, names, strict=False))
+        if verdict.kept_for:
+            verdict.kept_for = {
+                f"{path}::{renamed.get(k.split('::')[-1], k.split('::')[-1])}": v
+                for k, v in verdict.kept_for.items()
+            }
         if verdict.killed_ids:  # written for surviving mutants: which test for which
             self.kept_for.update(
                 verdict.kept_for
@@ -207,14 +223,24 @@ class Acceptance:
                 mine += [i for i in verdict.also_killed.get(name, []) if i not in mine]
                 if mine:
                     verdict.kept_for[f"{test_file}::{name}"] = ", ".join(mine)
+            before = len(self.files.accepted.get(test_file, ""))
             current = self.accept(target, verdict, outcome)
             entry["accepted"] = len(verdict.candidate.tests)
+            new = _tests_of(self.files.accepted[test_file]) if before >= 0 else []
+            self.explored += [(test_file, n, target) for n in new[-len(verdict.candidate.tests) :]]
         else:
             assert verdict.rejection is not None
             self.reject(outcome, verdict.rejection)
             entry["rejected"] = verdict.rejection.reason
         self.emit("explored", entry)
         return current, verdict
+
+    def rename(self, path: str, old: str, new: str) -> None:
+        """A test was renamed in its file (a rewrite): what the report says of it follows."""
+        key = f"{path}::{old}"
+        if key in self.kept_for:
+            self.kept_for[f"{path}::{new}"] = self.kept_for.pop(key)
+        self.explored = [(p, new if (p, n) == (path, old) else n, t) for p, n, t in self.explored]
 
     def output_path(self, target: Target) -> str:
         clashes = {PurePosixPath(p).stem for p in self.report.files if p != target.path}
@@ -224,3 +250,14 @@ class Acceptance:
 
     def style_file(self, target: Target) -> Path | None:
         return style_file_for(self.repo, self.test_dir, target.path)
+
+
+def _tests_of(code: str) -> list[str]:
+    """Names of a module's top-level test functions, in order."""
+    if not code.strip():
+        return []
+    return [
+        node.name
+        for node in ast.parse(code).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    ]

@@ -111,4 +111,13 @@ PROBLEMS = {
         "The test passes with the change too ({detail}): it must fail there. Pick inputs for "
         "which the changed line gives a different result, and assert that result exactly."
     ),
+    "side-effects": (
+        "The test did more than test the code: it {detail}. Call the code and assert what it "
+        "returns or raises; do not start processes, use the network or touch files outside "
+        "tmp_path."
+    ),
+    "sandbox-broken": (
+        "The test could not be judged: {detail}. Do not delete or change the working "
+        "directory or files outside tmp_path."
+    ),
 }

@@ -103,6 +103,8 @@ class CoverDisplay:
             score = data["score"]
             log(f"mutation score {data['which']}: {_score(score.percent)} "
                 f"({score.killed} of {score.measured} mutants caught)")  # fmt: skip
+        elif kind == "rewritten":
+            log(f"rewrote {data['before']} → {data['after']} ({data['path']})")
         elif kind == "survivors":
             log(f"{data['count']} surviving mutant(s) become targets")
         elif kind == "done" and self.task is not None:
@@ -219,3 +221,9 @@ def _print_mutation(report: CoverReport, console: Console) -> None:
     kept = report.mutation.get("tests_for_mutants", {})
     if kept:
         console.print(f"{len(kept)} test(s) were written for a surviving mutant")
+    rewrite = report.rewrite
+    if rewrite.get("tried"):
+        console.print(
+            f"readable rewrite: {rewrite['kept']} of {rewrite['tried']} explored test(s) "
+            f"rewritten by the model ({rewrite['tokens']:,} tokens); the rest kept as written"
+        )

@@ -22,19 +22,17 @@ from agents.cover.candidate import Rejection
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
 from agents.cover.explore import explore
-from agents.cover.gates import GateConfig, Gatekeeper, trim
-from agents.cover.hunt import Hunt
+from agents.cover.gates import Gatekeeper, trim
+from agents.cover.hunt import Chain, Hunt
 from agents.cover.mutant_gate import NamedMutant
-from agents.cover.mutation import MutationConfig
 from agents.cover.mutation_step import MutationStep
 from agents.cover.options import OMIT, CoverOptions
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
+from agents.cover.rewriting import Rewriter
 from agents.cover.targets import (
     Target,
-    coverage_sources,
     find_targets,
     source_files,
-    tests_pythonpath,
 )
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
@@ -107,19 +105,7 @@ class CoverAgent:
                 "pass the project's root directory, or fix --files / --exclude",
             )
         self.report.files = files
-        self.config = GateConfig(
-            test_command=opts.test_command,
-            sources=tuple(coverage_sources(self.repo, files)),
-            omit=OMIT,
-            # Relative to the copy's root, where every sandboxed run starts; run_tests puts the
-            # root and src/ first itself, plain runs (repeats, mutants, oracles) need them here.
-            pythonpath=tests_pythonpath(self.repo, files),
-            repeat=opts.repeat,
-            mutation=opts.mutation,
-            observed_oracles=opts.observed_oracles,
-            timeout=opts.candidate_timeout,
-            suite_timeout=opts.suite_timeout,
-        )
+        self.config = opts.gate_config(self.repo, files)
         if opts.diff_base:
             self._changed = changed_lines(self.repo, opts.diff_base)
         baseline = self._baseline()
@@ -131,23 +117,33 @@ class CoverAgent:
             emit=self.emit,
         )  # fmt: skip
         self.report.set_coverage("before", baseline.coverage)
-        self.mutation = self._measure_mutants(files) if opts.mutants != "off" else None
+        self.mutation: MutationStep | None = None
+        if opts.mutants != "off":
+            self.mutation = MutationStep.for_run(
+                self.repo, self.sandbox, self.config, opts.mutation_budget, self._changed, self.emit
+            )
+            self.mutation.measure_before(files)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
 
         interrupted = False
+        hunt = self._hunt(state) if self.mutation and opts.mutants == "raise" else None
         try:
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
+            if hunt is not None:  # no model: before the model rounds take the budget
+                state.current = hunt.explore(state.current, self.files.accepted)
             self._rounds(scan.targets, state)
             if opts.explore:
                 # What neither reached: one more exploration, other random choices (seed 1).
                 left = find_targets(self.repo, state.current, files, changed=self._changed).targets
                 if left:
                     self._explore(left, state, seed=1)
-            if self.mutation is not None and opts.mutants == "raise":
-                self._hunt(state)
+            if hunt is not None:
+                hunt.ask_model(self.files.accepted, self._mutant_chain(state))
+            if opts.rewrite and self.acceptance.explored:
+                self._rewrite(state)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except BudgetExhausted as stop:
@@ -223,26 +219,15 @@ class CoverAgent:
 
     # -- mutants ----------------------------------------------------------------------------
 
-    def _measure_mutants(self, files: list[str]) -> MutationStep:
-        cfg = self.config
-        config = MutationConfig(
-            pythonpath=cfg.pythonpath, sources=cfg.sources, omit=cfg.omit,
-            test_command=cfg.test_command, suite_args=cfg.suite_args,
-            suite_timeout=cfg.suite_timeout,
-        )  # fmt: skip
-        step = MutationStep(
-            self.repo, self.sandbox, config, budget=self.options.mutation_budget,
-            changed=self._changed, emit=self.emit,
-        )  # fmt: skip
-        step.measure_before(files)
-        return step
-
-    def _hunt(self, state: _State) -> None:
+    def _hunt(self, state: _State) -> Hunt:
         assert self.mutation is not None
-        hunt = Hunt(
+        return Hunt(
             self.repo, self.sandbox, self.runner, self.mutation, self.acceptance, self.options,
             self.config.pythonpath, self.emit, lambda: self._check_budget(state),
         )  # fmt: skip
+
+    def _mutant_chain(self, state: _State) -> Chain:
+        """The drafts-through-the-gates loop for a mutant's test (the model's)."""
 
         def chain(target: Target, drafter: Drafter, must_kill: Sequence[NamedMutant],
                   outcome: TargetOutcome) -> bool:  # fmt: skip
@@ -250,7 +235,17 @@ class CoverAgent:
             return self._chain(target, 0, state, outcome, drafter=drafter, must_kill=must_kill,
                                ctx=ctx)  # fmt: skip
 
-        state.current = hunt.run(state.current, self.files.accepted, chain)
+        return chain
+
+    def _rewrite(self, state: _State) -> None:
+        rewriter = Rewriter(
+            self.repo, self.runner, self.acceptance, self.acceptance.gates, self.emit,
+            lambda: self._check_budget(state),
+        )  # fmt: skip
+        try:
+            rewriter.run(state.current)
+        finally:
+            self.report.rewrite = rewriter.outcome.as_dict()
 
     # -- per target -------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@ what earlier calls returned, and keeps each call that ran a line or branch the t
 or raised, as observed; the module then goes through the same gates as a model's candidate
 (passes alone and repeatedly, with the suite, adds coverage, kills a mutant).  The model then
 only works on what exploration could not reach, where reading the code matters.
+
+The driver runs with the guard (:mod:`agents.cover.guard`): a call that touched the host outside
+the run is not written as a test, nor is one whose value looks like a credential
+(:func:`agents.cover.oracle.usable_value`); calls that would end the exploration are skipped.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.cover.oracle import check_for
+from agents.cover.explore_render import render_tests as render_tests
+from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE
 from agents.cover.targets import Target
 from flows import Sandbox
 
 DRIVER = Path(__file__).with_name("explore_driver.py")
 DRIVER_FILE = "_assay_explore_driver.py"
+FACTS = Path(__file__).with_name("explore_facts.py")  # the driver imports it under FACTS_FILE
+FACTS_FILE = "_assay_explore_facts.py"
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "
 MAX_LITERAL = 60  # characters of a string literal worth trying as an argument
@@ -123,7 +130,12 @@ def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int =
 def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: str) -> Exploration:
     run = sandbox.run(
         [str(sandbox.python), DRIVER_FILE, SPEC_FILE],
-        extra_files={DRIVER_FILE: DRIVER.read_text(encoding="utf-8"), SPEC_FILE: json.dumps(spec)},
+        extra_files={
+            DRIVER_FILE: DRIVER.read_text(encoding="utf-8"),
+            FACTS_FILE: FACTS.read_text(encoding="utf-8"),
+            SPEC_FILE: json.dumps(spec),
+            GUARD_FILE: GUARD_SOURCE,
+        },
         env={"PYTHONPATH": pythonpath} if pythonpath else None,
         timeout=seconds + 30,
     )
@@ -139,7 +151,9 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
             found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
         elif isinstance(item.get("expr"), str):
             found.calls.append(item)
-    if not found.tries and not run.timed_out:
+    if run.broken:
+        found.error = run.broken
+    elif not found.tries and not run.timed_out:
         tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
         found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
     return found
@@ -178,110 +192,6 @@ def explore_mutants(
     spec = spec_for(source, targets, seconds, seed)
     spec["mutants"] = [{"id": i, "line": line, "source": text} for i, line, text in mutants]
     return _drive(sandbox, spec, pythonpath, seconds, path)
-
-
-# -- the calls as tests ----------------------------------------------------------------------
-
-
-def _free_names(expr: str) -> set[str]:
-    tree = ast.parse(expr, mode="eval")
-    bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in _args(n)}
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return used - bound - _BUILTINS
-
-
-def _args(node: ast.Lambda) -> list[ast.arg]:
-    a = node.args
-    return [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]
-
-
-def _test_name(target: str, taken: set[str]) -> str:
-    stem = re.sub(r"_+", "_", re.sub(r"\W+", "_", target)).strip("_").lower() or "call"
-    number = 1
-    while f"test_{stem}_{number}" in taken:
-        number += 1
-    name = f"test_{stem}_{number}"
-    taken.add(name)
-    return name
-
-
-def _exception(call: dict, package: str) -> str:
-    """How the test names the exception a call raised."""
-    name, module = call.get("raises", ""), call.get("raises_module", "")
-    if module == "builtins" and name in _BUILTINS:
-        return name
-    if module.split(".")[0] == package and name.isidentifier():
-        return f"{module}:{name}"
-    return "Exception"
-
-
-def _body(call: dict, package: str, imports: set[str]) -> list[str] | None:
-    expr = call["expr"]
-    if "raises" in call:
-        if not call.get("stable"):
-            return None
-        exception = _exception(call, package)
-        if ":" in exception:
-            module, exception = exception.split(":")
-            imports.add(f"from {module} import {exception}")
-        return ["    with pytest.raises(" + exception + "):", f"        {expr}"]
-    text = call.get("repr") if call.get("stable") else None
-    if text in ("None", "True", "False"):
-        return [f"    assert {expr} is {text}"]
-    shown = call.get("str") if call.get("stable") else None
-    check = check_for("result", text, repr(shown) if isinstance(shown, str) else None)
-    if check is not None:
-        return [f"    result = {expr}", f"    {check}"]
-    type_name = call.get("type", "")
-    if not type_name.isidentifier():
-        return None
-    checks = [f"assert type(result).__name__ == {type_name!r}"]
-    attrs = call.get("attrs") if call.get("stable") else None
-    for attr, value in sorted((attrs or {}).items()):
-        check = check_for(f"result.{attr}", value, None) if attr.isidentifier() else None
-        if check is not None:
-            checks.append(check)
-    return [f"    result = {expr}", *(f"    {c}" for c in checks)]
-
-
-def render_tests(
-    calls: Sequence[dict], module: str, kills: dict[str, str] | None = None
-) -> str | None:
-    """A test module with one test per kept call, checking what it did; None if no call can be
-    written as a test.  ``kills`` gets, per test name, the mutants its call was kept for
-    (``", "``-joined: the same call can tell several mutants apart)."""
-    package = module.split(".")[0]
-    names: set[str] = set()
-    imports: set[str] = set()
-    tests: list[str] = []
-    taken: set[str] = set()
-    seen: dict[str, str] = {}  # call → its test's name
-    for call in calls:
-        expr = call["expr"]
-        if expr in seen:
-            if kills is not None and call.get("kills") and seen[expr] in kills:
-                kills[seen[expr]] += f", {call['kills']}"
-            continue
-        seen[expr] = ""
-        try:
-            free = _free_names(expr)
-        except SyntaxError:
-            continue
-        body = _body(call, package, imports)
-        if body is None:
-            continue
-        names |= free
-        name = seen[expr] = _test_name(str(call.get("target", "call")), taken)
-        if kills is not None and call.get("kills"):
-            kills[name] = str(call["kills"])
-        tests.append("\n".join([f"def {name}():", *body]))
-    if not tests:
-        return None
-    header = ["import pytest"] if any("pytest." in t for t in tests) else []
-    if names:
-        header.append(f"from {module} import {', '.join(sorted(names))}")
-    header += sorted(imports)
-    return "\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
 
 
 def file_target(targets: Sequence[Target], source: str) -> Target:

@@ -6,13 +6,20 @@ its source and docstring examples, simple defaults, callables, and whatever earl
 returned.  Each call runs under a line tracer restricted to the module's file; a call that runs a
 line or an arc the tests missed (the spec's goals) is printed at once as one
 ``ASSAY_EXPLORED {json}`` line: its source expression and what it returned or raised (run
-``1 + RERUNS`` times: ``stable`` says whether every run agreed).  A call that only raised a
+``1 + RERUNS`` times: ``stable`` says whether every run agreed, ``facts`` what held in every
+run, see :mod:`explore_facts`).  A call that only raised a
 ``TypeError``-like error on a wrong argument is printed at the end, and only for goals no other
 call reached.  Every call is rebuilt from its source text, so what is
 printed is what a test that evaluates the same text will see.
 
 Standalone on purpose: it runs on the project's interpreter (``--python``), which may not have
 assay installed, so it imports the standard library only and keeps to Python 3.8 syntax.
+
+Code under test is hostile by default: with ``_assay_guard`` (:mod:`agents.cover.guard`, put
+beside it) each call is watched, and a call that touched the host outside the run or started a
+subprocess is printed with ``"outside": true`` (its value is never written into a test).  The
+guard also refuses what would end the exploration (``os._exit``, a signal to its own process or
+group, removing its working directory): such a call is skipped.
 """
 
 import ast
@@ -31,6 +38,15 @@ import sys
 import time
 import types
 import typing
+
+try:
+    import _assay_guard as guard
+except ImportError:  # without the guard every value counts as touched by the outside
+    guard = None
+try:  # shipped beside the driver into the sandbox
+    import _assay_explore_facts as facts
+except ImportError:  # run from assay's source tree
+    import explore_facts as facts
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
@@ -66,6 +82,13 @@ DUNDER_FORMS = {
     "__eq__": "({0} == {1})", "__ne__": "({0} != {1})", "__lt__": "({0} < {1})",
     "__le__": "({0} <= {1})", "__gt__": "({0} > {1})", "__ge__": "({0} >= {1})",
     "__add__": "({0} + {1})", "__contains__": "({1} in {0})", "__getitem__": "{0}[{1}]",
+    "__sub__": "({0} - {1})", "__mul__": "({0} * {1})", "__truediv__": "({0} / {1})",
+    "__floordiv__": "({0} // {1})", "__mod__": "({0} % {1})", "__pow__": "({0} ** {1})",
+    "__and__": "({0} & {1})", "__or__": "({0} | {1})", "__xor__": "({0} ^ {1})",
+    "__matmul__": "({0} @ {1})", "__neg__": "(-{0})", "__pos__": "(+{0})", "__abs__": "abs({0})",
+    "__invert__": "(~{0})", "__int__": "int({0})", "__float__": "float({0})",
+    "__round__": "round({0})", "__next__": "next({0})", "__reversed__": "list(reversed({0}))",
+    "__format__": "format({0}, {1})", "__bytes__": "bytes({0})",
 }  # fmt: skip
 
 
@@ -180,6 +203,9 @@ class Explorer:
         self.strings = []
         self.out = sys.stdout
         self.kept = 0
+        self.outside = False
+        # What the module read outside at import may come back from any call.
+        self.tainted_at_import = guard is None or guard.tainted()
         self.closure_sources = set()
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())):
             self._add_literal(text)
@@ -428,6 +454,8 @@ class Explorer:
         form = DUNDER_FORMS.get(method)
         if form is not None and len(args) == ("{1}" in form):
             return form.format(receiver, *args)
+        if method == "__call__":
+            return f"{receiver}({', '.join(args)})"
         expr = f"{receiver}.{method}({', '.join(args)})"
         return f"list({expr})" if inspect.isgeneratorfunction(obj) else expr
 
@@ -440,9 +468,11 @@ class Explorer:
         tracer._mine = self.tracer._mine
         saved = sys.stdout, sys.stderr, sys.stdin
         sys.stdout, sys.stderr, sys.stdin = _Sink(), _Sink(), io.StringIO("")
+        mark = guard.mark() if guard is not None else None
         signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
         sys.settrace(tracer.trace)
         # ("value", value, True) | ("raises", exception, deliberate) | ("timeout", None, False)
+        # | ("blocked", None, False): it tried to end the exploration
         outcome = ("timeout", None, False)  # type: tuple[str, typing.Any, bool]
         try:
             outcome = ("value", eval(expr, self.ns if ns is None else ns), True)
@@ -454,6 +484,9 @@ class Explorer:
             sys.settrace(None)
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr, sys.stdin = saved
+        self.outside = self.tainted_at_import or guard is None or guard.tainted(mark)
+        if guard is not None and guard.blocked(mark):
+            outcome = ("blocked", None, False)
         return outcome, tracer.lines, tracer.arcs
 
     def _deliberate(self, exc):
@@ -479,20 +512,34 @@ class Explorer:
         return {"repr": _short(repr, value), "str": _short(str, value), "attrs": _attributes(value),
                 "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
 
-    def _emit(self, action, expr, outcome, new_lines, new_arcs, kills=None):
+    def _facts(self, outcome):
+        """The facts of one outcome (:mod:`explore_facts`), under the alarm: they read the
+        value (its length, keys, attributes), which runs code of the module."""
+        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        try:
+            return facts.facts_of(outcome[0], outcome[1], self.module)
+        except BaseException:
+            return {"kind": outcome[0]}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _emit(self, action, expr, outcome, new_lines, new_arcs, outside, kills=None):
         described = self._describe(outcome)
         seen = _ADDRESS.sub("", json.dumps(described))
         stable = True
-        for _ in range(RERUNS):
+        runs = [self._facts(outcome)]
+        for _ in range(RERUNS):  # every rerun: the facts are those that held in all of them
             again, _, _ = self._run(expr)
+            outside = outside or self.outside
             if (
                 again[0] != outcome[0]
                 or _ADDRESS.sub("", json.dumps(self._describe(again))) != seen
             ):
                 stable = False
-                break
+            runs.append(self._facts(again))
         item = {"target": action["qualname"], "expr": expr, "stable": stable,
-                "lines": sorted(new_lines), "arcs": sorted(new_arcs)}  # fmt: skip
+                "lines": sorted(new_lines), "arcs": sorted(new_arcs),
+                "outside": outside, "facts": facts.merge(runs)}  # fmt: skip
         if kills is not None:
             item["kills"] = kills
         item.update(described)
@@ -523,20 +570,23 @@ class Explorer:
             if expr is None:
                 continue
             outcome, lines, arcs = self._run(expr)
-            if outcome[0] == "timeout" and action is not None:
+            outside = self.outside
+            if outcome[0] in ("timeout", "blocked") and action is not None:
                 action["timeouts"] = action.get("timeouts", 0) + 1
-            if outcome[0] == "timeout" or (
+            if outcome[0] in ("timeout", "blocked") or (
                 outcome[0] == "raises" and isinstance(outcome[1], NameError)
             ):
-                continue  # a hang, or an example that names what the module does not have
-            self._learn(action, expr, outcome)
+                continue  # a hang, an example that names what the module does not have, or
+                # a call that would have ended the exploration
+            if not outside:  # the pool never holds what may come from outside
+                self._learn(action, expr, outcome)
             new_lines = (lines & self.goal_lines) - reached_lines
             new_arcs = (arcs & self.goal_arcs) - reached_arcs
             if (new_lines or new_arcs) and outcome[0] == "raises" and not outcome[2]:
                 # A TypeError from a wrong argument reaches code, but says little: kept aside,
                 # and written only for what no better call reaches.
                 if (new_lines - weak_lines) or (new_arcs - weak_arcs):
-                    weak.append((action, expr, outcome, new_lines, new_arcs))
+                    weak.append((action, expr, outcome, new_lines, new_arcs, outside))
                     weak_lines |= new_lines
                     weak_arcs |= new_arcs
                 continue
@@ -544,13 +594,13 @@ class Explorer:
                 reached_lines |= new_lines
                 reached_arcs |= new_arcs
                 last_gain = time.monotonic()
-                self._emit(action, expr, outcome, new_lines, new_arcs)
-        for action, expr, outcome, lines, arcs in weak:
+                self._emit(action, expr, outcome, new_lines, new_arcs, outside)
+        for action, expr, outcome, lines, arcs, outside in weak:
             new_lines, new_arcs = lines - reached_lines, arcs - reached_arcs
             if new_lines or new_arcs:
                 reached_lines |= new_lines
                 reached_arcs |= new_arcs
-                self._emit(action, expr, outcome, new_lines, new_arcs)
+                self._emit(action, expr, outcome, new_lines, new_arcs, outside)
         summary = {"done": True, "tries": tries, "kept": self.kept,
                    "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
         self.out.write("\n" + MARK + json.dumps(summary) + "\n")
@@ -594,15 +644,19 @@ class Explorer:
         return ns
 
     def _seen(self, outcome):
-        if outcome[0] == "timeout":
-            return "timeout"
+        if outcome[0] in ("timeout", "blocked"):
+            return outcome[0]
         return _ADDRESS.sub("", json.dumps(self._describe(outcome), sort_keys=True))
 
     def _tells_apart(self, expr, variant):
         """The original's outcome when ``expr`` does one stable thing on the original and
-        another stable thing on the mutant; else None."""
+        another stable thing on the mutant; else None.  The original must return, or raise
+        on purpose: a call that only chokes on a wrong argument (a ``TypeError`` deep in an
+        expression) tells nothing a person would keep, even when the message differs."""
         original, _, _ = self._run(expr)
-        if original[0] == "timeout":
+        if original[0] in ("timeout", "blocked") or self.outside:
+            return None
+        if original[0] == "raises" and not original[2]:
             return None
         mutated, _, _ = self._run(expr, variant)
         seen = self._seen(original)
@@ -701,11 +755,13 @@ class Explorer:
                     continue
                 outcome = self._tells_apart(expr, variant)
                 if outcome is None:
-                    self._learn(action, expr, self._run(expr)[0])
+                    again = self._run(expr)[0]
+                    if not self.outside:
+                        self._learn(action, expr, again)
                     continue
                 expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
                 outcome = self._run(expr)[0]
-                self._emit(action, expr, outcome, set(), set(), kills=mutant["id"])
+                self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])
                 break
         summary = {"done": True, "tries": tries, "kept": self.kept,
                    "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
@@ -725,6 +781,8 @@ class Explorer:
 
 
 def main(argv):
+    if guard is not None:
+        guard.install(block=True, protect=[os.path.abspath(argv[0]), os.path.abspath(argv[1])])
     with open(argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
     explorer = Explorer(spec)

@@ -9,6 +9,11 @@
 4. It fails against at least one simple mutant of the target (``mutation=False`` skips this),
    or, for a candidate written against named mutants (survivors of the suite), against those:
    then coverage gain is not asked for (the line ran before; the bug on it was not caught).
+
+A run of the candidate (alone or repeated) that left processes running, passed the memory cap,
+or touched the host outside its run (:mod:`agents.cover.guard`) rejects it as ``side-effects``;
+a run that destroyed its copy or could not start rejects it as ``sandbox-broken`` (its output
+is not fed back).  Either way the cover run goes on with the next candidate.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from agents.cover.candidate import (
 )
 from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.oracle import (
+    GUARD_FILE,
+    GUARD_MODULE,
+    GUARD_SOURCE,
     Change,
     add_observed_checks,
     instrument,
@@ -36,7 +44,8 @@ from agents.cover.oracle import (
     observed_values,
     repair,
 )
-from agents.cover.targets import Target
+from agents.cover.side_effects import trouble as _trouble
+from agents.cover.targets import Target, coverage_gain, runs_target
 from flows import Arc, CaseResult, CoverageReport, Sandbox, TestRun
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
@@ -125,20 +134,20 @@ class Gatekeeper:
         self.accepted = accepted
 
     @property
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         return {"PYTHONPATH": self.config.pythonpath} if self.config.pythonpath else {}
 
-    def _files(self, path: str, code: str, **more: str) -> dict[str, str]:
-        return {**self.accepted, path: code, **more}
+    def files_with(self, path: str, code: str, **more: str) -> dict[str, str]:
+        return {**self.accepted, path: code, GUARD_FILE: GUARD_SOURCE, **more}
 
     def _alone(self, path: str, code: str) -> TestRun:
         return self.sandbox.run_tests(
-            [path, "-p", "no:randomly", "--tb=short"],
+            [path, "-p", "no:randomly", "--tb=short", "-p", GUARD_MODULE],
             test_command="pytest",
-            extra_files=self._files(path, code),
+            extra_files=self.files_with(path, code),
             source=list(self.config.sources),
             omit=list(self.config.omit) or None,
-            env=self._env,
+            env=self.env,
             timeout=self.config.timeout,
         )
 
@@ -151,17 +160,19 @@ class Gatekeeper:
         *,
         must_kill: Sequence[NamedMutant] = (),
         kills: Mapping[str, str] | None = None,
+        rewrite: bool = False,
     ) -> Verdict:
         """All runtime gates for ``candidate`` written at ``path`` (a new test file); with
-        ``must_kill``, the mutant gate asks for those (``kills``: which test is for which)."""
+        ``must_kill``, the mutant gate asks for those (``kills``: which test is for which).  A
+        ``rewrite`` of an accepted test need not add coverage, only run the target."""
         verdict = Verdict(candidate=candidate)
         code = candidate.code
 
         # 1. Alone, under coverage; wrong expected values repaired, failing tests dropped.
         alone = self._alone(path, code)
         verdict.runs += 1
-        if alone.result.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(alone, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not alone.passed:
             first_failure = _failure_detail(
                 alone.with_outcome("failed") + alone.with_outcome("error"), alone.result.output
@@ -180,6 +191,8 @@ class Gatekeeper:
                         candidate, code = repaired, repaired.code
                         alone = self._alone(path, code)
                         verdict.runs += 1
+                        if trouble := _trouble(alone, self.config.timeout):
+                            return self._reject(verdict, *trouble)
                 if alone.passed:
                     break
                 cut = self._cut(path, code, target, alone, verdict)
@@ -188,7 +201,9 @@ class Gatekeeper:
                 candidate, code = cut, cut.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
-                if alone.passed or alone.result.timed_out:
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
+                if alone.passed:
                     break
             if not alone.passed:
                 salvaged = self._salvage(code, target, alone, verdict)
@@ -197,6 +212,8 @@ class Gatekeeper:
                 candidate, code = salvaged, salvaged.code
                 alone = self._alone(path, code)
                 verdict.runs += 1
+                if trouble := _trouble(alone, self.config.timeout):
+                    return self._reject(verdict, *trouble)
                 if not alone.passed:
                     return self._reject(verdict, "fails", first_failure)
             verdict.candidate = candidate
@@ -204,19 +221,21 @@ class Gatekeeper:
         # 2. Repeatedly, in one copy.
         repeat = self.sandbox.run(
             [str(self.sandbox.python), "-c", REPEAT_DRIVER, str(self.config.repeat), path],
-            extra_files=self._files(path, code),
-            env=self._env,
+            extra_files=self.files_with(path, code),
+            env=self.env,
             timeout=self.config.timeout * self.config.repeat,
         )
         verdict.runs += 1
-        if repeat.timed_out:
-            return self._reject(verdict, "timeout", f"{self.config.timeout:g}")
+        if trouble := _trouble(repeat, self.config.timeout):
+            return self._reject(verdict, *trouble)
         if not repeat.ok:
             return self._reject(verdict, "flaky", trim(repeat.output, 600))
 
         # 3. With the suite: passes, and raises the target's coverage.
         suite = self._suite(path, code)
         verdict.runs += 1
+        if suite.broken:  # side effects of the whole suite may be the project's own
+            return self._reject(verdict, "sandbox-broken", suite.broken)
         if suite.result.timed_out:
             return self._reject(verdict, "timeout", f"{self.config.suite_timeout:g}")
         if not suite.passed:
@@ -227,16 +246,16 @@ class Gatekeeper:
         verdict.coverage = suite.coverage
         lines, branches = coverage_gain(current, suite.coverage, target)
         verdict.gained_lines, verdict.gained_branches = lines, branches
-        if self.config.coverage_gate == "runs" or must_kill:
+        if self.config.coverage_gate == "runs" or must_kill or rewrite:
             if not must_kill and not runs_target(alone.coverage, target):
                 return self._reject(verdict, "not-called", target.qualname)
         elif not lines and not branches:
             return self._reject(verdict, "no-coverage")
 
         # 4. Kills a mutant of the target (or the named ones).
-        gate = MutantGate(self.sandbox, self._env, self.config.timeout)
+        gate = MutantGate(self.sandbox, self.env, self.config.timeout)
         if must_kill:
-            named = gate.named(self._files, path, code, must_kill, kills)
+            named = gate.named(self.files_with, path, code, must_kill, kills)
             verdict.runs += named.runs
             if not named.killed or not named.code.strip():
                 return self._reject(verdict, "mutant-survived", "; ".join(named.tried[:2]))
@@ -252,7 +271,7 @@ class Gatekeeper:
             file_cov = alone.coverage.get(target.path) if alone.coverage else None
             executed = set(file_cov.executed_lines) if file_cov else None
             caught = gate.any_mutant(
-                self._files, path, code, target, executed, self.config.max_mutants
+                self.files_with, path, code, target, executed, self.config.max_mutants
             )
             verdict.runs += caught.runs
             if caught.tried and not caught.killed:
@@ -265,14 +284,17 @@ class Gatekeeper:
         instrumented = instrument(code)
         if instrumented is None:
             return None
-        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:], path]
+        argv = [str(self.sandbox.python), "-m", "pytest", "-s", *QUIET_PYTEST[1:]]
+        argv += ["-p", GUARD_MODULE, path]  # installed before the code under test is imported
         run = self.sandbox.run(
             argv,
-            extra_files=self._files(path, instrumented),
-            env=self._env,
+            extra_files=self.files_with(path, instrumented),
+            env=self.env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return None
         repaired, changes = repair(code, observed_values(run.output))
         checked = check_static(repaired, target) if changes else None
         if not isinstance(checked, Candidate):
@@ -315,12 +337,14 @@ class Gatekeeper:
             return code
         argv = [str(self.sandbox.python), "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider"]
         run = self.sandbox.run(
-            [*argv, "-p", "no:randomly", path],
-            extra_files=self._files(path, probe),
-            env=self._env,
+            [*argv, "-p", "no:randomly", "-p", GUARD_MODULE, path],
+            extra_files=self.files_with(path, probe),
+            env=self.env,
             timeout=self.config.timeout,
         )
         verdict.runs += 1
+        if _trouble(run, self.config.timeout):
+            return code
         checked, added = add_observed_checks(code, observed_values(run.output), tests)
         if added:
             verdict.notes.append(f"{added} check(s) of observed values added")
@@ -342,14 +366,14 @@ class Gatekeeper:
 
     def _suite(self, path: str, code: str) -> TestRun:
         args = list(self.config.suite_args)
-        files = self._files(path, code)
+        files = self.files_with(path, code)
         run = self.sandbox.run_tests(
             args,
             test_command=self.config.test_command,
             extra_files=files,
             source=list(self.config.sources),
             omit=list(self.config.omit) or None,
-            env=self._env,
+            env=self.env,
             timeout=self.config.suite_timeout,
         )
         if not any(case.nodeid.startswith(path) for case in run.tests) and not run.result.timed_out:
@@ -360,7 +384,7 @@ class Gatekeeper:
                 extra_files=files,
                 source=list(self.config.sources),
                 omit=list(self.config.omit) or None,
-                env=self._env,
+                env=self.env,
                 timeout=self.config.suite_timeout,
             )
         return run
@@ -369,36 +393,6 @@ class Gatekeeper:
     def _reject(verdict: Verdict, reason: str, detail: str = "") -> Verdict:
         verdict.rejection = Rejection(reason, detail)
         return verdict
-
-
-def runs_target(coverage: CoverageReport | None, target: Target) -> bool:
-    """Whether a run executed any line of the target's body (its def line runs at import)."""
-    file_cov = coverage.get(target.path) if coverage else None
-    if file_cov is None:
-        return False
-    body = set(target.missing_lines) or set(range(target.start + 1, target.end + 1))
-    return bool(body & set(file_cov.executed_lines))
-
-
-def coverage_gain(
-    before: CoverageReport, after: CoverageReport | None, target: Target
-) -> tuple[tuple[int, ...], tuple[Arc, ...]]:
-    """Lines and branches of ``target`` missed ``before`` and executed ``after``."""
-    if after is None:
-        return (), ()
-    new = after.get(target.path)
-    old = before.get(target.path)
-    if new is None:
-        return (), ()
-    was_missing = set(old.missing_lines) if old else set(target.missing_lines)
-    was_missing_arcs = set(old.missing_branches) if old else set(target.missing_branches)
-    executed = set(new.executed_lines)
-    lines = tuple(sorted(n for n in target.missing_lines if n in was_missing and n in executed))
-    executed_arcs = set(new.executed_branches)
-    branches = tuple(
-        sorted(a for a in target.missing_branches if a in was_missing_arcs and a in executed_arcs)
-    )
-    return lines, branches
 
 
 __all__ = ["GateConfig", "Gatekeeper", "Verdict", "coverage_gain", "test_names", "trim"]

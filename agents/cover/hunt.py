@@ -46,23 +46,22 @@ class Hunt:
     emit: Listener
     check_budget: Callable[[], None]
 
-    def run(
-        self, current: CoverageReport, accepted: dict[str, str], chain: Chain
-    ) -> CoverageReport:
-        """Hunt the survivors of the suite with the tests ``accepted`` so far; the coverage
-        with what was accepted."""
+    def explore(self, current: CoverageReport, accepted: dict[str, str]) -> CoverageReport:
+        """Differential exploration for the survivors of the suite with the tests
+        ``accepted`` so far (no model: run early, before the budget goes to the model)."""
         survivors = self.step.survivors(dict(accepted))
         self.emit("survivors", {"count": len(survivors)})
-        if not survivors:
-            return current
-        killed: set[str] = set()
-        files = sorted({ref.path for ref, _ in survivors})
-        for path in files:
+        for path in sorted({ref.path for ref, _ in survivors}):
             self.check_budget()
             mine = [s for s in survivors if s[0].path == path]
-            current, got = self._explore(path, mine, current)
-            killed |= got
-        left = [s for s in survivors if s[0].id not in killed]
+            current, _killed = self._explore(path, mine, current)
+        return current
+
+    def ask_model(self, accepted: dict[str, str], chain: Chain) -> None:
+        """The model for the survivors no call told apart, a few functions at most."""
+        left = self.step.survivors(dict(accepted))
+        if left:
+            self.emit("survivors", {"count": len(left), "model": True})
         for target, items in by_target(self.repo, left)[: self.options.mutant_model_targets]:
             self.check_budget()
             ref, mutant = items[0]  # one mutant a function: the model's time is dear
@@ -71,7 +70,6 @@ class Hunt:
             self.emit("target", {"target": target, "chain": 0, "mutant": ref.description})
             drafter = self._model(target, ref)
             chain(target, drafter, named([(ref, mutant)]), outcome)
-        return current
 
     def _explore(
         self, path: str, survivors: Sequence[Survivor], current: CoverageReport

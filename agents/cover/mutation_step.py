@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.cover.gates import GateConfig
 from agents.cover.mutant_gate import NamedMutant
 from agents.cover.mutants import Mutant
 from agents.cover.mutation import MutantRef, MutationConfig, MutationRunner, Sample, Score
@@ -66,6 +67,24 @@ class MutationStep:
         self.sample = Sample()
         self.outcome = MutationOutcome()
         self._current: Score | None = None
+
+    @classmethod
+    def for_run(
+        cls,
+        repo: Path,
+        sandbox: Sandbox,
+        gates: GateConfig,
+        budget: int | None,
+        changed: Mapping[str, set[int]] | None,
+        emit: Listener,
+    ) -> MutationStep:
+        """The step for a cover run whose gates are configured as ``gates``."""
+        config = MutationConfig(
+            pythonpath=gates.pythonpath, sources=gates.sources, omit=gates.omit,
+            test_command=gates.test_command, suite_args=gates.suite_args,
+            suite_timeout=gates.suite_timeout,
+        )  # fmt: skip
+        return cls(repo, sandbox, config, budget=budget, changed=changed, emit=emit)
 
     def measure_before(self, files: Sequence[str]) -> Score:
         sample = sample_of(self.repo, files, self.budget)

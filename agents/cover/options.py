@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from agents.cover.gates import GateConfig
+from agents.cover.targets import coverage_sources, tests_pythonpath
 from agents.settings import Settings
 
 # Test and build files never count as code to cover.
@@ -39,6 +42,7 @@ class CoverOptions:
     mutants: str = "raise"
     mutation_budget: int | None = 150  # mutants measured at most (a seeded sample beyond)
     mutant_model_targets: int = 5  # functions whose survivors go to the model, at most
+    rewrite: bool = True  # the model rewrites explored tests for readability (kept if no loss)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:
@@ -56,3 +60,19 @@ class CoverOptions:
         extra = tuple(overrides.pop("exclude", ()) or ())
         values["exclude"] = (*values["exclude"], *extra)
         return cls(**{**values, **overrides})
+
+    def gate_config(self, repo: Path, files: list[str]) -> GateConfig:
+        """How the gates judge candidates for ``files`` of ``repo`` in this run."""
+        return GateConfig(
+            test_command=self.test_command,
+            sources=tuple(coverage_sources(repo, files)),
+            omit=OMIT,
+            # Relative to the copy's root, where every sandboxed run starts; run_tests puts the
+            # root and src/ first itself, plain runs (repeats, mutants, oracles) need them here.
+            pythonpath=tests_pythonpath(repo, files),
+            repeat=self.repeat,
+            mutation=self.mutation,
+            observed_oracles=self.observed_oracles,
+            timeout=self.candidate_timeout,
+            suite_timeout=self.suite_timeout,
+        )

@@ -7,6 +7,11 @@ one sandboxed run of that module yields the observed values, and :func:`repair` 
 the original asserts (floats as ``pytest.approx``).  The repaired test then goes through every
 gate again, the mutant gate included, so it still has to catch a changed behaviour.  Each change
 is reported: a model that expected something else may have spotted a real bug.
+
+Code under test is hostile by default: an observed value computed after the code read files
+outside its run or started a subprocess (:mod:`agents.cover.guard`, copied in as
+:data:`GUARD_FILE`), or one that looks like a credential (:mod:`flows.credentials`), is dropped
+by :func:`observed_values` and never written into a test, printed or fed back.
 """
 
 from __future__ import annotations
@@ -16,17 +21,32 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from flows import PLACEHOLDER, looks_like_credential
 
 MARKER = "ASSAY_OBSERVED "
 HELPER_NAME = "_assay_observe"
+GUARD_MODULE = "_assay_guard"
+GUARD_FILE = f"{GUARD_MODULE}.py"
+GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text(encoding="utf-8")
 HELPER = f"""
+try:
+    import {GUARD_MODULE} as _assay_guard_module
+    _assay_guard_module.install()
+except ImportError:
+    _assay_guard_module = None
+
+
 def {HELPER_NAME}(key, value):
     import json
     try:
         text = repr(value)
     except Exception:
         text = None
-    print("\\n{MARKER}" + json.dumps({{"key": key, "repr": text}}), flush=True)
+    outside = _assay_guard_module is None or _assay_guard_module.tainted()
+    item = {{"key": key, "repr": text, "outside": outside}}
+    print("\\n{MARKER}" + json.dumps(item), flush=True)
     return value
 """
 MAX_REPR = 300
@@ -139,16 +159,31 @@ def _after_imports(tree: ast.Module) -> int:
     return last
 
 
+def usable_value(text: str) -> bool:
+    """Whether an observed value may be written into a test: not a credential, nor a secret the
+    sandbox redacted from its output."""
+    return PLACEHOLDER not in text and not looks_like_credential(text)
+
+
 def observed_values(output: str) -> dict[str, str]:
-    """key → repr of the value, from the output of an instrumented run (first value wins)."""
+    """key → repr of the value, from the output of an instrumented run (first value wins).
+    Values computed after the code touched the host outside its run, and credential-looking
+    ones, are left out (the key is taken, so no later value of it is used either)."""
     values: dict[str, str] = {}
+    dropped: set[str] = set()
     for match in _OBSERVED.finditer(output):
         try:
             item = json.loads(match.group(1))
         except ValueError:
             continue
-        if isinstance(item.get("repr"), str):
-            values.setdefault(item["key"], item["repr"])
+        key, text = item.get("key"), item.get("repr")
+        if not isinstance(key, str) or not isinstance(text, str) or key in dropped:
+            continue
+        if item.get("outside", True) or not usable_value(text):
+            dropped.add(key)
+            values.pop(key, None)
+            continue
+        values.setdefault(key, text)
     return values
 
 

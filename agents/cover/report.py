@@ -77,6 +77,8 @@ class CoverReport:
     sandbox: str = ""
     # The mutation score before → after, survivors, tests kept for mutants (mutation_step).
     mutation: dict[str, Any] = field(default_factory=dict)
+    # Explored tests the model rewrote for readability: tried, kept, why not, tokens, examples.
+    rewrite: dict[str, Any] = field(default_factory=dict)
 
     def set_coverage(self, which: str, report: CoverageReport | None) -> None:
         per_file = {p: Percentages.of_file(report.get(p) if report else None) for p in self.files}
@@ -105,6 +107,7 @@ class CoverReport:
                 "rejected": dict(sorted(self.rejected.items())),
             },
             "mutation": self.mutation,
+            "rewrite": self.rewrite,
             "targets": [asdict(t) for t in self.targets],
             "written": self.written,
             "observed_oracles": self.oracle_repairs,

@@ -98,7 +98,38 @@ def merge_tests(existing: str, addition: str, *, docstring: str = "") -> str:
     _insert_imports(lines, ex_tree, future, imports, has_docstring=new_file)
     text = "\n".join(lines).rstrip()
     body = "\n\n\n".join(chunks)
-    return (text + "\n\n\n" + body if text else body).rstrip() + "\n"
+    return _combine_imports((text + "\n\n\n" + body if text else body).rstrip() + "\n")
+
+
+def _combine_imports(code: str) -> str:
+    """One ``from M import a, b`` line per module where the file has several single-line ones
+    (tests added one after another import one name each): as a person writes them."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    first: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
+    drop: set[int] = set()
+    for node in tree.body:
+        simple = (
+            isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+            and node.lineno == node.end_lineno and all(a.asname is None for a in node.names)
+            and "(" not in lines[node.lineno - 1] and "#" not in lines[node.lineno - 1]
+        )  # fmt: skip
+        if not simple:
+            continue
+        assert isinstance(node, ast.ImportFrom) and node.module
+        module = node.module
+        if module in first:
+            drop.add(node.lineno - 1)
+        else:
+            first[module] = node.lineno - 1
+        names.setdefault(module, [])
+        names[module] += [a.name for a in node.names if a.name not in names[module]]
+    if not drop:
+        return code
+    for module, index in first.items():
+        lines[index] = f"from {module} import {', '.join(sorted(names[module]))}"
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop) + "\n"
 
 
 def _insert_imports(

@@ -19,6 +19,7 @@ from agents.lsp.engine import CoverAsk, Outcome, ReviewAsk, ReviewOutcome, Tests
 from agents.lsp.jobs import Cancelled, GuardedLLM, Job
 from agents.runtime import Run
 from agents.settings import Settings
+from flows import mask_url
 
 
 class LocalEngine:
@@ -31,7 +32,7 @@ class LocalEngine:
         guarded by the job's cancel token."""
         from agents.runtime import open_run
 
-        job.report(f"connecting to the model at {s.llm_base_url}" if s.llm_base_url
+        job.report(f"connecting to the model at {mask_url(s.llm_base_url)}" if s.llm_base_url
                    else "starting the embedded model (the first start takes a while)")  # fmt: skip
         with open_run(
             s, f"lsp-{job.kind}", repo=repo, stop_check=job.token.check,  # a cancel kills a run

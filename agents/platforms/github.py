@@ -15,26 +15,35 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
 import jwt
+from pydantic import AfterValidator, Field
 
 from agents.errors import PlatformError
 from agents.platforms.base import (
     BadPayload,
     Event,
     HostHTTP,
+    Id,
     InlineComment,
     NewComment,
+    Number,
+    Payload,
     PullRequest,
+    Sha,
+    Short,
+    Text,
     basic_auth,
-    get_path,
+    parse_payload,
+    shown,
 )
 
 NAME = "github"
@@ -59,52 +68,120 @@ def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+# GitHub's name rules: an owner is letters, digits, '-' (and '_' on Enterprise), not starting
+# with '-'; a repository name is letters, digits, '.', '-', '_' (up to 100), never '.' or '..'.
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
+
+
+def repo_name(value: str) -> str:
+    if not REPO_NAME.fullmatch(value):
+        raise ValueError(f"{shown(value)} is not a GitHub repository name (owner/name)")
+    return value
+
+
+class _Repository(Payload):
+    full_name: Annotated[str, Field(strict=True), AfterValidator(repo_name)]
+    clone_url: Text | None = None
+
+
+class _Installation(Payload):
+    id: Id
+
+
+class _Head(Payload):
+    sha: Sha
+
+
+class _PullRequest(Payload):
+    number: Number
+    head: _Head
+
+
+class _Action(Payload):
+    action: Short
+
+
+class PullRequestEvent(Payload):
+    """What the bot reads of a ``pull_request`` delivery."""
+
+    action: Short
+    repository: _Repository
+    pull_request: _PullRequest
+    installation: _Installation | None = None
+
+
+class _Issue(Payload):
+    number: Number
+    pull_request: dict[str, Any] | None = None
+
+
+class _Comment(Payload):
+    id: Id
+    body: Text
+    author_association: Short = ""
+
+
+class _Sender(Payload):
+    type: Short = ""
+
+
+class IssueCommentEvent(Payload):
+    """What the bot reads of an ``issue_comment`` delivery."""
+
+    action: Short
+    issue: _Issue
+    comment: _Comment
+    repository: _Repository
+    sender: _Sender | None = None
+    installation: _Installation | None = None
+
+
 def parse_event(event: str, payload: Any) -> Event | str:
-    """The bot's work for one delivery, or why there is none (a 2xx "ignored")."""
+    """The bot's work for one delivery, or why there is none (a 2xx "ignored").  A delivery of
+    an event the bot acts on whose fields are missing or of the wrong shape is
+    :class:`BadPayload` naming the field: no job is made from it."""
+    if event not in ("pull_request", "issue_comment"):
+        return "ping" if event == "ping" else f"event {shown(event)} is not handled"
     if not isinstance(payload, dict):
         raise BadPayload("the payload is not a JSON object")
-    installation = (payload.get("installation") or {}).get("id")
+    action = parse_payload(_Action, payload).action
     if event == "pull_request":
-        action = get_path(payload, "action")
         if action not in PR_ACTIONS:
-            return f"pull_request action '{action}' needs no review"
+            return f"pull_request action {shown(action)} needs no review"
+        pr = parse_payload(PullRequestEvent, payload)
         return Event(
             platform=NAME,
             action="review",
-            repo=str(get_path(payload, "repository.full_name")),
-            number=int(get_path(payload, "pull_request.number")),
-            head_sha=str(get_path(payload, "pull_request.head.sha")),
-            installation_id=installation,
-            clone_url=str(payload["repository"].get("clone_url", "")),
-            trigger=str(action),
+            repo=pr.repository.full_name,
+            number=pr.pull_request.number,
+            head_sha=pr.pull_request.head.sha,
+            installation_id=pr.installation.id if pr.installation else None,
+            clone_url=pr.repository.clone_url or "",
+            trigger=action,
         )
-    if event == "issue_comment":
-        if get_path(payload, "action") != "created":
-            return "only new comments carry commands"
-        issue = get_path(payload, "issue")
-        if not isinstance(issue, dict) or not issue.get("pull_request"):
-            return "a comment on an issue, not on a pull request"
-        body = str(get_path(payload, "comment.body")).strip()
-        command = next((a for c, a in COMMANDS.items() if body.startswith(c)), None)
-        if command is None:
-            return "no /assay command in the comment"
-        if (payload.get("sender") or {}).get("type") == "Bot":
-            return "comments by bots are not commands"
-        association = (payload.get("comment") or {}).get("author_association", "")
-        if association not in TRUSTED:
-            return f"commands are taken from members only (author is {association or 'unknown'})"
-        return Event(
-            platform=NAME,
-            action=command,
-            repo=str(get_path(payload, "repository.full_name")),
-            number=int(get_path(issue, "number")),
-            installation_id=installation,
-            clone_url=str(payload["repository"].get("clone_url", "")),
-            trigger=f"comment:{get_path(payload, 'comment.id')}",
-        )
-    if event == "ping":
-        return "ping"
-    return f"event '{event}' is not handled"
+    if action != "created":
+        return "only new comments carry commands"
+    comment = parse_payload(IssueCommentEvent, payload)
+    if not comment.issue.pull_request:
+        return "a comment on an issue, not on a pull request"
+    body = comment.comment.body.strip()
+    command = next((a for c, a in COMMANDS.items() if body.startswith(c)), None)
+    if command is None:
+        return "no /assay command in the comment"
+    if comment.sender is not None and comment.sender.type == "Bot":
+        return "comments by bots are not commands"
+    association = comment.comment.author_association
+    if association not in TRUSTED:
+        return f"commands are taken from members only (author is {association or 'unknown'})"
+    return Event(
+        platform=NAME,
+        action=command,
+        repo=comment.repository.full_name,
+        number=comment.issue.number,
+        installation_id=comment.installation.id if comment.installation else None,
+        clone_url=comment.repository.clone_url or "",
+        trigger=f"comment:{comment.comment.id}",
+    )
 
 
 class GitHubApp:

@@ -19,11 +19,18 @@ from agents.platforms.base import (
     BadPayload,
     Event,
     HostHTTP,
+    Id,
     InlineComment,
     NewComment,
+    Number,
+    Payload,
     PullRequest,
+    Sha,
+    Short,
+    Text,
     basic_auth,
-    get_path,
+    parse_payload,
+    shown,
 )
 
 NAME = "gitlab"
@@ -40,46 +47,111 @@ def verify_token(secret: bytes, header: str | None) -> bool:
     return hmac.compare_digest(secret, header.encode())
 
 
+class _Project(Payload):
+    id: Id  # the bot addresses projects by id: no name to trust
+    git_http_url: Text | None = None
+
+
+class _Commit(Payload):
+    id: Sha
+
+
+class _MRTriage(Payload):
+    action: Short = ""
+    oldrev: Short | None = None
+
+
+class _MRAttributes(_MRTriage):
+    iid: Number
+    last_commit: _Commit
+
+
+class _MRTriageEvent(Payload):
+    object_attributes: _MRTriage
+
+
+class MergeRequestEvent(Payload):
+    """What the bot reads of a ``Merge Request Hook``."""
+
+    project: _Project
+    object_attributes: _MRAttributes
+
+
+class _NoteTriage(Payload):
+    noteable_type: Short = ""
+    note: Text = ""
+
+
+class _NoteAttributes(_NoteTriage):
+    id: Id
+
+
+class _User(Payload):
+    bot: bool | None = None
+
+
+class _MergeRequest(Payload):
+    iid: Number
+    last_commit: _Commit | None = None
+
+
+class _NoteTriageEvent(Payload):
+    object_attributes: _NoteTriage
+    user: _User | None = None
+
+
+class NoteEvent(Payload):
+    """What the bot reads of a ``Note Hook`` on a merge request."""
+
+    project: _Project
+    object_attributes: _NoteAttributes
+    merge_request: _MergeRequest
+
+
 def parse_event(event: str, payload: Any) -> Event | str:
-    """The bot's work for one delivery, or why there is none (a 2xx "ignored")."""
+    """The bot's work for one delivery, or why there is none (a 2xx "ignored").  A delivery of
+    an event the bot acts on whose fields are missing or of the wrong shape is
+    :class:`BadPayload` naming the field: no job is made from it."""
+    if event not in ("Merge Request Hook", "Note Hook"):
+        return f"event {shown(event)} is not handled"
     if not isinstance(payload, dict):
         raise BadPayload("the payload is not a JSON object")
     if event == "Merge Request Hook":
-        attrs = get_path(payload, "object_attributes")
-        action = attrs.get("action", "")
-        if action == "update" and not attrs.get("oldrev"):
+        action = parse_payload(_MRTriageEvent, payload).object_attributes
+        if action.action == "update" and not action.oldrev:
             return "merge request update without new commits"
-        if action not in ("open", "reopen", "update"):
-            return f"merge request action '{action}' needs no review"
+        if action.action not in ("open", "reopen", "update"):
+            return f"merge request action {shown(action.action)} needs no review"
+        mr = parse_payload(MergeRequestEvent, payload)
         return Event(
             platform=NAME,
             action="review",
-            repo=str(get_path(payload, "project.id")),
-            number=int(get_path(attrs, "iid")),
-            head_sha=str(get_path(attrs, "last_commit.id")),
-            clone_url=str(payload["project"].get("git_http_url", "")),
-            trigger=action,
+            repo=str(mr.project.id),
+            number=mr.object_attributes.iid,
+            head_sha=mr.object_attributes.last_commit.id,
+            clone_url=mr.project.git_http_url or "",
+            trigger=action.action,
         )
-    if event == "Note Hook":
-        attrs = get_path(payload, "object_attributes")
-        if attrs.get("noteable_type") != "MergeRequest":
-            return "a note on something other than a merge request"
-        note = str(attrs.get("note", "")).strip()
-        command = next((a for c, a in COMMANDS.items() if note.startswith(c)), None)
-        if command is None:
-            return "no /assay command in the note"
-        if (payload.get("user") or {}).get("bot"):
-            return "notes by bots are not commands"
-        return Event(
-            platform=NAME,
-            action=command,
-            repo=str(get_path(payload, "project.id")),
-            number=int(get_path(payload, "merge_request.iid")),
-            head_sha=str((payload["merge_request"].get("last_commit") or {}).get("id", "")),
-            clone_url=str(payload["project"].get("git_http_url", "")),
-            trigger=f"comment:{get_path(attrs, 'id')}",
-        )
-    return f"event '{event}' is not handled"
+    triage = parse_payload(_NoteTriageEvent, payload)
+    if triage.object_attributes.noteable_type != "MergeRequest":
+        return "a note on something other than a merge request"
+    note = triage.object_attributes.note.strip()
+    command = next((a for c, a in COMMANDS.items() if note.startswith(c)), None)
+    if command is None:
+        return "no /assay command in the note"
+    if triage.user is not None and triage.user.bot:
+        return "notes by bots are not commands"
+    found = parse_payload(NoteEvent, payload)
+    last = found.merge_request.last_commit
+    return Event(
+        platform=NAME,
+        action=command,
+        repo=str(found.project.id),
+        number=found.merge_request.iid,
+        head_sha=last.id if last else "",
+        clone_url=found.project.git_http_url or "",
+        trigger=f"comment:{found.object_attributes.id}",
+    )
 
 
 def _file_header(d: dict[str, Any]) -> str:

@@ -8,10 +8,10 @@ is what ``assay policy`` shows and what retrieval and reviews use.
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.errors import InputError
 from agents.indexing import IndexService, shared_service
@@ -23,17 +23,30 @@ router = APIRouter(prefix="/v1", tags=["policy"])
 READ, WRITE, ADMIN = Depends(require("read")), Depends(require("write")), Depends(require("admin"))
 
 
+Glob = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class OrgPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     best_practices: str | None = Field(None, max_length=100_000, description="markdown")
-    path_weights: dict[str, float] = Field(
-        default_factory=dict, description="glob → weight for every repository (0 hides a path)"
+    path_weights: dict[Glob, float] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="glob → weight for every repository (0 hides a path)",
     )
 
 
 class RepoPolicyIn(BaseModel):
-    tier: str | None = Field(None, description="high | normal | low | deprecated | grow")
+    model_config = ConfigDict(extra="forbid")
+
+    tier: str | None = Field(
+        None, max_length=50, description="high | normal | low | deprecated | grow"
+    )
     best_practices: str | None = Field(None, max_length=100_000, description="markdown")
-    path_weights: dict[str, float] = Field(default_factory=dict, description="glob → weight")
+    path_weights: dict[Glob, float] = Field(
+        default_factory=dict, max_length=500, description="glob → weight"
+    )
 
 
 def _service(request: Request) -> IndexService:

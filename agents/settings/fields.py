@@ -4,8 +4,10 @@ the tables of the repository's files that map onto it.  Loading is :mod:`.load`.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Literal
+from urllib.parse import SplitResult, urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -47,6 +49,30 @@ REPO_KEYS = frozenset(
 )
 
 
+def url_parts(value: str, schemes: tuple[str, ...]) -> SplitResult:
+    """``value`` split into its parts, or ValueError saying what is wrong with it (never the
+    URL itself: it may hold a password)."""
+    example = f"{schemes[0]}://host:port"
+    if any(c.isspace() for c in value):
+        raise ValueError(f"a URL has no spaces; write it like {example}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"it is not a URL ({exc}); write it like {example}") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)}")
+    if not parts.hostname and parts.scheme != "unix":
+        raise ValueError(f"it names no host; write it like {example}")
+    return parts
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL with a host (and a valid port, if any), without the trailing '/'."""
+    url_parts(value, ("http", "https"))
+    return value.rstrip("/")
+
+
 def default_home() -> Path:
     return Path(platformdirs.user_data_dir("assay", appauthor=False))
 
@@ -83,6 +109,9 @@ class Settings(BaseSettings):
     test_command: str = Field("pytest", description="the project's test command")
     sandbox_timeout: float = Field(600.0, gt=0, description="seconds one sandboxed run may take")
     sandbox_memory_mb: int | None = Field(4096, ge=64, description="address-space cap per run")
+    sandbox_isolation: Literal["bwrap", "unshare", "process"] = Field(
+        "bwrap", description="the strongest sandbox isolation to use (not from the repository)"
+    )
 
     # assay cover.
     cover_repeat: int = Field(3, ge=1, description="a new test must pass this many runs in a row")
@@ -209,19 +238,30 @@ class Settings(BaseSettings):
     @field_validator("github_api_url", "gitlab_url")
     @classmethod
     def _host_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return http_url(value)
 
     @field_validator("llm_base_url", "qdrant_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return None if value in (None, "") else http_url(str(value))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url_parts(value.get_secret_value(), ("redis", "rediss", "unix"))
+        return value
+
+    @field_validator("test_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:  # an unclosed quote
+            raise ValueError(f"{value!r} cannot be split into words ({exc})") from None
+        if not words:
+            raise ValueError("it is empty; give a pytest command such as 'pytest tests'")
+        return value
 
     @field_validator("home", "model_path", "github_private_key_path")
     @classmethod

@@ -73,7 +73,7 @@ for DIST in "${DISTS[@]}"; do
     rm -rf "$TMP"
     NTESTS=$($PY "$HERE/bench_util.py" count-tests "$OUT")
     REPORT='{}'
-    [ -f "$OUT/assay-report.json" ] && REPORT=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"tests": d["tests"], "llm": d["llm"], "stopped": d["stopped"], "observed_oracles": len(d["observed_oracles"]), "explored": d.get("explored", [])}))' "$OUT/assay-report.json")
+    [ -f "$OUT/assay-report.json" ] && REPORT=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); m = d.get("mutation") or {}; print(json.dumps({"tests": d["tests"], "llm": d["llm"], "stopped": d["stopped"], "observed_oracles": len(d["observed_oracles"]), "explored": d.get("explored", []), "mutation": {k: m.get(k) for k in ("before", "after")}, "rewrite": {k: v for k, v in (d.get("rewrite") or {}).items() if k != "examples"}}))' "$OUT/assay-report.json")
     TOKENS=$(echo "$REPORT" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("llm", {}).get("tokens", 0))')
     $PY "$HERE/measure.py" --project "$PROJECT" --tests "$OUT" --module "$MOD" \
         --out "$OUT/measure.json" > /dev/null

@@ -78,10 +78,10 @@ def details(dist: str, mods: list[str], last: dict[tuple[str, str, str], dict]) 
             continue
         print(f"\n{tool} on {dist}, per module:\n")
         print(
-            "| module | line+branch % | accepted (explored) | rejected by reason | tokens | LLM s "
-            "| wall s |"
+            "| module | line+branch % | mutation % before → after (measured) | accepted "
+            "(explored) | rejected by reason | tokens | LLM s | wall s |"
         )
-        print("|---|---:|---:|---|---:|---:|---:|")
+        print("|---|---:|---:|---:|---|---:|---:|---:|")
         for m, r in rows:
             a = r.get("assay") or {}
             tests = a.get("tests") or {}
@@ -92,10 +92,21 @@ def details(dist: str, mods: list[str], last: dict[tuple[str, str, str], dict]) 
             explored = sum(e.get("accepted", 0) for e in a.get("explored") or [])
             accepted = f"{tests.get('accepted', 0)} ({explored})"
             print(
-                f"| {m} | {pct(r)} | {accepted} | {reasons or '—'} | "
+                f"| {m} | {pct(r)} | {mutation(a)} | {accepted} | {reasons or '—'} | "
                 f"{llm.get('tokens', 0)} | {llm.get('seconds', 0):.0f} | "
                 f"{r.get('wall_seconds', 0):.0f} |"
             )
+
+
+def mutation(a: dict) -> str:
+    """assay's own mutation score of the module, before → after, and how many mutants."""
+    m = a.get("mutation") or {}
+    before, after = m.get("before") or {}, m.get("after") or m.get("before") or {}
+    if not after or after.get("score") is None:
+        return "—"
+    first = "—" if before.get("score") is None else f"{before['score']:.1f}"
+    sample = f" of {after['total']}" if after.get("sampled") else ""
+    return f"{first} → {after['score']:.1f} ({after['measured']}{sample})"
 
 
 if __name__ == "__main__":

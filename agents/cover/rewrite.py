@@ -1,0 +1,321 @@
+"""Tests a person keeps: the model's rewrite of an explored test, for what rules cannot do.
+
+Explored tests are named and written by rule first (:mod:`agents.cover.rewrite_rules`).  What a
+rule cannot do, a short model call can: a name that says the behaviour, arguments that make
+sense for the function (its docstring, defaults and literals suggest them).  One call per test
+(:func:`rewrite_test`): the function's signature and docstring (:func:`rewrite_context`), the
+test, the instruction; bounded ``max_tokens``, a stop sequence, hung up once the code block
+closes.  The reply is judged by the AST (:func:`judge_rewrite`): one test function, calling the
+same code, with at least as many checks, no new names, no imports — else it is refused and the
+original stays.  An accepted rewrite still has to pass every gate and kill at least the mutants
+the original killed: that is the caller's job.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from agents.cover import rewrite_prompts as prompts
+from agents.cover.rewrite_rules import operator_form as operator_form
+from agents.cover.rewrite_rules import rename_rules as rename_rules
+from agents.cover.rewrite_rules import snake
+from flows import CodeAnswer, FlowRunner, RetryPolicy, Route, Stage, StageFailed
+
+REWRITE_TOKENS = 160  # a short test function; the caller may give more
+MAX_CONTEXT = 900  # characters of the code shown
+MAX_NAME = 80
+MAX_LINES = 14  # a rewrite longer than this and twice the original is refused
+_BUILTINS = frozenset(dir(builtins))
+# Builtins a rewrite may not start using: they reach files, the interpreter or hidden names.
+DENIED = frozenset({
+    "exec", "eval", "compile", "open", "__import__", "input", "breakpoint", "exit", "quit",
+    "globals", "locals", "vars", "getattr", "setattr", "delattr", "help", "memoryview",
+})  # fmt: skip
+_FORBIDDEN = (
+    ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.FunctionDef, ast.AsyncFunctionDef,
+    ast.ClassDef, ast.While, ast.Try, ast.Await, ast.AsyncWith, ast.AsyncFor, ast.Yield,
+    ast.YieldFrom,
+)  # fmt: skip
+
+REWRITE_STAGE = Stage(
+    name="rewrite_test",
+    template=prompts.REWRITE,
+    system=prompts.SYSTEM,
+    schema=CodeAnswer,
+    fmt="python",
+    route=Route(temperature=0.2),
+    retry=RetryPolicy(repairs=0),
+    max_tokens=REWRITE_TOKENS,
+    stop=("\n```\n",),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`judge_rewrite` made of a reply: the test function's source when accepted,
+    else None, and why in a few words."""
+
+    source: str | None
+    reason: str
+
+
+def _single_test(code: str) -> ast.FunctionDef | None:
+    """The one test function of ``code`` (imports aside), or None."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+    body = [n for n in tree.body if not isinstance(n, ast.Import | ast.ImportFrom)]
+    if len(body) != 1 or not isinstance(body[0], ast.FunctionDef):
+        return None
+    return body[0] if body[0].name.startswith("test") else None
+
+
+def _called(fn: ast.FunctionDef) -> Counter[str]:
+    """What the test calls: names and method names, counted."""
+    found: Counter[str] = Counter()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                found[func.id] += 1
+            elif isinstance(func, ast.Attribute):
+                found[func.attr] += 1
+    return found
+
+
+def _free_names(fn: ast.FunctionDef) -> set[str]:
+    """Names the test reads but does not bind itself."""
+    bound: set[str] = set()
+    loaded: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return loaded - bound
+
+
+def _raises(fn: ast.FunctionDef) -> tuple[Counter[str], int]:
+    """The exceptions of its ``pytest.raises`` (counted) and how many say ``match=``."""
+    kinds: Counter[str] = Counter()
+    matches = 0
+    for node in ast.walk(fn):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "raises"
+            and node.args
+        ):
+            kinds[ast.dump(node.args[0])] += 1
+            matches += any(k.arg == "match" for k in node.keywords)
+    return kinds, matches
+
+
+def _asserts(fn: ast.FunctionDef) -> int:
+    """Its asserts that check something (``assert True`` does not)."""
+    return sum(
+        1
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Assert) and not isinstance(node.test, ast.Constant)
+    )
+
+
+def _dunders(fn: ast.FunctionDef) -> set[str]:
+    return {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr[:2] == "__"}
+
+
+def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
+    """Why ``after`` may not replace ``before``, or None."""
+    if not after.name.startswith("test_") or len(after.name) > MAX_NAME:
+        return "not a test name"
+    if ast.dump(after.args) != ast.dump(before.args):
+        return "other parameters"
+    if [ast.dump(d) for d in after.decorator_list] != [ast.dump(d) for d in before.decorator_list]:
+        return "other decorators"
+    allowed = {type(n) for n in list(ast.walk(before))[1:]}
+    if any(isinstance(n, _FORBIDDEN) and type(n) not in allowed for n in list(ast.walk(after))[1:]):
+        return "a statement a test does not need"
+    if _dunders(after) - _dunders(before):
+        return "a dunder attribute"
+    before_free = _free_names(before)
+    new = _free_names(after) - before_free
+    if any(name not in _BUILTINS or name in DENIED for name in new):
+        return "a name the test does not have"
+    if _asserts(after) < _asserts(before):
+        return "fewer checks"
+    kinds_before, matches_before = _raises(before)
+    kinds_after, matches_after = _raises(after)
+    if kinds_before - kinds_after or matches_after < matches_before:
+        return "fewer checks"
+    if _called(before) - _called(after):
+        return "does not call the same code"
+    size = (after.end_lineno or after.lineno) - after.lineno + 1
+    if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
+        return "too long"
+    return None
+
+
+def judge_rewrite(original: str, reply_code: str) -> Verdict:
+    """Whether ``reply_code`` (the code of the model's reply) may replace the test function
+    ``original``: it must be one test function (imports in the reply are dropped), with the
+    same parameters and decorators, calling what the original calls, with at least as many
+    asserts and ``pytest.raises`` (and their ``match=``), reading no name the original does
+    not (builtins aside, but not ``open``, ``eval``, ``getattr``…), without imports, loops,
+    ``try``, nested definitions or dunder attributes of its own."""
+    before = _single_test(original)
+    if before is None:
+        return Verdict(None, "the original is not one test function")
+    text = textwrap.dedent(reply_code)
+    after = _single_test(text)
+    if after is None:
+        return Verdict(None, "not one test function")
+    if ast.dump(after) == ast.dump(before):
+        return Verdict(None, "unchanged")
+    problem = _problem(before, after)
+    if problem is not None:
+        return Verdict(None, problem)
+    lines = text.splitlines()
+    source = "\n".join(lines[_first(after) - 1 : after.end_lineno]).rstrip() + "\n"
+    return Verdict(source, "accepted")
+
+
+def subject_of(fn: ast.FunctionDef) -> str:
+    """The code a test is about, as it calls it: ``grade``, ``Counter.bump``."""
+    for node in ast.walk(fn):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in _BUILTINS:
+            return func.id
+        if isinstance(func, ast.Attribute) and func.attr != "raises":
+            receiver = func.value.func if isinstance(func.value, ast.Call) else func.value
+            owner = receiver.id if isinstance(receiver, ast.Name) else ""
+            return f"{owner}.{func.attr}" if owner else func.attr
+    return "the code"
+
+
+def rewrite_test(
+    runner: FlowRunner, test_source: str, context: str, max_tokens: int = REWRITE_TOKENS
+) -> str | None:
+    """The model's rewrite of one test function (a better name, sensible arguments, the same
+    checks), or None when the reply is refused (:func:`judge_rewrite`) or unusable.
+
+    ``context``: what the model sees of the code (:func:`rewrite_context`).  One call, traced
+    as stage ``rewrite_test`` with a ``rewrite`` step saying the verdict.  Raises what the
+    runner raises for a spent budget or an unreachable model.
+    """
+    original = _single_test(test_source)
+    if original is None:
+        return None
+    function = subject_of(original)
+    variables = {
+        "context": context.strip() or "# (not shown)",
+        "test": textwrap.dedent(test_source).strip(),
+        "function": function,
+        "stem": "_".join(snake(p) for p in function.split(".") if snake(p)) or "it",
+    }
+    stage = replace(REWRITE_STAGE, max_tokens=max_tokens)
+    try:
+        answer = runner.run(stage, variables).value
+    except StageFailed:
+        runner.step("rewrite", test=original.name, verdict="no code in the reply")
+        return None
+    verdict = judge_rewrite(test_source, answer.code)
+    runner.step("rewrite", test=original.name, verdict=verdict.reason)
+    return verdict.source
+
+
+def split_tests(code: str) -> dict[str, str]:
+    """The source of each top-level test function of a test module, by name."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    return {
+        node.name: "\n".join(lines[_first(node) - 1 : node.end_lineno]) + "\n"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
+    }
+
+
+def replace_test(code: str, name: str, new_source: str) -> str:
+    """``code`` with its test function ``name`` replaced by ``new_source`` (unchanged when it
+    has no such test)."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            lines[_first(node) - 1 : node.end_lineno] = new_source.rstrip("\n").splitlines()
+            return "\n".join(lines) + "\n"
+    return code
+
+
+def _first(node: ast.FunctionDef) -> int:
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+
+
+# -- what the model sees ---------------------------------------------------------------------
+
+
+def _find(tree: ast.Module, qualname: str) -> tuple[ast.ClassDef | None, ast.AST | None]:
+    scope: list[ast.stmt] = tree.body
+    owner: ast.ClassDef | None = None
+    node: ast.AST | None = None
+    for part in qualname.split("."):
+        kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        node = next((n for n in scope if isinstance(n, kinds) and n.name == part), None)
+        if node is None:
+            return owner, None
+        if isinstance(node, ast.ClassDef):
+            owner, scope = node, node.body
+    return (owner if owner is not node else None), node
+
+
+def _head(lines: list[str], node: ast.AST) -> str:
+    """A definition's signature and docstring, its body elided."""
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    body = node.body[0]
+    has_doc = isinstance(body, ast.Expr) and isinstance(body.value, ast.Constant)
+    end = (body.end_lineno or body.lineno) if has_doc else body.lineno - 1
+    head = lines[first - 1 : max(end, node.lineno)]
+    indent = " " * (body.col_offset if hasattr(body, "col_offset") else 4)
+    return "\n".join([*head, indent + "..."])
+
+
+def rewrite_context(source: str, qualname: str, max_chars: int = MAX_CONTEXT) -> str:
+    """What the model sees of ``qualname`` in ``source``: the module's short constants, the
+    class line (and its ``__init__``'s signature) for a method, the function's signature and
+    docstring — no body."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    lines = source.splitlines()
+    owner, node = _find(tree, qualname)
+    if node is None:
+        return ""
+    parts = [
+        ast.get_source_segment(source, n) or ""
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)
+        and isinstance(n.value, ast.Constant)
+    ][:3]
+    if owner is not None:
+        doc = owner.body[0]
+        has_doc = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+        end = (doc.end_lineno or doc.lineno) if has_doc else owner.lineno
+        parts.append("\n".join(lines[owner.lineno - 1 : end]))
+        init = next((n for n in owner.body if isinstance(n, ast.FunctionDef)
+                     and n.name == "__init__" and n is not node), None)  # fmt: skip
+        if init is not None:
+            parts.append(_head(lines, init))
+    parts.append(_head(lines, node))
+    text = "\n".join(p for p in parts if p)
+    return text if len(text) <= max_chars else text[: max_chars - 4].rstrip() + "\n..."

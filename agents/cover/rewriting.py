@@ -1,0 +1,151 @@
+"""The readable rewrite of a run's explored tests, kept only when it loses nothing.
+
+Explored tests are named by rule (:mod:`agents.cover.rewrite_rules`); what rules cannot do
+(arguments that make sense for the function, a name that says the behaviour) one short model
+call per test may do (:func:`agents.cover.rewrite.rewrite_test`).  A rewrite then has to pass
+every gate again in place of the original (alone, repeatedly, with the suite) and kill at least
+the mutants the original kills: those it was kept for, else the simple mutants of the lines it
+runs that the original kills (at least one).  Anything less, and the original stays.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.cover.acceptance import Acceptance
+from agents.cover.candidate import Candidate, check_static
+from agents.cover.gates import Gatekeeper
+from agents.cover.mutant_gate import MutantGate, NamedMutant
+from agents.cover.mutants import mutants_for
+from agents.cover.rewrite import (
+    replace_test,
+    rewrite_context,
+    rewrite_test,
+    split_tests,
+    subject_of,
+)
+from agents.cover.targets import Target
+from flows import CoverageReport, FlowRunner
+
+Listener = Callable[[str, dict[str, Any]], None]
+CANDIDATE = "test_assay_rewrite.py"
+MAX_MUTANTS = 4  # simple mutants of the test's lines checked against original and rewrite
+
+
+@dataclass
+class RewriteOutcome:
+    tried: int = 0
+    kept: int = 0
+    tokens: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # why a rewrite was not kept
+    examples: list[dict[str, str]] = field(default_factory=list)  # before → after, a few
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tried": self.tried, "kept": self.kept, "refused": self.refused,
+                "tokens": self.tokens, "examples": self.examples}  # fmt: skip
+
+
+@dataclass
+class Rewriter:
+    repo: Path
+    runner: FlowRunner
+    acceptance: Acceptance
+    gates: Gatekeeper
+    emit: Listener
+    check_budget: Callable[[], None]
+    limit: int = 12  # tests rewritten per run at most
+    outcome: RewriteOutcome = field(default_factory=RewriteOutcome)
+
+    def run(self, current: CoverageReport) -> None:
+        """Rewrite the explored tests accepted in this run, one by one, in their files."""
+        for path, name, target in list(self.acceptance.explored)[: self.limit]:
+            self.check_budget()
+            text = self.acceptance.files.accepted.get(path)
+            original = split_tests(text).get(name) if text else None
+            if text is None or original is None:
+                continue
+            self.outcome.tried += 1
+            why = self._one(path, name, original, text, target, current)
+            if why:
+                self.outcome.refused[why] = self.outcome.refused.get(why, 0) + 1
+
+    def _one(
+        self, path: str, name: str, original: str, text: str, target: Target,
+        current: CoverageReport,
+    ) -> str:  # fmt: skip
+        """ "" when the rewrite replaced the original, else why not."""
+        source = (self.repo / target.path).read_text(encoding="utf-8")
+        subject = subject_of(_function(original))
+        new = rewrite_test(self.runner, original, rewrite_context(source, subject))
+        self.outcome.tokens = self.runner.usage.stage("rewrite_test").total_tokens
+        if new is None:
+            return "refused"
+        new_name = _function(new).name
+        header = text[: text.index(original.splitlines()[0])]
+        candidate = check_static(header.rstrip() + "\n\n\n" + new, target)
+        if not isinstance(candidate, Candidate):
+            return "static"
+        without = replace_test(text, name, "")  # the suite with the rewrite in its place
+        cand_path = f"{Path(path).parent.as_posix()}/{CANDIDATE}"
+        keep_accepted = self.gates.accepted
+        self.gates.accepted = {**self.acceptance.files.accepted, path: without}
+        try:
+            span = _span_of(source, subject) or (target.start, target.end)
+            must = self._mutants_killed_by(cand_path, header + original, target, span)
+            verdict = self.gates.check(
+                candidate, target, current, cand_path, must_kill=must or (), rewrite=True
+            )
+        finally:
+            self.gates.accepted = keep_accepted
+        if not verdict.accepted or verdict.candidate is None:
+            return verdict.rejection.reason if verdict.rejection else "rejected"
+        if must and set(verdict.killed_ids) != {m.id for m in must}:
+            return "lost-a-mutant"
+        self.acceptance.files.replace(path, replace_test(text, name, new))
+        self.acceptance.rename(path, name, new_name)
+        self.outcome.kept += 1
+        if len(self.outcome.examples) < 10:
+            self.outcome.examples.append({"before": original, "after": new})
+        self.emit("rewritten", {"path": path, "before": name, "after": new_name})
+        return ""
+
+    def _mutants_killed_by(
+        self, path: str, code: str, target: Target, span: tuple[int, int]
+    ) -> list[NamedMutant]:
+        """The simple mutants of the tested function that the original test kills."""
+        source = (self.repo / target.path).read_text(encoding="utf-8")
+        mutants = mutants_for(source, span[0], span[1], limit=MAX_MUTANTS)
+        gate = MutantGate(self.gates.sandbox, self.gates.env, self.gates.config.timeout)
+        named = [
+            NamedMutant(f"rewrite:{n}", target.path, m.source, m.description)
+            for n, m in enumerate(mutants)
+        ]
+        killed = gate.named(self.gates.files_with, path, code, named)
+        return [m for m in named if m.id in killed.killed]
+
+
+def _span_of(source: str, subject: str) -> tuple[int, int] | None:
+    """Lines of the function or method a test calls (``grade``, ``Counter.bump``)."""
+    scope: list[ast.stmt] = ast.parse(source).body
+    node: ast.stmt | None = None
+    for part in subject.split("."):
+        node = next(
+            (n for n in scope if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef
+                                            | ast.ClassDef) and n.name == part), None,
+        )  # fmt: skip
+        if node is None:
+            return None
+        scope = node.body if isinstance(node, ast.ClassDef) else []
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    return node.lineno, node.end_lineno or node.lineno
+
+
+def _function(source: str) -> ast.FunctionDef:
+    node = ast.parse(source).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    return node
