@@ -46,7 +46,7 @@ def test_a_removed_input_check_is_a_behaviour_change_with_a_regression_test(
     assert "Behaviour diff: behaviour changed in 1 of 1 changed function(s)" in result.stdout
     # The regression test pins the old behaviour: it passes on the base and fails on the head.
     test = finding["test"]
-    assert "pytest.raises(ValueError)" in test and "from lib.calc import clamp" in test
+    assert "pytest.raises(ValueError" in test and "from lib.calc import clamp" in test
     head_run = run_test(repo, test)
     git(repo, "stash", "-q", "-u")
     git(repo, "checkout", "-q", "main")

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from agents.cover.explore import DRIVER as EXPLORE_DRIVER
+from agents.cover.explore import FACTS, FACTS_FILE
+from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE
 from agents.cover.targets import module_of, tests_pythonpath
 from agents.errors import AssayError
 from flows import Sandbox, parse_test_command
 
 DRIVER = Path(__file__).with_name("behaviour_driver.py")
-FILES = {"_assay_explore_driver.py": EXPLORE_DRIVER, "_assay_behaviour_driver.py": DRIVER}
+# The explore driver beside ours, with what it imports: its facts and the guard.
+FILES = {"_assay_explore_driver.py": EXPLORE_DRIVER, "_assay_behaviour_driver.py": DRIVER,
+         FACTS_FILE: FACTS}  # fmt: skip
 SPEC_FILE = "_assay_behaviour_spec.json"
 MARK = "ASSAY_BEHAVIOUR "
 
@@ -38,6 +42,7 @@ class Side:
         self, spec: dict[str, Any], timeout: float, files: dict[str, str | bytes] | None = None
     ) -> list[dict[str, Any]]:
         files = {**(files or {}), **{k: v.read_text("utf-8") for k, v in FILES.items()}}
+        files[GUARD_FILE] = GUARD_SOURCE
         files[SPEC_FILE] = json.dumps(spec)
         run = self.sandbox.run(
             [str(self.sandbox.python), "_assay_behaviour_driver.py", SPEC_FILE],
