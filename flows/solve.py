@@ -16,8 +16,7 @@ Stages, in order (each small, bounded and traced; see :mod:`flows.solve_stages`)
    pass, or the fix is reverted; the model may declare an extra test wrong, which drops it;
 8. the best version by (compiles, given tests passed, extra tests passed) is returned.
 
-A problem with a ``draft`` (a version to repair, e.g. a review's suggested change that fails the
-repository's tests) skips steps 3–5: the draft is run first and the ``fix`` steps iterate on it.
+A ``draft`` (a version to repair, e.g. a failing suggested change) replaces steps 3–5.
 
 Small-model help beyond the recipe: module-level junk (prints, asserts, ``__main__`` blocks) is
 dropped from code before it runs, the starter's imports are added when the code forgot them, a

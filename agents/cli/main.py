@@ -28,6 +28,7 @@ from agents.cli import (
     bundle,
     config,
     cover,
+    describe,
     doctor,
     flows,
     index,
@@ -87,6 +88,8 @@ app.command("tests")(tests.tests_command)
 app.add_typer(flows.trace_app, name="trace")
 app.add_typer(index.index_app, name="index")
 app.command("search")(index.search)
+app.command("describe")(describe.describe)
+app.command("ask")(describe.ask)
 index.policy_app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(index.policy_app, name="policy")
 app.command("lsp")(lsp.lsp)

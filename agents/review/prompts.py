@@ -72,3 +72,42 @@ reason: <one sentence>
 call: <optional>
 expect: <optional: raises | the correct value>
 ```"""
+
+DESCRIBE_SYSTEM = """\
+You describe a code change for its pull request. Say what the change does, from the diff \
+alone, plainly and briefly. Answer with one ```yaml block and nothing else."""
+
+DESCRIBE = """\
+The change (files: {files}):
+```diff
+{diff}
+```
+
+Describe it as YAML:
+```yaml
+title: <a short imperative title>
+type: feature | bugfix | refactor | docs | tests | chore
+summary: <two or three sentences: what changes and why it matters>
+walkthrough:
+  - path: <a changed file>
+    change: <one sentence: what changes in it>
+labels: [<up to three short labels>]
+```"""
+
+ASK_SYSTEM = """\
+You answer a developer's question about a code change, from the change, the related code and \
+the team's practices shown. Be brief and concrete; say so when the code shown does not answer \
+it. Plain text or markdown, no preamble."""
+
+ASK = """\
+{practices}{related}{lines}The change:
+```diff
+{diff}
+```
+
+Question: {question}"""
+
+MARKER_DESCRIBE_START = "<!-- assay:describe:start -->"
+MARKER_DESCRIBE_END = "<!-- assay:describe:end -->"
+MARKER_IMPROVE = "<!-- assay:improve -->"
+MARKER_ASK = "<!-- assay:ask:{id} -->"

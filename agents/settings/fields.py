@@ -29,6 +29,7 @@ TABLES: dict[str, dict[str, str]] = {
         **{k: f"review_{k}" for k in ("check_findings", "min_score", "verify_suggestions")},
         "fix_attempts": "review_fix_attempts",
         "best_practices": "review_best_practices",
+        "auto": "review_auto",
     },
     "tests": {
         "max_minutes": "review_tests_minutes",
@@ -39,6 +40,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 Severity = Literal["high", "medium", "low"]
+BotCommand = Literal["describe", "review", "improve", "tests"]  # what the PR bot may run itself
 # What a repository's files may set when the service reads them at a PR's head: its review and
 # tests, never where the service's model, stores or credentials are.
 REPO_KEYS = frozenset(
@@ -209,6 +211,10 @@ class Settings(BaseSettings):
     review_exclude: list[str] = Field(default_factory=list, description="paths never reviewed")
     review_best_practices: str | None = Field(
         None, description="a markdown file of the repository shown to the model"
+    )
+    review_auto: list[BotCommand] = Field(
+        default_factory=lambda: list[BotCommand](["review"]),
+        description="what the PR bot runs by itself on open and push (the rest on command)",
     )
     review_tests_minutes: float = Field(
         10.0, gt=0, description="minutes a review's tests section may write tests"

@@ -201,6 +201,8 @@ class FakePR:
     clone_url: str = ""
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (sha, path) -> text
     changed: list[dict[str, Any]] = field(default_factory=list)  # the /pulls/N/files answer
+    body: str = ""
+    labels: list[str] = field(default_factory=list)
 
 
 class FakeGitHub(FakeHost):
@@ -219,6 +221,10 @@ class FakeGitHub(FakeHost):
         r = self.route
         r("POST", r"/app/installations/(\d+)/access_tokens", self._token)
         r("GET", repo + r"/pulls/(\d+)", self._pull)
+        r("PATCH", repo + r"/pulls/(\d+)", self._patch_pull)
+        r("POST", repo + r"/issues/(\d+)/labels", self._labels)
+        r("GET", repo + r"/pulls/comments/(\d+)", self._get_inline)
+        r("POST", repo + r"/pulls/(\d+)/comments/(\d+)/replies", self._reply)
         r("GET", repo + r"/pulls/(\d+)/files", self._files)
         r("GET", repo + r"/contents/(.+)", self._contents)
         r("GET", repo + r"/commits/([0-9a-f]+)/check-runs", self._list_checks)
@@ -265,10 +271,36 @@ class FakeGitHub(FakeHost):
         if "diff" in call.headers.get("accept", ""):
             return Answer(200, raw=pr.diff.encode(), headers={"Content-Type": "text/plain"})
         return Answer(200, {
-            "number": pr.number, "title": pr.title, "state": pr.state,
+            "number": pr.number, "title": pr.title, "state": pr.state, "body": pr.body or None,
             "head": {"sha": pr.head, "ref": "feature"},
             "base": {"sha": pr.base, "ref": "main", "repo": {"clone_url": pr.clone_url}},
         })  # fmt: skip
+
+    def _patch_pull(self, call: Call, repo: str, number: str) -> Answer:
+        pr = self._pr(repo, number)
+        assert pr is not None
+        pr.body = call.body.get("body", pr.body)
+        return Answer(200, {"number": pr.number, "body": pr.body})
+
+    def _labels(self, call: Call, repo: str, number: str) -> Answer:
+        pr = self._pr(repo, number)
+        assert pr is not None
+        pr.labels = list(dict.fromkeys([*pr.labels, *call.body["labels"]]))
+        return Answer(200, [{"name": n} for n in pr.labels])
+
+    def _get_inline(self, call: Call, repo: str, comment_id: str) -> Answer:
+        found = [c for c in self.review_comments if c["id"] == int(comment_id)]
+        return Answer(200, found[0]) if found else Answer(404, {"message": "Not Found"})
+
+    def _reply(self, call: Call, repo: str, number: str, comment_id: str) -> Answer:
+        parent = next((c for c in self.review_comments if c["id"] == int(comment_id)), None)
+        if parent is None or parent.get("in_reply_to_id"):
+            return Answer(404, {"message": "Not Found"})  # replies go to a thread's first comment
+        reply = {"id": next(self.ids), "pr": (repo, int(number)), "body": call.body["body"],
+                 "path": parent["path"], "line": parent["line"],
+                 "in_reply_to_id": parent["id"]}  # fmt: skip
+        self.review_comments.append(reply)
+        return Answer(201, reply)
 
     def _files(self, call: Call, repo: str, number: str) -> Answer:
         pr = self._pr(repo, number)
