@@ -20,6 +20,9 @@ from flows import Completer, FlowRunner, RetryPolicy, Route, Stage, TraceWriter
 
 MAX_DIFF_CHARS = 12000  # of the diff shown to the model (the walkthrough still lists every file)
 TYPES = ("feature", "bugfix", "refactor", "docs", "tests", "chore")
+# What a model may write for each type, first match wins ("bugfix" before "feat"ure of a fix).
+_TYPE_WORDS = (("fix", "bugfix"), ("bug", "bugfix"), ("refactor", "refactor"), ("feat", "feature"),
+               ("doc", "docs"), ("test", "tests"), ("chore", "chore"))  # fmt: skip
 
 
 class FileChange(BaseModel):
@@ -51,8 +54,8 @@ class Description(BaseModel):
     @field_validator("type", mode="before")
     @classmethod
     def _type(cls, value: Any) -> str:
-        text = str(value or "").strip().lower()
-        return next((t for t in TYPES if t in text), "chore")
+        text = re.sub(r"[\s_-]", "", str(value or "").lower())  # "bug fix", "Bug-Fix"
+        return next((t for word, t in _TYPE_WORDS if word in text), "chore")
 
     @field_validator("labels", mode="before")
     @classmethod
