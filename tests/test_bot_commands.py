@@ -44,9 +44,12 @@ class Model(ScriptedModel):
         super().__init__()
         self.titles = ["Add divide", "Add divide and mod"]
         self.asked: list[str] = []
+        self.garbled = False  # describe answers with no YAML at all
 
     def __call__(self, req: RecordedRequest) -> Reply | str:
         prompt = req.prompt
+        if "Describe it as YAML" in prompt and self.garbled:
+            return "Sure! This PR is great."
         if "Describe it as YAML" in prompt:
             title = self.titles.pop(0) if len(self.titles) > 1 else self.titles[0]
             return "```yaml\n" + json.dumps({
@@ -269,8 +272,12 @@ def test_a_finding_marked_wrong_on_github_is_not_posted_again(hosts: Hosts) -> N
 
 def test_gitlab_describe_and_a_dismissal_in_the_discussion(hosts: Hosts) -> None:
     gl = hosts.gl
-    hosts.gitlab("Note Hook", note("/describe"))
     mr = gl.mrs[(12, 3)]
+    hosts.model.garbled = True  # an answer that is no description leaves the body alone
+    job = hosts.gitlab("Note Hook", note("/describe", id=76))
+    assert "could not be read" in job.result["error"] and mr.description == AUTHOR_TEXT
+    hosts.model.garbled = False
+    hosts.gitlab("Note Hook", note("/describe"))
     assert mr.description.startswith(AUTHOR_TEXT + "\n\n<!-- assay:describe:start -->")
     assert mr.labels == ["enhancement"]
 

@@ -25,6 +25,7 @@ from agents.platforms.base import CodeHost, PullRequest
 from agents.review import prompts
 from agents.service.bot import OpenPR, make_host, open_pr, review_pr
 from agents.service.jobs import JobContext
+from flows import StageFailed
 
 CONTEXT_LINES = 4  # around a thread's line, when the host sent no diff hunk
 
@@ -82,7 +83,10 @@ def describe(
     ctx.progress("describing")
     diff = host.diff(pr)
     with _open_run(ctx, opened, "describe") as run:
-        found = describe_diff(run.llm, diff, trace=run.trace)
+        try:
+            found = describe_diff(run.llm, diff, trace=run.trace)
+        except StageFailed as exc:  # an answer that is no description: the body stays as it is
+            return {"error": f"the model's description could not be read: {str(exc)[:200]}"}
     body = with_section(pr.body, description_markdown(found, pr.head_sha))
     if body != pr.body:
         host.set_description(pr, body, found.labels)
