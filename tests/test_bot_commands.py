@@ -13,14 +13,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agents.platforms.base import parse_command
+from agents.errors import PlatformError
+from agents.platforms.base import NewComment, parse_command
+from agents.platforms.gitlab import GitLabHost
 from agents.review.suppressions import Suppressions
 from agents.service.app import create_app
+from agents.service.bot import unchanged_lines
 from agents.service.store import Job
 from agents.settings import load_settings
 from tests.fakes.code_hosts import FakeGitHub, FakePR
 from tests.fakes.gitlab_api import FakeGitLab, FakeMR
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
+from tests.kit.gitrepos import git as lib_git
+from tests.kit.review import make_library
 from tests.kit.service import (
     F_DOC,
     F_ZERO,
@@ -291,3 +296,45 @@ def test_gitlab_describe_and_a_dismissal_in_the_discussion(hosts: Hosts) -> None
     hosts.gitlab("Note Hook", note("/assay review", id=80))
     assert len(gl.calls_to("POST", "/api/v4/projects/12/merge_requests/3/discussions")) == 1
     assert discussion["notes"][0]["body"].startswith("✅ No longer reported")
+
+
+def test_the_bot_posts_a_behaviour_change_with_its_regression_test(
+    hosts: Hosts, tmp_path: Path
+) -> None:
+    """The review checks out the PR's head and its base: a removed input check is a finding on
+    the changed function's line, though the model found nothing."""
+    repo = make_library(tmp_path / "lib")
+    head = lib_git(repo, "rev-parse", "check-removed")
+    lib_git(repo, "update-ref", "refs/pull/8/head", head)
+    diff = lib_git(repo, "diff", "main", "check-removed") + "\n"
+    pr = hosts.gh.add_pr(FakePR("acme/shop", 8, head, lib_git(repo, "rev-parse", "main"), diff,
+                                clone_url=str(repo)))  # fmt: skip
+    pr.files[(head, ".assay.toml")] = "[review]\ntests = false\nbehaviour_seconds = 1\n"
+    hosts.model.findings = []
+    job = hosts.github("pull_request", json.loads(pr_payload("opened", head, number=8)))
+    assert job.result["findings"] == 1, job.result
+    [posted] = [c for c in hosts.gh.review_comments if c["pr"] == ("acme/shop", 8)]
+    assert (posted["path"], posted["line"]) == ("lib/calc.py", 10)
+    body = posted["body"]
+    assert body.startswith("**") and "behaviour change: `clamp(" in body
+    assert "raises `ValueError: limit must be >= 0` before" in body
+    assert "regression test" in body and "pytest.raises(ValueError" in body
+    [summary] = [c for c in hosts.gh.issue_comments if c["pr"] == ("acme/shop", 8)]
+    assert "behaviour changed in 1 of 1 changed function(s)" in summary["body"]
+
+
+def test_gitlab_takes_a_comment_on_an_unchanged_line_with_both_line_numbers(hosts: Hosts) -> None:
+    """A finding on deleted code sits on the unchanged line after the deletion: GitLab places
+    it only with the old-side number too (GitHub takes the new side's)."""
+    host = GitLabHost(hosts.gl.url, GL_TOKEN)
+    try:
+        pr = host.pull_request("12", 3)
+        unchanged = unchanged_lines(host.diff(pr))
+        assert unchanged == {("app/calc.py", 1): 1, ("app/calc.py", 2): 2}
+        with pytest.raises(PlatformError):
+            host.post_inline(pr, [NewComment("app/calc.py", 2, "no old line")], "")
+        host.post_inline(pr, [NewComment("app/calc.py", 2, "both", old_line=2)], "")
+    finally:
+        host.close()
+    [discussion] = hosts.gl.discussions
+    assert discussion["notes"][0]["position"]["old_line"] == 2

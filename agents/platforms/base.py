@@ -153,6 +153,7 @@ class NewComment:
     path: str
     line: int
     body: str
+    old_line: int | None = None  # an unchanged line of the diff (a finding on deleted code)
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,8 @@ class GitLabHost:
                 "new_path": c.path,
                 "new_line": c.line,
             }
+            if c.old_line is not None:  # an unchanged line: GitLab wants both sides
+                position["old_line"] = c.old_line
             body = {"body": c.body, "position": position}
             self.http.json("POST", f"{self._mr(pr)}/discussions", json=body)
 

@@ -91,11 +91,25 @@ def _resolved(comment: InlineComment, sha: str) -> str:
     return f"✅ No longer reported at `{sha[:7]}`.\n\n~~{text}~~\n\n<!-- assay:resolved -->"
 
 
+def unchanged_lines(diff: str) -> dict[tuple[str, int], int]:
+    """(path, new-side line) → old-side line of the diff's unchanged lines: where a finding on
+    deleted code sits (the hosts take comments on them, GitLab with both line numbers)."""
+    from agents.gitdiff import parse_diff
+
+    return {
+        (f.path, ln.new): ln.old
+        for f in parse_diff(diff) for h in f.hunks for ln in h.lines
+        if ln.kind == " " and ln.new is not None and ln.old is not None
+    }  # fmt: skip
+
+
 def sync_inline(
-    host: CodeHost, pr: PullRequest, findings: list[Finding], *, resolve: bool = True
-) -> dict[str, int]:
+    host: CodeHost, pr: PullRequest, findings: list[Finding], *, resolve: bool = True,
+    unchanged: dict[tuple[str, int], int] | None = None,
+) -> dict[str, int]:  # fmt: skip
     """Make the PR's inline comments match ``findings`` (``resolve=False``: add and update
-    only, as ``/improve`` does beside the review's comments); returns what was done."""
+    only, as ``/improve`` does beside the review's comments; ``unchanged``: the diff's
+    :func:`unchanged_lines`); returns what was done."""
     counts = {"created": 0, "updated": 0, "kept": 0, "moved": 0, "resolved": 0}
     existing: dict[str, list[InlineComment]] = {}
     for comment in host.inline_comments(pr):
@@ -110,7 +124,8 @@ def sync_inline(
                 host.delete_inline(pr, other)  # it moved (or is a duplicate)
                 counts["moved"] += 1
         if keep is None:
-            new.append(NewComment(finding.path, finding.line, body))
+            old = (unchanged or {}).get((finding.path, finding.line))
+            new.append(NewComment(finding.path, finding.line, body, old))
         elif keep.body.strip() != body.strip():
             host.update_inline(pr, keep, body)
             counts["updated"] += 1
@@ -286,7 +301,7 @@ def review_pr(
     if dismissed:
         result["dismissed"] = dismissed
     if action == "review":
-        result["inline"] = sync_inline(host, pr, report.findings)
+        result["inline"] = sync_inline(host, pr, report.findings, unchanged=unchanged_lines(diff))
         if result["inline"].get("failed"):
             report.errors.append(
                 f"{host.name} refused the inline comments; the findings are in the table above"
@@ -298,7 +313,8 @@ def review_pr(
         title = f"{len(report.findings)} finding(s)" + (f": {found}" if found else "")
     elif action == "improve":
         offered = [f for f in report.findings if f.suggestion and f.verified]
-        result["inline"] = sync_inline(host, pr, offered, resolve=False)
+        result["inline"] = sync_inline(host, pr, offered, resolve=False,
+                                       unchanged=unchanged_lines(diff))  # fmt: skip
         text = improve_markdown(report, offered, pr.head_sha)
         result["improve_comment"] = host.upsert_note(pr, prompts.MARKER_IMPROVE, text)
         result["suggestions"] = len(offered)

@@ -30,23 +30,30 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK_BOTH = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
-def added_lines(diff: str) -> dict[str, set[int]]:
-    """New-side numbers of added lines per file (a small parser of its own, for the fakes)."""
-    out: dict[str, set[int]] = {}
-    path, line = "", 0
+def diff_lines(diff: str) -> dict[str, dict[int, int | None]]:
+    """Per file, the new-side lines the diff shows: added (→ None) and unchanged (→ their
+    old-side number).  GitHub takes a RIGHT-side comment on either; GitLab wants an unchanged
+    line's old number too."""
+    out: dict[str, dict[int, int | None]] = {}
+    path, line, old = "", 0, 0
     for text in diff.splitlines():
         if text.startswith("+++ "):
             path = text[4:].removeprefix("b/")
-        elif m := _HUNK.match(text):
-            line = int(m.group(1))
+        elif text.startswith("--- "):
+            continue
+        elif m := _HUNK_BOTH.match(text):
+            old, line = int(m.group(1)), int(m.group(2))
         elif text.startswith("+"):
-            out.setdefault(path, set()).add(line)
+            out.setdefault(path, {})[line] = None
             line += 1
+        elif text.startswith("-"):
+            old += 1
         elif text.startswith(" "):
-            line += 1
+            out.setdefault(path, {})[line] = old
+            line, old = line + 1, old + 1
     return out
 
 
@@ -354,9 +361,9 @@ class FakeGitHub(FakeHost):
         body = call.body
         if body.get("commit_id") != pr.head:
             return Answer(422, {"message": "commit_id is not the head of the pull request"})
-        lines = added_lines(pr.diff)
+        lines = diff_lines(pr.diff)
         for c in body.get("comments", []):
-            if c.get("side") != "RIGHT" or c.get("line") not in lines.get(c.get("path"), set()):
+            if c.get("side") != "RIGHT" or c.get("line") not in lines.get(c.get("path"), {}):
                 return Answer(422, {"message": "Line could not be resolved", "comment": c})
         review = {"id": next(self.ids), "pr": (repo, int(number)), **body}
         self.reviews.append(review)

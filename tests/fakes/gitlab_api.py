@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.code_hosts import Answer, Call, FakeHost, added_lines
+from tests.fakes.code_hosts import Answer, Call, FakeHost, diff_lines
 
 
 @dataclass
@@ -135,8 +135,11 @@ class FakeGitLab(FakeHost):
         refs = (pos.get("base_sha"), pos.get("start_sha"), pos.get("head_sha"))
         if refs != (mr.base, mr.start, mr.head):
             return Answer(400, {"message": "position SHAs are not the MR's diff refs"})
-        if pos.get("new_line") not in added_lines(mr.unified).get(pos.get("new_path"), set()):
-            return Answer(400, {"message": "line_code can't be blank"})
+        shown = diff_lines(mr.unified).get(pos.get("new_path"), {})
+        if pos.get("new_line") not in shown or shown[pos["new_line"]] != pos.get("old_line"):
+            return Answer(
+                400, {"message": "line_code can't be blank"}
+            )  # both lines of a context one
         note = {"id": next(self.ids), "body": call.body["body"], "position": pos}
         discussion = {"id": f"d{next(self.ids)}", "mr": (int(project), int(iid)), "notes": [note]}
         self.discussions.append(discussion)
