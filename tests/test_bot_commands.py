@@ -338,3 +338,32 @@ def test_gitlab_takes_a_comment_on_an_unchanged_line_with_both_line_numbers(host
         host.close()
     [discussion] = hosts.gl.discussions
     assert discussion["notes"][0]["position"]["old_line"] == 2
+
+
+def test_a_thumbs_down_on_a_gitlab_finding_dismisses_it(hosts: Hosts) -> None:
+    gl = hosts.gl
+    hosts.model.findings = [F_ZERO]
+    hosts.gitlab("Note Hook", note("/assay review", id=81))
+    [discussion] = gl.discussions
+    first = discussion["notes"][0]
+
+    def award(name: str, awardable: int, award_id: int) -> dict[str, Any]:
+        return {"object_kind": "emoji", "event_type": "award", "user": {"username": "lead"},
+                "project": {"id": 12, "git_http_url": ""}, "merge_request": {"iid": 3},
+                "object_attributes": {"id": award_id, "name": name, "awardable_type": "Note",
+                                      "awardable_id": awardable, "action": "award"}}  # fmt: skip
+
+    answer = hosts.client.post(
+        "/webhooks/gitlab", content=json.dumps(award("thumbsup", first["id"], 1)).encode(),
+        headers={"X-Gitlab-Event": "Emoji Hook", "Content-Type": "application/json",
+                 "X-Gitlab-Token": GL_SECRET},
+    )  # fmt: skip
+    assert answer.json()["status"] == "ignored"
+    job = hosts.gitlab("Emoji Hook", award("thumbsdown", first["id"], 2))
+    assert (
+        job.result["reason"] == "👎 on the MR"
+        and f"finding:{job.result['suppressed']}" in (first["body"])
+    )
+    assert discussion["notes"][-1]["body"].startswith("Noted: assay will not post this finding")
+    hosts.gitlab("Note Hook", note("/assay review", id=82))
+    assert len(gl.calls_to("POST", "/api/v4/projects/12/merge_requests/3/discussions")) == 1

@@ -117,14 +117,61 @@ class NoteEvent(Payload):
     user: _User | None = None
 
 
+class _AwardTriage(Payload):
+    name: Short = ""
+    awardable_type: Short = ""
+    action: Short = "award"
+
+
+class _AwardTriageEvent(Payload):
+    object_attributes: _AwardTriage
+
+
+class _Award(_AwardTriage):
+    id: Id
+    awardable_id: Id
+
+
+class EmojiEvent(Payload):
+    """What the bot reads of an ``Emoji Hook``: a 👎 on a note of a merge request."""
+
+    project: _Project
+    object_attributes: _Award
+    merge_request: _MergeRequest
+    user: _User | None = None
+
+
+def _emoji(payload: Any) -> Event | str:
+    """A 👎 awarded to a note: a dismissal of the finding the note is (checked by the job)."""
+    award = parse_payload(_AwardTriageEvent, payload).object_attributes
+    if award.name != "thumbsdown" or award.awardable_type != "Note" or award.action != "award":
+        return "only a thumbs-down awarded to a note dismisses a finding"
+    if not isinstance(payload, dict) or not payload.get("merge_request"):
+        return "an emoji on something other than a merge request"
+    found = parse_payload(EmojiEvent, payload)
+    user = found.user.username if found.user is not None and found.user.username else ""
+    return Event(
+        platform=NAME,
+        action="wrong",
+        repo=str(found.project.id),
+        number=found.merge_request.iid,
+        clone_url=found.project.git_http_url or "",
+        trigger=f"comment:award-{found.object_attributes.id}",
+        extra={"note": str(found.object_attributes.awardable_id), "argument": "👎 on the MR",
+               "by": f"{NAME}:{user}" if user else NAME},
+    )  # fmt: skip
+
+
 def parse_event(event: str, payload: Any) -> Event | str:
     """The bot's work for one delivery, or why there is none (a 2xx "ignored").  A delivery of
     an event the bot acts on whose fields are missing or of the wrong shape is
     :class:`BadPayload` naming the field: no job is made from it."""
-    if event not in ("Merge Request Hook", "Note Hook"):
+    if event not in ("Merge Request Hook", "Note Hook", "Emoji Hook"):
         return f"event {shown(event)} is not handled"
     if not isinstance(payload, dict):
         raise BadPayload("the payload is not a JSON object")
+    if event == "Emoji Hook":
+        return _emoji(payload)
     if event == "Merge Request Hook":
         action = parse_payload(_MRTriageEvent, payload).object_attributes
         if action.action == "update" and not action.oldrev:

@@ -13,7 +13,8 @@ the ``[review]`` table of ``.assay.toml``; default ``["review"]``).  Commands sa
 - ``/tests``: the tests comment;
 - ``/assay wrong [reason]`` in a finding's thread (or with the finding's fingerprint): the finding
   is remembered as wrong for the repository and not posted again; a 👎 on a finding does the same
-  (read at the next review, :func:`agents.service.bot.harvest_dismissals`).
+  (GitLab: an ``Emoji Hook`` delivery; GitHub sends none for reactions: they are read at the
+  next review, :func:`agents.service.bot.harvest_dismissals`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agents.platforms.base import CodeHost, PullRequest
+from agents.platforms.base import CodeHost, InlineComment, PullRequest
 from agents.review import prompts
 from agents.service.bot import OpenPR, make_host, open_pr, review_pr
 from agents.service.jobs import JobContext
@@ -143,14 +144,18 @@ def wrong(
     pr = host.pull_request(p["repo"], int(p["number"]))
     thread = str(extra.get("thread") or "")
     fingerprint, path, message = str(extra.get("fingerprint") or ""), "", ""
-    if not fingerprint and thread:
+    comment: InlineComment | None = None
+    if extra.get("note"):  # GitLab: a 👎 on a note; ours start the findings' discussions
+        note = str(extra["note"])
+        comment = next((c for c in host.inline_comments(pr) if c.id == note), None)
+        thread = comment.thread if comment is not None else ""
+    elif thread and not fingerprint:
         comment = host.thread_comment(pr, thread)
+    if not fingerprint:
         if comment is None or comment.fingerprint is None:
-            return {"skipped": "the thread is not about an assay finding"}
+            return {"skipped": "not said about an assay finding"}
         fingerprint, path = comment.fingerprint, comment.path
         message = comment.body.split("<!-- assay:")[0].strip()
-    if not fingerprint:
-        return {"skipped": "no finding named"}
     repo_name = p.get("repo_name") or pr.repo
     reason = str(extra.get("argument") or "")
     Suppressions.for_settings(ctx.settings).add(

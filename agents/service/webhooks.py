@@ -145,8 +145,9 @@ async def github_webhook(request: Request) -> JSONResponse:
 
 @router.post("/webhooks/gitlab", status_code=202)
 async def gitlab_webhook(request: Request) -> JSONResponse:
-    """GitLab webhook: Merge Request Hook (open, reopen, update with new commits) and Note Hook
-    (the commands, as on GitHub; ``/assay wrong [reason]`` in a finding's discussion)."""
+    """GitLab webhook: Merge Request Hook (open, reopen, update with new commits), Note Hook
+    (the commands, as on GitHub; ``/assay wrong [reason]`` in a finding's discussion) and Emoji
+    Hook (a thumbs-down on a finding)."""
     settings: Settings = request.app.state.settings
     token = request.headers.get("x-gitlab-token")
     delivery = request.headers.get("idempotency-key") or request.headers.get(
