@@ -20,9 +20,9 @@ RETURN_LINE = 24  # `return a // b` on the divide branch
 
 
 def divide_reviewer() -> Reviewer:
-    """Four findings on the changed line of ``divide``: a real bug (its call raises) with a
+    """Five findings on the changed line of ``divide``: a real bug (its call raises) with a
     suggestion the tests pass with, a nit the check scores low, a claim whose call does not
-    fail, and a suggestion that breaks the repository's tests."""
+    fail, a suggestion that breaks the repository's tests, and one the check cannot score."""
     reviewer = Reviewer()
     reviewer.findings = [
         {"line": RETURN_LINE, "severity": "high", "category": "bug",
@@ -33,12 +33,15 @@ def divide_reviewer() -> Reviewer:
          "message": "negative operands give a wrong quotient"},
         {"line": RETURN_LINE, "severity": "medium", "category": "performance",
          "message": "floor division is slower than multiplication", "suggestion": "return a * b"},
+        {"line": RETURN_LINE, "severity": "low", "category": "bug",
+         "message": "the quotient type changed from float to int"},
     ]  # fmt: skip
     reviewer.checks = {
         "zero divisor": check_reply(9, "divide(1, 0)", "raises"),
         "naming": check_reply(2),
         "negative": check_reply(7, "divide(4, 2)", "2"),
         "slower": check_reply(6),
+        "quotient type": "It looks fine to me.",  # no score at all: not a verdict, kept unscored
     }
     return reviewer
 
@@ -61,7 +64,9 @@ def test_checked_findings_verified_suggestions_and_sarif(
     assert set(found) == {
         "zero divisor crashes the caller",
         "floor division is slower than multiplication",
+        "the quotient type changed from float to int",
     }
+    assert found["the quotient type changed from float to int"]["score"] is None
     bug = found["zero divisor crashes the caller"]
     assert bug["confirmed"] and bug["call"] == "divide(1, 0)"
     assert "ZeroDivisionError" in bug["evidence"]
@@ -72,6 +77,7 @@ def test_checked_findings_verified_suggestions_and_sarif(
     assert slow["suggestion"] is None and not slow["verified"]
     checks = data["checks"]
     assert (checks["low_score"], checks["refuted"], checks["confirmed"]) == (1, 1, 1)
+    assert f"lib/calc.py:{RETURN_LINE} could not be scored" in checks["notes"]
     assert (checks["suggestions_verified"], checks["suggestions_dropped"]) == (1, 1)
     assert "confirmed by running it" in result.stdout
     assert "verified suggestion: return a / b if b else 0" in result.stdout

@@ -35,7 +35,7 @@ RunCalls = Callable[
 class _Score(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    score: int = 0
+    score: int  # required: an answer without one is not a verdict (the finding stays)
     reason: str = ""
     call: str | None = None
     expect: str | None = None
