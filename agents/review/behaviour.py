@@ -45,6 +45,9 @@ class BehaviourOptions:
     max_functions: int = 20
     max_calls: int = 30  # kept per function and side
     reruns: int = 2  # a call runs 1 + reruns times per side; every run must agree
+    # Tries per function and side (most are rejected at once: ~1,000 a second on one core):
+    # the same seed then makes the same calls on every run; ``seconds`` only cuts a slow one.
+    max_tries: int = 2000
     seed: int = 0
     verify_tests: bool = True  # run the regression tests on both sides
     exclude: tuple[str, ...] = ()
@@ -55,6 +58,7 @@ class BehaviourOptions:
         s = settings
         values: dict[str, Any] = dict(
             seconds=s.review_behaviour_seconds, max_functions=s.review_behaviour_functions,
+            max_tries=s.review_behaviour_tries,
             exclude=tuple(s.review_exclude),
         )  # fmt: skip
         return cls(**{**values, **overrides})
@@ -93,6 +97,7 @@ def _collect(
         "mode": "collect", "module": fns[0].module, "targets": targets,
         "literals": literals + seeds["literals"], "examples": examples + seeds["calls"],
         "seed": opts.seed, "reruns": opts.reruns, "max_calls": opts.max_calls,
+        "max_tries": opts.max_tries,
     }  # fmt: skip
     timeout = 60 + opts.seconds * len(targets) * 2
     return [item for item in side.drive(spec, timeout) if "expr" in item]

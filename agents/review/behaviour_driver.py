@@ -6,6 +6,8 @@
   exploration engine of ``assay cover``: the module's literals, docstring and test examples,
   simple values, earlier results) and prints up to ``max_calls`` calls per function, kept when
   they run the function (calls that take new paths through it or end differently first);
+  ``max_tries`` tries per target, or fewer when its ``seconds`` run out first (the same seed
+  makes the same tries, so a run that is not cut by time is the same on every machine);
 - ``replay``: evaluates the given call texts (each in its module's namespace) and prints what
   each did.
 
@@ -161,6 +163,7 @@ class Observer(ex.Explorer):
         signal.signal(signal.SIGALRM, ex._on_alarm)
         reruns = int(spec.get("reruns", 2))
         max_calls = int(spec.get("max_calls", 30))
+        max_tries = int(spec.get("max_tries", 0)) or None
         examples = list(spec.get("examples", ()))
         tries = 0
         start = time.monotonic()
@@ -170,7 +173,12 @@ class Observer(ex.Explorer):
             deadline = time.monotonic() + float(target.get("seconds", 5))
             queue = [e for e in examples if e.split("(")[0].split(".")[-1] == name.split(".")[-1]]
             kept, keys = [], set()  # type: list, set
-            while time.monotonic() < deadline and len(kept) < max_calls:
+            first = tries
+            while (
+                time.monotonic() < deadline
+                and len(kept) < max_calls
+                and (max_tries is None or tries - first < max_tries)
+            ):
                 if queue:
                     expr, action = queue.pop(0), {"qualname": name}
                 else:

@@ -26,6 +26,7 @@ TABLES: dict[str, dict[str, str]] = {
         **{k: f"review_{k}" for k in ("enabled", "tests", "max_findings", "max_per_file")},
         **{k: f"review_{k}" for k in ("min_severity", "fail_on", "exclude", "token_budget")},
         **{k: f"review_{k}" for k in ("behaviour", "behaviour_seconds", "behaviour_functions")},
+        "behaviour_tries": "review_behaviour_tries",
         **{k: f"review_{k}" for k in ("check_findings", "min_score", "verify_suggestions")},
         "fix_attempts": "review_fix_attempts",
         "best_practices": "review_best_practices",
@@ -224,6 +225,12 @@ class Settings(BaseSettings):
     )
     review_behaviour_seconds: float = Field(
         4.0, gt=0, description="seconds of generated calls per changed function and side"
+    )
+    review_behaviour_tries: int = Field(
+        2000,
+        ge=1,
+        description="generated calls tried per changed function and side (same seed, "
+        "same calls: a run that seconds do not cut is the same on every machine)",
     )
     review_behaviour_functions: int = Field(
         20, ge=1, description="changed functions one behaviour diff calls at most"
