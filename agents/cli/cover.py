@@ -73,6 +73,9 @@ def cover(
         bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
     ] = False,
     report_path: ReportOpt = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write the run as JUnit XML (for CI views).")
+    ] = None,
     fail_under: Annotated[
         float | None, typer.Option("--fail-under", help="Exit 1 if line+branch % ends below this.")
     ] = None,
@@ -216,6 +219,7 @@ def cover(
     in_range("--max-minutes", max_minutes, above=0)
     in_range("--max-tokens", max_tokens, low=1)
     report_path = writable_file("--report", report_path)
+    junit = writable_file("--junit", junit)
     flags: dict[str, Any] = dict(
         python=python,
         test_command=test_command,
@@ -269,6 +273,10 @@ def cover(
             data = next(iter(data.values()), {})
         write_atomic(report_path, json.dumps(data, indent=2) + "\n")
         out.print(f"report: {report_path}")
+    if junit is not None:
+        from agents.cover.junit import junit_xml
+
+        write_atomic(junit, junit_xml(reports, fail_under))
     if any(r.stopped == "interrupted" for r in reports.values()):
         raise typer.Exit(130)
     for name, calls in models.items():  # CI must not pass a run the model never answered

@@ -24,7 +24,20 @@ from rich.text import Text
 from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click
 
 from agents import __version__
-from agents.cli import bundle, config, cover, doctor, flows, index, lsp, model, review, service
+from agents.cli import (
+    bundle,
+    config,
+    cover,
+    describe,
+    doctor,
+    flows,
+    index,
+    lsp,
+    model,
+    review,
+    service,
+    suppressions,
+)
 from agents.cli import testgen as tests
 from agents.cli.common import err, out
 from agents.errors import AssayError
@@ -75,6 +88,9 @@ app.command("tests")(tests.tests_command)
 app.add_typer(flows.trace_app, name="trace")
 app.add_typer(index.index_app, name="index")
 app.command("search")(index.search)
+app.command("describe")(describe.describe)
+app.command("ask")(describe.ask)
+index.policy_app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(index.policy_app, name="policy")
 app.command("lsp")(lsp.lsp)
 app.add_typer(bundle.bundle_app, name="bundle")

@@ -20,6 +20,14 @@ from agents.errors import PlatformError
 from flows import mask_url
 
 _FINGERPRINT = re.compile(r"<!-- assay:finding:([0-9a-f]{6,40}) -->")
+# A command: ``/assay WORD`` or, for the PR commands people know from other bots, ``/WORD``;
+# what follows is its argument (``/ask QUESTION``, ``/assay wrong REASON``).
+_COMMAND = re.compile(
+    r"\A/(?:assay[ \t]+(review|tests|describe|improve|ask|wrong)"
+    r"|(review|tests|describe|improve|ask))(?![\w-])[ \t]*(.*)",
+    re.S,
+)
+MAX_ARGUMENT = 2000
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "assay-bot"
@@ -100,6 +108,14 @@ def parse_payload(model: type[M], payload: Any) -> M:
         raise BadPayload(f"{where}: {msg[:1].lower()}{msg[1:]}{more}") from None
 
 
+def parse_command(text: str) -> tuple[str, str] | None:
+    """(command, argument) of a comment that starts with a bot command, else None."""
+    found = _COMMAND.match(text.strip())
+    if found is None:
+        return None
+    return found.group(1) or found.group(2), found.group(3).strip()[:MAX_ARGUMENT]
+
+
 @dataclass(frozen=True)
 class PullRequest:
     platform: str  # "github" or "gitlab"
@@ -112,6 +128,7 @@ class PullRequest:
     clone_url: str = ""
     fetch_ref: str = ""  # where the head can be fetched from the base repository
     state: str = "open"
+    body: str = ""  # the description (GitHub's body, GitLab's description)
 
 
 @dataclass
@@ -123,6 +140,7 @@ class InlineComment:
     line: int | None
     body: str
     thread: str = ""  # GitLab: the discussion id
+    thumbs_down: int = 0  # GitHub: 👎 reactions on it (a dismissal)
 
     @property
     def fingerprint(self) -> str | None:
@@ -135,6 +153,7 @@ class NewComment:
     path: str
     line: int
     body: str
+    old_line: int | None = None  # an unchanged line of the diff (a finding on deleted code)
 
 
 @dataclass(frozen=True)
@@ -142,13 +161,15 @@ class Event:
     """A webhook delivery the bot acts on: review a PR or write tests for it."""
 
     platform: str
-    action: str  # "review" or "tests"
+    action: str  # review, tests, describe, improve, ask, wrong
     repo: str
     number: int
     head_sha: str = ""
     installation_id: int | None = None
     clone_url: str = ""
     trigger: str = ""  # opened, synchronize, comment:<id>, …
+    # A command's argument and where it was said: argument, thread (the review thread or
+    # discussion to answer in), path, line, hunk (the lines a thread is about), by (who).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,6 +204,19 @@ class CodeHost(Protocol):
     def update_inline(self, pr: PullRequest, comment: InlineComment, body: str) -> None: ...
 
     def delete_inline(self, pr: PullRequest, comment: InlineComment) -> None: ...
+
+    def set_description(self, pr: PullRequest, body: str, labels: list[str]) -> None:
+        """Replace the PR's description with ``body`` and add ``labels``."""
+        ...
+
+    def reply(self, pr: PullRequest, thread: str, body: str) -> str:
+        """Answer in a review thread (GitHub: a reply to its first comment; GitLab: a note in
+        the discussion); returns the new comment's id."""
+        ...
+
+    def thread_comment(self, pr: PullRequest, thread: str) -> InlineComment | None:
+        """The first comment of a review thread (one of ours carries a fingerprint)."""
+        ...
 
     def git_auth(self, pr: PullRequest) -> tuple[str, str | None]:
         """(clone URL, HTTP header for git or None): credentials never go into the URL."""

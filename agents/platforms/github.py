@@ -1,8 +1,8 @@
 """The one module that talks to GitHub: webhooks in, REST calls out, App authentication.
 
 - :func:`verify_signature` checks ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body) in
-  constant time; :func:`parse_event` turns a delivery into an :class:`Event` or a reason to
-  ignore it.
+  constant time; :func:`parse_event` (:mod:`agents.platforms.github_events`) turns a delivery
+  into an :class:`Event` or a reason to ignore it.
 - :class:`GitHubApp` signs a JWT with the App's private key and trades it for an installation
   token (cached until shortly before it expires).
 - :class:`GitHubHost` is the :class:`~agents.platforms.base.CodeHost` for one installation: the
@@ -15,43 +15,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import threading
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import jwt
-from pydantic import AfterValidator, Field
 
 from agents.errors import PlatformError
-from agents.platforms.base import (
-    BadPayload,
-    Event,
-    HostHTTP,
-    Id,
-    InlineComment,
-    NewComment,
-    Number,
-    Payload,
-    PullRequest,
-    Sha,
-    Short,
-    Text,
-    basic_auth,
-    parse_payload,
-    shown,
-)
+from agents.platforms.base import HostHTTP, InlineComment, NewComment, PullRequest, basic_auth
+from agents.platforms.github_events import NAME as NAME
+from agents.platforms.github_events import parse_event as parse_event
 
-NAME = "github"
 CHECK_NAME = "assay"
 ACCEPT = "application/vnd.github+json"
-COMMANDS = {"/assay review": "review", "/assay tests": "tests"}
-PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
-TRUSTED = {"OWNER", "MEMBER", "COLLABORATOR"}
 FIX_AUTH = "check ASSAY_GITHUB_APP_ID and ASSAY_GITHUB_PRIVATE_KEY_PATH (or ASSAY_GITHUB_TOKEN)"
 
 
@@ -66,122 +46,6 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
 def sign(secret: bytes, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value GitHub sends for ``body`` (tests and benchmarks)."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-# GitHub's name rules: an owner is letters, digits, '-' (and '_' on Enterprise), not starting
-# with '-'; a repository name is letters, digits, '.', '-', '_' (up to 100), never '.' or '..'.
-REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
-
-
-def repo_name(value: str) -> str:
-    if not REPO_NAME.fullmatch(value):
-        raise ValueError(f"{shown(value)} is not a GitHub repository name (owner/name)")
-    return value
-
-
-class _Repository(Payload):
-    full_name: Annotated[str, Field(strict=True), AfterValidator(repo_name)]
-    clone_url: Text | None = None
-
-
-class _Installation(Payload):
-    id: Id
-
-
-class _Head(Payload):
-    sha: Sha
-
-
-class _PullRequest(Payload):
-    number: Number
-    head: _Head
-
-
-class _Action(Payload):
-    action: Short
-
-
-class PullRequestEvent(Payload):
-    """What the bot reads of a ``pull_request`` delivery."""
-
-    action: Short
-    repository: _Repository
-    pull_request: _PullRequest
-    installation: _Installation | None = None
-
-
-class _Issue(Payload):
-    number: Number
-    pull_request: dict[str, Any] | None = None
-
-
-class _Comment(Payload):
-    id: Id
-    body: Text
-    author_association: Short = ""
-
-
-class _Sender(Payload):
-    type: Short = ""
-
-
-class IssueCommentEvent(Payload):
-    """What the bot reads of an ``issue_comment`` delivery."""
-
-    action: Short
-    issue: _Issue
-    comment: _Comment
-    repository: _Repository
-    sender: _Sender | None = None
-    installation: _Installation | None = None
-
-
-def parse_event(event: str, payload: Any) -> Event | str:
-    """The bot's work for one delivery, or why there is none (a 2xx "ignored").  A delivery of
-    an event the bot acts on whose fields are missing or of the wrong shape is
-    :class:`BadPayload` naming the field: no job is made from it."""
-    if event not in ("pull_request", "issue_comment"):
-        return "ping" if event == "ping" else f"event {shown(event)} is not handled"
-    if not isinstance(payload, dict):
-        raise BadPayload("the payload is not a JSON object")
-    action = parse_payload(_Action, payload).action
-    if event == "pull_request":
-        if action not in PR_ACTIONS:
-            return f"pull_request action {shown(action)} needs no review"
-        pr = parse_payload(PullRequestEvent, payload)
-        return Event(
-            platform=NAME,
-            action="review",
-            repo=pr.repository.full_name,
-            number=pr.pull_request.number,
-            head_sha=pr.pull_request.head.sha,
-            installation_id=pr.installation.id if pr.installation else None,
-            clone_url=pr.repository.clone_url or "",
-            trigger=action,
-        )
-    if action != "created":
-        return "only new comments carry commands"
-    comment = parse_payload(IssueCommentEvent, payload)
-    if not comment.issue.pull_request:
-        return "a comment on an issue, not on a pull request"
-    body = comment.comment.body.strip()
-    command = next((a for c, a in COMMANDS.items() if body.startswith(c)), None)
-    if command is None:
-        return "no /assay command in the comment"
-    if comment.sender is not None and comment.sender.type == "Bot":
-        return "comments by bots are not commands"
-    association = comment.comment.author_association
-    if association not in TRUSTED:
-        return f"commands are taken from members only (author is {association or 'unknown'})"
-    return Event(
-        platform=NAME,
-        action=command,
-        repo=comment.repository.full_name,
-        number=comment.issue.number,
-        installation_id=comment.installation.id if comment.installation else None,
-        clone_url=comment.repository.clone_url or "",
-        trigger=f"comment:{comment.comment.id}",
-    )
 
 
 class GitHubApp:
@@ -224,6 +88,17 @@ class GitHubApp:
             return token
 
 
+def _inline(c: dict[str, Any]) -> InlineComment:
+    reactions = c.get("reactions") or {}
+    return InlineComment(
+        id=str(c["id"]),
+        path=c.get("path", ""),
+        line=c.get("line") or c.get("original_line"),
+        body=c.get("body") or "",
+        thumbs_down=int(reactions.get("-1") or 0) if isinstance(reactions, dict) else 0,
+    )
+
+
 class _TokenAuth(httpx.Auth):
     def __init__(self, token: Callable[[], str]) -> None:
         self.token = token
@@ -257,6 +132,7 @@ class GitHubHost:
             clone_url=(data["base"].get("repo") or {}).get("clone_url", ""),
             fetch_ref=f"refs/pull/{number}/head",
             state=data.get("state", "open"),
+            body=data.get("body") or "",
         )
 
     def diff(self, pr: PullRequest) -> str:
@@ -328,15 +204,29 @@ class GitHubHost:
     def inline_comments(self, pr: PullRequest) -> list[InlineComment]:
         out = []
         for c in self.http.pages(f"/repos/{pr.repo}/pulls/{pr.number}/comments"):
-            comment = InlineComment(
-                id=str(c["id"]),
-                path=c.get("path", ""),
-                line=c.get("line") or c.get("original_line"),
-                body=c.get("body") or "",
-            )
+            comment = _inline(c)
             if comment.fingerprint:
                 out.append(comment)
         return out
+
+    def set_description(self, pr: PullRequest, body: str, labels: list[str]) -> None:
+        self.http.json("PATCH", f"/repos/{pr.repo}/pulls/{pr.number}", json={"body": body})
+        if labels:
+            url = f"/repos/{pr.repo}/issues/{pr.number}/labels"
+            self.http.json("POST", url, json={"labels": labels})
+
+    def reply(self, pr: PullRequest, thread: str, body: str) -> str:
+        url = f"/repos/{pr.repo}/pulls/{pr.number}/comments/{thread}/replies"
+        return str(self.http.json("POST", url, json={"body": body})["id"])
+
+    def thread_comment(self, pr: PullRequest, thread: str) -> InlineComment | None:
+        try:
+            data = self.http.json("GET", f"/repos/{pr.repo}/pulls/comments/{thread}")
+        except PlatformError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _inline(data) if isinstance(data, dict) else None
 
     def post_inline(self, pr: PullRequest, comments: list[NewComment], summary: str) -> None:
         body = {

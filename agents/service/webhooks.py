@@ -71,6 +71,8 @@ def _queue(queue: JobQueue, settings: Settings, delivery: str, parsed: Event | s
         "trigger": parsed.trigger,
         "delivery": delivery,
     }
+    if parsed.extra:
+        params["extra"] = parsed.extra
     try:
         job, created = queue.submit("pr", params, dedupe_key=parsed.dedupe_key)
     except BaseException:
@@ -125,8 +127,9 @@ async def _handle(
 
 @router.post("/webhooks/github", status_code=202)
 async def github_webhook(request: Request) -> JSONResponse:
-    """GitHub App webhook: pull_request (opened, synchronize, reopened, ready_for_review) and
-    issue_comment (``/assay review``, ``/assay tests``)."""
+    """GitHub App webhook: pull_request (opened, synchronize, reopened, ready_for_review),
+    issue_comment and pull_request_review_comment (the commands: ``/review``, ``/describe``,
+    ``/improve``, ``/ask QUESTION``, ``/tests``, ``/assay wrong [reason]``)."""
     settings: Settings = request.app.state.settings
     signature = request.headers.get("x-hub-signature-256")
     return await _handle(
@@ -142,8 +145,9 @@ async def github_webhook(request: Request) -> JSONResponse:
 
 @router.post("/webhooks/gitlab", status_code=202)
 async def gitlab_webhook(request: Request) -> JSONResponse:
-    """GitLab webhook: Merge Request Hook (open, reopen, update with new commits) and Note Hook
-    (``/assay review``, ``/assay tests``)."""
+    """GitLab webhook: Merge Request Hook (open, reopen, update with new commits), Note Hook
+    (the commands, as on GitHub; ``/assay wrong [reason]`` in a finding's discussion) and Emoji
+    Hook (a thumbs-down on a finding)."""
     settings: Settings = request.app.state.settings
     token = request.headers.get("x-gitlab-token")
     delivery = request.headers.get("idempotency-key") or request.headers.get(

@@ -25,7 +25,12 @@ TABLES: dict[str, dict[str, str]] = {
     "review": {
         **{k: f"review_{k}" for k in ("enabled", "tests", "max_findings", "max_per_file")},
         **{k: f"review_{k}" for k in ("min_severity", "fail_on", "exclude", "token_budget")},
+        **{k: f"review_{k}" for k in ("behaviour", "behaviour_seconds", "behaviour_functions")},
+        "behaviour_tries": "review_behaviour_tries",
+        **{k: f"review_{k}" for k in ("check_findings", "min_score", "verify_suggestions")},
+        "fix_attempts": "review_fix_attempts",
         "best_practices": "review_best_practices",
+        "auto": "review_auto",
     },
     "tests": {
         "max_minutes": "review_tests_minutes",
@@ -36,6 +41,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 Severity = Literal["high", "medium", "low"]
+BotCommand = Literal["describe", "review", "improve", "tests"]  # what the PR bot may run itself
 # What a repository's files may set when the service reads them at a PR's head: its review and
 # tests, never where the service's model, stores or credentials are.
 REPO_KEYS = frozenset(
@@ -207,8 +213,39 @@ class Settings(BaseSettings):
     review_best_practices: str | None = Field(
         None, description="a markdown file of the repository shown to the model"
     )
+    review_auto: list[BotCommand] = Field(
+        default_factory=lambda: list[BotCommand](["review"]),
+        description="what the PR bot runs by itself on open and push (the rest on command)",
+    )
     review_tests_minutes: float = Field(
         10.0, gt=0, description="minutes a review's tests section may write tests"
+    )
+    review_behaviour: bool = Field(
+        True, description="run the changed functions on the base and the head, report what differs"
+    )
+    review_behaviour_seconds: float = Field(
+        4.0, gt=0, description="seconds of generated calls per changed function and side"
+    )
+    review_behaviour_tries: int = Field(
+        2000,
+        ge=1,
+        description="generated calls tried per changed function and side (same seed, "
+        "same calls: a run that seconds do not cut is the same on every machine)",
+    )
+    review_behaviour_functions: int = Field(
+        20, ge=1, description="changed functions one behaviour diff calls at most"
+    )
+    review_check_findings: bool = Field(
+        True, description="a second short model call scores each finding; claimed inputs are run"
+    )
+    review_min_score: int = Field(
+        5, ge=0, le=10, description="findings the second look scores lower (0-10) are dropped"
+    )
+    review_verify_suggestions: bool = Field(
+        True, description="offer only suggested changes the repository's tests pass with"
+    )
+    review_fix_attempts: int = Field(
+        2, ge=0, description="solve-flow rounds on a suggestion that fails the tests (0: none)"
     )
 
     @field_validator("github_api_url", "gitlab_url")
