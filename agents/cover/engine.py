@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from agents.cover import cover_prompts as prompts
 from agents.cover.acceptance import Acceptance, TestFiles
@@ -36,6 +36,7 @@ from agents.cover.targets import (
 )
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
+from agents.runtime import past_the_deadline
 from flows import (
     Budget,
     BudgetExhausted,
@@ -54,7 +55,6 @@ __all__ = ["OMIT", "CoverAgent", "CoverOptions"]
 
 FATAL_LLM = (LLMUnreachable,)
 MAX_LLM_ERRORS_IN_A_ROW = 3
-T = TypeVar("T")
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -166,7 +166,7 @@ class CoverAgent:
         after = state.current
         if verify and self.files.accepted:
             self.emit("verify", {"files": sorted(self.files.accepted)})
-            final = _past_the_deadline(self._final_run)
+            final = past_the_deadline(self._final_run)
             if final.passed and final.coverage is not None:
                 after = final.coverage
             elif not self.options.dry_run:
@@ -179,7 +179,7 @@ class CoverAgent:
                     self.sandbox.close()  # the copy still holds what was rolled back
                     self.sandbox.open()
                 step, accepted = self.mutation, dict(self.files.accepted)
-                _past_the_deadline(lambda: step.measure_after(accepted, self.runner.seconds_left))
+                past_the_deadline(lambda: step.measure_after(accepted, self.runner.seconds_left))
             self.mutation.outcome.kept_for = dict(self.acceptance.kept_for)
             self.report.mutation = self.mutation.outcome.as_dict()
         if self.options.dry_run:
@@ -404,13 +404,3 @@ class CoverAgent:
         self.report.written = list(self.files.written)
         self.report.rolled_back += culprits
         self.emit("rolled-back", {"files": culprits, "output": trim(final.result.output, 600)})
-
-
-def _past_the_deadline(finish: Callable[[], T]) -> T:
-    """Run a step of the run's end (verifying what was accepted, the score after). The run's
-    deadline (the sandbox's ``stop_check``) stops the one sandboxed run in flight when it comes;
-    when that was this step's, the step runs again."""
-    try:
-        return finish()
-    except BudgetExhausted:
-        return finish()
