@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
-from tests.kit.cli import ASSAY, run_assay, tree_digest
+from tests.kit.cli import ASSAY, ctrl_c_works, run_assay, tree_digest
 from tests.kit.cover import (
     HEAD,
     OPS,
@@ -381,7 +381,7 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
         [*ASSAY, "cover", str(repo), "--llm-base-url", fake_llm.url,
          "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
          "--no-explore", "--report", str(report)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
     )  # fmt: skip
     try:
         assert second_call.wait(120), "the second model call never came"
