@@ -42,7 +42,16 @@ def test_behaviours_are_listed_picked_gated_and_written(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     repo = write_project(tmp_path / "proj")
-    fake_llm.on(answer)
+    fenced: list[RecordedRequest] = []
+
+    def closing_fence_first(req: RecordedRequest) -> str:
+        # A small model's answer to a prompt it reads as an open block: the closing fence alone.
+        if "checks: returns x when" in req.messages[1]["content"] and not fenced:
+            fenced.append(req)
+            return "```"
+        return answer(req)
+
+    fake_llm.on(closing_fence_first)
     result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all")
     assert result.returncode == 0, result.stdout + result.stderr
     listing = result.stdout.split("Behaviours worth testing:")[1]
@@ -50,7 +59,10 @@ def test_behaviours_are_listed_picked_gated_and_written(
     assert "3. [error] an inverted range returns low for small x" in listing
 
     by = {r["behaviour"].split("] ")[1]: r for r in data["results"]}
-    assert by["returns x when it is inside the bounds"]["accepted"] == ["test_clamp_inside"]
+    inside = by["returns x when it is inside the bounds"]
+    # The empty reply was asked again (hotter), not judged: no syntax rejection.
+    assert inside["accepted"] == ["test_clamp_inside"] and inside["rejected"] == []
+    assert data["empty_replies"] == 1 and "reply added nothing" in result.stderr
     low = by["returns low when x equals low"]
     assert low["rejected"] == ["redefines"] and low["accepted"] == ["test_clamp_equals_low"]
     inverted = by["an inverted range returns low for small x"]

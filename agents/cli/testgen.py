@@ -86,6 +86,10 @@ class TestgenDisplay:
         elif kind == "rejected":
             detail = str(data["detail"]).splitlines()[0][:100] if data["detail"] else ""
             line = f"[red]rejected[/red] ({data['reason']}) {escape(detail)}"
+        elif kind == "empty-reply":
+            line = "[yellow]the model's reply added nothing[/yellow]: asking once more"
+            if data.get("ask") == 2:
+                line = "[yellow]the model's reply added nothing again[/yellow]: no draft"
         elif kind == "verify":
             line = f"running the whole suite with {data['file']}"
         elif kind == "rolled-back":

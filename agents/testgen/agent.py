@@ -143,7 +143,7 @@ class TestgenAgent:
         minutes = self.options.max_minutes
         self.runner = FlowRunner(
             llm, budget=Budget(max_seconds=minutes * 60 if minutes else None), trace=trace,
-            flow="tests", listener=self.emit,
+            flow="tests", listener=self._on_flow,
         )  # fmt: skip
         self.report = TestgenReport(symbol=f"{symbol.path}::{symbol.qualname}")
         self.source = (repo / symbol.path).read_text(encoding="utf-8")
@@ -155,6 +155,11 @@ class TestgenAgent:
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
         self._started = time.monotonic()
+
+    def _on_flow(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "empty-reply":  # asked again, never judged (not a syntax error of a test)
+            self.report.empty_replies += 1
+        self.emit(kind, data)
 
     # -- step 1 and 2 --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class TestgenReport:
     warnings: list[str] = field(default_factory=list)  # e.g. the index could not be read
     diff: str = ""
     stopped: str = ""
+    empty_replies: int = 0  # model replies that added nothing: asked again, never judged
     calls: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -59,6 +60,7 @@ class TestgenReport:
             "examples": self.examples,
             "warnings": self.warnings,
             "stopped": self.stopped,
+            "empty_replies": self.empty_replies,
             "calls": self.calls,
             "tokens": self.tokens,
             "seconds": round(self.seconds, 1),
