@@ -96,6 +96,7 @@ class Behaviour(BaseModel):
     description: str
     call: str = ""
     expected: str = ""
+    origin: str = ""  # who found it: "" the model, or the caller's word ("explored", …)
 
     @field_validator("description", "call", "expected", mode="before")
     @classmethod

@@ -20,8 +20,11 @@ from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import run_assay
 from tests.kit.testgen import (
     OPS,
+    TEXT,
     answer,
+    text_answer,
     write_project,
+    write_text_module,
 )
 
 
@@ -32,7 +35,7 @@ def assay_tests(
     report.unlink(missing_ok=True)
     result = run_assay(
         "tests", *args, "--llm-base-url", fake.url, "--llm-model", "fake-model", "--repeat", "2",
-        "--candidate-timeout", "20", "--report", str(report),
+        "--candidate-timeout", "20", "--max-minutes", "10", "--report", str(report),
         cwd=repo, input=stdin or "", timeout=600,
     )  # fmt: skip
     return result, json.loads(report.read_text()) if report.exists() else {}
@@ -52,7 +55,7 @@ def test_behaviours_are_listed_picked_gated_and_written(
         return answer(req)
 
     fake_llm.on(closing_fence_first)
-    result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all")
+    result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all", "--no-explore")
     assert result.returncode == 0, result.stdout + result.stderr
     listing = result.stdout.split("Behaviours worth testing:")[1]
     assert "1. [happy] returns x when it is inside the bounds" in listing
@@ -90,11 +93,46 @@ def test_behaviours_are_listed_picked_gated_and_written(
 
     # A second run merges into the same file, renaming a clashing test (AST-aware insertion).
     fake_llm.requests.clear()
-    again, data2 = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--pick", "1")
+    again, data2 = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--pick", "1", "--no-explore")
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["accepted"] for r in data2["results"]] == [["test_clamp_inside_2"]]
     text = (repo / "tests" / "test_ops_assay.py").read_text()
     assert "def test_clamp_inside():" in text and "def test_clamp_inside_2():" in text
+
+
+def test_exploration_lists_observed_behaviours_and_the_docstring_is_checked(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = write_project(tmp_path / "proj")
+    write_text_module(repo)
+    fake_llm.on(text_answer)
+    result, data = assay_tests(repo, fake_llm, "calc/text.py::shout", "--all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = result.stdout.split("Behaviours worth testing:")[1].split("✓")[0]
+    # What exploration saw, grouped as a person names it, each with its observed example call.
+    assert "[happy] returns 'HI'\n     e.g. shout(\"hi\") → 'HI' (observed)" in listing
+    assert "[edge] returns '' when `not word.strip()`\n     e.g. shout(" in listing
+    assert "[error] raises ValueError when `times < 1`\n     e.g. shout(" in listing
+    assert "→ raises ValueError: times must be at least 1 (observed)" in listing
+    # The model only added the docstring's behaviour exploration did not show as its own.
+    assert "[edge] a word of spaces gives an empty string\n     e.g. shout(\"  \") → ''" in listing
+    prompts = [r.messages[1]["content"] for r in fake_llm.chat_requests]
+    assert len(prompts) == 2 and "Which behaviours does the docstring" in prompts[0]
+    assert "- [error] raises ValueError when `times < 1`" in prompts[0]  # told what was seen
+    assert not any("worth a test" in p for p in prompts)  # no generic listing asked for
+    # The docstring example the code contradicts: a possible bug, reported, never a test.
+    bug = "the docstring says shout(\"hi\", 2) gives 'HI HI'; the code gives 'HI!HI'"
+    assert bug in result.stdout and f"possible bug: {bug}" in result.stderr
+    assert data["possible_bugs"] == [
+        {"call": 'shout("hi", 2)', "docstring": "'HI HI'", "code": "'HI!HI'", "source": "example"}
+    ]
+    origins = [b["origin"] for b in data["behaviours"]]
+    assert origins == ["explored"] * 3 + ["docstring"]
+    assert all(r["accepted"] for r in data["results"]), data["results"]
+    written = (repo / "tests" / "test_text_assay.py").read_text()
+    assert "def test_shout_a_word_of_spaces" in written and "HI HI" not in written
+    assert "pytest.raises(ValueError, match=re.escape('times must be at least 1'))" in written
+    assert (repo / "calc" / "text.py").read_text() == TEXT
 
 
 def test_picking_on_stdin_and_a_method_target_with_dry_run(
@@ -122,7 +160,7 @@ def test_picking_on_stdin_and_a_method_target_with_dry_run(
 
     fake_llm.on(method_answer)
     result, data = assay_tests(repo, fake_llm, "calc/ops.py::Counter.bump", "--dry-run",
-                               stdin="1\n")  # fmt: skip
+                               "--no-explore", stdin="1\n")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert [r["accepted"] for r in data["results"]] == [["test_counter_bump"]]
     assert "+def test_counter_bump():" in result.stdout  # the diff

@@ -73,11 +73,19 @@ class TestgenDisplay:
         stamp = time.strftime("%H:%M:%S")
         if kind == "baseline":
             line = f"measuring the baseline: {data['command']} under coverage"
+        elif kind == "explore":
+            line = (
+                f"exploring {data['symbol']}: calling it with generated arguments "
+                f"(up to {data['seconds']:g} s, no model)"
+            )
         elif kind == "stage":
             line = f"[bold]{data['name']}[/bold]"
         elif kind == "attempt":
             b: Behaviour = data["behaviour"]
-            line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
+            if data.get("explored"):
+                line = f"checking what was observed: {escape(b.description[:80])}"
+            else:
+                line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
         elif kind == "accepted":
             line = (
                 f"[green]accepted[/green] {', '.join(data['tests'])}: killed {data['mutant']} "
@@ -90,6 +98,8 @@ class TestgenDisplay:
             line = "[yellow]the model's reply added nothing[/yellow]: asking once more"
             if data.get("ask") == 2:
                 line = "[yellow]the model's reply added nothing again[/yellow]: no draft"
+        elif kind == "possible-bug":
+            line = f"[red]possible bug[/red]: {escape(str(data['line']))}"
         elif kind == "verify":
             line = f"running the whole suite with {data['file']}"
         elif kind == "rolled-back":
@@ -107,9 +117,21 @@ def print_behaviours(behaviours: Sequence[Behaviour]) -> None:
     out.print("[bold]Behaviours worth testing:[/bold]")
     for i, behaviour in enumerate(behaviours, 1):
         out.print(f"  {i}. {escape(behaviour.line)}", soft_wrap=True)
+        if behaviour.call:
+            expected = f" → {behaviour.expected}" if behaviour.expected else ""
+            seen = " (observed)" if behaviour.origin == "explored" else ""
+            out.print(f"     e.g. {escape(behaviour.call)}{escape(expected)}{seen}", soft_wrap=True)
 
 
 def print_report(report: TestgenReport) -> None:
+    if report.possible_bugs:
+        out.print("[bold red]Possible bugs[/bold red] (the docstring and the code disagree):")
+        for bug in report.possible_bugs:
+            out.print(
+                f"  - the docstring says {escape(bug['call'])} gives {escape(bug['docstring'])}; "
+                f"the code gives {escape(bug['code'])}",
+                soft_wrap=True,
+            )
     for result in report.results:
         if result.accepted:
             mark = f"[green]✓[/green] {', '.join(result.accepted)}"
@@ -119,6 +141,7 @@ def print_report(report: TestgenReport) -> None:
     out.print(
         f"tests accepted: [bold]{report.accepted}[/bold] of {len(report.results)} behaviour(s); "
         f"calls: {report.calls}; tokens: {report.tokens:,}; time: {report.seconds:.0f} s"
+        + (f" (first test after {report.first_seconds:.0f} s)" if report.first_seconds else "")
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
     if report.written:
@@ -154,8 +177,12 @@ def tests_command(
     candidate_timeout: Annotated[
         float | None, typer.Option("--candidate-timeout", help="Seconds a new test may run.")
     ] = None,
+    no_explore: Annotated[
+        bool, typer.Option("--no-explore", help="Do not call the symbol first; the model lists.")
+    ] = False,
     max_minutes: Annotated[
-        float | None, typer.Option("--max-minutes", help="Stop asking after this long.")
+        float | None,
+        typer.Option("--max-minutes", help="Time budget for the symbol [default: 2]."),
     ] = None,
     report_path: ReportOpt = None,
     test_command: TestCommandOpt = None,
@@ -184,7 +211,11 @@ def tests_command(
     )  # fmt: skip
     s = loaded.settings
     options = TestgenOptions.from_settings(
-        s, dry_run=dry_run, behaviours=max(1, behaviours), max_minutes=max_minutes
+        s,
+        dry_run=dry_run,
+        behaviours=max(1, behaviours),
+        **({"explore": False} if no_explore else {}),
+        **({"max_minutes": max_minutes} if max_minutes is not None else {}),
     )
     display = TestgenDisplay()
     with open_run(s, "tests", repo=root) as run:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from agents.cover.candidate import (
     rename_duplicate_tests,
 )
 from agents.cover.context import build_context, summarize_missed
+from agents.cover.explore import explore
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.options import OMIT
-from agents.cover.targets import Target, coverage_sources, module_of, tests_pythonpath
+from agents.cover.targets import coverage_sources, module_of, tests_pythonpath
 from agents.cover.writer import (
     check_writable,
     merge_tests,
@@ -46,6 +47,9 @@ from agents.cover.writer import (
 )
 from agents.errors import AssayError
 from agents.settings import Settings
+from agents.testgen.docstring import check_claims, docstring_claims, docstring_of
+from agents.testgen.explored import Explored, behaviours_of, explore_target
+from agents.testgen.options import TestgenOptions, gate_target
 from agents.testgen.report import BehaviourResult, TestgenReport
 from agents.testgen.symbols import Symbol, outline, retrieve_examples
 from flows import (
@@ -67,57 +71,6 @@ GENERATED_DOC = "Tests written by `assay tests`, kept because they pass and catc
 PROBLEMS = cover_prompts.PROBLEMS
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class TestgenOptions:
-    __test__ = False
-
-    repeat: int = 3
-    attempts: int = 2
-    mutation: bool = True
-    observed_oracles: bool = True
-    candidate_timeout: float = 60.0
-    suite_timeout: float = 600.0
-    test_command: str = "pytest"
-    dry_run: bool = False
-    behaviours: int = 5
-    reflect: bool = True
-    answer_tokens: int = 450
-    max_minutes: float | None = None  # stop asking the model after this long
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> TestgenOptions:
-        """The options the settings ask for (``test_command``, ``cover_*``, the sandbox's
-        timeout), with ``overrides`` on top."""
-        s = settings
-        values: dict[str, Any] = dict(
-            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command,
-        )  # fmt: skip
-        return cls(**{**values, **overrides})
-
-
-def gate_target(symbol: Symbol, source: str, module: str, root: str) -> Target:
-    """The target the gates judge: every statement of the symbol's body counts as "missed",
-    and the gates compare against an empty coverage report and run the candidate alone as the
-    "suite", so gate 3 asks that the candidate runs the symbol (not that it adds coverage)."""
-    tree = ast.parse(source)
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            symbol.start <= node.lineno <= symbol.end
-        ):
-            lines |= {
-                n.lineno for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.stmt)
-            }
-    if not lines:  # a class without methods: its body runs at import
-        lines = set(range(symbol.body_start, symbol.end + 1))
-    return Target(
-        symbol.path, module, root, symbol.qualname, symbol.start, symbol.end, tuple(sorted(lines)),
-        (), statements=len(lines),
-    )  # fmt: skip
 
 
 class TestgenAgent:
@@ -154,6 +107,7 @@ class TestgenAgent:
         self.hints = hints_for(repo, symbol.path, self.module)
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
+        self.explored: dict[int, Explored] = {}  # by id() of its behaviour
         self._started = time.monotonic()
 
     def _on_flow(self, kind: str, data: dict[str, Any]) -> None:
@@ -195,9 +149,58 @@ class TestgenAgent:
             answer_tokens=opts.answer_tokens,
         )  # fmt: skip
         self.flow = TestWritingFlow(self.runner, test_target, flow_options)
-        self.report.behaviours = self.flow.behaviours()
-        self.emit("behaviours", {"behaviours": self.report.behaviours})
-        return self.report.behaviours
+        found = [e.behaviour for e in self._explore(baseline)]
+        found += self._docstring(found, ctx.header)
+        if not found:  # exploration found nothing to check: the model lists behaviours
+            found = self.flow.behaviours()
+        self.report.behaviours = found
+        self.emit("behaviours", {"behaviours": found})
+        return found
+
+    def _docstring(self, known: list[Behaviour], header: str) -> list[Behaviour]:
+        """What only the model adds: behaviours the docstring states that exploration (``known``)
+        did not show; the ``>>>`` examples and those claims are run, and what the code
+        contradicts is reported as a possible bug."""
+        if not self.options.docstring or not docstring_of(self.source, self.symbol):
+            return []
+        import_line = next((x for x in header.splitlines() if x.startswith("from ")), header)
+        claims: list[Behaviour] = []
+        try:  # without exploration's behaviours the model lists them all (docstring included)
+            if known:
+                claims = docstring_claims(
+                    self.runner, self.symbol, self.source, self.module, import_line, known
+                )
+        except BudgetExhausted as exc:
+            self.report.stopped = exc.what
+        agreed, wrong = check_claims(
+            self.sandbox, self.module, self.symbol.qualname, claims, self.pythonpath
+        )
+        for item in wrong:
+            self.report.possible_bugs.append(item.as_dict())
+            self.emit("possible-bug", {"line": item.line, **item.as_dict()})
+        return agreed
+
+    def _explore(self, baseline: TestRun) -> list[Explored]:
+        """Exploration of the symbol (no model): its observed behaviours, with their calls."""
+        if not self.options.explore:
+            return []
+        target = explore_target(self.target, self.symbol, baseline.coverage)
+        seconds = self.options.explore_seconds
+        if self.options.max_minutes is not None:  # a sixth of the budget at most
+            seconds = max(2.0, min(seconds, self.options.max_minutes * 60 / 6))
+        self.emit("explore", {"symbol": self.symbol.qualname, "seconds": seconds})
+        found = explore(
+            self.sandbox, self.repo, [target], seconds=seconds, pythonpath=self.pythonpath
+        )
+        if found.error:
+            self.report.warnings.append(f"exploration stopped: {found.error}")
+            self.emit("warning", {"message": f"exploration stopped: {found.error}"})
+        explored = behaviours_of(found.calls, self.source, self.symbol)
+        self.report.explored = {"calls_tried": found.tries, "calls_kept": len(found.calls),
+                                "seconds": found.seconds, "behaviours": len(explored)}  # fmt: skip
+        for item in explored:
+            self.explored[id(item.behaviour)] = item
+        return explored
 
     def _in_body(self, line: int) -> bool:
         return self.symbol.body_start <= line <= self.symbol.end
@@ -244,7 +247,8 @@ class TestgenAgent:
         results = {id(b): BehaviourResult(b) for b in picked}
         self.report.results = list(results.values())
         try:
-            for draft in self.flow.drafts(picked):
+            left = [b for b in picked if not self._write_explored(b, results[id(b)])]
+            for draft in self.flow.drafts(left):
                 assert draft.behaviour is not None
                 result = results[id(draft.behaviour)]
                 self.emit("attempt", {"behaviour": draft.behaviour, "attempt": draft.attempt})
@@ -263,6 +267,25 @@ class TestgenAgent:
             self.report.stopped = exc.what
         self._finish()
         return self.report
+
+    def _write_explored(self, behaviour: Behaviour, result: BehaviourResult) -> bool:
+        """The test of an explored behaviour, rendered from its calls (no model), through the
+        gates; True when accepted.  A rejected one goes to the model with its example call."""
+        item = self.explored.get(id(behaviour))
+        code = item.test_code(self.module) if item is not None else None
+        if code is None:
+            return False
+        self.runner.check_budget()
+        self.emit("attempt", {"behaviour": behaviour, "attempt": 1, "explored": True})
+        verdict = self._judge(code)
+        if verdict.accepted and verdict.candidate is not None:
+            self._accept(verdict, result)
+            return True
+        assert verdict.rejection is not None
+        reason, detail = verdict.rejection.reason, verdict.rejection.detail
+        result.rejected.append(f"explored: {reason}")
+        self.emit("rejected", {"behaviour": behaviour, "reason": reason, "detail": detail})
+        return False
 
     @property
     def _candidate_path(self) -> str:
@@ -308,7 +331,11 @@ class TestgenAgent:
             {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
         ]
         self.emit("accepted", {"behaviour": result.behaviour, "tests": names,
-                               "path": self.out_path, "mutant": verdict.killed})  # fmt: skip
+                               "path": self.out_path, "mutant": verdict.killed,
+                               "code": _functions(self.merged, names),
+                               "seconds": time.monotonic() - self._started})  # fmt: skip
+        if self.report.first_seconds is None:
+            self.report.first_seconds = time.monotonic() - self._started
 
     def _finish(self) -> None:
         if self.report.accepted:
@@ -363,3 +390,14 @@ def _test_names(code: str) -> list[str]:
         return list(test_names(ast.parse(code))) if code.strip() else []
     except SyntaxError:
         return []
+
+
+def _functions(code: str, names: Sequence[str]) -> str:
+    """The source of the test functions ``names`` in ``code``."""
+    tree = ast.parse(code)
+    wanted = set(names)
+    return "\n\n\n".join(
+        ast.get_source_segment(code, node) or ""
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in wanted
+    )
