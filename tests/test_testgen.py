@@ -55,7 +55,9 @@ def test_behaviours_are_listed_picked_gated_and_written(
         return answer(req)
 
     fake_llm.on(closing_fence_first)
-    result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all", "--no-explore")
+    result, data = assay_tests(
+        repo, fake_llm, "calc/ops.py::clamp", "--all", "--no-explore", "--no-hunt"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     listing = result.stdout.split("Behaviours worth testing:")[1]
     assert "1. [happy] returns x when it is inside the bounds" in listing
@@ -93,14 +95,19 @@ def test_behaviours_are_listed_picked_gated_and_written(
 
     # A second run merges into the same file, renaming a clashing test (AST-aware insertion).
     fake_llm.requests.clear()
-    again, data2 = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--pick", "1", "--no-explore")
+    again, data2 = assay_tests(
+        repo, fake_llm, "calc/ops.py::clamp", "--pick", "1", "--no-explore", "--no-hunt"
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["accepted"] for r in data2["results"]] == [["test_clamp_inside_2"]]
     text = (repo / "tests" / "test_ops_assay.py").read_text()
     assert "def test_clamp_inside():" in text and "def test_clamp_inside_2():" in text
 
 
-def test_exploration_lists_observed_behaviours_and_the_docstring_is_checked(
+HUNTED = "[edge] tells apart"
+
+
+def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     repo = write_project(tmp_path / "proj")
@@ -117,7 +124,8 @@ def test_exploration_lists_observed_behaviours_and_the_docstring_is_checked(
     # The model only added the docstring's behaviour exploration did not show as its own.
     assert "[edge] a word of spaces gives an empty string\n     e.g. shout(\"  \") → ''" in listing
     prompts = [r.messages[1]["content"] for r in fake_llm.chat_requests]
-    assert len(prompts) == 2 and "Which behaviours does the docstring" in prompts[0]
+    asked = [p for p in prompts if "Rewrite this test" not in p]  # the rewrite comes last
+    assert len(asked) == 2 and "Which behaviours does the docstring" in asked[0]
     assert "- [error] raises ValueError when `times < 1`" in prompts[0]  # told what was seen
     assert not any("worth a test" in p for p in prompts)  # no generic listing asked for
     # The docstring example the code contradicts: a possible bug, reported, never a test.
@@ -128,8 +136,27 @@ def test_exploration_lists_observed_behaviours_and_the_docstring_is_checked(
     ]
     origins = [b["origin"] for b in data["behaviours"]]
     assert origins == ["explored"] * 3 + ["docstring"]
-    assert all(r["accepted"] for r in data["results"]), data["results"]
+    listed = [r for r in data["results"] if not r["behaviour"].startswith(HUNTED)]
+    assert len(listed) == 4 and all(r["accepted"] for r in listed), data["results"]
+    # The explored tests went through the gates at once (one candidate), without the model.
+    assert result.stderr.count("checking what was observed") >= 3
+    # Then the symbol's mutants against its new tests; survivors hunted by exploration.
+    mutants = data["mutants"]
+    assert mutants["measured"] > 0 and mutants["killed_after"] >= mutants["killed_before"]
+    hunted = [r for r in data["results"] if r["behaviour"].startswith(HUNTED)]
+    if hunted and hunted[0]["accepted"]:
+        assert mutants["killed_after"] > mutants["killed_before"]
+    assert f"mutants of the symbol killed by its new tests: {mutants['killed_before']} of" in (
+        result.stdout
+    )
+    # The readable rewrite: kept (it passes every gate and kills the same mutants).
+    assert data["rewrite"]["kept"] == 1 and data["rewrite"]["tried"] >= 1
+    assert "rewritten test_shout_returns_hi_for_hi → test_shout_capitalizes_a_word" in (
+        result.stderr
+    )
     written = (repo / "tests" / "test_text_assay.py").read_text()
+    assert "def test_shout_capitalizes_a_word():" in written
+    assert "def test_shout_returns_hi_for_hi" not in written
     assert "def test_shout_a_word_of_spaces" in written and "HI HI" not in written
     assert "pytest.raises(ValueError, match=re.escape('times must be at least 1'))" in written
     assert (repo / "calc" / "text.py").read_text() == TEXT
@@ -160,7 +187,7 @@ def test_picking_on_stdin_and_a_method_target_with_dry_run(
 
     fake_llm.on(method_answer)
     result, data = assay_tests(repo, fake_llm, "calc/ops.py::Counter.bump", "--dry-run",
-                               "--no-explore", stdin="1\n")  # fmt: skip
+                               "--no-explore", "--no-hunt", stdin="1\n")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert [r["accepted"] for r in data["results"]] == [["test_counter_bump"]]
     assert "+def test_counter_bump():" in result.stdout  # the diff

@@ -98,6 +98,16 @@ class TestgenDisplay:
             line = "[yellow]the model's reply added nothing[/yellow]: asking once more"
             if data.get("ask") == 2:
                 line = "[yellow]the model's reply added nothing again[/yellow]: no draft"
+        elif kind == "mutants":
+            line = (
+                f"measuring {data['measuring']} mutants of {data['symbol']} against its new tests"
+            )
+        elif kind == "survivors":
+            line = f"{data['count']} of {data['measured']} mutants survive"
+            if data["count"]:
+                line += ": looking for calls that tell them apart (no model)"
+        elif kind == "rewritten":
+            line = f"[green]rewritten[/green] {data['before']} → {data['after']} (nothing lost)"
         elif kind == "possible-bug":
             line = f"[red]possible bug[/red]: {escape(str(data['line']))}"
         elif kind == "verify":
@@ -144,6 +154,17 @@ def print_report(report: TestgenReport) -> None:
         + (f" (first test after {report.first_seconds:.0f} s)" if report.first_seconds else "")
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
+    mutants = report.mutants
+    if mutants.get("measured"):
+        out.print(
+            f"mutants of the symbol killed by its new tests: {mutants['killed_before']} of "
+            f"{mutants['measured']}"
+            + (f", then {mutants['killed_after']} with the hunt's tests"
+               if mutants["killed_after"] != mutants["killed_before"] else "")
+        )  # fmt: skip
+    if report.rewrite.get("tried"):
+        out.print(f"readable rewrite: {report.rewrite['kept']} of {report.rewrite['tried']} "
+                  "explored test(s) rewritten by the model, nothing lost")  # fmt: skip
     if report.written:
         out.print(f"written: {', '.join(report.written)}")
     if report.removed:
@@ -177,6 +198,9 @@ def tests_command(
     candidate_timeout: Annotated[
         float | None, typer.Option("--candidate-timeout", help="Seconds a new test may run.")
     ] = None,
+    no_hunt: Annotated[
+        bool, typer.Option("--no-hunt", help="Do not measure and hunt the symbol's mutants.")
+    ] = False,
     no_explore: Annotated[
         bool, typer.Option("--no-explore", help="Do not call the symbol first; the model lists.")
     ] = False,
@@ -215,6 +239,7 @@ def tests_command(
         dry_run=dry_run,
         behaviours=max(1, behaviours),
         **({"explore": False} if no_explore else {}),
+        **({"hunt": False} if no_hunt else {}),
         **({"max_minutes": max_minutes} if max_minutes is not None else {}),
     )
     display = TestgenDisplay()

@@ -166,6 +166,12 @@ def describe(kind: str, data: Mapping[str, Any]) -> str | None:
         return f"running the project's tests under coverage ({data.get('command', 'pytest')})"
     if kind == "explore":
         return f"exploring {data.get('symbol', '')}: calling it with generated arguments"
+    if kind == "mutants":
+        return f"measuring {data.get('measuring')} mutants against the new tests"
+    if kind == "survivors" and data.get("count"):
+        return f"{data.get('count')} mutants survive: looking for calls that tell them apart"
+    if kind == "rewritten":
+        return f"rewritten {data.get('before')} → {data.get('after')}"
     if kind == "possible-bug":
         return f"possible bug: {data.get('line', '')}"
     if kind == "behaviours":

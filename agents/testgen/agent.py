@@ -1,22 +1,16 @@
 """``assay tests PATH::SYMBOL``: tests for one function, method or class, behaviour by behaviour.
 
-1. A baseline run of the project's tests under coverage (which lines of the symbol are missed).
-2. The test-writing flow (:mod:`flows.testwrite`) lists behaviours worth testing (happy paths,
-   edge cases, error cases); the caller picks (the CLI asks, or ``--all``).
-3. Per picked behaviour the flow writes a test, which goes through the acceptance gates of
-   ``assay cover`` (:mod:`agents.cover.candidate`, :class:`agents.cover.gates.Gatekeeper`): it
-   parses, imports the code instead of redefining it, passes alone and repeatedly, runs the
-   symbol, and kills a mutant of it.  A rejection is fed back to the model.
-4. Accepted tests are merged AST-aware into ``tests/test_<module>_assay.py`` and written at
-   once; at the end the whole suite runs with them, and tests that break it are taken out.
-
-A symbol that is already fully covered still gets behaviour tests: the coverage gate here asks
-that the test runs the symbol, not that it adds coverage (see :func:`gate_target`).
+Baseline run → exploration, no model (:mod:`agents.testgen.explored`: observed behaviours with
+their calls and tests) → the docstring, what only the model adds (:mod:`agents.testgen.docstring`:
+its behaviours exploration did not show; what the code contradicts is a possible bug), or the
+model's list (:mod:`flows.testwrite`) when exploration found nothing → the pick → the tests
+through the gates of ``assay cover``, each merged, written and announced as it passes → the
+symbol's surviving mutants hunted (:mod:`agents.testgen.survivors`) → the whole suite with the
+new tests (a test that breaks it is taken out).  All within the symbol's time budget.
 """
 
 from __future__ import annotations
 
-import ast
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -48,10 +42,19 @@ from agents.cover.writer import (
 from agents.errors import AssayError
 from agents.settings import Settings
 from agents.testgen.docstring import check_claims, docstring_claims, docstring_of
-from agents.testgen.explored import Explored, behaviours_of, explore_target
+from agents.testgen.explored import (
+    Explored,
+    behaviours_of,
+    combined_test,
+    explore_target,
+    summary,
+)
 from agents.testgen.options import TestgenOptions, gate_target
 from agents.testgen.report import BehaviourResult, TestgenReport
+from agents.testgen.rewrite_step import rewrite_explored
+from agents.testgen.survivors import SurvivorHunt
 from agents.testgen.symbols import Symbol, outline, retrieve_examples
+from agents.testgen.testcode import broken_tests, functions_of, test_names_of, without_tests
 from flows import (
     Behaviour,
     Budget,
@@ -121,11 +124,12 @@ class TestgenAgent:
         """Baseline run, context, and the behaviours worth testing (one-line descriptions)."""
         baseline = self._baseline()
         cov = baseline.coverage.get(self.symbol.path) if baseline.coverage else None
-        missing = tuple(n for n in (cov.missing_lines if cov else ()) if self._in_body(n))
-        arcs = tuple(a for a in (cov.missing_branches if cov else ()) if self._in_body(a[0]))
+        body = range(self.symbol.body_start, self.symbol.end + 1)
+        missing = tuple(n for n in (cov.missing_lines if cov else ()) if n in body)
+        arcs = tuple(a for a in (cov.missing_branches if cov else ()) if a[0] in body)
         marked = replace(self.target, missing_lines=missing, missing_branches=arcs)
         self.test_dir = pick_test_dir(self.repo, baseline)
-        style_file = self._style_file()
+        style_file = style_file_for(self.repo, self.test_dir, self.symbol.path)
         ctx = build_context(self.repo, marked, style_file)
         code = ctx.code
         if self.symbol.kind == "class" and self.symbol.end - self.symbol.start > 60:
@@ -163,15 +167,10 @@ class TestgenAgent:
         contradicts is reported as a possible bug."""
         if not self.options.docstring or not docstring_of(self.source, self.symbol):
             return []
-        import_line = next((x for x in header.splitlines() if x.startswith("from ")), header)
-        claims: list[Behaviour] = []
-        try:  # without exploration's behaviours the model lists them all (docstring included)
-            if known:
-                claims = docstring_claims(
-                    self.runner, self.symbol, self.source, self.module, import_line, known
-                )
-        except BudgetExhausted as exc:
-            self.report.stopped = exc.what
+        # Without exploration's behaviours the model lists them all (docstring included).
+        claims = docstring_claims(
+            self.runner, self.symbol, self.source, self.module, header, known
+        ) if known else []  # fmt: skip
         agreed, wrong = check_claims(
             self.sandbox, self.module, self.symbol.qualname, claims, self.pythonpath
         )
@@ -184,26 +183,20 @@ class TestgenAgent:
         """Exploration of the symbol (no model): its observed behaviours, with their calls."""
         if not self.options.explore:
             return []
-        target = explore_target(self.target, self.symbol, baseline.coverage)
         seconds = self.options.explore_seconds
         if self.options.max_minutes is not None:  # a sixth of the budget at most
             seconds = max(2.0, min(seconds, self.options.max_minutes * 60 / 6))
         self.emit("explore", {"symbol": self.symbol.qualname, "seconds": seconds})
-        found = explore(
-            self.sandbox, self.repo, [target], seconds=seconds, pythonpath=self.pythonpath
-        )
+        target = explore_target(self.target, self.symbol, baseline.coverage)
+        found = explore(self.sandbox, self.repo, [target], seconds=seconds,
+                        pythonpath=self.pythonpath)  # fmt: skip
         if found.error:
             self.report.warnings.append(f"exploration stopped: {found.error}")
             self.emit("warning", {"message": f"exploration stopped: {found.error}"})
         explored = behaviours_of(found.calls, self.source, self.symbol)
-        self.report.explored = {"calls_tried": found.tries, "calls_kept": len(found.calls),
-                                "seconds": found.seconds, "behaviours": len(explored)}  # fmt: skip
-        for item in explored:
-            self.explored[id(item.behaviour)] = item
+        self.report.explored = summary(found, explored)
+        self.explored = {id(item.behaviour): item for item in explored}
         return explored
-
-    def _in_body(self, line: int) -> bool:
-        return self.symbol.body_start <= line <= self.symbol.end
 
     def _run_suite(self, args: Sequence[str], files: dict[str, str] | None = None) -> TestRun:
         return self.sandbox.run_tests(
@@ -222,9 +215,6 @@ class TestgenAgent:
             )
         self.failing = [c.nodeid for c in run.tests if c.outcome in ("failed", "error")]
         return run
-
-    def _style_file(self) -> Path | None:
-        return style_file_for(self.repo, self.test_dir, self.symbol.path)
 
     # -- step 3 and 4 --------------------------------------------------------------------------
 
@@ -247,7 +237,7 @@ class TestgenAgent:
         results = {id(b): BehaviourResult(b) for b in picked}
         self.report.results = list(results.values())
         try:
-            left = [b for b in picked if not self._write_explored(b, results[id(b)])]
+            left = self._write_explored(picked, results)
             for draft in self.flow.drafts(left):
                 assert draft.behaviour is not None
                 result = results[id(draft.behaviour)]
@@ -263,29 +253,63 @@ class TestgenAgent:
                 self.emit("rejected", {"behaviour": draft.behaviour, "reason": reason,
                                        "detail": detail})  # fmt: skip
                 self.flow.reject(self._problem(reason, detail))
+            self._hunt()
+            if self.options.rewrite and self.report.accepted:
+                self.report.rewrite = rewrite_explored(
+                    self.repo, self.runner, self.gates, self.emit, path=self.out_path,
+                    text=self.merged, target=self.target, results=self.report.results,
+                    on_replace=self._replaced,
+                )  # fmt: skip
         except BudgetExhausted as exc:
             self.report.stopped = exc.what
         self._finish()
         return self.report
 
-    def _write_explored(self, behaviour: Behaviour, result: BehaviourResult) -> bool:
-        """The test of an explored behaviour, rendered from its calls (no model), through the
-        gates; True when accepted.  A rejected one goes to the model with its example call."""
-        item = self.explored.get(id(behaviour))
-        code = item.test_code(self.module) if item is not None else None
-        if code is None:
-            return False
+    def _hunt(self) -> None:
+        """The symbol's mutants against its accepted tests; calls for the survivors."""
+        opts = self.options
+        if not (opts.mutation and opts.hunt and self.report.accepted):
+            return
         self.runner.check_budget()
-        self.emit("attempt", {"behaviour": behaviour, "attempt": 1, "explored": True})
+        left = opts.max_minutes * 60 - self.runner.elapsed if opts.max_minutes else 60.0
+        hunt = SurvivorHunt(self.repo, self.sandbox, self.symbol, self.gates.config, self.out_path)
+        outcome, result = hunt.run(
+            {self.out_path: self.merged}, self.target, self.pythonpath, seconds=min(60.0, left),
+            judge=self._judge, accept=self._accept, emit=self.emit,
+        )  # fmt: skip
+        self.report.mutants = outcome.as_dict()
+        if result is not None:
+            self.report.results.append(result)
+
+    def _write_explored(
+        self, picked: Sequence[Behaviour], results: dict[int, BehaviourResult]
+    ) -> list[Behaviour]:
+        """The tests of the picked explored behaviours, rendered from their calls (no model),
+        through the gates at once; the behaviours left for the model (with their example call:
+        the others, and the explored ones whose test did not pass)."""
+        items = [self.explored[id(b)] for b in picked if id(b) in self.explored]
+        code, owner = combined_test(items, self.module)
+        if code is None:
+            return list(picked)
+        self.runner.check_budget()
+        for item in items:
+            self.emit("attempt", {"behaviour": item.behaviour, "attempt": 1, "explored": True})
         verdict = self._judge(code)
         if verdict.accepted and verdict.candidate is not None:
-            self._accept(verdict, result)
-            return True
-        assert verdict.rejection is not None
-        reason, detail = verdict.rejection.reason, verdict.rejection.detail
-        result.rejected.append(f"explored: {reason}")
-        self.emit("rejected", {"behaviour": behaviour, "reason": reason, "detail": detail})
-        return False
+            by_name = {n: results[id(items[i].behaviour)] for n, i in owner.items()}
+            self._accept(verdict, results[id(items[0].behaviour)], by_name)
+        elif verdict.rejection is not None:
+            reason, detail = verdict.rejection.reason, verdict.rejection.detail
+            for item in items:
+                results[id(item.behaviour)].rejected.append(f"explored: {reason}")
+            self.emit("rejected", {"behaviour": items[0].behaviour, "reason": reason,
+                                   "detail": detail})  # fmt: skip
+        return [b for b in picked if not results[id(b)].accepted]
+
+    def _replaced(self, text: str) -> None:  # a test rewritten in place
+        self.merged = text
+        if not self.options.dry_run:
+            write_atomic(check_writable(self.repo, self.out_path), text)
 
     @property
     def _candidate_path(self) -> str:
@@ -316,26 +340,38 @@ class TestgenAgent:
         self.gates.accepted = {self.out_path: self.merged} if self.merged else {}
         return self.gates.check(static, self.target, CoverageReport(), self._candidate_path)
 
-    def _accept(self, verdict: Verdict, result: BehaviourResult) -> None:
+    def _accept(
+        self,
+        verdict: Verdict,
+        result: BehaviourResult,
+        by_name: dict[str, BehaviourResult] | None = None,
+    ) -> None:
+        """Merge and write the accepted tests; each behaviour's (``by_name``: the candidate's
+        test → its behaviour, else all ``result``'s) are announced at once."""
         assert verdict.candidate is not None
-        before = set(_test_names(self.merged))
+        before = set(test_names_of(self.merged))
         self.merged = merge_tests(self.merged, verdict.candidate.code, docstring=GENERATED_DOC)
-        names = [n for n in _test_names(self.merged) if n not in before]
+        names = [n for n in test_names_of(self.merged) if n not in before]
         if not self.options.dry_run:
             write_atomic(check_writable(self.repo, self.out_path), self.merged)
             if self.out_path not in self.report.written:
                 self.report.written.append(self.out_path)
-        result.accepted += names
-        result.killed = verdict.killed
-        result.oracle_changes += [
-            {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
-        ]
-        self.emit("accepted", {"behaviour": result.behaviour, "tests": names,
-                               "path": self.out_path, "mutant": verdict.killed,
-                               "code": _functions(self.merged, names),
-                               "seconds": time.monotonic() - self._started})  # fmt: skip
         if self.report.first_seconds is None:
             self.report.first_seconds = time.monotonic() - self._started
+        groups: dict[int, tuple[BehaviourResult, list[str]]] = {}
+        for tested, name in zip(verdict.candidate.tests, names, strict=False):
+            owner = (by_name or {}).get(tested, result)
+            groups.setdefault(id(owner), (owner, []))[1].append(name)
+        for owner, mine in groups.values():
+            owner.accepted += mine
+            owner.killed = verdict.killed
+            owner.oracle_changes += [
+                {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
+            ]
+            self.emit("accepted", {"behaviour": owner.behaviour, "tests": mine,
+                                   "path": self.out_path, "mutant": verdict.killed,
+                                   "code": functions_of(self.merged, mine),
+                                   "seconds": time.monotonic() - self._started})  # fmt: skip
 
     def _finish(self) -> None:
         if self.report.accepted:
@@ -354,19 +390,10 @@ class TestgenAgent:
         args = [f"--deselect={n}" if "::" in n else f"--ignore={n}" for n in self.failing]
         run = self._run_suite(args, {self.out_path: self.merged})
         mine = {n for r in self.report.results for n in r.accepted}
-        bad = {
-            c.nodeid.split("::", 1)[1]
-            for c in run.tests
-            if c.nodeid.startswith(self.out_path + "::") and c.outcome in ("failed", "error")
-        }
-        if any(c.nodeid == self.out_path and c.outcome == "error" for c in run.tests):
-            bad = set(mine)  # the file itself broke (collection error)
+        bad = broken_tests(run, self.out_path, mine)
         if not bad:
             return
-        from agents.cover.candidate import keep_tests
-
-        keep = {n for n in _test_names(self.merged) if n not in bad}
-        self.merged = keep_tests(self.merged, keep) if keep else (self.original or "")
+        self.merged = without_tests(self.merged, bad, self.original or "")
         for r in self.report.results:
             self.report.removed += [n for n in r.accepted if n in bad]
             r.accepted = [n for n in r.accepted if n not in bad]
@@ -381,23 +408,3 @@ class TestgenAgent:
         else:
             path.unlink(missing_ok=True)
             self.report.written.remove(self.out_path)
-
-
-def _test_names(code: str) -> list[str]:
-    from agents.cover.candidate import test_names
-
-    try:
-        return list(test_names(ast.parse(code))) if code.strip() else []
-    except SyntaxError:
-        return []
-
-
-def _functions(code: str, names: Sequence[str]) -> str:
-    """The source of the test functions ``names`` in ``code``."""
-    tree = ast.parse(code)
-    wanted = set(names)
-    return "\n\n\n".join(
-        ast.get_source_segment(code, node) or ""
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in wanted
-    )

@@ -21,7 +21,16 @@ from pydantic import BaseModel, Field
 
 from agents.testgen import prompts
 from agents.testgen.symbols import Symbol
-from flows import Behaviour, FlowRunner, RetryPolicy, Route, Sandbox, Stage, StageFailed
+from flows import (
+    Behaviour,
+    BudgetExhausted,
+    FlowRunner,
+    RetryPolicy,
+    Route,
+    Sandbox,
+    Stage,
+    StageFailed,
+)
 
 DRIVER = Path(__file__).with_name("claims_driver.py")
 DRIVER_FILE = "_assay_claims_driver.py"
@@ -76,13 +85,14 @@ def docstring_claims(
     symbol: Symbol,
     source: str,
     module: str,
-    import_line: str,
+    header: str,
     known: Sequence[Behaviour],
 ) -> list[Behaviour]:
     """The behaviours the docstring states that ``known`` lacks (one model call; none when the
-    symbol has no docstring or the model gave no usable answer)."""
+    symbol has no docstring, the model gave no usable answer or the budget is spent)."""
     if not docstring_of(source, symbol):
         return []
+    import_line = next((x for x in header.splitlines() if x.startswith("from ")), header)
     lines = source.splitlines()[symbol.start - 1 : symbol.end][:MAX_CODE_LINES]
     listing = "\n".join(
         f"- [{b.kind}] {b.description}" + (f" (e.g. `{b.call}` → {b.expected})" if b.call else "")
@@ -95,7 +105,7 @@ def docstring_claims(
     runner.step("stage", name="test_docstring")
     try:
         items = runner.run(DOCSTRING, variables).value.items
-    except StageFailed as exc:
+    except (StageFailed, BudgetExhausted) as exc:
         runner.step("skipped", stage="test_docstring", reason=str(exc))
         return []
     seen = {b.call.replace(" ", "") for b in known}

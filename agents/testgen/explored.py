@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.cover.explore import render_tests
+from agents.cover.explore import Exploration, render_tests
 from agents.cover.targets import Target
 from agents.testgen.symbols import Symbol
 from flows import Behaviour, CoverageReport
@@ -42,6 +42,21 @@ class Explored:
 
     def test_code(self, module: str) -> str | None:
         return render_tests(self.calls, module)
+
+
+def summary(found: Exploration, explored: Sequence[Explored]) -> dict[str, Any]:
+    """What the report says of an exploration."""
+    return {"calls_tried": found.tries, "calls_kept": len(found.calls),
+            "seconds": found.seconds, "behaviours": len(explored)}  # fmt: skip
+
+
+def combined_test(items: Sequence[Explored], module: str) -> tuple[str | None, dict[str, int]]:
+    """One test module for several explored behaviours (one gate run for all of them: the
+    gates drop a failing test, not the others), and per test the index of its behaviour."""
+    calls = [{**call, "kills": str(n)} for n, item in enumerate(items) for call in item.calls]
+    owner: dict[str, str] = {}
+    code = render_tests(calls, module, owner)
+    return code, {name: int(value.split(",")[0]) for name, value in owner.items()}
 
 
 def explore_target(target: Target, symbol: Symbol, coverage: CoverageReport | None) -> Target:

@@ -31,6 +31,8 @@ class TestgenOptions:
     max_minutes: float | None = 2.0
     explore: bool = True  # call the symbol with generated arguments first (no model)
     explore_seconds: float = 10.0
+    rewrite: bool = True  # the explored tests made readable by the model, when nothing is lost
+    hunt: bool = True  # the symbol's surviving mutants: score, then differential exploration
     docstring: bool = True  # the model reads the docstring for what exploration did not show
 
     @classmethod

@@ -27,6 +27,8 @@ class TestgenReport:
     results: list[BehaviourResult] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
+    rewrite: dict[str, Any] = field(default_factory=dict)  # the readable rewrite's outcome
+    mutants: dict[str, Any] = field(default_factory=dict)  # the symbol's score, survivors
     possible_bugs: list[dict[str, str]] = field(default_factory=list)  # docstring vs code
     explored: dict[str, Any] = field(default_factory=dict)  # what exploration tried and kept
     examples: str = ""  # where the style examples came from
@@ -60,6 +62,8 @@ class TestgenReport:
             "accepted": self.accepted,
             "written": self.written,
             "removed": self.removed,
+            "mutants": self.mutants,
+            "rewrite": self.rewrite,
             "possible_bugs": self.possible_bugs,
             "explored": self.explored,
             "examples": self.examples,

@@ -139,9 +139,14 @@ def write_text_module(root: Path) -> None:
     (root / "calc" / "text.py").write_text(TEXT)
 
 
+REWRITTEN = "```python\ndef test_shout_capitalizes_a_word():\n    assert shout('hi') == 'HI'\n```"
+
+
 def text_answer(req: RecordedRequest) -> str:
     prompt = req.messages[1]["content"]
     if "Which behaviours does the docstring" in prompt:
         return CLAIMS
+    if "Rewrite this test" in prompt:  # one readable rewrite; the others refused
+        return REWRITTEN if "def test_shout_returns_hi_for_hi" in prompt else "no"
     assert "checks: a word of spaces gives an empty string" in prompt, prompt
     return SHOUT_TEST
