@@ -15,7 +15,10 @@ from agents.cli.testgen import parse_pick
 from agents.errors import InputError
 from agents.indexing import IndexService
 from agents.settings import Settings
+from agents.testgen.claims_driver import judge
+from agents.testgen.explored import behaviours_of
 from agents.testgen.symbols import find_symbol, outline, retrieve_examples
+from flows.pycode import adds_nothing
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import run_assay
 from tests.kit.testgen import (
@@ -233,3 +236,42 @@ def test_symbols_picks_and_retrieval_from_the_index(tmp_path: Path, assay_home: 
     (settings.index_dir / "repos.json").write_text("{not json")
     examples, warning = retrieve_examples(repo, "tests for clamp", settings)
     assert examples == "" and warning.startswith("the code index could not be read (")
+
+
+def test_explored_calls_are_grouped_into_named_behaviours_and_claims_judged(tmp_path: Path) -> None:
+    repo = write_project(tmp_path / "proj")
+    clamp = find_symbol(repo, repo / "calc" / "ops.py", "clamp")
+
+    def returned(expr: str, value: str, lines: list[int], arcs: list[list[int]]) -> dict:
+        return {"expr": expr, "repr": value, "str": value, "stable": True, "lines": lines,
+                "arcs": arcs, "type": "int", "facts": {"kind": "value"}}  # fmt: skip
+
+    calls = [
+        returned("clamp(3, 0, 5)", "3", [3, 5, 7], [[3, 5], [5, 7]]),  # the main path
+        returned("clamp(-1, 0, 5)", "0", [4], [[3, 4]]),  # under `if x < low`
+        returned("clamp(-9, 0, 5)", "0", [], [[4, -1]]),  # the same case again: merged
+        returned("clamp(9, 0, 5)", "5", [6], [[5, 6]]),
+        {"expr": "clamp('a', 0, 5)", "raises": "TypeError", "raises_module": "builtins",
+         "message": "bad", "stable": True, "lines": [], "arcs": [], "outside": False,
+         "facts": {"kind": "raises", "raises": "TypeError", "raises_module": "builtins"}},
+        {**returned("clamp(1, 0, 5)", "1", [7], []), "outside": True},  # touched the host
+    ]  # fmt: skip
+    found = behaviours_of(calls, OPS, clamp)
+    assert [(e.behaviour.line, e.behaviour.call, e.behaviour.expected) for e in found] == [
+        ("[happy] returns 3", "clamp(3, 0, 5)", "3"),
+        ("[edge] returns 0 when `x < low`", "clamp(-1, 0, 5)", "0"),
+        ("[edge] returns 5 when `x > high`", "clamp(9, 0, 5)", "5"),
+        ("[error] raises TypeError", "clamp('a', 0, 5)", "raises TypeError: bad"),
+    ]
+    assert [len(e.calls) for e in found] == [1, 2, 1, 1]
+    assert all(e.behaviour.origin == "explored" for e in found)
+    assert "def test_clamp_returns_0" in (found[1].test_code("calc.ops") or "")
+    # What a docstring claims, judged against what the code did.
+    assert judge(5, None, "5") is True and judge(7, None, "5") is False
+    assert judge("HI", None, "'HI'") is True and judge(None, ValueError("x"), "ValueError")
+    assert judge(1, None, "a positive number") is None  # cannot tell
+    # Replies that add nothing to a test (asked again, never judged as code).
+    header = "import pytest\nfrom calc.ops import clamp\n"
+    for empty in ("```", "", "```python\nimport pytest\n```", "def test_clamp_x():\n    pass"):
+        assert adds_nothing(empty, header), empty
+    assert not adds_nothing("def test_clamp_x():\n    assert clamp(1, 0, 2) == 1", header)
