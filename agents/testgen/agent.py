@@ -46,7 +46,7 @@ from agents.testgen.explored import (
     Explored,
     behaviours_of,
     combined_test,
-    explore_target,
+    explore_targets,
     summary,
 )
 from agents.testgen.options import TestgenOptions, gate_target
@@ -187,8 +187,8 @@ class TestgenAgent:
         if self.options.max_minutes is not None:  # a sixth of the budget at most
             seconds = max(2.0, min(seconds, self.options.max_minutes * 60 / 6))
         self.emit("explore", {"symbol": self.symbol.qualname, "seconds": seconds})
-        target = explore_target(self.target, self.symbol, baseline.coverage)
-        found = explore(self.sandbox, self.repo, [target], seconds=seconds,
+        targets = explore_targets(self.target, self.symbol, baseline.coverage, self.source)
+        found = explore(self.sandbox, self.repo, targets, seconds=seconds,
                         pythonpath=self.pythonpath)  # fmt: skip
         if found.error:
             self.report.warnings.append(f"exploration stopped: {found.error}")

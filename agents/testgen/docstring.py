@@ -46,7 +46,7 @@ class Claims(BaseModel):
 
 DOCSTRING = Stage(
     "test_docstring", prompts.DOCSTRING, Claims, system=prompts.SYSTEM,
-    route=Route(temperature=0.2), retry=RetryPolicy(repairs=1, llm_errors=1), max_tokens=300,
+    route=Route(temperature=0.2), retry=RetryPolicy(repairs=1, llm_errors=1), max_tokens=240,
 )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents.cover.explore import Exploration, render_tests
@@ -57,6 +57,28 @@ def combined_test(items: Sequence[Explored], module: str) -> tuple[str | None, d
     owner: dict[str, str] = {}
     code = render_tests(calls, module, owner)
     return code, {name: int(value.split(",")[0]) for name, value in owner.items()}
+
+
+def explore_targets(
+    target: Target, symbol: Symbol, coverage: CoverageReport | None, source: str
+) -> list[Target]:
+    """What the driver calls for the symbol: the function or method itself, or each method of
+    a class (the driver calls functions and methods, not classes), every line and branch of
+    the symbol a goal (:func:`explore_target`)."""
+    goal = explore_target(target, symbol, coverage)
+    if symbol.kind != "class":
+        return [goal]
+    name = symbol.qualname
+    methods = [
+        replace(goal, qualname=f"{name}.{node.name}", start=node.lineno,
+                end=node.end_lineno or node.lineno)
+        for cls in ast.walk(ast.parse(source))
+        if isinstance(cls, ast.ClassDef) and symbol.start <= cls.lineno <= symbol.body_start
+        and cls.name == name.rsplit(".", 1)[-1]
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef)
+    ]  # fmt: skip
+    return methods or [goal]
 
 
 def explore_target(target: Target, symbol: Symbol, coverage: CoverageReport | None) -> Target:
@@ -127,6 +149,8 @@ def _outcome(call: Mapping[str, Any]) -> tuple[str, str, str]:
         expected = f"raises {name}" + (f": {_short(message)}" if message else "")
         return "error", f"raises {name}", expected
     shown = str(call.get("repr") or call.get("type") or "")
+    if " at 0x" in shown:  # an object without a repr of its own: its type says more
+        shown = f"a {call.get('type') or 'value'}"
     if not call.get("stable"):
         kind = str(call.get("type") or "a value")
         return "happy", f"returns a {kind}", f"a {kind} (it varies)"
