@@ -186,7 +186,10 @@ def tests_command(
         Path | None, typer.Option("--repo", "-C", help="The repository (default: found from PATH).")
     ] = None,
     behaviours: Annotated[
-        int, typer.Option("--behaviours", help="Behaviours to list at most.")
+        int,
+        typer.Option(
+            "--behaviours", help="Behaviours the model may list or add at most (explored: all)."
+        ),
     ] = 5,
     repeat: Annotated[int | None, typer.Option("--repeat", help="Runs in a row to pass.")] = None,
     attempts: Annotated[

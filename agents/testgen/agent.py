@@ -41,14 +41,8 @@ from agents.cover.writer import (
 )
 from agents.errors import AssayError
 from agents.settings import Settings
-from agents.testgen.docstring import check_claims, docstring_claims, docstring_of
-from agents.testgen.explored import (
-    Explored,
-    behaviours_of,
-    combined_test,
-    explore_targets,
-    summary,
-)
+from agents.testgen.docstring import MAX_CLAIMS, check_claims, docstring_claims, docstring_of
+from agents.testgen.explored import Explored, behaviours_of, combined_test, explore_targets, summary
 from agents.testgen.options import TestgenOptions, gate_target
 from agents.testgen.report import BehaviourResult, TestgenReport
 from agents.testgen.rewrite_step import rewrite_explored
@@ -169,7 +163,8 @@ class TestgenAgent:
             return []
         # Without exploration's behaviours the model lists them all (docstring included).
         claims = docstring_claims(
-            self.runner, self.symbol, self.source, self.module, header, known
+            self.runner, self.symbol, self.source, self.module, header, known,
+            min(self.options.behaviours, MAX_CLAIMS),
         ) if known else []  # fmt: skip
         agreed, wrong = check_claims(
             self.sandbox, self.module, self.symbol.qualname, claims, self.pythonpath

@@ -87,6 +87,7 @@ def docstring_claims(
     module: str,
     header: str,
     known: Sequence[Behaviour],
+    limit: int = MAX_CLAIMS,
 ) -> list[Behaviour]:
     """The behaviours the docstring states that ``known`` lacks (one model call; none when the
     symbol has no docstring, the model gave no usable answer or the budget is spent)."""
@@ -113,7 +114,7 @@ def docstring_claims(
     for item in items:
         if item.call and item.call.replace(" ", "") not in seen and item.expected:
             out.append(item.model_copy(update={"origin": "docstring"}))
-    return out[:MAX_CLAIMS]
+    return out[:limit]
 
 
 def check_claims(
