@@ -74,11 +74,19 @@ class TestgenDisplay:
         stamp = time.strftime("%H:%M:%S")
         if kind == "baseline":
             line = f"measuring the baseline: {data['command']} under coverage"
+        elif kind == "explore":
+            line = (
+                f"exploring {data['symbol']}: calling it with generated arguments "
+                f"(up to {data['seconds']:g} s, no model)"
+            )
         elif kind == "stage":
             line = f"[bold]{data['name']}[/bold]"
         elif kind == "attempt":
             b: Behaviour = data["behaviour"]
-            line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
+            if data.get("explored"):
+                line = f"checking what was observed: {escape(b.description[:80])}"
+            else:
+                line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
         elif kind == "accepted":
             line = (
                 f"[green]accepted[/green] {', '.join(data['tests'])}: killed {data['mutant']} "
@@ -87,6 +95,22 @@ class TestgenDisplay:
         elif kind == "rejected":
             detail = str(data["detail"]).splitlines()[0][:100] if data["detail"] else ""
             line = f"[red]rejected[/red] ({data['reason']}) {escape(detail)}"
+        elif kind == "empty-reply":
+            line = "[yellow]the model's reply added nothing[/yellow]: asking once more"
+            if data.get("ask") == 2:
+                line = "[yellow]the model's reply added nothing again[/yellow]: no draft"
+        elif kind == "mutants":
+            line = (
+                f"measuring {data['measuring']} mutants of {data['symbol']} against its new tests"
+            )
+        elif kind == "survivors":
+            line = f"{data['count']} of {data['measured']} mutants survive"
+            if data["count"]:
+                line += ": looking for calls that tell them apart (no model)"
+        elif kind == "rewritten":
+            line = f"[green]rewritten[/green] {data['before']} → {data['after']} (nothing lost)"
+        elif kind == "possible-bug":
+            line = f"[red]possible bug[/red]: {escape(str(data['line']))}"
         elif kind == "verify":
             line = f"running the whole suite with {data['file']}"
         elif kind == "rolled-back":
@@ -104,9 +128,21 @@ def print_behaviours(behaviours: Sequence[Behaviour]) -> None:
     out.print("[bold]Behaviours worth testing:[/bold]")
     for i, behaviour in enumerate(behaviours, 1):
         out.print(f"  {i}. {escape(behaviour.line)}", soft_wrap=True)
+        if behaviour.call:
+            expected = f" → {behaviour.expected}" if behaviour.expected else ""
+            seen = " (observed)" if behaviour.origin == "explored" else ""
+            out.print(f"     e.g. {escape(behaviour.call)}{escape(expected)}{seen}", soft_wrap=True)
 
 
 def print_report(report: TestgenReport) -> None:
+    if report.possible_bugs:
+        out.print("[bold red]Possible bugs[/bold red] (the docstring and the code disagree):")
+        for bug in report.possible_bugs:
+            out.print(
+                f"  - the docstring says {escape(bug['call'])} gives {escape(bug['docstring'])}; "
+                f"the code gives {escape(bug['code'])}",
+                soft_wrap=True,
+            )
     for result in report.results:
         if result.accepted:
             mark = f"[green]✓[/green] {', '.join(result.accepted)}"
@@ -116,8 +152,20 @@ def print_report(report: TestgenReport) -> None:
     out.print(
         f"tests accepted: [bold]{report.accepted}[/bold] of {len(report.results)} behaviour(s); "
         f"calls: {report.calls}; tokens: {report.tokens:,}; time: {report.seconds:.0f} s"
+        + (f" (first test after {report.first_seconds:.0f} s)" if report.first_seconds else "")
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
+    mutants = report.mutants
+    if mutants.get("measured"):
+        out.print(
+            f"mutants of the symbol killed by its new tests: {mutants['killed_before']} of "
+            f"{mutants['measured']}"
+            + (f", then {mutants['killed_after']} with the hunt's tests"
+               if mutants["killed_after"] != mutants["killed_before"] else "")
+        )  # fmt: skip
+    if report.rewrite.get("tried"):
+        out.print(f"readable rewrite: {report.rewrite['kept']} of {report.rewrite['tried']} "
+                  "explored test(s) rewritten by the model, nothing lost")  # fmt: skip
     if report.written:
         out.print(f"written: {', '.join(report.written)}")
     if report.removed:
@@ -139,7 +187,10 @@ def tests_command(
         Path | None, typer.Option("--repo", "-C", help="The repository (default: found from PATH).")
     ] = None,
     behaviours: Annotated[
-        int, typer.Option("--behaviours", help="Behaviours to list at most.")
+        int,
+        typer.Option(
+            "--behaviours", help="Behaviours the model may list or add at most (explored: all)."
+        ),
     ] = 5,
     repeat: Annotated[int | None, typer.Option("--repeat", help="Runs in a row to pass.")] = None,
     attempts: Annotated[
@@ -151,8 +202,15 @@ def tests_command(
     candidate_timeout: Annotated[
         float | None, typer.Option("--candidate-timeout", help="Seconds a new test may run.")
     ] = None,
+    no_hunt: Annotated[
+        bool, typer.Option("--no-hunt", help="Do not measure and hunt the symbol's mutants.")
+    ] = False,
+    no_explore: Annotated[
+        bool, typer.Option("--no-explore", help="Do not call the symbol first; the model lists.")
+    ] = False,
     max_minutes: Annotated[
-        float | None, typer.Option("--max-minutes", help="Stop asking after this long.")
+        float | None,
+        typer.Option("--max-minutes", help="Time budget for the symbol [default: 2]."),
     ] = None,
     report_path: ReportOpt = None,
     test_command: TestCommandOpt = None,
@@ -185,7 +243,12 @@ def tests_command(
     )  # fmt: skip
     s = loaded.settings
     options = TestgenOptions.from_settings(
-        s, dry_run=dry_run, behaviours=max(1, behaviours), max_minutes=max_minutes
+        s,
+        dry_run=dry_run,
+        behaviours=max(1, behaviours),
+        **({"explore": False} if no_explore else {}),
+        **({"hunt": False} if no_hunt else {}),
+        **({"max_minutes": max_minutes} if max_minutes is not None else {}),
     )
     display = TestgenDisplay()
     calls = ModelCalls()
