@@ -90,7 +90,7 @@ def make_workspace(w: Path) -> dict[str, Path]:
 def cases(p: dict[str, Path], llm: dict[str, str]) -> list[Case]:
     s, w = str(p["shop"]), p["shop"].parent
     ok = ["--llm-base-url", llm["useless"]]
-    quick = ["--no-explore", "--max-minutes", "1", "--dry-run"]
+    quick = ["--no-explore", "--mutants", "off", "--max-minutes", "1", "--dry-run"]
     cover = ["cover", s, *ok]
     out: list[Case] = []
 
