@@ -380,7 +380,7 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
     proc = subprocess.Popen(
         [*ASSAY, "cover", str(repo), "--llm-base-url", fake_llm.url,
          "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
-         "--no-explore", "--report", str(report)],
+         "--no-explore", "--mutants", "off", "--report", str(report)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
     )  # fmt: skip
     try:
