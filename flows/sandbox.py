@@ -145,8 +145,12 @@ class Sandbox:
         work_dir: str | Path | None = None,
         max_output: int = DEFAULT_MAX_OUTPUT,
         stop_check: Callable[[], None] | None = None,
+        dependencies: Sequence[str] = (),
     ) -> None:
         self.repo = Path(os.path.abspath(os.path.expanduser(repo)))
+        # Directories of the repository the copy skips (``node_modules``) that every run sees:
+        # copied once when the sandbox opens, linked into each run's copy, read-only in bwrap.
+        self.dependencies = tuple(dependencies)
         if not self.repo.is_dir():
             raise SandboxError(f"repository not found: {self.repo}", "pass the repository's root")
         self.python = python_path(python)
@@ -184,6 +188,7 @@ class Sandbox:
             screen=CredentialScreen.from_env(self._base_env),
             stop_check=stop_check,
         )
+        self._base_read_only = self._conf.read_only
 
     def describe(self) -> str:
         """What a run in this sandbox is confined by, in one line."""
@@ -216,6 +221,7 @@ class Sandbox:
                     names = _git_files(self.repo, self._base_env)
                     listed = _walk(self.repo) if names is None else names
                     self.dropped_symlinks = _stage(self.repo, stage, listed)
+                    self._stage_dependencies(root / "deps")
                 except OSError as exc:
                     _rmtree(root)
                     raise SandboxError(
@@ -225,6 +231,15 @@ class Sandbox:
                 self._stage_dir, self._root = stage, root
                 self._stage_has_files = any(stage.iterdir())
         return self
+
+    def _stage_dependencies(self, deps: Path) -> None:
+        """Copy the repository's dependency directories once (see ``dependencies``)."""
+        deps.mkdir()
+        for name in self.dependencies:
+            source = self.repo / name
+            if source.is_dir() and not source.is_symlink():
+                shutil.copytree(source, deps / name, symlinks=True)
+        self._conf = dataclasses.replace(self._conf, read_only=(*self._base_read_only, deps))
 
     def close(self) -> None:
         """Remove the staging directory and whatever runs left."""
@@ -259,6 +274,64 @@ class Sandbox:
         with self._area() as (area, token):
             _write_files(area / "copy", extra_files)
             return self._execute(area, token, list(argv), self._env(area, env), timeout)
+
+    def run_collect(
+        self,
+        argv: Sequence[str],
+        *,
+        extra_files: Mapping[str, str | bytes] | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_bytes: int = 64 << 20,
+    ) -> tuple[RunResult, dict[str, bytes]]:
+        """Like :meth:`run`, where ``{out}`` in ``argv`` and ``env`` values is the run's output
+        directory (outside the copy, writable): the files the command wrote there (relative
+        paths; ``max_bytes`` in all at most) come back with the result."""
+        with self._area() as (area, token):
+            out = area / "out"
+            _write_files(area / "copy", extra_files)
+            argv = [arg.replace("{out}", str(out)) for arg in argv]
+            extra = {k: v.replace("{out}", str(out)) for k, v in (env or {}).items()}
+            result = self._execute(area, token, argv, self._env(area, extra), timeout)
+            files: dict[str, bytes] = {}
+            total = 0
+            for path in sorted(out.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    size = path.stat().st_size
+                    if total + size <= max_bytes:
+                        files[path.relative_to(out).as_posix()] = path.read_bytes()
+                        total += size
+            return result, files
+
+    def prepare(
+        self, argv: Sequence[str], *, network: bool = False, timeout: float | None = None
+    ) -> RunResult:
+        """Run ``argv`` (an install command such as ``npm ci``) once in a fresh copy, with the
+        network when ``network``; on success the ``dependencies`` it made in the copy replace
+        the shared ones every later run sees.  The user's tree is never touched."""
+        conf = self._conf
+        with self._area() as (area, token):
+            copy = area / "copy"
+            for name in self.dependencies:  # a writable copy of what is shared
+                link = copy / name
+                if link.is_symlink():
+                    target = Path(os.readlink(link))
+                    link.unlink()
+                    shutil.copytree(target, link, symlinks=True)
+            self._conf = dataclasses.replace(conf, network=network or conf.network)
+            try:
+                result = self._execute(area, token, list(argv), self._env(area, None), timeout)
+            finally:
+                self._conf = conf
+            if result.ok:
+                assert self._root is not None
+                for name in self.dependencies:
+                    made, shared = copy / name, self._root / "deps" / name
+                    if made.is_dir() and not made.is_symlink():
+                        if shared.exists():
+                            _rmtree(shared)
+                        shutil.move(str(made), str(shared))
+            return result
 
     def run_tests(
         self,
@@ -363,6 +436,7 @@ class Sandbox:
             try:
                 if copy:
                     shutil.copytree(self._stage_dir, area / "copy", symlinks=True)
+                    self._link_dependencies(area / "copy")
                 for name in ("copy", "home", "tmp", "out"):
                     (area / name).mkdir(exist_ok=True)
             except OSError as exc:
@@ -372,6 +446,14 @@ class Sandbox:
             yield area, f"{self._root.name}.{uuid.uuid4().hex}"
         finally:
             _rmtree(area)
+
+    def _link_dependencies(self, copy: Path) -> None:
+        assert self._root is not None
+        for name in self.dependencies:
+            shared, link = self._root / "deps" / name, copy / name
+            if shared.is_dir() and not os.path.lexists(link):
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(shared, link)
 
     def _env(self, area: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
         return run_env(
