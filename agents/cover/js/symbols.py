@@ -187,9 +187,9 @@ def _declared(root: Any) -> dict[str, tuple[Any, Any]]:
         elif node.type in ("lexical_declaration", "variable_declaration"):
             for decl in node.named_children:
                 value = decl.child_by_field_name("value")
-                if decl.type == "variable_declarator" and value is not None:
-                    if value.type in FUNCTION_VALUES | CLASS_DECLS:
-                        found[_text(decl.child_by_field_name("name"))] = (value, outer)
+                is_function = value is not None and value.type in FUNCTION_VALUES | CLASS_DECLS
+                if decl.type == "variable_declarator" and is_function:
+                    found[_text(decl.child_by_field_name("name"))] = (value, outer)
     return found
 
 
