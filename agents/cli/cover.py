@@ -187,6 +187,14 @@ def cover(
         ),
     ] = False,
     test_command: TestCommandOpt = None,
+    install_command: Annotated[
+        str | None,
+        typer.Option(
+            "--install-command",
+            help="JavaScript/TypeScript: install the package's dependencies in the sandbox's "
+            "copy first, with the network (e.g. 'npm ci'); default: use its node_modules.",
+        ),
+    ] = None,
     python: PythonOpt = None,
     llm_base_url: BaseUrlOpt = None,
     llm_model: ModelOpt = None,
@@ -244,7 +252,7 @@ def cover(
             out.rule(f"{name}: {checkout}")
         try:
             s = settings_for(checkout, **flags).settings
-            report = _cover_one(checkout, s, options_for(s))
+            report = _cover_one(checkout, s, options_for(s), install_command)
         except AssayError as exc:  # this repository's input; a dead endpoint stops all
             if not grow:
                 raise
@@ -331,12 +339,16 @@ def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
     return found
 
 
-def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
-    """One repository's run with its settings ``s`` and the command's ``options``."""
+def _cover_one(path: Path, s: Any, options: Any, install_command: str | None = None) -> CoverReport:
+    """One repository's run with its settings ``s`` and the command's ``options``: a Python
+    project, or a JavaScript/TypeScript package (a ``package.json`` at its root)."""
     from agents.cover.engine import CoverAgent
+    from agents.cover.js.project import is_js_project
     from agents.runtime import open_run
 
     repo = path.expanduser().resolve()
+    if is_js_project(repo):
+        return _cover_js(repo, s, options, install_command)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -351,6 +363,28 @@ def _cover_one(path: Path, s: Any, options: Any) -> CoverReport:
         _check_endpoint(run.llm)
         display = CoverDisplay(progress)
         agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
+        report = agent.run()
+    if options.dry_run and report.diff:
+        sys.stdout.write(report.diff)
+    return report
+
+
+def _cover_js(repo: Path, s: Any, options: Any, install_command: str | None) -> CoverReport:
+    """``assay cover`` on a JavaScript/TypeScript package (:mod:`agents.cover.js.engine`)."""
+    from agents.cover.js.engine import JsCoverAgent
+    from agents.runtime import open_run
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+    )  # fmt: skip
+    with progress, open_run(s, "cover", repo=repo, language="javascript") as run:
+        assert run.sandbox is not None and run.llm is not None
+        _check_endpoint(run.llm)
+        agent = JsCoverAgent(
+            repo, run.llm, run.sandbox, options, install_command=install_command,
+            listener=CoverDisplay(progress), trace=run.trace,
+        )  # fmt: skip
         report = agent.run()
     if options.dry_run and report.diff:
         sys.stdout.write(report.diff)

@@ -171,7 +171,29 @@ def _callee(jt: JsTarget) -> str:
     return jt.export.binding
 
 
-def _case(o: Observed, index: int) -> str:
+def case_title(o: Observed) -> str:
+    """A kept call's test title (unique in its file: the call's id when it is long)."""
+    jt, call = o.call.target, o.call
+    name = _callee(jt)
+    if jt.method is None:
+        shown = f"{name}({call.args})"
+    elif jt.method == "constructor":
+        shown = f"new {name}({call.args})"
+    else:
+        shown = f"{name}#{jt.method}({call.args})"
+    if len(shown) > 60:
+        shown = f"{name} call {call.id}"
+    if o.threw is not None:
+        return f"throws for {shown}"
+    if jt.method == "constructor":
+        return f"builds {shown}"
+    value = literal(o.ok)
+    if jt.method is not None and value == "undefined":
+        return f"updates the instance for {shown}"
+    return f"returns {value if value and len(value) < 30 else 'its result'} for {shown}"
+
+
+def _case(o: Observed) -> str:
     jt, call = o.call.target, o.call
     name = _callee(jt)
     if jt.method is None:
@@ -185,7 +207,6 @@ def _case(o: Observed, index: int) -> str:
         static = method is not None and method.is_static
         setup = "" if static else f"    const subject = new {name}({call.ctor});\n"
         expr = f"{name}.{jt.method}({call.args})" if static else f"subject.{jt.method}({call.args})"
-    shown = expr.replace("subject.", f"{name}#") if len(expr) < 60 else f"call {index + 1}"
     body: list[str] = []
     if o.threw is not None:
         message = json.dumps(o.threw.get("message", ""), ensure_ascii=False)
@@ -196,11 +217,9 @@ def _case(o: Observed, index: int) -> str:
             )
         else:
             body.append(f"    expect(() => {expr}).{matcher};")
-        title = f"throws for {shown}"
     elif jt.method == "constructor":
         body.append(f"    const made = {expr};")
         body.append(f"    expect(made).toMatchObject({_state(o)});")
-        title = f"builds {shown}"
     else:
         value = literal(o.ok)
         if o.is_async:
@@ -211,9 +230,8 @@ def _case(o: Observed, index: int) -> str:
             body.append(f"    expect({expr}).toEqual({value});")
         if jt.method is not None and _state(o) is not None and "subject" in expr:
             body.append(f"    expect(subject).toMatchObject({_state(o)});")
-        title = f"returns {value if value and len(value) < 30 else 'its result'} for {shown}"
     asynchronous = "async " if o.is_async else ""
-    title_text = json.dumps(title, ensure_ascii=False)
+    title_text = json.dumps(case_title(o), ensure_ascii=False)
     return f"  it({title_text}, {asynchronous}() => {{\n{setup}" + "\n".join(body) + "\n  });"
 
 
@@ -223,9 +241,7 @@ def render_tests(project: JsProject, test_path: str, source: str, kept: Sequence
     names, default = import_names(list(targets.values()))
     out = [header(project, test_path, source, names, default)]
     for key, jt in targets.items():
-        cases = [
-            _case(o, i) for i, o in enumerate(o for o in kept if o.call.target.target.key == key)
-        ]
+        cases = [_case(o) for o in kept if o.call.target.target.key == key]
         title = json.dumps(jt.target.qualname)
         out.append(f"describe({title}, () => {{\n" + "\n\n".join(cases) + "\n});\n")
     return "\n".join(out)
