@@ -149,7 +149,7 @@ class Sandbox:
     ) -> None:
         self.repo = Path(os.path.abspath(os.path.expanduser(repo)))
         # Directories of the repository the copy skips (``node_modules``) that every run sees:
-        # copied once when the sandbox opens, linked into each run's copy, read-only in bwrap.
+        # linked into each run's copy, bound read-only under bwrap (see _stage_dependencies).
         self.dependencies = tuple(dependencies)
         if not self.repo.is_dir():
             raise SandboxError(f"repository not found: {self.repo}", "pass the repository's root")
@@ -189,6 +189,7 @@ class Sandbox:
             stop_check=stop_check,
         )
         self._base_read_only = self._conf.read_only
+        self._shared: dict[str, Path] = {}
 
     def describe(self) -> str:
         """What a run in this sandbox is confined by, in one line."""
@@ -233,13 +234,17 @@ class Sandbox:
         return self
 
     def _stage_dependencies(self, deps: Path) -> None:
-        """Copy the repository's dependency directories once (see ``dependencies``)."""
+        """Share the repository's dependency directories (see ``dependencies``): not copied
+        (thousands of files); bubblewrap binds them read-only, the lower levels link to them
+        (they do not confine the filesystem anyway).  ``deps`` holds what :meth:`prepare`
+        installs instead."""
         deps.mkdir()
+        self._shared = {}
         for name in self.dependencies:
-            source = self.repo / name
-            if source.is_dir() and not source.is_symlink():
-                shutil.copytree(source, deps / name, symlinks=True)
-        self._conf = dataclasses.replace(self._conf, read_only=(*self._base_read_only, deps))
+            if (self.repo / name).is_dir():
+                self._shared[name] = Path(os.path.realpath(self.repo / name))
+        shared = (deps, *self._shared.values())
+        self._conf = dataclasses.replace(self._conf, read_only=(*self._base_read_only, *shared))
 
     def close(self) -> None:
         """Remove the staging directory and whatever runs left."""
@@ -312,12 +317,9 @@ class Sandbox:
         conf = self._conf
         with self._area() as (area, token):
             copy = area / "copy"
-            for name in self.dependencies:  # a writable copy of what is shared
-                link = copy / name
-                if link.is_symlink():
-                    target = Path(os.readlink(link))
-                    link.unlink()
-                    shutil.copytree(target, link, symlinks=True)
+            for name in self.dependencies:  # the command installs them afresh
+                if (copy / name).is_symlink():
+                    (copy / name).unlink()
             self._conf = dataclasses.replace(conf, network=network or conf.network)
             try:
                 result = self._execute(area, token, list(argv), self._env(area, None), timeout)
@@ -450,8 +452,9 @@ class Sandbox:
     def _link_dependencies(self, copy: Path) -> None:
         assert self._root is not None
         for name in self.dependencies:
-            shared, link = self._root / "deps" / name, copy / name
-            if shared.is_dir() and not os.path.lexists(link):
+            installed, link = self._root / "deps" / name, copy / name
+            shared = installed if installed.is_dir() else self._shared.get(name)
+            if shared is not None and not os.path.lexists(link):
                 link.parent.mkdir(parents=True, exist_ok=True)
                 os.symlink(shared, link)
 

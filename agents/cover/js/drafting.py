@@ -98,7 +98,7 @@ def code_of(reply: str, prompted: Prompted, spec: str) -> str | None:
     """The whole candidate file a reply stands for (see the module), or None without code."""
     found = FENCE.search(reply)
     code = found.group(1) if found else reply
-    if not code.strip():
+    if not code.strip() or (not found and "expect(" not in code):
         return None
     if spec in code:  # the model wrote the imports itself: a whole file
         return code.rstrip() + "\n"

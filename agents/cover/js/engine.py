@@ -22,7 +22,12 @@ from agents.cover.js.drafting import JsDrafter, problem_text, prompt_for
 from agents.cover.js.explore import explore_file
 from agents.cover.js.gates import JsGates, Verdict
 from agents.cover.js.mutation import JsMutation
-from agents.cover.js.project import JsProject, check_installed, detect_project
+from agents.cover.js.project import (
+    SOURCE_EXTENSIONS,
+    JsProject,
+    check_installed,
+    detect_project,
+)
 from agents.cover.js.render import case_title, keep, render_tests
 from agents.cover.js.runner import JsRunner, JsTestRun
 from agents.cover.js.targets import JsTarget, find_targets
@@ -111,7 +116,7 @@ class JsCoverAgent:
         if self.install_command:
             self._install()
         if opts.diff_base:
-            self.changed = changed_lines(self.repo, opts.diff_base)
+            self.changed = changed_lines(self.repo, opts.diff_base, SOURCE_EXTENSIONS)
         baseline = self._baseline()
         assert baseline.coverage is not None
         self.current = self.baseline_coverage = baseline.coverage

@@ -25,7 +25,9 @@ from agents.cover.js.targets import JsTarget
 
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
           "undefined", "[]", "[1, 2, 3]", "{}", "0.5"]  # fmt: skip
-CALLS_PER_TARGET = 24
+SMALL = ["-1", "0", "1", "2", "3", "10"]
+SAME_VALUE_LISTS = 6
+CALLS_PER_TARGET = 40
 RECORDS = "explore.jsonl"
 
 # The recorder: runs every planned call twice and appends what it did (see the module).
@@ -91,10 +93,11 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
         if arity == 0:
             lists.append("")
         else:
-            for value in pool[: 2 * CALLS_PER_TARGET]:
-                lists.append(", ".join([value] * arity) if arity > 1 else value)
-            while len(lists) < CALLS_PER_TARGET * 3:
-                lists.append(", ".join(rng.choice(pool) for _ in range(arity)))
+            for value in pool[:SAME_VALUE_LISTS]:
+                lists.append(", ".join([value] * arity))
+            while len(lists) < CALLS_PER_TARGET * 3:  # small numbers first, then anything
+                choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
+                lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
         ctor = ""
         if jt.method is not None:
             ctor_params = next((m.params for m in jt.export.methods if m.name == "constructor"), [])

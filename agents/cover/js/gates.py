@@ -118,7 +118,7 @@ class JsGates:
         lines, branches = gained(current, alone.coverage, source)
         if not lines and not branches:
             return Verdict(Rejection("no-coverage", "it runs no line or branch the suite missed"))
-        killed = ""
+        killed: str | None = ""
         if self.mutation:
             killed = self._kill(code, candidate, source, targets, alone)
             if killed is None:

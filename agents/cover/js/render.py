@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 
 from agents.cover.js.explore import Observed
@@ -18,6 +19,10 @@ from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 
 KEEP_PER_TARGET = 5
+MISUSE = re.compile(
+    r"is not a function|Cannot read propert|is not iterable|is not a constructor|"
+    r"Cannot convert|Cannot destructure|is not defined|Cannot set propert"
+)
 
 
 def literal(tag: object) -> str | None:
@@ -76,12 +81,27 @@ def _signature(o: Observed) -> str:
     return json.dumps([o.ok, o.threw, o.state, o.is_async], sort_keys=True)
 
 
+def misuse(o: Observed) -> bool:
+    """An error of calling the code with arguments of the wrong kind (``x.map is not a
+    function``), not one the code throws on purpose (its message is none of the code's)."""
+    threw = o.threw or {}
+    message = threw.get("message", "")
+    if threw.get("name") not in ("TypeError", "ReferenceError") or not MISUSE.search(message):
+        return False
+    literals = o.call.target.export.literals
+    return not any(message in lit for lit in literals)
+
+
 def renderable(o: Observed) -> bool:
     if o.threw is not None:
-        return not o.threw.get("message", "").startswith("__assay_slow")
+        return not o.threw.get("message", "").startswith("__assay_slow") and not misuse(o)
     if o.call.target.method is not None and o.state is not None:
         return _state(o) is not None and (o.ok is None or literal(o.ok) is not None)
     return literal(o.ok) is not None
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _units(o: Observed, universe: dict[str, set[str]]) -> set[str]:
@@ -89,7 +109,7 @@ def _units(o: Observed, universe: dict[str, set[str]]) -> set[str]:
     units: set[str] = set()
     for fn, idle in o.blocks or []:
         fn_key = str(fn)
-        idle_ranges = [tuple(map(int, str(r).split(":"))) for r in idle or []]  # type: ignore[union-attr]
+        idle_ranges = [tuple(map(int, str(r).split(":"))) for r in _items(idle)]
         units.add(fn_key)
         for block in universe.get(fn_key, ()):
             a, b = map(int, block.split(":"))
@@ -113,7 +133,7 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     universe: dict[str, set[str]] = {}
     for o in usable:
         for fn, idle in o.blocks or []:
-            universe.setdefault(str(fn), set()).update(str(r) for r in idle or [])  # type: ignore[union-attr]
+            universe.setdefault(str(fn), set()).update(str(r) for r in _items(idle))
     kept: list[Observed] = []
     covered: set[str] = set()
     seen: dict[str, set[str]] = {}
