@@ -3,8 +3,9 @@
 A flipped comparison (``<`` → ``>=``, ``===`` → ``!==``), a moved boundary (``<`` → ``<=``), a
 negated condition, a swapped boolean operator (``&&`` → ``||``), a removed if-branch, a swapped
 arithmetic operator, a changed constant, a changed parameter default, a returned value replaced
-by ``undefined`` and a deleted statement.  Each edits one segment of the text, so lines hold; a
-mutant that no longer parses is dropped.  Mutated sources are only written into sandbox copies.
+by ``undefined`` and a deleted statement.  Each edits one segment of the text and keeps the
+line count (a removed block keeps its empty lines), so line numbers hold; a mutant that no
+longer parses is dropped.  Mutated sources are only written into sandbox copies.
 """
 
 from __future__ import annotations
@@ -153,6 +154,11 @@ def _site_list(source: str, path: str, ranges: Iterable[tuple[int, int]],
 
 
 def _make(data: bytes, path: str, site: _Site) -> Mutant | None:
+    replacement = site.replacement
+    pad = data[site.start : site.end].count(b"\n") - replacement.count("\n")
+    if pad > 0:  # the lines below keep their numbers
+        replacement = "{" + "\n" * pad + "}" if replacement == "{}" else replacement + "\n" * pad
+    site = _Site(site.line, site.kind, site.text, site.start, site.end, replacement)
     mutated = data[: site.start] + site.replacement.encode() + data[site.end :]
     text = mutated.decode(errors="replace")
     if parse(text, path).root_node.has_error:

@@ -105,6 +105,8 @@ def _render(imp: _Import) -> list[str]:
 class TestFile:
     """An assay test file being put together (see the module)."""
 
+    __test__ = False  # not a pytest class
+
     def __init__(self, path: str) -> None:
         self.path = path
         self.imports: dict[tuple[str, bool, bool], _Import] = {}
