@@ -128,6 +128,10 @@ class JsCoverAgent:
             )  # fmt: skip
             self.mutation.measure("before", self.current)
         targets, scan = find_targets(self.repo, self.current, project.sources, changed=self.changed)
+        if opts.symbol:  # assay tests PATH::SYMBOL: a function, a class or one method
+            name = opts.symbol
+            targets = [t for t in targets if t.target.qualname in (name,) or
+                       t.target.qualname.startswith(f"{name}.")]  # fmt: skip
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(targets), "before": self.report.total_before})
         interrupted = False
