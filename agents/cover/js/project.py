@@ -28,7 +28,8 @@ SOURCE_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts", ".jsx
 TEST_DIRS = ("__tests__", "test", "tests", "spec")
 TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
 NEVER_SOURCE = (
-    "dist/*", "build/*", "coverage/*", "out/*", "lib-cov/*", "docs/*", "examples/*",
+    "dist/*", "build/*", "coverage/*", "out/*", "lib-cov/*", "docs/*", "examples/*", "esm/*",
+    "cjs/*", "umd/*", "*.min.js",
     "benchmarks/*", "scripts/*", "*.config.*", "*.d.ts", "*.d.mts", "*.d.cts", ".*", "*/.*",
     "__mocks__/*", "*/__mocks__/*", "*/fixtures/*", "fixtures/*",
 )  # fmt: skip
@@ -152,8 +153,11 @@ def source_files(
     return sorted(out)
 
 
-def _import_style(repo: Path, tests: Sequence[str], runner: str, esm: bool) -> str:
-    """How the project's tests load code: ``require`` where they do, else ``import``."""
+def _import_style(
+    repo: Path, tests: Sequence[str], runner: str, esm: bool, typescript: bool
+) -> str:
+    """How the project's tests load code: as they do; else ``import`` (vitest, ESM packages,
+    TypeScript: its compiler turns imports into what the runner needs), else ``require``."""
     for test in tests:
         try:
             text = (repo / test).read_text(encoding="utf-8", errors="replace")
@@ -163,7 +167,7 @@ def _import_style(repo: Path, tests: Sequence[str], runner: str, esm: bool) -> s
             return "esm"
         if "require(" in text:
             return "cjs"
-    return "esm" if runner == "vitest" or esm else "cjs"
+    return "esm" if runner == "vitest" or esm or typescript else "cjs"
 
 
 def detect_project(
@@ -190,11 +194,13 @@ def detect_project(
     if not command:
         entry = "vitest/vitest.mjs" if runner == "vitest" else "jest/bin/jest.js"
         command = ["node", f"node_modules/{entry}"]
+    sources = source_files(files, include, exclude)
+    typescript = any(s.endswith((".ts", ".tsx", ".mts", ".cts")) for s in sources)
     return JsProject(
         root=repo,
         runner=runner,
         esm=esm,
-        sources=tuple(source_files(files, include, exclude)),
+        sources=tuple(sources),
         tests=tuple(tests),
         test_dir=test_dir,
         test_infix=infix,
@@ -202,7 +208,7 @@ def detect_project(
         custom_command=bool(test_command),
         node_modules=(repo / "node_modules").is_dir(),
         dependencies=frozenset(deps),
-        import_style=_import_style(repo, tests, runner, esm),
+        import_style=_import_style(repo, tests, runner, esm, typescript),
     )
 
 
