@@ -29,15 +29,21 @@ while IFS=$'\t' read -r name version integrity own_tests install assay_runner to
   tar -xzf "$WORK/tarballs/$tarball" -C "$WORK/$name/own" --strip-components=1
   tar -xzf "$WORK/tarballs/$tarball" -C "$WORK/$name/assay" --strip-components=1
   for dir in $own_tests; do rm -rf "$WORK/$name/assay/$dir"; done
-  if [ "$name" = "ts-dedent" ]; then  # its jest config lived in the repository, not the tarball
-    for side in own assay; do
-      printf "module.exports = { preset: 'ts-jest', testEnvironment: 'node', roots: ['<rootDir>/src'] };\n" \
-        > "$WORK/$name/$side/jest.config.js"
-    done
-  fi
-  # --no-save: package.json stays the package's own; lifecycle scripts off.
-  (cd "$WORK/$name/own" && npm install --no-save --ignore-scripts --no-audit --no-fund $install $tools)
-  (cd "$WORK/$name/assay" && npm install --no-save --ignore-scripts --no-audit --no-fund $install $assay_runner $tools)
+  # The package's devDependencies are its authors' tooling (bundlers, linters, some from git):
+  # dropped from both copies; the runners and tools the benchmark needs are pinned instead.
+  for side in own assay; do
+    python3 - "$WORK/$name/$side/package.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+data = json.load(open(path))
+data.pop("devDependencies", None)
+json.dump(data, open(path, "w"), indent=2)
+PY
+  done
+  # --no-save: package.json stays as above; lifecycle scripts off.
+  (cd "$WORK/$name/own" && npm install --no-save --ignore-scripts --no-audit --no-fund --legacy-peer-deps $install $tools)
+  (cd "$WORK/$name/assay" && npm install --no-save --ignore-scripts --no-audit --no-fund --legacy-peer-deps $install $assay_runner $tools)
+  printf "node_modules\ncoverage\nreports\n.stryker-tmp\n" > "$WORK/$name/assay/.gitignore"
   (cd "$WORK/$name/assay" && git init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm base)
 done < "$WORK/plan.tsv"
 echo "prepared under $WORK"

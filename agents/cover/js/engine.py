@@ -11,7 +11,6 @@ on the written tree and a file that breaks it is rolled back.  The report is the
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,9 +23,9 @@ from agents.cover.js.gates import JsGates, Verdict
 from agents.cover.js.mutation import JsMutation
 from agents.cover.js.project import (
     SOURCE_EXTENSIONS,
-    JsProject,
     check_installed,
     detect_project,
+    js_test_command,
 )
 from agents.cover.js.render import case_title, keep, render_tests
 from agents.cover.js.runner import JsRunner, JsTestRun
@@ -52,18 +51,10 @@ from flows import (
 
 Listener = Callable[[str, dict[str, Any]], None]
 EXPLORE_REPEAT = 4  # explored tests pass this many times in a row
-PYTHON_COMMANDS = ("pytest", "py.test", "python")
 
 
 class _Stop(Exception):
     """The target coverage is reached."""
-
-
-def js_test_command(command: str | None) -> str | None:
-    """The ``--test-command`` for a JS project (the Python default ``pytest`` is not one)."""
-    if not command or shlex.split(command)[0].rsplit("/", 1)[-1].startswith(PYTHON_COMMANDS):
-        return None
-    return command
 
 
 class JsCoverAgent:
@@ -168,7 +159,7 @@ class JsCoverAgent:
     def _baseline(self) -> JsTestRun:
         command = " ".join(self.js.argv(None, True)[:3])
         self.emit("baseline", {"command": command})
-        run = self.js.run()
+        run = self.js.run(None, files=self._placeholder())
         failing = sorted({c.name for c in run.cases if c.status == "failed"})
         if run.coverage is None or (run.error and not run.cases):
             raise InputError(
@@ -192,6 +183,16 @@ class JsCoverAgent:
         coverage = Percentages.of_files(run.coverage, self.report.files)
         self.emit("baseline-done", {"coverage": coverage, "report": run.coverage})
         return run
+
+    def _placeholder(self) -> dict[str, str]:
+        """For a package without tests, an empty test where assay's tests will go: jest
+        measures no file when it runs no test."""
+        if self.project.tests or not self.project.sources:
+            return {}
+        path = self.project.test_path_for(self.project.sources[0])
+        path = path.replace(".assay.", ".assay-baseline.", 1)
+        head = 'import { test } from "vitest";\n' if self.project.runner == "vitest" else ""
+        return {path: f'{head}test("assay baseline", () => {{}});\n'}
 
     # -- accepting -----------------------------------------------------------------------------
 
@@ -396,8 +397,3 @@ class JsCoverAgent:
         if self.install_command:
             self._install()
         return self.js.run(None)
-
-
-def project_of(repo: Path, options: CoverOptions) -> JsProject:
-    return detect_project(repo, repo_files(repo), test_command=js_test_command(
-        options.test_command), include=options.include, exclude=options.exclude)  # fmt: skip

@@ -34,6 +34,7 @@ NEVER_SOURCE = (
     "__mocks__/*", "*/__mocks__/*", "*/fixtures/*", "fixtures/*",
 )  # fmt: skip
 RUNNERS = ("vitest", "jest")
+PYTHON_COMMANDS = ("pytest", "py.test", "python")
 PACKAGE_JSON = "package.json"
 
 
@@ -249,3 +250,10 @@ def relative_to_copy(path: str) -> str | None:
     """A path a run reported (absolute, inside its copy) relative to the repository root."""
     found = re.search(r"/runs/run-[^/]+/copy/(.+)$", path.replace(os.sep, "/"))
     return found.group(1) if found else None
+
+
+def js_test_command(command: str | None) -> str | None:
+    """The ``--test-command`` for a JS project (the Python default ``pytest`` is not one)."""
+    if not command or shlex.split(command)[0].rsplit("/", 1)[-1].startswith(PYTHON_COMMANDS):
+        return None
+    return command
