@@ -353,3 +353,30 @@ def test_missing_node_modules_is_a_clear_error(tmp_path: Path, fake_llm: FakeOpe
 def _no_marker_left(tmp_path: Path):
     yield
     assert not list(tmp_path.rglob("flaky-marker"))  # the flaky test's marker stayed in the sandbox
+
+
+def test_review_tests_section_measures_diff_coverage_of_a_typescript_change(
+    tmp_path: Path, assay_home: Path
+) -> None:
+    from agents.review.testsection import TestsOptions, tests_section
+    from agents.runtime import open_sandbox
+    from agents.settings import load_settings
+
+    repo = make_package(
+        tmp_path / "codes", "vitest",
+        {"src/codes.ts": CODES_TS, "test/codes.test.ts": CODES_TEST}, esm=True,
+    )  # fmt: skip
+    changed = CODES_TS.replace(
+        "  if (value < low) return low;\n",
+        "  if (Number.isNaN(value)) {\n    return low;\n  }\n  if (value < low) return low;\n",
+    )
+    (repo / "src" / "codes.ts").write_text(changed)
+    settings = load_settings(repo).settings
+    with open_sandbox(settings, repo, language="javascript") as sandbox:
+        section = tests_section(repo, "HEAD", sandbox, None, TestsOptions(generate=False))
+    lines = changed.splitlines()
+    nan_check = lines.index("  if (Number.isNaN(value)) {") + 1
+    # vitest's v8 provider counts lines: the `if` (run), its `return` and brace (not run).
+    assert section.changed_lines == 3 and section.covered_lines == 1
+    assert section.uncovered == {"src/codes.ts": [nan_check + 1, nan_check + 2]}
+    assert section.note == ""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agents.cover.js.project import is_js_project
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.context import IndexContext
 from agents.review.report import ReviewReport
@@ -63,7 +64,8 @@ def run_review(
     if want_tests and repo_dir is not None and base:
         if listener:
             listener("tests", {})
-        with open_sandbox(settings, repo_dir) as sandbox:
+        language = "javascript" if is_js_project(repo_dir) else "python"
+        with open_sandbox(settings, repo_dir, language=language) as sandbox:
             report.tests = tests_section(
                 repo_dir, base, sandbox=sandbox, llm=llm,
                 options=TestsOptions.from_settings(settings), trace=trace,
