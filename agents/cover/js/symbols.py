@@ -225,6 +225,18 @@ def _cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
     return [(found.group(1), right)] if found else []
 
 
+def default_name(path: str) -> str:
+    """What a test calls an anonymous default export: the file's name (``parse-url.js`` →
+    ``parseUrl``; ``index.js`` → its directory's name)."""
+    parts = path.split("/")
+    stem = parts[-1].split(".")[0]
+    if stem == "index" and len(parts) > 1:
+        stem = parts[-2]
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", stem) if w]
+    name = "".join([words[0], *(w[:1].upper() + w[1:] for w in words[1:])]) if words else ""
+    return name if name.isidentifier() and not name[0].isdigit() else "subject"
+
+
 def read_module(text: str, path: str) -> list[Export]:
     """The exported functions and classes of a module, in source order."""
     root = parse(text, path).root_node
@@ -248,7 +260,7 @@ def read_module(text: str, path: str) -> list[Export]:
                 node, outer = declared[_text(value)]
                 add("default", _text(value), node, outer)
             elif value is not None:
-                add("default", "subject", value, stmt)
+                add("default", default_name(path), value, stmt)
             for clause in (c for c in stmt.named_children if c.type == "export_clause"):
                 for spec in clause.named_children:
                     local = _text(spec.child_by_field_name("name"))
@@ -263,5 +275,5 @@ def read_module(text: str, path: str) -> list[Export]:
                     node, outer = declared[ref]
                     add(name, ref if name == "default" else name, node, outer)
                 elif value is not None:
-                    add(name, "subject" if name == "default" else name, value, stmt)
+                    add(name, default_name(path) if name == "default" else name, value, stmt)
     return sorted(exports.values(), key=lambda e: e.start)
