@@ -188,6 +188,26 @@ export const sum = (items) => items.reduce((total, item) => total + item, 0);
 """
 
 
+SECRET_JS = """\
+export function unlocks(code) {
+  if (code.length === 13 && code.startsWith("k")) {
+    return true;
+  }
+  return false;
+}
+"""
+
+# Passes in the gates (run as a candidate file) but not once written: the final run of the whole
+# suite fails with it, and its file is rolled back.
+ONLY_AS_CANDIDATE = (
+    'import { describe, expect, it } from "vitest";\n'
+    'import { unlocks } from "../src/secret.js";\n\n'
+    'describe("unlocks", () => {\n  it("opens", () => {\n'
+    '    expect(unlocks("kkkkkkkkkkkkk")).toBe(true);\n'
+    '    expect(import.meta.url).toContain("assay-candidate");\n  });\n});\n'
+)
+
+
 def block(code: str, fence: str = "javascript") -> str:
     return f"```{fence}\n{code}```"
 
@@ -322,21 +342,32 @@ def test_dry_run_with_diff_targets_only_changed_lines_and_leaves_the_tree_alone(
     assert asked <= {"Counter.increment"}
 
 
-def test_a_package_without_any_test_gets_its_first_tests(
+def test_a_package_without_any_test_gets_its_first_tests_and_a_breaking_file_rolled_back(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
-    repo = make_package(tmp_path / "grades", "vitest", {"src/index.js": INDEX_JS}, esm=True)
-    fake_llm.on(scripted({}))
+    repo = make_package(
+        tmp_path / "grades", "vitest", {"src/index.js": INDEX_JS, "src/secret.js": SECRET_JS},
+        esm=True,
+    )  # fmt: skip
+    fake_llm.on(scripted({"unlocks": ONLY_AS_CANDIDATE}))
     result, data = cover(repo, fake_llm, "--mutants", "off")
     assert result.returncode == 0, result.stdout + result.stderr
 
     before = data["coverage"]["files"]["src/index.js"]["before"]
     after = data["coverage"]["files"]["src/index.js"]["after"]
     assert before["line"] < 50 and after["line"] == 100.0 and after["branch"] == 100.0
-    assert data["written"] == ["test/index.assay.test.js"]
     written = (repo / "test" / "index.assay.test.js").read_text()
     assert 'import { grade, sum } from "../src/index.js";' in written
-    assert 'expect(grade(90)).toEqual("A")' in written or 'toEqual("A")' in written
+    assert 'toEqual("A")' in written
+    # The model's test for `unlocks` passed every gate, then broke the suite once written: its
+    # file (with the explored tests of secret.js) is rolled back; index.js's tests stay.
+    unlocks = next(t for t in data["targets"] if t["target"].endswith("::unlocks"))
+    assert unlocks["accepted"] >= 1
+    assert data["rolled_back"] == ["test/secret.assay.test.js"]
+    assert data["written"] == ["test/index.assay.test.js"]
+    assert not (repo / "test" / "secret.assay.test.js").exists()
+    # Coverage after is what the tests left measure.
+    assert data["coverage"]["files"]["src/secret.js"]["after"]["line"] == before["line"] == 0.0
 
 
 def test_missing_node_modules_is_a_clear_error(tmp_path: Path, fake_llm: FakeOpenAI) -> None:

@@ -372,8 +372,10 @@ class JsCoverAgent:
                 self.report.rolled_back += culprits
                 self.report.written = list(self.files.written)
                 self.emit("rolled-back", {"files": culprits, "output": final.failure(600)})
-                if not self.files.accepted:
-                    after = self.baseline_coverage
+                after = self.baseline_coverage
+                if self.files.accepted:  # what the tests left measure now
+                    again = self._final_run()
+                    after = again.coverage if again.coverage is not None else after
         self.report.set_coverage("after", after)
         if self.mutation is not None:
             if verify:
