@@ -206,3 +206,20 @@ def test_kept_calls_are_those_that_ran_new_blocks() -> None:
         seen(4, "5, 5", ["10:20"], ok=["x"]),  # not writable as a literal
     ]
     assert [o.call.id for o in keep(observed)] == [0, 2]
+
+
+def test_calls_on_earlier_results_are_written_with_the_earlier_value() -> None:
+    from agents.cover.js.explore import _chained
+
+    export = read_module(ESM, "src/a.js")[0]
+    cov = read_istanbul(ISTANBUL).files["src/a.js"]
+    jt = JsTarget(file_targets("src/a.js", ESM, cov)[0].target, export)
+    done = {
+        0: Observed(Call(0, jt, "2, 3"), ok=["n", 6]),
+        1: Observed(Call(1, jt, "__r(0), 2"), ok=["n", 12]),
+        2: Observed(Call(2, jt, "1, 1"), ok=["x"]),
+        3: Observed(Call(3, jt, "__r(2), 1"), ok=["n", 1]),
+    }
+    got = {o.call.id: o for o in _chained(done)}
+    assert got[1].call.args == "6, 2" and got[1].ok == ["n", 12]
+    assert got[3].ok == ["x"]  # the earlier value has no literal: the call cannot be kept

@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agents.cover.js.project import JsProject
 from agents.cover.js.runner import JsRunner
 from agents.cover.js.targets import JsTarget
+from agents.cover.js.values import literal
 
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
           "undefined", "[]", "[1, 2, 3]", "{}", "0.5"]  # fmt: skip
 SMALL = ["-1", "0", "1", "2", "3", "10"]
 SAME_VALUE_LISTS = 6
 CALLS_PER_TARGET = 40
+CHAINED = 4  # calls per target on earlier results
 RECORDS = "explore.jsonl"
 
 # The recorder: runs every planned call twice and appends what it did (see the module).
@@ -77,8 +80,30 @@ def _pool(target: JsTarget) -> list[str]:
 
 
 def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
-    """Calls for each target: its @example calls first, then argument lists from its pool."""
+    """Calls for each target: its @example calls first, then argument lists from its pool,
+    then (``CHAINED`` per target) calls whose first argument is what an earlier call of
+    another target returned (``__r(id)``, written back as that value's literal)."""
     rng = random.Random(seed)
+    calls = _planned(targets, rng)
+    earlier = list(calls)
+    for jt in targets:
+        if not jt.params:
+            continue
+        others = [c for c in earlier if c.target is not jt and c.target.method is None]
+        for source in rng.sample(others, min(CHAINED, len(others))):
+            rest = ", ".join(rng.choice(SMALL) for _ in jt.params[1:])
+            args = ", ".join(filter(None, [f"__r({source.id})", rest]))
+            ctor = _ctor(jt) if jt.method is not None else ""
+            calls.append(Call(len(calls), jt, args, ctor))
+    return calls
+
+
+def _ctor(jt: JsTarget) -> str:
+    params = next((m.params for m in jt.export.methods if m.name == "constructor"), [])
+    return ", ".join(["1"] * len(params))
+
+
+def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
     calls: list[Call] = []
     for jt in targets:
         args_seen: set[str] = set()
@@ -98,10 +123,7 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
             while len(lists) < CALLS_PER_TARGET * 3:  # small numbers first, then anything
                 choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
                 lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
-        ctor = ""
-        if jt.method is not None:
-            ctor_params = next((m.params for m in jt.export.methods if m.name == "constructor"), [])
-            ctor = ", ".join(["1"] * len(ctor_params))
+        ctor = _ctor(jt) if jt.method is not None else ""
         for args in lists:
             if args in args_seen:
                 continue
@@ -169,7 +191,25 @@ def _read(data: bytes, calls: Sequence[Call]) -> tuple[list[Observed], set[int]]
             call, record.get("ok"), record.get("threw"), record.get("state"),
             bool(record.get("async")), record.get("blocks"),
         ) if record.get("stable") else Observed(call, ["x"])  # fmt: skip
-    return list(done.values()), started - set(done)
+    return _chained(done), started - set(done)
+
+
+def _chained(done: dict[int, Observed]) -> list[Observed]:
+    """Calls on earlier results with ``__r(id)`` replaced by the literal of what call ``id``
+    returned; a call on a result that cannot be written as a literal cannot be kept."""
+    out = []
+    for o in done.values():
+        args = o.call.args
+        for found in set(re.findall(r"__r\((\d+)\)", args)):
+            earlier = done.get(int(found))
+            text = literal(earlier.ok) if earlier is not None and earlier.ok else None
+            if text is None:
+                o = Observed(o.call, ["x"])
+                break
+            args = args.replace(f"__r({found})", text)
+        out.append(Observed(replace(o.call, args=args), o.ok, o.threw, o.state, o.is_async,
+                            o.blocks) if args != o.call.args else o)  # fmt: skip
+    return out
 
 
 def explore_file(
