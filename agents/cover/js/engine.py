@@ -97,6 +97,11 @@ class JsCoverAgent:
             exclude=opts.exclude,
         )  # fmt: skip
         check_installed(project, self.install_command)
+        if opts.into != "new" or opts.strategy != "direct":
+            raise InputError(
+                "--into existing and --strategy flow are for Python projects",
+                "drop them: JS/TS tests go to <name>.assay.test.{js,ts}, one prompt per target",
+            )
         if not project.sources:
             raise InputError(
                 f"No JavaScript or TypeScript source files to cover in {self.repo}",
