@@ -45,3 +45,10 @@ class PlatformError(AssayError):
 
 class ServiceError(AssayError):
     """The service cannot start or run as configured (a missing secret, a bad queue URL)."""
+
+
+class ModelFailedError(AssayError):
+    """The model failed on every call of a run (errors, timeouts, garbage): nothing it was asked
+    for came back.  Exit 3, so that CI fails loudly instead of passing having done nothing."""
+
+    exit_code = 3

@@ -204,11 +204,12 @@ class IndexService:
 
 def open_store(settings: Settings) -> Store:
     """Qdrant as configured: the server at ``qdrant_url``, else embedded in ``home``."""
+    from flows import mask_url
     from indexer import Store
 
     if settings.qdrant_url:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return Store(url=settings.qdrant_url, api_key=key)
+        return Store(url=settings.qdrant_url, api_key=key, shown_url=mask_url(settings.qdrant_url))
     return Store(path=settings.qdrant_path)
 
 

@@ -65,6 +65,7 @@ _LAZY = {
     ),
     **dict.fromkeys(("TraceWriter", "read_trace"), "flows.trace"),
     **dict.fromkeys(("describe_step", "summarize"), "flows.trace_summary"),
+    "mask_url": "flows.urls",
 }
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ if TYPE_CHECKING:
     from flows.testwrite import Behaviour, TestTarget, TestWritingFlow, TestWritingOptions
     from flows.trace import TraceWriter, read_trace
     from flows.trace_summary import describe_step, summarize
+    from flows.urls import mask_url
 
 
 def __getattr__(name: str) -> Any:
@@ -172,6 +174,7 @@ __all__ = [
     "isolation_level",
     "load_tests",
     "looks_like_credential",
+    "mask_url",
     "parse_as",
     "parse_test_command",
     "read_trace",

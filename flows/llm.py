@@ -31,6 +31,7 @@ from flows.errors import (
     LLMUnreachable,
 )
 from flows.llm_types import Completion
+from flows.urls import mask_url
 
 __all__ = ["Completion", "LLMClient", "Message", "retry_after_seconds"]
 
@@ -85,6 +86,7 @@ class LLMClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = mask_url(self.base_url)  # what messages say: no password
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
@@ -175,7 +177,7 @@ class LLMClient:
             raise self._translate(exc, self.model) from exc
         except Exception as exc:  # garbage body, wrong content type
             raise LLMBadResponse(
-                f"Unreadable answer from {self.base_url}/models", base_url=self.base_url
+                f"Unreadable answer from {self.shown_url}/models", base_url=self.shown_url
             ) from exc
 
     def close(self) -> None:
@@ -241,8 +243,8 @@ class LLMClient:
                 wait = self._backoff(attempt, None)
             except (openai.APIError, ValueError) as exc:  # e.g. a body that is not JSON
                 err = LLMBadResponse(
-                    f"Unreadable answer from {self.base_url}: {_short(str(exc))}",
-                    base_url=self.base_url,
+                    f"Unreadable answer from {self.shown_url}: {_short(str(exc))}",
+                    base_url=self.shown_url,
                 )
                 if attempt >= self.max_retries:
                     raise err from exc
@@ -278,11 +280,12 @@ class LLMClient:
             **params,
         )
         parts: list[str] = []
-        chunks = 0
+        chunks = seen = 0
         finish: str | None = None
         usage: Any = None
         try:
             for chunk in stream:
+                seen += 1
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
@@ -299,6 +302,11 @@ class LLMClient:
                     raise self._out_of_time(deadline, started)
         finally:
             stream.close()  # hang up: the server stops generating for us
+        if not seen:  # not a single event: the body was no chat-completion stream at all
+            raise LLMBadResponse(
+                f"Unreadable answer from {self.shown_url}: no chat-completion events in the stream",
+                base_url=self.shown_url,
+            )
         prompt_chars = sum(len(m["content"]) for m in msgs)
         return Completion(
             text="".join(parts),
@@ -322,14 +330,14 @@ class LLMClient:
         choices = getattr(response, "choices", None)
         if not choices:
             raise LLMBadResponse(
-                f"Answer without choices from {self.base_url}", base_url=self.base_url
+                f"Answer without choices from {self.shown_url}", base_url=self.shown_url
             )
         choice = choices[0]
         message = getattr(choice, "message", None)
         text = getattr(message, "content", None)
         if text is None:
             raise LLMBadResponse(
-                f"Answer without message content from {self.base_url}", base_url=self.base_url
+                f"Answer without message content from {self.shown_url}", base_url=self.shown_url
             )
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -345,7 +353,7 @@ class LLMClient:
         )
 
     def _translate(self, exc: Exception, model: str) -> LLMError:
-        url = self.base_url
+        url = self.shown_url
         if isinstance(exc, openai.APITimeoutError):
             return LLMTimeout(
                 f"The LLM endpoint at {url} did not answer within {self.timeout:g} s",
@@ -396,5 +404,5 @@ class LLMClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    text = mask_url(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"

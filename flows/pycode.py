@@ -104,6 +104,22 @@ def extract_test_module(
     return trim_to_parse(code) if truncated else code
 
 
+_EMPTY_LINE = re.compile(r"^(```\w*|def test_?\w*(\(.*\)\s*(->.*)?:?)?|pass|\.\.\.)$")
+
+
+def adds_nothing(reply: str, header: str) -> bool:
+    """Whether a reply holds no test of its own: nothing, a fence alone (a small model asked to
+    continue an open block often just closes it), the import lines we wrote, a bare
+    ``def test_…():`` line, ``pass``.  Such a reply is not a wrong test but no answer: ask again
+    rather than count it as a test that does not parse."""
+    ours = {line.strip() for line in header.splitlines() if line.strip()}
+    for line in reply.splitlines():
+        text = line.strip()
+        if text and text not in ours and not _EMPTY_LINE.match(text):
+            return False
+    return True
+
+
 def settle_reply(
     text: str, finish_reason: str | None, max_tests: int = MAX_TESTS_PER_ANSWER
 ) -> tuple[str, bool]:

@@ -95,7 +95,9 @@ class FlowRunner:
         flow: str = "",
         listener: Listener | None = None,
         clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> None:
+        """``started``: when the budget's time began (on ``clock``; default: now)."""
         self.llm = llm
         self.budget = budget or Budget()
         self.trace = trace
@@ -104,13 +106,19 @@ class FlowRunner:
         self.listener = listener
         self.usage = Usage()
         self._clock = clock
-        self.started = clock()
+        self.started = clock() if started is None else started
 
     # -- budget --------------------------------------------------------------------------------
 
     @property
     def elapsed(self) -> float:
         return self._clock() - self.started
+
+    @property
+    def seconds_left(self) -> float | None:
+        """What is left of the time budget (None: no time limit)."""
+        limit = self.budget.max_seconds
+        return None if limit is None else max(0.0, limit - self.elapsed)
 
     def check_budget(self) -> None:
         """Raise :class:`BudgetExhausted` when a limit is reached (called before every call)."""
@@ -148,8 +156,9 @@ class FlowRunner:
         }
         if request.stop_when is not None:
             params["stop_when"] = request.stop_when
-        if self.budget.max_seconds is not None:  # a call in flight ends with the budget
-            params["timeout"] = max(1.0, self.budget.max_seconds - self.elapsed)
+        left = self.seconds_left
+        if left is not None:  # a call in flight ends with the budget
+            params["timeout"] = max(1.0, left)
         started = self._clock()
         usage = self.usage.stage(request.stage)
         try:

@@ -16,6 +16,8 @@ Stages, in order (each small, bounded and traced; see :mod:`flows.solve_stages`)
    pass, or the fix is reverted; the model may declare an extra test wrong, which drops it;
 8. the best version by (compiles, given tests passed, extra tests passed) is returned.
 
+A ``draft`` (a version to repair, e.g. a failing suggested change) replaces steps 3–5.
+
 Small-model help beyond the recipe: module-level junk (prints, asserts, ``__main__`` blocks) is
 dropped from code before it runs, the starter's imports are added when the code forgot them, a
 function named after its approach (``sort_even_2``) is bound to the entry point's name, the plain
@@ -58,6 +60,7 @@ class Problem:
     tests: TestSuite
     entry_point: str
     starter: str = ""
+    draft: str = ""  # a first version to fix (e.g. a suggested change): no fresh candidates
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,13 @@ class SolveFlow:
         stopped = ""
         try:
             self._understand()
-            approaches = self._approaches()
-            self._extra_tests()
-            current = self._initial(approaches)
+            if self.problem.draft:
+                self._stage("draft")
+                current: Version | None = self._evaluate(self.problem.draft, "draft")
+            else:
+                approaches = self._approaches()
+                self._extra_tests()
+                current = self._initial(approaches)
             if current is not None:
                 current = self._fix_given(current)
                 self._fix_extra(current)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from flows import testwrite_prompts as p
 from flows.answers import Ranking, as_items, as_text
-from flows.pycode import answer_complete, extract_test_module, settle_reply
+from flows.pycode import adds_nothing, answer_complete, extract_test_module, settle_reply
 from flows.runtime import (
     FlowRunner,
     Message,
@@ -96,6 +96,7 @@ class Behaviour(BaseModel):
     description: str
     call: str = ""
     expected: str = ""
+    origin: str = ""  # who found it: "" the model, or the caller's word ("explored", …)
 
     @field_validator("description", "call", "expected", mode="before")
     @classmethod
@@ -145,6 +146,7 @@ class TestWritingOptions:
     attempts: int = 2  # drafts per behaviour: the first and repairs after rejections
     answer_tokens: int = 450
     temperatures: tuple[float, float] = (0.2, 0.6)  # first draft, repairs
+    empty_retry_temperature: float = 0.9  # once, when a reply added nothing
 
 
 _RETRY = RetryPolicy(repairs=1, llm_errors=1)
@@ -287,10 +289,27 @@ class TestWritingFlow:
         }
         first, repair = self.options.temperatures
         stage = replace(WRITE, max_tokens=self.options.answer_tokens)
-        result = self.runner.run(
-            stage, variables, history=history,
-            temperature=first if attempt == 1 else repair, seed=attempt if attempt > 1 else None,
-        )  # fmt: skip
+        temperature, seed = (first, None) if attempt == 1 else (repair, attempt)
+        result = None
+        for ask in (1, 2):
+            try:
+                result = self.runner.run(
+                    stage, variables, history=history, temperature=temperature, seed=seed
+                )
+            except StageFailed as exc:  # an empty reply; or an LLM error, raised as it is
+                if exc.__cause__ is not None:
+                    raise
+            if result is not None and not adds_nothing(result.reply, self.target.header):
+                break
+            # No answer (e.g. the closing fence alone): asked again once, hotter; never judged.
+            shown = result.reply[:80] if result is not None else ""
+            self.runner.step("empty-reply", stage="test_write", ask=ask, reply=shown)
+            result = None
+            temperature = self.options.empty_retry_temperature
+            seed = 1000 + attempt
+        if result is None:
+            raise StageFailed("the model's reply added nothing to the test, twice",
+                              stage="test_write")  # fmt: skip
         completion = result.completions[-1]
         reply, truncated = settle_reply(result.reply, completion.finish_reason, max_tests=1)
         code = assemble_test(reply, self.target.header, stem, truncated=truncated)

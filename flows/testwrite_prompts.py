@@ -3,7 +3,9 @@
 The stable prefix of every stage is the system prompt, then the code under test (and the style
 example), so a server's prompt cache serves it from the second call on.  Tests are written one
 function at a time after import lines we write ourselves: a small model that sees the code tends
-to copy it instead of importing it (DESIGN.md).
+to copy it instead of importing it (DESIGN.md).  The model writes the whole test function, from
+its ``def`` line: a prompt that ends inside an open block, for the model to continue, is often
+answered with the closing fence alone by a small model.
 """
 
 from __future__ import annotations
@@ -94,12 +96,14 @@ Write ONE short pytest test function (at most 12 lines) for `{qualname}` that ch
 {behaviour}{missed_line}
 Assert the exact result (return value, state, or `pytest.raises`). Compute expected values by \
 following the code above step by step.
-Start your answer with exactly these lines and continue after them:
+The test module starts with these lines, written for you:
 
 ```python
 {header}
+```
 
-def test_{test_stem}"""
+Reply with one ```python block holding the whole test function, from its first line \
+`def test_{test_stem}():` to its last assert."""
 )
 
 MISSED_LINE = " It must make {missed} run."

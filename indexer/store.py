@@ -54,7 +54,8 @@ def parent_dirs(path: str) -> list[str]:
 
 
 class Store:
-    """Qdrant, embedded at ``path`` or a server at ``url`` (then ``api_key`` if it needs one)."""
+    """Qdrant, embedded at ``path`` or a server at ``url`` (then ``api_key`` if it needs one).
+    Messages name the server ``shown_url`` (a masked ``url``), else ``url`` without credentials."""
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class Store:
         api_key: str | None = None,
         timeout: float = 30.0,
         local_search: bool = True,
+        shown_url: str | None = None,
     ) -> None:
         if (path is None) == (url is None):
             raise StoreError("Give the store a path or a URL, not both or neither")
@@ -72,7 +74,9 @@ class Store:
         # embedded Qdrant's own, much slower, query (same results: the tests compare them).
         self.local_search = local_search and self.embedded
         self._local: dict[str, LocalSearch] = {}
-        self.location = str(path) if path is not None else str(url)
+        where = shown_url or re.sub(r"//[^/?#]*@", "//", str(url))  # no user or password
+        self.location = str(path) if path is not None else where
+        self._url = url
         try:
             if path is not None:
                 path.mkdir(parents=True, exist_ok=True)
@@ -104,6 +108,8 @@ class Store:
             yield
         except (ApiException, OSError) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if self._url:  # the client's own message may repeat the URL, password and all
+                detail = detail.replace(self._url, self.location)
             where = "embedded index" if self.embedded else "Qdrant server"
             raise StoreError(
                 f"Cannot {doing} at the {where} {self.location}: {detail}",

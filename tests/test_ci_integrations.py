@@ -27,7 +27,7 @@ import yaml
 
 from tests.fakes.code_hosts import FakeGitHub
 from tests.fakes.gitlab_api import FakeGitLab
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.kit.cover import HEAD, OPS, scripted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,6 +317,24 @@ def test_action_fails_the_job_when_coverage_stays_below_fail_under(
     with pytest.raises(StepFailed) as failed:
         run_action(work, inputs, github, base_env(tmp_path / "home"))
     assert failed.value.code == 1 and "'Result'" in str(failed.value)
+
+
+def test_action_fails_with_exit_3_when_the_model_fails_every_call(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    work, _, base = make_pr(tmp_path)
+    fake_llm.on(lambda req: Reply(status=500, error="the GPU fell over"))
+    inputs = {"llm-base-url": fake_llm.url, "llm-model": "fake-model", "install": "false",
+              "args": FAST, "on-accepted": "artifact"}  # fmt: skip
+    github = {"workspace": str(work), "action_path": str(ROOT),
+              "event": {"pull_request": {"number": 7, "base": {"sha": base}}}}  # fmt: skip
+    env = {**base_env(tmp_path / "home"), "ASSAY_LLM_MAX_RETRIES": "0"}
+    with pytest.raises(StepFailed) as failed:
+        run_action(work, inputs, github, env)
+    assert failed.value.code == 3 and "'Result'" in str(failed.value)
+    assert "::error::assay cover: the model failed on every call" in str(failed.value)
+    summary = (tmp_path / "runner-temp" / "summary.md").read_text()
+    assert "**The model failed on every call** (exit 3)" in summary
 
 
 # -- the GitLab template, run here ----------------------------------------------------------------

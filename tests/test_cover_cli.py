@@ -12,12 +12,13 @@ import signal
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
-from tests.kit.cli import ASSAY, run_assay, tree_digest
+from tests.kit.cli import ASSAY, ctrl_c_works, run_assay, tree_digest
 from tests.kit.cover import (
     HEAD,
     OPS,
@@ -334,13 +335,25 @@ def test_unreachable_model_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_fail_under_exits_1(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+def test_fail_under_exits_1_and_junit_says_why(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     repo = make_flat(tmp_path / "flat")
     fake_llm.on(lambda req: "no code")
-    result, data = cover(repo, fake_llm, "--fail-under", "99", "--files", "calc/ops.py")
+    junit = tmp_path / "cover.xml"
+    result, data = cover(repo, fake_llm, "--fail-under", "99", "--files", "calc/ops.py",
+                         "--junit", str(junit))  # fmt: skip
     assert result.returncode == 1
     assert "below 99 %" in result.stdout
     assert data["coverage"]["total"]["after"]["combined"] < 99
+    # JUnit for CI views: a skipped case per target no test passed for, a failed coverage case.
+    [suite] = ET.parse(junit).getroot()
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {t["target"].split("::")[1] for t in data["targets"]} | {"coverage"}
+    assert int(suite.get("tests", "0")) == len(cases)
+    missed = {t["target"].split("::")[1] for t in data["targets"] if not t["accepted"]}
+    assert {n for n, c in cases.items() if c.find("skipped") is not None} == missed
+    assert int(suite.get("skipped", "0")) == len(missed) and suite.get("failures") == "1"
+    failure = cases["coverage"].find("failure")
+    assert failure is not None and "below 99 %" in failure.get("message", "")
 
 
 def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
@@ -368,7 +381,7 @@ def test_ctrl_c_keeps_what_was_written_and_nothing_half_written(
         [*ASSAY, "cover", str(repo), "--llm-base-url", fake_llm.url,
          "--attempts", "1", "--tests-per-target", "1", "--files", "calc/ops.py",
          "--no-explore", "--report", str(report)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
     )  # fmt: skip
     try:
         assert second_call.wait(120), "the second model call never came"

@@ -30,6 +30,7 @@ from flows.sandbox import Isolation
 from flows.sandbox_cgroup import cgroup_host
 from flows.sandbox_guarantees import guarantees
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
+from tests.kit.cli import ctrl_c_works
 from tests.kit.sandbox import (
     IS_ROOT,
     NOBODY,
@@ -161,7 +162,7 @@ def run_cover(
     if not wait:
         return subprocess.Popen(
             argv, env=env, cwd=world.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
+            text=True, preexec_fn=ctrl_c_works,
         )  # fmt: skip
     return subprocess.run(
         argv, env=env, cwd=world.root, capture_output=True, text=True, timeout=600

@@ -8,10 +8,12 @@ improve, mutants show what the tests would miss.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from agents.cover.mutants import all_mutants
 from agents.cover.mutation import function_ranges
+from agents.cover.mutation_step import AFTER_SCORE_SECONDS
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import tree_digest
 from tests.kit.cover import cover
@@ -152,3 +154,29 @@ def test_report_mode_measures_and_changes_nothing_else(
     assert "mutation %" in measured.stdout
     assert off_data["coverage"] == data["coverage"] and off_data["tests"] == data["tests"]
     assert tree_digest(off_repo) == tree_digest(report_repo)  # a dry run writes nothing
+
+
+def test_the_mutation_score_keeps_to_the_time_budget(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    """Mutants that hang (`x -= 2` → `x += 2` loops forever) each take their 10 s timeout:
+    measured in full, the score would take minutes; the run keeps to --max-minutes (the score
+    after gets a few seconds more)."""
+    fake_llm.on(lambda req: "I cannot help with that.")
+    root = tmp_path / "slow"
+    (root / "slow").mkdir(parents=True)
+    (root / "slow" / "__init__.py").write_text("")
+    (root / "slow" / "calc.py").write_text("".join(
+        f"def f{i}(x):\n    while x > {i}:\n        x -= 2\n    return x\n\n\n" for i in range(30)
+    ))  # fmt: skip
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text("from slow import calc\n" + "".join(
+        f"\n\ndef test_f{i}():\n    assert calc.f{i}({i} + 5) == {i} - 1\n" for i in range(30)
+    ))  # fmt: skip
+    started = time.monotonic()
+    result, data = cover(root, fake_llm, "--mutants", "report", "--max-minutes", "0.5")
+    wall = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    before = data["mutation"]["before"]
+    assert before["measured"] < before["total"], before  # cut by the budget: not all ran
+    # 30 s of budget, 20 s for the score after, startup; in full it takes minutes.
+    assert wall < 30 + AFTER_SCORE_SECONDS + 30, wall
+    assert data["mutation"]["after"]["measured"] == before["measured"]

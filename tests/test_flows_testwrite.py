@@ -117,11 +117,40 @@ def test_drafts_take_feedback_and_move_on_when_accepted(
     assert HEADER.splitlines()[1] in third.code  # the dropped header line is put back
     write = fake_llm.chat_requests[2].messages[1]["content"]
     assert "checks: reduces the price (e.g. `apply_discount(100, 10)` → 90.0)" in write
-    assert "It must make lines 3 run." in write and write.rstrip().endswith(
-        "def test_apply_discount_reduces_the_price"
+    assert "It must make lines 3 run." in write
+    # The model is asked for the whole function, never to continue an open block.
+    assert write.rstrip().endswith(
+        "from its first line `def test_apply_discount_reduces_the_price():` to its last assert."
     )
     flow.accept()
     assert next(drafts, None) is None
+
+
+def test_a_reply_that_adds_nothing_is_asked_again_hotter_and_never_judged(
+    fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    behaviours = [
+        Behaviour(kind="error", description="rejects a negative price"),
+        Behaviour(description="reduces the price"),
+    ]
+    fake_llm.queue(
+        "```",  # the closing fence alone: what a small model answers to an open block
+        TEST_ERROR,
+        "```python\nimport pytest\nfrom shop.pricing import apply_discount\n```",  # our lines
+        "\n",
+    )
+    flow = flow_for(fake_llm, tmp_path, reflect=False, attempts=1)
+    drafts = flow.drafts(behaviours)
+    first = next(drafts)
+    assert first.attempt == 1 and "pytest.raises(ValueError)" in first.code
+    temperatures = [r.json["temperature"] for r in fake_llm.chat_requests]
+    assert temperatures == [0.2, 0.9]  # asked once more, hotter
+    flow.accept()
+    # Twice nothing: no draft for the behaviour at all (nothing for the gates to reject).
+    assert next(drafts, None) is None
+    assert len(fake_llm.chat_requests) == 4
+    steps = [r for r in read_trace(tmp_path / "t.jsonl") if r.get("kind") == "empty-reply"]
+    assert [s["ask"] for s in steps] == [1, 1, 2]
 
 
 def test_a_failed_proposal_falls_back_to_one_generic_behaviour(

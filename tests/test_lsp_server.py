@@ -172,6 +172,14 @@ async def test_generate_tests_is_a_previewed_edit_with_progress(
     assert percentages == sorted(percentages) and percentages[-1] > 0
     logs = "\n".join(m.message for m in project.lsp.log_messages)
     assert "bounds: accepted test_clamp_inside" in logs  # the details went to the log
+    # The accepted test was shown as soon as it passed its gates, before the edit.
+    [streamed] = project.accepted
+    assert streamed["tests"] == ["test_clamp_inside"] and streamed["first"] is True
+    assert streamed["code"].startswith("def test_clamp_inside():")
+    assert streamed["path"] == "tests/test_ops_assay.py"
+    assert "accepted test_clamp_inside → tests/test_ops_assay.py:\ndef test_clamp_inside" in logs
+    shown = [m.message for m in project.lsp.messages]
+    assert any("test_clamp_inside passed every gate after" in m for m in shown)
     assert (await project.status())["jobs"] == []
 
 

@@ -216,6 +216,9 @@ class Host:
     def pick(self, job: Job, symbol: str, behaviours: list[dict[str, str]]) -> list[int] | None:
         return list(range(len(behaviours)))
 
+    def accepted(self, job: Job, test: dict[str, Any]) -> None:
+        self.logs.append(f"accepted {test}")
+
 
 def test_the_service_client_follows_the_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

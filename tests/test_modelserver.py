@@ -31,6 +31,7 @@ from agents.model.server import (
 from agents.settings import Settings
 from flows.llm import LLMClient
 from tests.fakes import fake_llama_server, server_driver
+from tests.kit.cli import ctrl_c_works
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = 30.0) -> object:
@@ -106,6 +107,7 @@ def drivers(settings: Settings) -> Iterator[Callable[..., subprocess.Popen[str]]
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=ctrl_c_works,
         )
         started.append(proc)
         return proc

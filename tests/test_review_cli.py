@@ -25,6 +25,7 @@ def test_review_with_tests_section(
     tmp_path: Path, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSAY_COVER_EXPLORE", "false")  # the scripted model's test is checked
+    monkeypatch.setenv("ASSAY_REVIEW_BEHAVIOUR_SECONDS", "1")
     repo = tmp_path / "shop"
     shas = make_project(repo)
     git(repo, "checkout", "-q", shas["head1"])
@@ -38,7 +39,8 @@ def test_review_with_tests_section(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "app/calc.py:6: high bug: divide raises ZeroDivisionError when b is 0"
-    assert lines[1] == "    suggestion:     return a / b if b else 0.0"
+    # The suggestion was applied in a sandbox copy and the repository's tests passed with it.
+    assert lines[1] == "    verified suggestion:     return a / b if b else 0.0"
     assert "Diff coverage: **50 %** (1 of 2 changed lines run by the tests)." in result.stdout
     assert "warning: " not in result.stdout
     text = patch.read_text()

@@ -5,6 +5,7 @@ rate limit in process."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -192,3 +193,33 @@ def test_tests_for_a_snippet_answer_synchronously(
         assert job["result"]["accepted"] == 1
         assert "+def test_clamp():" in job["result"]["patch"]
         assert job["progress"]["stage"] == "writing tests"
+
+
+def test_suppressions_over_the_api(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    store = AdminStore(Path(env["ASSAY_HOME"]) / "service" / "admin.db")
+    reader, _ = create_token(store, "reader", ["read"])
+    writer, _ = create_token(store, "writer", ["write"])
+    store.close()
+    with server(env, tmp_path / "serve.log") as (url, _):
+        c = httpx.Client(base_url=url, timeout=30)
+        path = "/v1/repos/acme/shop/suppressions"
+        body = {"fingerprint": "0123456789ab", "reason": "intended", "path": "app/calc.py",
+                "message": "divide raises ZeroDivisionError when b is 0"}  # fmt: skip
+        assert c.get(path).status_code == 401
+        assert c.post(path, json=body, headers=auth(reader)).status_code == 403
+        added = c.post(path, json=body, headers=auth(writer))
+        assert added.status_code == 201, added.text
+        assert added.json()["by"] == "api:writer"
+        bad = c.post(path, json={**body, "fingerprint": "zzz"}, headers=auth(writer))
+        assert bad.status_code == 400 and "fingerprint" in bad.json()["detail"]
+        [item] = c.get(path, headers=auth(reader)).json()["suppressions"]
+        assert (item["fingerprint"], item["reason"]) == ("0123456789ab", "intended")
+        # The same store as the CLI's (and the reviews').
+        listed = assay("policy", "suppressions", "--repo", "acme/shop", "--json", env=env)
+        assert [s["fingerprint"] for s in json.loads(listed.stdout)] == ["0123456789ab"]
+        assert c.delete(f"{path}/0123456789ab", headers=auth(reader)).status_code == 403
+        gone = c.delete(f"{path}/0123456789ab", headers=auth(writer))
+        assert gone.status_code == 200 and gone.json()["removed"] is True
+        assert c.delete(f"{path}/0123456789ab", headers=auth(writer)).status_code == 404
+        assert c.get(path, headers=auth(reader)).json()["suppressions"] == []

@@ -55,7 +55,10 @@ def test_job_survives_kill_9_and_completes_once(tmp_path: Path, fake_llm: FakeOp
 
     with FakeGitHub(app_id=7, public_key=public) as gh:
         gh.add_pr(FakePR("acme/shop", 7, shas["head1"], shas["base"], shas["diff1"]))
-        gh.prs[("acme/shop", 7)].files[(shas["head1"], ".assay.toml")] = "[review]\ntests = false\n"
+        gh.prs[("acme/shop", 7)].files[(shas["head1"], ".assay.toml")] = (
+            "[review]\ntests = false\nbehaviour = false\ncheck_findings = false\n"
+            "verify_suggestions = false\n"
+        )
         gh.gate = gate
         env = {
             **os.environ,

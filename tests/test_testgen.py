@@ -15,13 +15,19 @@ from agents.cli.testgen import parse_pick
 from agents.errors import InputError
 from agents.indexing import IndexService
 from agents.settings import Settings
+from agents.testgen.claims_driver import judge
+from agents.testgen.explored import behaviours_of
 from agents.testgen.symbols import find_symbol, outline, retrieve_examples
+from flows.pycode import adds_nothing
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import run_assay
 from tests.kit.testgen import (
     OPS,
+    TEXT,
     answer,
+    text_answer,
     write_project,
+    write_text_module,
 )
 
 
@@ -32,7 +38,7 @@ def assay_tests(
     report.unlink(missing_ok=True)
     result = run_assay(
         "tests", *args, "--llm-base-url", fake.url, "--llm-model", "fake-model", "--repeat", "2",
-        "--candidate-timeout", "20", "--report", str(report),
+        "--candidate-timeout", "20", "--max-minutes", "10", "--report", str(report),
         cwd=repo, input=stdin or "", timeout=600,
     )  # fmt: skip
     return result, json.loads(report.read_text()) if report.exists() else {}
@@ -42,15 +48,29 @@ def test_behaviours_are_listed_picked_gated_and_written(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     repo = write_project(tmp_path / "proj")
-    fake_llm.on(answer)
-    result, data = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--all")
+    fenced: list[RecordedRequest] = []
+
+    def closing_fence_first(req: RecordedRequest) -> str:
+        # A small model's answer to a prompt it reads as an open block: the closing fence alone.
+        if "checks: returns x when" in req.messages[1]["content"] and not fenced:
+            fenced.append(req)
+            return "```"
+        return answer(req)
+
+    fake_llm.on(closing_fence_first)
+    result, data = assay_tests(
+        repo, fake_llm, "calc/ops.py::clamp", "--all", "--no-explore", "--no-hunt"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     listing = result.stdout.split("Behaviours worth testing:")[1]
     assert "1. [happy] returns x when it is inside the bounds" in listing
     assert "3. [error] an inverted range returns low for small x" in listing
 
     by = {r["behaviour"].split("] ")[1]: r for r in data["results"]}
-    assert by["returns x when it is inside the bounds"]["accepted"] == ["test_clamp_inside"]
+    inside = by["returns x when it is inside the bounds"]
+    # The empty reply was asked again (hotter), not judged: no syntax rejection.
+    assert inside["accepted"] == ["test_clamp_inside"] and inside["rejected"] == []
+    assert data["empty_replies"] == 1 and "reply added nothing" in result.stderr
     low = by["returns low when x equals low"]
     assert low["rejected"] == ["redefines"] and low["accepted"] == ["test_clamp_equals_low"]
     inverted = by["an inverted range returns low for small x"]
@@ -78,11 +98,71 @@ def test_behaviours_are_listed_picked_gated_and_written(
 
     # A second run merges into the same file, renaming a clashing test (AST-aware insertion).
     fake_llm.requests.clear()
-    again, data2 = assay_tests(repo, fake_llm, "calc/ops.py::clamp", "--pick", "1")
+    again, data2 = assay_tests(
+        repo, fake_llm, "calc/ops.py::clamp", "--pick", "1", "--no-explore", "--no-hunt"
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["accepted"] for r in data2["results"]] == [["test_clamp_inside_2"]]
     text = (repo / "tests" / "test_ops_assay.py").read_text()
     assert "def test_clamp_inside():" in text and "def test_clamp_inside_2():" in text
+
+
+HUNTED = "[edge] tells apart"
+
+
+def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = write_project(tmp_path / "proj")
+    write_text_module(repo)
+    fake_llm.on(text_answer)
+    result, data = assay_tests(repo, fake_llm, "calc/text.py::shout", "--all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = result.stdout.split("Behaviours worth testing:")[1].split("✓")[0]
+    # What exploration saw, grouped as a person names it, each with its observed example call.
+    assert "[happy] returns 'HI'\n     e.g. shout(\"hi\") → 'HI' (observed)" in listing
+    assert "[edge] returns '' when `not word.strip()`\n     e.g. shout(" in listing
+    assert "[error] raises ValueError when `times < 1`\n     e.g. shout(" in listing
+    assert "→ raises ValueError: times must be at least 1 (observed)" in listing
+    # The model only added the docstring's behaviour exploration did not show as its own.
+    assert "[edge] a word of spaces gives an empty string\n     e.g. shout(\"  \") → ''" in listing
+    prompts = [r.messages[1]["content"] for r in fake_llm.chat_requests]
+    asked = [p for p in prompts if "Rewrite this test" not in p]  # the rewrite comes last
+    assert len(asked) == 2 and "Which behaviours does the docstring" in asked[0]
+    assert "- [error] raises ValueError when `times < 1`" in prompts[0]  # told what was seen
+    assert not any("worth a test" in p for p in prompts)  # no generic listing asked for
+    # The docstring example the code contradicts: a possible bug, reported, never a test.
+    bug = "the docstring says shout(\"hi\", 2) gives 'HI HI'; the code gives 'HI!HI'"
+    assert bug in result.stdout and f"possible bug: {bug}" in result.stderr
+    assert data["possible_bugs"] == [
+        {"call": 'shout("hi", 2)', "docstring": "'HI HI'", "code": "'HI!HI'", "source": "example"}
+    ]
+    origins = [b["origin"] for b in data["behaviours"]]
+    assert origins == ["explored"] * 3 + ["docstring"]
+    listed = [r for r in data["results"] if not r["behaviour"].startswith(HUNTED)]
+    assert len(listed) == 4 and all(r["accepted"] for r in listed), data["results"]
+    # The explored tests went through the gates at once (one candidate), without the model.
+    assert result.stderr.count("checking what was observed") >= 3
+    # Then the symbol's mutants against its new tests; survivors hunted by exploration.
+    mutants = data["mutants"]
+    assert mutants["measured"] > 0 and mutants["killed_after"] >= mutants["killed_before"]
+    hunted = [r for r in data["results"] if r["behaviour"].startswith(HUNTED)]
+    if hunted and hunted[0]["accepted"]:
+        assert mutants["killed_after"] > mutants["killed_before"]
+    assert f"mutants of the symbol killed by its new tests: {mutants['killed_before']} of" in (
+        result.stdout
+    )
+    # The readable rewrite: kept (it passes every gate and kills the same mutants).
+    assert data["rewrite"]["kept"] == 1 and data["rewrite"]["tried"] >= 1
+    assert "rewritten test_shout_returns_hi_for_hi → test_shout_capitalizes_a_word" in (
+        result.stderr
+    )
+    written = (repo / "tests" / "test_text_assay.py").read_text()
+    assert "def test_shout_capitalizes_a_word():" in written
+    assert "def test_shout_returns_hi_for_hi" not in written
+    assert "def test_shout_a_word_of_spaces" in written and "HI HI" not in written
+    assert "pytest.raises(ValueError, match=re.escape('times must be at least 1'))" in written
+    assert (repo / "calc" / "text.py").read_text() == TEXT
 
 
 def test_picking_on_stdin_and_a_method_target_with_dry_run(
@@ -110,7 +190,7 @@ def test_picking_on_stdin_and_a_method_target_with_dry_run(
 
     fake_llm.on(method_answer)
     result, data = assay_tests(repo, fake_llm, "calc/ops.py::Counter.bump", "--dry-run",
-                               stdin="1\n")  # fmt: skip
+                               "--no-explore", "--no-hunt", stdin="1\n")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert [r["accepted"] for r in data["results"]] == [["test_counter_bump"]]
     assert "+def test_counter_bump():" in result.stdout  # the diff
@@ -156,3 +236,42 @@ def test_symbols_picks_and_retrieval_from_the_index(tmp_path: Path, assay_home: 
     (settings.index_dir / "repos.json").write_text("{not json")
     examples, warning = retrieve_examples(repo, "tests for clamp", settings)
     assert examples == "" and warning.startswith("the code index could not be read (")
+
+
+def test_explored_calls_are_grouped_into_named_behaviours_and_claims_judged(tmp_path: Path) -> None:
+    repo = write_project(tmp_path / "proj")
+    clamp = find_symbol(repo, repo / "calc" / "ops.py", "clamp")
+
+    def returned(expr: str, value: str, lines: list[int], arcs: list[list[int]]) -> dict:
+        return {"expr": expr, "repr": value, "str": value, "stable": True, "lines": lines,
+                "arcs": arcs, "type": "int", "facts": {"kind": "value"}}  # fmt: skip
+
+    calls = [
+        returned("clamp(3, 0, 5)", "3", [3, 5, 7], [[3, 5], [5, 7]]),  # the main path
+        returned("clamp(-1, 0, 5)", "0", [4], [[3, 4]]),  # under `if x < low`
+        returned("clamp(-9, 0, 5)", "0", [], [[4, -1]]),  # the same case again: merged
+        returned("clamp(9, 0, 5)", "5", [6], [[5, 6]]),
+        {"expr": "clamp('a', 0, 5)", "raises": "TypeError", "raises_module": "builtins",
+         "message": "bad", "stable": True, "lines": [], "arcs": [], "outside": False,
+         "facts": {"kind": "raises", "raises": "TypeError", "raises_module": "builtins"}},
+        {**returned("clamp(1, 0, 5)", "1", [7], []), "outside": True},  # touched the host
+    ]  # fmt: skip
+    found = behaviours_of(calls, OPS, clamp)
+    assert [(e.behaviour.line, e.behaviour.call, e.behaviour.expected) for e in found] == [
+        ("[happy] returns 3", "clamp(3, 0, 5)", "3"),
+        ("[edge] returns 0 when `x < low`", "clamp(-1, 0, 5)", "0"),
+        ("[edge] returns 5 when `x > high`", "clamp(9, 0, 5)", "5"),
+        ("[error] raises TypeError", "clamp('a', 0, 5)", "raises TypeError: bad"),
+    ]
+    assert [len(e.calls) for e in found] == [1, 2, 1, 1]
+    assert all(e.behaviour.origin == "explored" for e in found)
+    assert "def test_clamp_returns_0" in (found[1].test_code("calc.ops") or "")
+    # What a docstring claims, judged against what the code did.
+    assert judge(5, None, "5") is True and judge(7, None, "5") is False
+    assert judge("HI", None, "'HI'") is True and judge(None, ValueError("x"), "ValueError")
+    assert judge(1, None, "a positive number") is None  # cannot tell
+    # Replies that add nothing to a test (asked again, never judged as code).
+    header = "import pytest\nfrom calc.ops import clamp\n"
+    for empty in ("```", "", "```python\nimport pytest\n```", "def test_clamp_x():\n    pass"):
+        assert adds_nothing(empty, header), empty
+    assert not adds_nothing("def test_clamp_x():\n    assert clamp(1, 0, 2) == 1", header)

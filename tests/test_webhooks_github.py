@@ -33,7 +33,11 @@ from tests.kit.service import (
 )
 
 SECRET = "webhook-secret"
-NO_TESTS = "[review]\ntests = false\n"
+# The publishing tests: no checkout for the tests section or the evidence (behaviour diff, checks).
+NO_TESTS = (
+    "[review]\ntests = false\nbehaviour = false\ncheck_findings = false\n"
+    "verify_suggestions = false\n"
+)
 
 
 class Bot:

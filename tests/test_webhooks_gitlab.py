@@ -73,7 +73,10 @@ def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeOpenAI) -
         mr = gl.add_mr(FakeMR(12, 3, shas["head1"], shas["base"], shas["base"],
                               mr_diffs(shas["diff1"])))  # fmt: skip
         for sha in (shas["head1"], shas["head2"]):
-            mr.files[(sha, ".assay.toml")] = "[review]\ntests = false\nfail_on = 'high'\n"
+            mr.files[(sha, ".assay.toml")] = (
+                "[review]\ntests = false\nfail_on = 'high'\nbehaviour = false\n"
+                "check_findings = false\nverify_suggestions = false\n"
+            )
         gl.per_page_cap = 1  # every list is paginated: the bot must follow X-Next-Page
         with TestClient(create_app(load_settings().settings)) as client:
             yield Bot(client, gl, model, shas)

@@ -81,8 +81,11 @@ def create(
     embedded model, the embedding model, a hash-pinned requirements.txt and install.sh.
 
     Copy DIR to the offline host and run `sh DIR/install.sh`.  Exit codes: 0 written, 2 error."""
+    from agents.cli.guards import writable_dir
     from agents.model.bundle import create_bundle, describe_target
     from agents.model.bundle_pip import BundleOptions
+
+    dest = writable_dir("DIR", dest)
 
     if model_from is not None and no_model:
         from agents.errors import InputError

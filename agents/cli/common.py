@@ -31,6 +31,14 @@ ModelOpt = Annotated[str | None, typer.Option("--llm-model", help="Model name at
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers for this run.")
 ]
+InstallCommandOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--install-command",
+        help="JavaScript/TypeScript: install the package's dependencies in the sandbox's copy "
+        "first, with the network (e.g. 'npm ci'); default: use its node_modules.",
+    ),
+]
 TestCommandOpt = Annotated[
     str | None,
     typer.Option("--test-command", help="The project's pytest command [default: pytest]."),
@@ -38,9 +46,28 @@ TestCommandOpt = Annotated[
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write the results as JSON here.")]
 
 
+# The flag of a setting where it is not ``--<the key with dashes>``.
+FLAGS = {
+    "cache": "--no-cache",
+    "cover_repeat": "--repeat",
+    "cover_attempts": "--attempts",
+    "cover_tests_per_target": "--tests-per-target",
+    "cover_candidate_timeout": "--candidate-timeout",
+    "cover_mutation": "--no-mutation",
+    "cover_explore": "--no-explore",
+    "cover_explore_seconds": "--explore-seconds",
+    "service_host": "--host",
+    "service_port": "--port",
+}
+
+
+def flag_of(key: str) -> str:
+    return FLAGS.get(key, "--" + key.replace("_", "-"))
+
+
 def settings_for(repo: Path | None, **flags: Any) -> LoadedSettings:
     """Settings for a command: flags (``None`` = not given) over env over the repo's files."""
     root = resolve_repo(repo) if repo is not None else None
     if flags.pop("no_cache", False):
         flags["cache"] = False
-    return load_settings(root, flags)
+    return load_settings(root, flags, {key: flag_of(key) for key in flags})

@@ -20,6 +20,7 @@ from rich.progress import (
 
 from agents.cli.common import (
     BaseUrlOpt,
+    InstallCommandOpt,
     ModelOpt,
     NoCacheOpt,
     PythonOpt,
@@ -28,14 +29,17 @@ from agents.cli.common import (
     err,
     out,
 )
+from agents.cli.guards import Deadline, ModelCalls, in_range, writable_file
 from agents.cover.display import CoverDisplay, print_report
 from agents.cover.report import CoverReport
 
 
-def write_report_json(path: Path, report: CoverReport) -> None:
-    from agents.cover.writer import write_atomic
-
-    write_atomic(path, json.dumps(report.as_dict(), indent=2) + "\n")
+def report_data(report: CoverReport, calls: Any = None) -> dict[str, Any]:
+    """The JSON report; ``model_failed`` says the model failed on every call (exit 3)."""
+    data = report.as_dict()
+    if calls is not None and calls.never_answered:
+        data["model_failed"] = True
+    return data
 
 
 def _check_endpoint(llm: Any) -> None:
@@ -70,6 +74,9 @@ def cover(
         bool, typer.Option("--dry-run", help="Print the diff; write nothing.")
     ] = False,
     report_path: ReportOpt = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write the run as JUnit XML (for CI views).")
+    ] = None,
     fail_under: Annotated[
         float | None, typer.Option("--fail-under", help="Exit 1 if line+branch % ends below this.")
     ] = None,
@@ -187,14 +194,7 @@ def cover(
         ),
     ] = False,
     test_command: TestCommandOpt = None,
-    install_command: Annotated[
-        str | None,
-        typer.Option(
-            "--install-command",
-            help="JavaScript/TypeScript: install the package's dependencies in the sandbox's "
-            "copy first, with the network (e.g. 'npm ci'); default: use its node_modules.",
-        ),
-    ] = None,
+    install_command: InstallCommandOpt = None,
     python: PythonOpt = None,
     llm_base_url: BaseUrlOpt = None,
     llm_model: ModelOpt = None,
@@ -203,11 +203,12 @@ def cover(
     """Measure line+branch coverage, write tests for what is missed, keep only tests that pass
     repeatedly, add coverage and kill a mutant.
 
-    Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 130 interrupted."""
+    Exit codes: 0 done, 1 below --fail-under, 2 bad input or error, 3 the model failed on
+    every call, 130 interrupted."""
     from agents.cli.common import settings_for
     from agents.cover.options import CoverOptions
     from agents.cover.writer import write_atomic
-    from agents.errors import AssayError, InputError
+    from agents.errors import AssayError, InputError, ModelFailedError
 
     if mutants is not None and mutants not in ("off", "report", "raise"):
         raise InputError(f"--mutants {mutants!r} is not a mode", "use off, report or raise")
@@ -215,8 +216,12 @@ def cover(
         raise InputError(f"--strategy {strategy!r} is unknown", "use --strategy direct or flow")
     if into not in ("new", "existing"):
         raise InputError(f"--into {into!r} is not a mode", "use --into new or --into existing")
-    if report_path is not None and report_path.expanduser().is_dir():
-        raise InputError(f"--report {report_path} is a directory", "pass a file path")
+    in_range("--fail-under", fail_under, low=0, high=100)
+    in_range("--target-coverage", target_coverage, above=0, high=100)
+    in_range("--max-minutes", max_minutes, above=0)
+    in_range("--max-tokens", max_tokens, low=1)
+    report_path = writable_file("--report", report_path)
+    junit = writable_file("--junit", junit)
     flags: dict[str, Any] = dict(
         python=python,
         test_command=test_command,
@@ -246,15 +251,18 @@ def cover(
 
     checkouts = grow_checkouts(settings_for(path, **flags).settings) if grow else [("", path)]
     reports: dict[str, CoverReport] = {}
+    models: dict[str, ModelCalls] = {}
     failed: list[str] = []
     for name, checkout in checkouts:
         if name:
             out.rule(f"{name}: {checkout}")
         try:
             s = settings_for(checkout, **flags).settings
-            report = _cover_one(checkout, s, options_for(s), install_command)
+            report, models[name or str(checkout)] = _cover_one(
+                checkout, s, options_for(s), install_command
+            )
         except AssayError as exc:  # this repository's input; a dead endpoint stops all
-            if not grow:
+            if not grow or isinstance(exc, ModelFailedError):
                 raise
             err.print(f"[red]error[/red] {escape(name)}: {escape(str(exc))}")  # go on
             failed.append(name)
@@ -264,14 +272,19 @@ def cover(
         if report.stopped == "interrupted":
             break
     if report_path is not None:
-        if grow:
-            data = {n: r.as_dict() for n, r in reports.items()}
-            write_atomic(report_path.expanduser(), json.dumps(data, indent=2) + "\n")
-        else:
-            write_report_json(report_path.expanduser(), next(iter(reports.values())))
+        data = {n: report_data(r, models.get(n)) for n, r in reports.items()}
+        if not grow:
+            data = next(iter(data.values()), {})
+        write_atomic(report_path, json.dumps(data, indent=2) + "\n")
         out.print(f"report: {report_path}")
+    if junit is not None:
+        from agents.cover.junit import junit_xml
+
+        write_atomic(junit, junit_xml(reports, fail_under))
     if any(r.stopped == "interrupted" for r in reports.values()):
         raise typer.Exit(130)
+    for name, calls in models.items():  # CI must not pass a run the model never answered
+        calls.check(f"{reports[name].accepted} tests accepted" + (f" in {name}" if grow else ""))
     if failed:
         raise InputError(
             f"assay cover failed for {', '.join(failed)} (see above)",
@@ -339,16 +352,23 @@ def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
     return found
 
 
-def _cover_one(path: Path, s: Any, options: Any, install_command: str | None = None) -> CoverReport:
-    """One repository's run with its settings ``s`` and the command's ``options``: a Python
-    project, or a JavaScript/TypeScript package (a ``package.json`` at its root)."""
+def _cover_one(
+    path: Path, s: Any, options: Any, install_command: str | None = None
+) -> tuple[CoverReport, ModelCalls]:
+    """One repository's run with its settings ``s`` and the command's ``options``: its report
+    and how the model answered (a JS/TS package: :mod:`agents.cli.cover_js`)."""
     from agents.cover.engine import CoverAgent
     from agents.cover.js.project import is_js_project
+    from agents.cover.targets import unusable_sources
+    from agents.errors import InputError
     from agents.runtime import open_run
+    from flows import BudgetExhausted, LLMError
 
     repo = path.expanduser().resolve()
     if is_js_project(repo):
-        return _cover_js(repo, s, options, install_command)
+        from agents.cli.cover_js import cover_js
+
+        return cover_js(repo, s, options, install_command, _check_endpoint)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -358,34 +378,32 @@ def _cover_one(path: Path, s: Any, options: Any, install_command: str | None = N
         console=err,
         transient=True,
     )
-    with progress, open_run(s, "cover", repo=repo) as run:
+    calls = ModelCalls()
+    deadline = Deadline(options.max_minutes)  # the baseline and exploration count too
+    with (
+        progress,
+        open_run(s, "cover", repo=repo, stop_check=deadline.check, wrap_llm=calls.wrap) as run,
+    ):
         assert run.sandbox is not None and run.llm is not None
         _check_endpoint(run.llm)
         display = CoverDisplay(progress)
-        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace)
-        report = agent.run()
+        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener=display, trace=run.trace,
+                           started=deadline.started)  # fmt: skip
+        try:
+            report = agent.run()
+        except LLMError:  # the model failed too often in a row
+            if not calls.never_answered:
+                raise
+            report = agent.report  # what the run has, for the report and CI; then exit 3
+            report.stopped = "error: the model failed on every call"
+            report.usage = agent.runner.usage.as_dict()
+        except BudgetExhausted as exc:  # spent before the baseline run was measured
+            raise InputError(
+                f"--max-minutes {options.max_minutes:g}: {exc.what} before the baseline run "
+                f"of {repo} finished", "raise --max-minutes",
+            ) from exc  # fmt: skip
+    unusable = unusable_sources(repo, report.files)
+    report.skipped[:0] = [s for s in unusable if s not in report.skipped]
     if options.dry_run and report.diff:
         sys.stdout.write(report.diff)
-    return report
-
-
-def _cover_js(repo: Path, s: Any, options: Any, install_command: str | None) -> CoverReport:
-    """``assay cover`` on a JavaScript/TypeScript package (:mod:`agents.cover.js.engine`)."""
-    from agents.cover.js.engine import JsCoverAgent
-    from agents.runtime import open_run
-
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-    )  # fmt: skip
-    with progress, open_run(s, "cover", repo=repo, language="javascript") as run:
-        assert run.sandbox is not None and run.llm is not None
-        _check_endpoint(run.llm)
-        agent = JsCoverAgent(
-            repo, run.llm, run.sandbox, options, install_command=install_command,
-            listener=CoverDisplay(progress), trace=run.trace,
-        )  # fmt: skip
-        report = agent.run()
-    if options.dry_run and report.diff:
-        sys.stdout.write(report.diff)
-    return report
+    return report, calls

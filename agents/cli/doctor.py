@@ -23,7 +23,7 @@ from agents.cli.common import BaseUrlOpt, ModelOpt, PythonOpt, RepoOpt, out, set
 from agents.model.status import model_status
 from agents.runtime import make_llm_client, resolve_python
 from agents.settings import LoadedSettings, Settings
-from flows import FlowsError, Isolation, host_guarantees
+from flows import FlowsError, Isolation, host_guarantees, mask_url
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -235,7 +235,8 @@ def doctor(
     table.add_column("fix", style="yellow")
     marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
     for check in checks:
-        table.add_row(check.name, marks[check.status], escape(check.detail), escape(check.fix))
+        detail, fix = escape(mask_url(check.detail)), escape(mask_url(check.fix))  # no passwords
+        table.add_row(check.name, marks[check.status], detail, fix)
     out.print(table)
     failed = [c for c in checks if c.status == "fail"]
     if failed:

@@ -16,6 +16,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from agents.cli.common import BaseUrlOpt, ModelOpt, NoCacheOpt, PythonOpt
+from agents.cli.guards import ModelCalls, in_range, writable_file
 from agents.errors import InputError
 from flows import (
     SOLUTION_MODULE,
@@ -41,17 +42,22 @@ def load_problem(problem: Path, tests: Path, entry: str | None = None) -> Proble
     The tests import the solution from the module ``solution``; the statement's first python
     block, if any, is the starter (signature and imports) the solution must keep.
     """
+    texts = []
     for path, what in ((problem, "problem statement"), (tests, "tests")):
         if not path.is_file():
             raise InputError(f"The {what} file {path} does not exist", "pass an existing file")
-    statement = problem.read_text(encoding="utf-8")
-    source = tests.read_text(encoding="utf-8")
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"The {what} file {path} is not readable UTF-8 text", "pass a text file"
+            ) from exc
+    statement, source = texts
     try:
         suite = load_tests(source)
-    except SyntaxError as exc:
-        raise InputError(
-            f"The tests in {tests} do not parse: {exc.msg} at line {exc.lineno}", "fix them"
-        ) from exc
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes
+        where = f": {exc.msg} at line {exc.lineno}" if isinstance(exc, SyntaxError) else ""
+        raise InputError(f"The tests in {tests} do not parse{where}", "fix them") from exc
     if not suite.cases:
         raise InputError(
             f"No tests found in {tests}",
@@ -167,11 +173,19 @@ def solve(
 ) -> None:
     """Solve a problem with the solve flow: reflect, rank approaches, generate extra tests,
     iterate the code in the sandbox until the tests pass.  Prints the code and which tests
-    pass.  Exit codes: 0 every given test passes, 1 some fail, 2 bad input or error."""
+    pass.  Exit codes: 0 every given test passes, 1 some fail, 2 bad input or error, 3 the
+    model failed on every call."""
     from agents.cli.common import settings_for
     from agents.runtime import open_run
     from flows import Budget, FlowRunner, solve_problem
 
+    in_range("--max-calls", max_calls, low=1)
+    in_range("--max-tokens", max_tokens, low=1)
+    in_range("--max-minutes", max_minutes, above=0)
+    in_range("--candidates", candidates, low=1)
+    in_range("--extra-tests", extra_tests, low=0)
+    out_path = writable_file("--out", out_path)
+    trace = writable_file("--trace", trace)
     loaded = settings_for(
         None, python=python, llm_base_url=llm_base_url, llm_model=llm_model, no_cache=no_cache
     )
@@ -191,9 +205,11 @@ def solve(
     err.print(f"solving for `{spec.entry_point}` with {len(spec.tests.cases)} given test(s)")
     with tempfile.TemporaryDirectory(prefix="assay-solve-") as scratch:
         scratch_dir = Path(scratch)
+        calls = ModelCalls()
         with open_run(
-            s, "solve", repo=scratch_dir, trace_file=trace, sandbox_timeout=SOLVE_RUN_TIMEOUT
-        ) as run:
+            s, "solve", repo=scratch_dir, trace_file=trace, sandbox_timeout=SOLVE_RUN_TIMEOUT,
+            wrap_llm=calls.wrap,
+        ) as run:  # fmt: skip
             assert run.sandbox is not None and run.llm is not None
             runner = FlowRunner(
                 run.llm, budget=budget, trace=run.trace, flow="solve", listener=SolveDisplay()
@@ -204,10 +220,35 @@ def solve(
     if out_path is not None and result.code:
         from agents.cover.writer import write_atomic
 
-        write_atomic(out_path.expanduser(), result.code)
+        write_atomic(out_path, result.code)
         out.print(f"written: {out_path}")
+    calls.check("no code was written" if not result.code else "the code is the starter's")
     if not result.solved:
         raise typer.Exit(1)
+
+
+def _read_summary(file: Path) -> Any:
+    """The summary of a trace file, or :class:`InputError` saying why ``file`` is not one."""
+    from flows import read_trace
+
+    path, fix = file.expanduser(), "pass a .jsonl trace file (ASSAY_HOME/traces/ or --trace)"
+    if path.is_dir():
+        raise InputError(f"Trace file {file} is a directory", fix)
+    if not path.is_file():
+        raise InputError(f"Trace file {file} does not exist", fix)
+    try:
+        records = [r for r in read_trace(path) if isinstance(r, dict)]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file} is not a trace: it is not UTF-8 text", fix) from exc
+    except OSError as exc:
+        raise InputError(f"Cannot read {file}: {exc.strerror}", fix) from exc
+    records = [r for r in records if r.get("event") in ("call", "step")]
+    if not records:
+        raise InputError(f"{file} is not a trace: it holds no call or step records", fix)
+    try:
+        return summarize(records)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{file} has a malformed record ({exc})", fix) from exc
 
 
 @trace_app.command("show")
@@ -220,11 +261,7 @@ def trace_show(
 ) -> None:
     """Render a trace: every model call (stage, sizes, tokens, latency, parse outcome), the
     flow's decisions, and totals per stage."""
-    from flows import read_trace
-
-    if not file.expanduser().is_file():
-        raise InputError(f"Trace file {file} does not exist", "pass a .jsonl file from --trace")
-    summary = summarize(read_trace(file.expanduser()))
+    summary = _read_summary(file)
     start = summary.start or 0.0
     out.print(f"[bold]model calls in {file.name}[/bold]")
     out.print(
@@ -259,8 +296,10 @@ def trace_show(
         )
         if content and ("messages" in record or "response" in record):
             texts.append(f"[bold]── call {n} ({escape(str(record.get('stage')))}) ──[/bold]")
-            for message in record.get("messages", []):
-                texts.append(f"[bold]{message['role']}[/bold]: {escape(message['content'])}")
+            for message in record.get("messages") or []:
+                if isinstance(message, dict):
+                    role, text = escape(str(message.get("role"))), str(message.get("content"))
+                    texts.append(f"[bold]{role}[/bold]: {escape(text)}")
             texts.append(f"[bold]answer[/bold]: {escape(str(record.get('response', '')))}\n")
     for text in texts:
         out.print(text, soft_wrap=True)

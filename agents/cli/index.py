@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from agents.errors import InputError
+from flows import mask_url
 from indexer import StoreError
 
 if TYPE_CHECKING:
@@ -119,7 +120,11 @@ def index_add(
     """Index a repository (a git URL is cloned into ASSAY_HOME); only new blobs are embedded."""
     with _service() as service, _Bars() as bars:
         report = service.add(
-            location, name=name, tier=tier, ref=ref, progress=bars.for_repo(name or location)
+            location,
+            name=name,
+            tier=tier,
+            ref=ref,
+            progress=bars.for_repo(name or mask_url(location)),
         )
     _print_report(report)
 
@@ -166,7 +171,12 @@ def index_status(as_json: JsonOpt = False) -> None:
             counts = {}
     if as_json:
         rows = [
-            {**asdict(r), "tier": policy.tier(r.name), "stored_chunks": counts.get(r.name)}
+            {
+                **asdict(r),
+                "location": mask_url(r.location),
+                "tier": policy.tier(r.name),
+                "stored_chunks": counts.get(r.name),
+            }
             for r in records
         ]
         out.print_json(json.dumps(rows))
@@ -346,7 +356,13 @@ def policy_best_practices(
                 raise InputError(
                     f"Best-practices file {set_from} not found", "pass a markdown file"
                 )
-            text = source.read_text(encoding="utf-8")
+            try:
+                text = source.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    f"Best-practices file {set_from} is not readable UTF-8 text",
+                    "pass a markdown file",
+                ) from exc
         service.set_best_practices(text, repo)
     owner = escape(repo) if repo else "the organisation"
     out.print(f"Best practices of {owner} {'cleared' if clear else 'saved'}.")

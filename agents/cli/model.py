@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from agents.cli.common import BaseUrlOpt, NoCacheOpt
+from flows import mask_url
 
 model_app = typer.Typer(help="The embedded model: install, status, serve, stop, ask.")
 out = Console()
@@ -113,7 +114,7 @@ def status() -> None:
         f"{server.base_url} (pid {server.pid}, {server.owner})" if server else "not running",
     )
     if settings.llm_base_url:
-        table.add_row("in use", f"no: ASSAY_LLM_BASE_URL={settings.llm_base_url}")
+        table.add_row("in use", f"no: ASSAY_LLM_BASE_URL={mask_url(settings.llm_base_url)}")
     out.print(table)
 
 
@@ -131,8 +132,8 @@ def serve(
     settings = settings_for(None).settings
     if settings.llm_base_url:
         out.print(
-            f"ASSAY_LLM_BASE_URL is set ({settings.llm_base_url}): other assay commands will use "
-            "that endpoint, not this server",
+            f"ASSAY_LLM_BASE_URL is set ({mask_url(settings.llm_base_url)}): other assay commands "
+            "will use that endpoint, not this server",
             style="yellow",
             markup=False,
             highlight=False,

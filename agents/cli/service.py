@@ -12,17 +12,55 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agents.cli.common import err, out
+from agents.cli.common import err, out, settings_for
 
 token_app = typer.Typer(help="API tokens of the service (stored hashed).", no_args_is_help=True)
 
 
+LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _level(value: str) -> str:
+    from agents.errors import InputError
+
+    if value.lower() not in LEVELS:
+        raise InputError(f"--log-level {value!r} is not a level", f"use one of {', '.join(LEVELS)}")
+    return value.lower()
+
+
+class _MaskURLs(logging.Filter):
+    """Log lines with URL passwords masked (a traceback's too): logs end up in places many
+    people read."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flows import mask_url
+
+        message = record.getMessage()
+        masked = mask_url(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_url(record.exc_text)
+        return True
+
+
+def mask_logs(*names: str) -> None:
+    """Mask URL passwords in what the handlers of these loggers (the root: ``""``) write."""
+    for name in names:
+        for handler in logging.getLogger(name or None).handlers:
+            if not any(isinstance(f, _MaskURLs) for f in handler.filters):
+                handler.addFilter(_MaskURLs())
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
+        level=getattr(logging, level.upper(), logging.DEBUG),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    mask_logs("")
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -50,7 +88,9 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help="Port (0: any free one).")] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", help="Job threads in this process (default: 1; 0 with Redis)."),
+        typer.Option(
+            "--workers", min=0, help="Job threads in this process (default: 1; 0 with Redis)."
+        ),
     ] = None,
     require_webhook: Annotated[
         list[str] | None,
@@ -70,9 +110,9 @@ def serve(
 
     from agents.errors import ServiceError
     from agents.service.app import create_app, webhook_status
-    from agents.settings import load_settings
 
-    s = load_settings(None, {"service_host": host, "service_port": port}).settings
+    level = _level(log_level)
+    s = settings_for(None, service_host=host, service_port=port).settings
     hooks = webhook_status(s)
     for name in require_webhook or []:
         if name not in hooks:
@@ -80,7 +120,7 @@ def serve(
         if hooks[name] != "enabled":
             raise ServiceError(f"The {name} webhook cannot start: {hooks[name][10:]}",
                                "set the webhook's secret and start again")  # fmt: skip
-    _logging(log_level)
+    _logging(level)
     app = create_app(s, workers=workers)
     sock = _bind(s.service_host, s.service_port)
     bound = sock.getsockname()[1]
@@ -91,15 +131,16 @@ def serve(
     for name, state in hooks.items():
         print(f"webhook /webhooks/{name}: {state}", flush=True)
     config = uvicorn.Config(
-        app, log_level=log_level.lower(), access_log=access_log, lifespan="on",
-        timeout_graceful_shutdown=10,
+        app, log_level=level, access_log=access_log, lifespan="on", timeout_graceful_shutdown=10,
     )  # fmt: skip
+    mask_logs("uvicorn", "uvicorn.error", "uvicorn.access")  # uvicorn's own handlers
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def worker(
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Jobs run at once by this process.")
+        int,
+        typer.Option("--concurrency", "-c", min=1, help="Jobs run at once by this process."),
     ] = 1,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
@@ -108,8 +149,9 @@ def worker(
     from agents.service.jobs import JobQueue
     from agents.settings import load_settings
 
+    level = _level(log_level)
     s = load_settings().settings
-    _logging(log_level)
+    _logging(level)
     queue = JobQueue(s, handlers())
     where = "redis" if s.redis_url is not None else f"sqlite in {s.service_dir} (this machine)"
     print(f"assay worker {queue.identity}: {concurrency} thread(s), jobs from {where}", flush=True)

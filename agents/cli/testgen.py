@@ -21,6 +21,7 @@ from agents.cli.common import (
     ReportOpt,
     TestCommandOpt,
 )
+from agents.cli.guards import ModelCalls, in_range, writable_file
 from agents.errors import InputError
 from agents.testgen.agent import TestgenReport
 from flows import Behaviour
@@ -73,11 +74,19 @@ class TestgenDisplay:
         stamp = time.strftime("%H:%M:%S")
         if kind == "baseline":
             line = f"measuring the baseline: {data['command']} under coverage"
+        elif kind == "explore":
+            line = (
+                f"exploring {data['symbol']}: calling it with generated arguments "
+                f"(up to {data['seconds']:g} s, no model)"
+            )
         elif kind == "stage":
             line = f"[bold]{data['name']}[/bold]"
         elif kind == "attempt":
             b: Behaviour = data["behaviour"]
-            line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
+            if data.get("explored"):
+                line = f"checking what was observed: {escape(b.description[:80])}"
+            else:
+                line = f"writing a test: {escape(b.description[:80])} (try {data['attempt']})"
         elif kind == "accepted":
             line = (
                 f"[green]accepted[/green] {', '.join(data['tests'])}: killed {data['mutant']} "
@@ -86,6 +95,22 @@ class TestgenDisplay:
         elif kind == "rejected":
             detail = str(data["detail"]).splitlines()[0][:100] if data["detail"] else ""
             line = f"[red]rejected[/red] ({data['reason']}) {escape(detail)}"
+        elif kind == "empty-reply":
+            line = "[yellow]the model's reply added nothing[/yellow]: asking once more"
+            if data.get("ask") == 2:
+                line = "[yellow]the model's reply added nothing again[/yellow]: no draft"
+        elif kind == "mutants":
+            line = (
+                f"measuring {data['measuring']} mutants of {data['symbol']} against its new tests"
+            )
+        elif kind == "survivors":
+            line = f"{data['count']} of {data['measured']} mutants survive"
+            if data["count"]:
+                line += ": looking for calls that tell them apart (no model)"
+        elif kind == "rewritten":
+            line = f"[green]rewritten[/green] {data['before']} → {data['after']} (nothing lost)"
+        elif kind == "possible-bug":
+            line = f"[red]possible bug[/red]: {escape(str(data['line']))}"
         elif kind == "verify":
             line = f"running the whole suite with {data['file']}"
         elif kind == "rolled-back":
@@ -103,9 +128,21 @@ def print_behaviours(behaviours: Sequence[Behaviour]) -> None:
     out.print("[bold]Behaviours worth testing:[/bold]")
     for i, behaviour in enumerate(behaviours, 1):
         out.print(f"  {i}. {escape(behaviour.line)}", soft_wrap=True)
+        if behaviour.call:
+            expected = f" → {behaviour.expected}" if behaviour.expected else ""
+            seen = " (observed)" if behaviour.origin == "explored" else ""
+            out.print(f"     e.g. {escape(behaviour.call)}{escape(expected)}{seen}", soft_wrap=True)
 
 
 def print_report(report: TestgenReport) -> None:
+    if report.possible_bugs:
+        out.print("[bold red]Possible bugs[/bold red] (the docstring and the code disagree):")
+        for bug in report.possible_bugs:
+            out.print(
+                f"  - the docstring says {escape(bug['call'])} gives {escape(bug['docstring'])}; "
+                f"the code gives {escape(bug['code'])}",
+                soft_wrap=True,
+            )
     for result in report.results:
         if result.accepted:
             mark = f"[green]✓[/green] {', '.join(result.accepted)}"
@@ -115,8 +152,20 @@ def print_report(report: TestgenReport) -> None:
     out.print(
         f"tests accepted: [bold]{report.accepted}[/bold] of {len(report.results)} behaviour(s); "
         f"calls: {report.calls}; tokens: {report.tokens:,}; time: {report.seconds:.0f} s"
+        + (f" (first test after {report.first_seconds:.0f} s)" if report.first_seconds else "")
         + (f"; stopped: {report.stopped}" if report.stopped else "")
     )
+    mutants = report.mutants
+    if mutants.get("measured"):
+        out.print(
+            f"mutants of the symbol killed by its new tests: {mutants['killed_before']} of "
+            f"{mutants['measured']}"
+            + (f", then {mutants['killed_after']} with the hunt's tests"
+               if mutants["killed_after"] != mutants["killed_before"] else "")
+        )  # fmt: skip
+    if report.rewrite.get("tried"):
+        out.print(f"readable rewrite: {report.rewrite['kept']} of {report.rewrite['tried']} "
+                  "explored test(s) rewritten by the model, nothing lost")  # fmt: skip
     if report.written:
         out.print(f"written: {', '.join(report.written)}")
     if report.removed:
@@ -138,7 +187,10 @@ def tests_command(
         Path | None, typer.Option("--repo", "-C", help="The repository (default: found from PATH).")
     ] = None,
     behaviours: Annotated[
-        int, typer.Option("--behaviours", help="Behaviours to list at most.")
+        int,
+        typer.Option(
+            "--behaviours", help="Behaviours the model may list or add at most (explored: all)."
+        ),
     ] = 5,
     repeat: Annotated[int | None, typer.Option("--repeat", help="Runs in a row to pass.")] = None,
     attempts: Annotated[
@@ -150,8 +202,15 @@ def tests_command(
     candidate_timeout: Annotated[
         float | None, typer.Option("--candidate-timeout", help="Seconds a new test may run.")
     ] = None,
+    no_hunt: Annotated[
+        bool, typer.Option("--no-hunt", help="Do not measure and hunt the symbol's mutants.")
+    ] = False,
+    no_explore: Annotated[
+        bool, typer.Option("--no-explore", help="Do not call the symbol first; the model lists.")
+    ] = False,
     max_minutes: Annotated[
-        float | None, typer.Option("--max-minutes", help="Stop asking after this long.")
+        float | None,
+        typer.Option("--max-minutes", help="Time budget for the symbol [default: 2]."),
     ] = None,
     report_path: ReportOpt = None,
     test_command: TestCommandOpt = None,
@@ -163,12 +222,16 @@ def tests_command(
     """Write tests for one function, method or class: list the behaviours worth testing, let you
     pick, then write a test per behaviour that passes the gates of `assay cover`.
 
-    Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error."""
+    Exit codes: 0 at least one test accepted, 1 none, 2 bad input or error, 3 the model failed
+    on every call."""
     from agents.cli.common import settings_for
     from agents.runtime import open_run
     from agents.testgen.agent import TestgenAgent, TestgenOptions
     from agents.testgen.symbols import find_repo, find_symbol, parse_spec
 
+    in_range("--behaviours", behaviours, low=1)
+    in_range("--max-minutes", max_minutes, above=0)
+    report_path = writable_file("--report", report_path)
     file, qualname = parse_spec(symbol)
     root = (repo or find_repo(file if file.exists() else Path.cwd())).expanduser().resolve()
     if repo is None and _package_root(file) is not None:
@@ -190,10 +253,16 @@ def tests_command(
     )  # fmt: skip
     s = loaded.settings
     options = TestgenOptions.from_settings(
-        s, dry_run=dry_run, behaviours=max(1, behaviours), max_minutes=max_minutes
+        s,
+        dry_run=dry_run,
+        behaviours=max(1, behaviours),
+        **({"explore": False} if no_explore else {}),
+        **({"hunt": False} if no_hunt else {}),
+        **({"max_minutes": max_minutes} if max_minutes is not None else {}),
     )
     display = TestgenDisplay()
-    with open_run(s, "tests", repo=root) as run:
+    calls = ModelCalls()
+    with open_run(s, "tests", repo=root, wrap_llm=calls.wrap) as run:
         assert run.sandbox is not None and run.llm is not None
         agent = TestgenAgent(
             root, run.llm, run.sandbox, target, options, listener=display, settings=s,
@@ -215,7 +284,8 @@ def tests_command(
     if report_path is not None:
         from agents.cover.writer import write_atomic
 
-        write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")
+        write_atomic(report_path, json.dumps(report.as_dict(), indent=2) + "\n")
+    calls.check(f"{report.accepted} tests accepted")
     if not report.accepted:
         raise typer.Exit(1)
 
@@ -244,9 +314,11 @@ def _tests_js(
     the model, the same gates) limited to that function, class or method.  The behaviour list
     of the Python command is not offered for JS/TS yet."""
     from agents.cli.common import settings_for
-    from agents.cli.cover import _cover_js, write_report_json
+    from agents.cli.cover import _check_endpoint
+    from agents.cli.cover_js import cover_js
     from agents.cover.display import print_report as print_cover_report
     from agents.cover.options import CoverOptions
+    from agents.cover.writer import write_atomic
 
     full = (file if file.is_absolute() else Path.cwd() / file).resolve()
     if not full.is_file():
@@ -260,9 +332,9 @@ def _tests_js(
         s, include=(rel,), dry_run=dry_run, max_minutes=max_minutes, mutants="off",
         symbol=qualname,
     )  # fmt: skip
-    report = _cover_js(root, s, options, None)
+    report, _calls = cover_js(root, s, options, None, _check_endpoint)
     print_cover_report(report, out)
     if report_path is not None:
-        write_report_json(report_path.expanduser(), report)
+        write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")
     if not report.accepted:
         raise typer.Exit(1)

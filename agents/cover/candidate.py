@@ -223,9 +223,14 @@ def hints_for(repo: Path, path: str, module: str) -> dict[str, str]:
     siblings: dict[str, str] = {}
     if package and (file.parent / "__init__.py").is_file():
         for other in sorted(file.parent.glob("*.py"))[:200]:
-            if other != file and other.stem != "__init__" and other.stat().st_size < 500_000:
-                text = other.read_text(encoding="utf-8", errors="replace")
-                siblings[f"{package}.{other.stem}"] = text
+            if other == file or other.stem == "__init__" or other.is_symlink():
+                continue
+            try:  # a sibling that vanished, cannot be read or is no file: no hints from it
+                if other.is_file() and other.stat().st_size < 500_000:
+                    text = other.read_text(encoding="utf-8", errors="replace")
+                    siblings[f"{package}.{other.stem}"] = text
+            except OSError:
+                continue
     return import_hints(source, module, siblings, package=package)
 
 

@@ -218,6 +218,11 @@ def _print_mutation(report: CoverReport, console: Console) -> None:
         f"{len(survivors)} survive (--report lists each with its diff: an equivalent mutant "
         "changes nothing observable and cannot be caught)"
     )
+    if report.mutation.get("not_rerun"):
+        console.print(
+            f"{report.mutation['not_rerun']} survivor(s) were not measured again within the time "
+            "budget and count as alive (a longer --max-minutes measures them)"
+        )
     kept = report.mutation.get("tests_for_mutants", {})
     if kept:
         console.print(f"{len(kept)} test(s) were written for a surviving mutant")

@@ -36,6 +36,7 @@ from agents.cover.targets import (
 )
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
+from agents.runtime import past_the_deadline
 from flows import (
     Budget,
     BudgetExhausted,
@@ -81,16 +82,18 @@ class CoverAgent:
         options: CoverOptions,
         listener: Listener | None = None,
         trace: TraceWriter | None = None,
+        started: float | None = None,
     ) -> None:
+        """``started``: when the run's time budget began (``time.monotonic``; default: now)."""
         self.repo = repo
         self.sandbox = sandbox
         self.options = options
         seconds = options.max_minutes * 60 if options.max_minutes is not None else None
         budget = Budget(max_tokens=options.max_tokens, max_seconds=seconds)
-        self.runner = FlowRunner(llm, budget=budget, trace=trace, flow="cover")
+        self.runner = FlowRunner(llm, budget=budget, trace=trace, flow="cover", started=started)
         self.emit: Listener = listener or (lambda kind, data: None)
         self.report = CoverReport(repo=str(repo), sandbox=sandbox.describe())
-        self._started = time.monotonic()
+        self._started = time.monotonic() if started is None else started
         self._changed: dict[str, set[int]] | None = None
         self.files = TestFiles(repo, dry_run=options.dry_run)
 
@@ -122,7 +125,6 @@ class CoverAgent:
             self.mutation = MutationStep.for_run(
                 self.repo, self.sandbox, self.config, opts.mutation_budget, self._changed, self.emit
             )
-            self.mutation.measure_before(files)
         scan = find_targets(self.repo, baseline.coverage, files, changed=self._changed)
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
@@ -130,6 +132,8 @@ class CoverAgent:
         interrupted = False
         hunt = self._hunt(state) if self.mutation and opts.mutants == "raise" else None
         try:
+            if self.mutation is not None:  # within the budget: a slow suite may spend it here
+                self.mutation.measure_before(files, self.runner.seconds_left)
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
             if hunt is not None:  # no model: before the model rounds take the budget
@@ -162,7 +166,7 @@ class CoverAgent:
         after = state.current
         if verify and self.files.accepted:
             self.emit("verify", {"files": sorted(self.files.accepted)})
-            final = self._final_run()
+            final = past_the_deadline(self._final_run)
             if final.passed and final.coverage is not None:
                 after = final.coverage
             elif not self.options.dry_run:
@@ -174,7 +178,8 @@ class CoverAgent:
                 if self.report.rolled_back and not self.options.dry_run:
                     self.sandbox.close()  # the copy still holds what was rolled back
                     self.sandbox.open()
-                self.mutation.measure_after(dict(self.files.accepted))
+                step, accepted = self.mutation, dict(self.files.accepted)
+                past_the_deadline(lambda: step.measure_after(accepted, self.runner.seconds_left))
             self.mutation.outcome.kept_for = dict(self.acceptance.kept_for)
             self.report.mutation = self.mutation.outcome.as_dict()
         if self.options.dry_run:

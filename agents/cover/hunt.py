@@ -49,7 +49,8 @@ class Hunt:
     def explore(self, current: CoverageReport, accepted: dict[str, str]) -> CoverageReport:
         """Differential exploration for the survivors of the suite with the tests
         ``accepted`` so far (no model: run early, before the budget goes to the model)."""
-        survivors = self.step.survivors(dict(accepted))
+        self.check_budget()
+        survivors = self.step.survivors(dict(accepted), self.runner.seconds_left)
         self.emit("survivors", {"count": len(survivors)})
         for path in sorted({ref.path for ref, _ in survivors}):
             self.check_budget()
@@ -59,7 +60,8 @@ class Hunt:
 
     def ask_model(self, accepted: dict[str, str], chain: Chain) -> None:
         """The model for the survivors no call told apart, a few functions at most."""
-        left = self.step.survivors(dict(accepted))
+        self.check_budget()
+        left = self.step.survivors(dict(accepted), self.runner.seconds_left)
         if left:
             self.emit("survivors", {"count": len(left), "model": True})
         for target, items in by_target(self.repo, left)[: self.options.mutant_model_targets]:

@@ -24,7 +24,8 @@ MARK = "ASSAY_MUTANT "
 QUIET = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header"]
 
 
-def _run_one(tests, timeout):
+def _run_one(tests, timeout, stop):
+    """The mutant's outcome; None when the run's time (``stop``) ended it first."""
     pid = os.fork()
     if pid == 0:  # the child: its own process group, quiet, pytest on the tests
         try:
@@ -43,11 +44,12 @@ def _run_one(tests, timeout):
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline or now > stop:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return "timeout"
+            return "timeout" if now > deadline else None
         time.sleep(0.01)
     with contextlib.suppress(OSError):  # what the test left running in its group goes too
         os.killpg(pid, signal.SIGKILL)
@@ -62,7 +64,8 @@ def main(argv):
     import pytest  # noqa: F401  (imported once, before the forks)
 
     out = sys.stdout
-    stop = time.monotonic() + float(spec.get("seconds") or 1e9)  # then start no more mutants
+    # The run's time: no mutant starts after it, and one still running then is not measured.
+    stop = time.monotonic() + float(spec.get("seconds") or 1e9)
     for mutant in spec["mutants"]:
         if time.monotonic() > stop:
             break
@@ -72,10 +75,12 @@ def main(argv):
         try:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(mutant["source"])
-            status = _run_one(mutant["tests"], float(mutant.get("timeout", 30)))
+            status = _run_one(mutant["tests"], float(mutant.get("timeout", 30)), stop)
         finally:
             with open(path, "wb") as handle:
                 handle.write(original)
+        if status is None:
+            break
         out.write("\n" + MARK + json.dumps({"id": mutant["id"], "status": status}) + "\n")
         out.flush()
 

@@ -29,6 +29,7 @@ from agents.cover.mutants import Mutant, all_mutants
 from flows import CoverageReport, Sandbox
 
 Status = Literal["killed", "timeout", "survived", "not-covered"]
+REPORT_SECONDS = 5.0  # a timed score ends this long before its time: the driver's reporting
 MIN_MUTANT_SECONDS = 10.0  # a mutant's run may take this long at least before it counts as hung
 DRIVER = Path(__file__).with_name("mutant_driver.py")
 DRIVER_FILE = "_assay_mutant_driver.py"
@@ -210,6 +211,9 @@ class MutationRunner:
         ``seconds`` (the mutants not started by then are left out of the score)."""
         started = time.monotonic()
         runs, durations = self.who_runs(extra_files)
+        if seconds is not None:  # what is left for the mutants after the suite's run, with
+            # time to report before the run's own deadline stops the sandbox
+            seconds = max(0.0, seconds - (time.monotonic() - started) - REPORT_SECONDS)
         todo = [(ref, m) for ref, m in sample.mutants if only is None or ref.id in only]
         score = Score(refs={ref.id: ref for ref, _ in todo}, total=sample.total)
         batches: list[list[dict[str, Any]]] = [[] for _ in range(self.workers)]
@@ -223,6 +227,8 @@ class MutationRunner:
                 "id": ref.id, "path": ref.path, "source": mutant.source, "tests": list(tests),
                 "timeout": max(MIN_MUTANT_SECONDS, 3 * expected + 5),
             })  # fmt: skip
+        if seconds is not None and seconds < 1:
+            batches = []  # no time left: nothing measured
         with ThreadPoolExecutor(self.workers, thread_name_prefix="assay-mutants") as pool:
             for found in pool.map(lambda batch: self._batch(batch, extra_files, seconds), batches):
                 score.status.update(found)
@@ -245,7 +251,7 @@ class MutationRunner:
             [str(self.sandbox.python), DRIVER_FILE, SPEC_FILE],
             extra_files=files,
             env=self._env,
-            timeout=min(limit, seconds + 60) if seconds else limit,
+            timeout=min(limit, seconds + 30) if seconds else limit,
         )
         found: dict[str, Status] = {}
         for line in run.output.splitlines():

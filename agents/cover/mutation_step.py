@@ -27,6 +27,9 @@ from agents.cover.targets import Target, module_of
 from flows import Sandbox
 
 Listener = Callable[[str, dict[str, Any]], None]
+# The mutation score after the run is measured within what is left of the time budget, or in
+# this many seconds when less is left (survivors not measured again by then count as alive).
+AFTER_SCORE_SECONDS = 20.0
 
 
 @dataclass
@@ -37,6 +40,7 @@ class MutationOutcome:
     before: Score | None = None
     after: Score | None = None
     kept_for: dict[str, str] = field(default_factory=dict)  # "test file::test" → mutant id
+    not_rerun: int = 0  # survivors the time budget left no time to measure again: still alive
 
     def as_dict(self) -> dict[str, Any]:
         after = self.after or self.before
@@ -45,6 +49,7 @@ class MutationOutcome:
             "after": self.after.as_dict() if self.after else None,
             "survivors": [ref.as_dict() for ref in after.survivors()] if after else [],
             "tests_for_mutants": self.kept_for,
+            "not_rerun": self.not_rerun,
         }
 
 
@@ -86,7 +91,7 @@ class MutationStep:
         )  # fmt: skip
         return cls(repo, sandbox, config, budget=budget, changed=changed, emit=emit)
 
-    def measure_before(self, files: Sequence[str]) -> Score:
+    def measure_before(self, files: Sequence[str], seconds: float | None = None) -> Score:
         sample = sample_of(self.repo, files, self.budget)
         if self.changed is not None:  # --diff: the mutants of the changed lines only
             sample.mutants = [
@@ -95,26 +100,35 @@ class MutationStep:
             sample.total = len(sample.mutants)
         self.sample = sample
         self.emit("mutants", {"measuring": len(sample.mutants), "total": sample.total})
-        score = self.runner.score(sample, {})
+        score = self.runner.score(sample, {}, seconds=seconds)
         self.outcome.before = self._current = score
         self.emit("mutation", {"which": "before", "score": score})
         return score
 
-    def survivors(self, extra_files: Mapping[str, str]) -> list[tuple[MutantRef, Mutant]]:
-        """The mutants the suite (with ``extra_files``, the tests accepted so far) lets live."""
+    def survivors(
+        self, extra_files: Mapping[str, str], seconds: float | None = None
+    ) -> list[tuple[MutantRef, Mutant]]:
+        """The mutants the suite (with ``extra_files``, the tests accepted so far) lets live,
+        measured again for at most ``seconds`` (those not rerun by then keep their outcome)."""
         assert self._current is not None, "measure_before first"
         alive = {ref.id for ref in self._current.survivors()}
         if not alive:
             return []
-        again = self.runner.score(self.sample, extra_files, only=alive)
+        again = self.runner.score(self.sample, extra_files, only=alive, seconds=seconds)
+        self.outcome.not_rerun = len(alive - set(again.status))
         self._current = self._current.updated(again.status)
         left = {ref.id for ref in self._current.survivors()}
         return [(ref, m) for ref, m in self.sample.mutants if ref.id in left]
 
-    def measure_after(self, extra_files: Mapping[str, str]) -> Score | None:
+    def measure_after(
+        self, extra_files: Mapping[str, str], seconds_left: float | None = None
+    ) -> Score | None:
+        """The score at the end, in what is left of the run's time (``seconds_left``; None: no
+        limit) or :data:`AFTER_SCORE_SECONDS` when less is left."""
         if self._current is None:
             return None
-        self.survivors(extra_files)
+        seconds = None if seconds_left is None else max(seconds_left, AFTER_SCORE_SECONDS)
+        self.survivors(extra_files, seconds)
         self.outcome.after = self._current
         self.emit("mutation", {"which": "after", "score": self._current})
         return self._current

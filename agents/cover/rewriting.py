@@ -14,9 +14,8 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from agents.cover.acceptance import Acceptance
 from agents.cover.candidate import Candidate, check_static
 from agents.cover.gates import Gatekeeper
 from agents.cover.mutant_gate import MutantGate, NamedMutant
@@ -49,11 +48,30 @@ class RewriteOutcome:
                 "tokens": self.tokens, "examples": self.examples}  # fmt: skip
 
 
+class Files(Protocol):
+    accepted: dict[str, str]  # test path → its text with the run's tests
+
+    def replace(self, path: str, text: str) -> None: ...
+
+
+class Accepted(Protocol):
+    """What the rewrite needs of a run's acceptance (:class:`agents.cover.acceptance.Acceptance`
+    is one; ``assay tests`` has its own)."""
+
+    @property
+    def explored(self) -> list[tuple[str, str, Target]]: ...  # (test file, test, target)
+
+    @property
+    def files(self) -> Files: ...
+
+    def rename(self, path: str, old: str, new: str) -> None: ...
+
+
 @dataclass
 class Rewriter:
     repo: Path
     runner: FlowRunner
-    acceptance: Acceptance
+    acceptance: Accepted
     gates: Gatekeeper
     emit: Listener
     check_budget: Callable[[], None]

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from agents.errors import ConfigError
 from agents.settings import LoadedSettings, load_settings
+from flows import mask_url
 
 Mode = Literal["auto", "local", "service"]
 SECTION = "assay"
@@ -126,5 +127,6 @@ class LspConfig:
         """One line for the log and the status bar: where the work runs."""
         if self.mode != "local" and self.service_url:
             repo = f", repository '{self.service_repo}'" if self.service_repo else ", snippets"
-            return f"service {self.service_url}{repo}"
-        return f"local engine, model {self.llm_base_url or 'embedded (or ASSAY_LLM_BASE_URL)'}"
+            return mask_url(f"service {self.service_url}{repo}")
+        model = self.llm_base_url or "embedded (or ASSAY_LLM_BASE_URL)"
+        return mask_url(f"local engine, model {model}")

@@ -72,6 +72,9 @@ class Host(Protocol):
 
     def pick(self, job: Job, symbol: str, behaviours: list[dict[str, str]]) -> list[int] | None: ...
 
+    def accepted(self, job: Job, test: dict[str, Any]) -> None:
+        """A test passed every gate while the job still runs (shown at once, not at the end)."""
+
 
 class Job:
     """One command's work: its title, progress token (None: no progress UI) and cancel token."""
@@ -85,6 +88,7 @@ class Job:
         self.total = 0
         self.started = time.monotonic()
         self._started = 0
+        self.accepted = 0  # tests accepted so far (streamed to the editor as they pass)
         self.finished = threading.Event()
 
     # -- progress ------------------------------------------------------------------------------
@@ -141,6 +145,12 @@ class Job:
             self.advance(10 + 85 * int(data["done"]) // max(int(data["total"]), 1))
         elif kind == "verify":
             self.advance(90)
+        if kind == "accepted" and data.get("code"):
+            self.accepted += 1
+            test = {"tests": list(data.get("tests") or []), "path": str(data.get("path", "")),
+                    "code": str(data["code"]), "first": self.accepted == 1,
+                    "seconds": round(time.monotonic() - self.started, 1)}  # fmt: skip
+            self.host.accepted(self, test)
         text = describe(kind, data)
         if text:
             self.report(text)
@@ -154,6 +164,16 @@ def describe(kind: str, data: Mapping[str, Any]) -> str | None:
     """One progress line for an event of the testgen, cover or review agent (None: silent)."""
     if kind == "baseline":
         return f"running the project's tests under coverage ({data.get('command', 'pytest')})"
+    if kind == "explore":
+        return f"exploring {data.get('symbol', '')}: calling it with generated arguments"
+    if kind == "mutants":
+        return f"measuring {data.get('measuring')} mutants against the new tests"
+    if kind == "survivors" and data.get("count"):
+        return f"{data.get('count')} mutants survive: looking for calls that tell them apart"
+    if kind == "rewritten":
+        return f"rewritten {data.get('before')} → {data.get('after')}"
+    if kind == "possible-bug":
+        return f"possible bug: {data.get('line', '')}"
     if kind == "behaviours":
         return f"{len(data.get('behaviours') or [])} behaviours worth testing"
     if kind == "targets":
@@ -164,6 +184,8 @@ def describe(kind: str, data: Mapping[str, Any]) -> str | None:
     if kind == "attempt":
         what = data.get("behaviour")
         text = getattr(what, "description", None) or getattr(data.get("target"), "qualname", "")
+        if data.get("explored"):
+            return f"checking what was observed: {str(text)[:70]}"
         return f"asking the model: {str(text)[:70]} (try {data.get('attempt', 1)})"
     if kind == "gates":
         return f"running {', '.join(data.get('tests') or ['the test'])} in the sandbox"

@@ -19,6 +19,7 @@ from agents.lsp.engine import CoverAsk, Outcome, ReviewAsk, ReviewOutcome, Tests
 from agents.lsp.jobs import Cancelled, GuardedLLM, Job
 from agents.runtime import Run
 from agents.settings import Settings
+from flows import mask_url
 
 
 class LocalEngine:
@@ -31,7 +32,7 @@ class LocalEngine:
         guarded by the job's cancel token."""
         from agents.runtime import open_run
 
-        job.report(f"connecting to the model at {s.llm_base_url}" if s.llm_base_url
+        job.report(f"connecting to the model at {mask_url(s.llm_base_url)}" if s.llm_base_url
                    else "starting the embedded model (the first start takes a while)")  # fmt: skip
         with open_run(
             s, f"lsp-{job.kind}", repo=repo, stop_check=job.token.check,  # a cancel kills a run
@@ -57,7 +58,8 @@ class LocalEngine:
             found = agent.prepare()
             if not found:
                 return Outcome("", f"the model listed no behaviour of {ask.symbol} to test")
-            listed = [{"kind": b.kind, "description": b.description} for b in found]
+            listed = [{"kind": b.kind, "description": b.description, "call": b.call,
+                       "expected": b.expected, "origin": b.origin} for b in found]  # fmt: skip
             picked = job.host.pick(job, ask.symbol, listed)
             if not picked:
                 raise Cancelled("no behaviour picked")
@@ -72,13 +74,22 @@ class LocalEngine:
         ]  # fmt: skip
         if report.removed:
             details.append(f"taken out (they broke the suite): {', '.join(report.removed)}")
+        details += [
+            f"possible bug: the docstring says {b['call']} gives {b['docstring']}; "
+            f"the code gives {b['code']}"
+            for b in report.possible_bugs
+        ]
+        bugs = (
+            f"; possible bug: {report.possible_bugs[0]['call']} disagrees with the docstring"
+            if report.possible_bugs else ""
+        )  # fmt: skip
         if not tests:
             reasons = Counter(x for r in report.results for x in r.rejected)
             why = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in reasons.items()) or "none"
-            return Outcome("", f"no test for {ask.symbol} passed the gates (rejected: {why})",
+            return Outcome("", f"no test for {ask.symbol} passed the gates (rejected: {why}){bugs}",
                            details=details)  # fmt: skip
         where = agent.out_path
-        summary = f"{len(tests)} test(s) for {ask.symbol} passed every gate → {where}"
+        summary = f"{len(tests)} test(s) for {ask.symbol} passed every gate → {where}{bugs}"
         return Outcome(report.diff, summary, tests, details)
 
     # -- coverage of one file ---------------------------------------------------------------------

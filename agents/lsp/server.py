@@ -36,6 +36,7 @@ from agents.lsp.jobs import Job, ProgressValue
 
 log = logging.getLogger("assay.lsp")
 PICK_METHOD = "assay/pickBehaviours"
+ACCEPTED_METHOD = "assay/testAccepted"  # {title, tests, path, code, first, seconds}
 STATUS_METHOD = "assay/status"
 
 
@@ -114,6 +115,17 @@ class AssayServer(LanguageServer):
         """A message the user sees (a notification in VS Code)."""
         self.log(message, level)
         self.soon(self.window_show_message, types.ShowMessageParams(type=level, message=message))
+
+    def accepted(self, job: Job, test: dict[str, Any]) -> None:
+        """A test passed its gates while the job runs: at once in the log (with its code), as an
+        ``assay/testAccepted`` notification for clients that show it, and, for the first one,
+        as a message; the edit with every accepted test still comes at the end."""
+        names = ", ".join(test["tests"])
+        self.log(f"[{job.kind}] accepted {names} → {test['path']}:\n{test['code']}")
+        self.soon(self.protocol.notify, ACCEPTED_METHOD, {"title": job.title, **test})
+        if test["first"]:
+            self.tell(f"assay: {names} passed every gate after {test['seconds']:g} s "
+                      "(the edit comes when the job ends)")  # fmt: skip
 
     def pick(self, job: Job, symbol: str, behaviours: list[dict[str, str]]) -> list[int] | None:
         """Which behaviours to test: the client's answer to ``assay/pickBehaviours`` when it

@@ -11,30 +11,109 @@ import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from agents.errors import PlatformError
+from flows import mask_url
 
 _FINGERPRINT = re.compile(r"<!-- assay:finding:([0-9a-f]{6,40}) -->")
+# A command: ``/assay WORD`` or, for the PR commands people know from other bots, ``/WORD``;
+# what follows is its argument (``/ask QUESTION``, ``/assay wrong REASON``).
+_COMMAND = re.compile(
+    r"\A/(?:assay[ \t]+(review|tests|describe|improve|ask|wrong)"
+    r"|(review|tests|describe|improve|ask))(?![\w-])[ \t]*(.*)",
+    re.S,
+)
+MAX_ARGUMENT = 2000
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "assay-bot"
 
 
 class BadPayload(ValueError):
-    """A webhook payload without a field the event must have."""
+    """A webhook payload without a field the event must have, or with one of the wrong shape."""
 
 
-def get_path(payload: Any, path: str) -> Any:
-    """``payload["a"]["b"]`` for ``"a.b"``, or :class:`BadPayload` naming what is missing."""
-    value = payload
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise BadPayload(f"the payload has no {path}")
-        value = value[part]
+# -- webhook payloads: pydantic models of what the bot reads, strict (no "7" for 7) ---------------
+
+M = TypeVar("M", bound=BaseModel)
+SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256, as git prints them
+_PLAIN = {
+    "string_type": "should be a string",
+    "int_type": "should be an integer",
+    "bool_type": "should be true or false",
+    "model_type": "should be an object",
+    "dict_type": "should be an object",
+}
+
+
+class Payload(BaseModel):
+    """A part of a delivery: strict types, unknown fields ignored (hosts send many)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]  # a host's database id
+Number = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]  # a PR number, an MR iid
+Text = Annotated[str, Field(strict=True, max_length=1_000_000)]
+Short = Annotated[str, Field(strict=True, max_length=200)]
+
+
+def commit_sha(value: str) -> str:
+    if not SHA_RE.fullmatch(value):
+        raise ValueError("should be a commit SHA (40 or 64 lowercase hex digits)")
     return value
+
+
+Sha = Annotated[str, Field(strict=True), AfterValidator(commit_sha)]
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A delivered value quoted for an error message, cut short."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _leaf(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """The dotted path of a missing field, down to the first value it must hold: a missing
+    ``repository`` is named ``repository.full_name``."""
+    path, kind = [str(p) for p in loc], model
+    for part in path:
+        field = kind.model_fields.get(part) if isinstance(kind, type) else None
+        kind = field.annotation if field is not None else None  # type: ignore[assignment]
+    while isinstance(kind, type) and issubclass(kind, Payload):
+        required = [n for n, f in kind.model_fields.items() if f.is_required()]
+        if not required:
+            break
+        path.append(required[0])
+        kind = kind.model_fields[required[0]].annotation  # type: ignore[assignment]
+    return ".".join(path)
+
+
+def parse_payload(model: type[M], payload: Any) -> M:
+    """``payload`` as ``model``, or :class:`BadPayload` naming the first field that is missing
+    or wrong (never echoing more than a little of what was sent)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the payload"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        if first["type"] == "missing":
+            raise BadPayload(f"the payload has no {_leaf(model, first['loc'])}{more}") from None
+        msg = _PLAIN.get(first["type"]) or str(first["msg"]).removeprefix("Value error, ")
+        raise BadPayload(f"{where}: {msg[:1].lower()}{msg[1:]}{more}") from None
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """(command, argument) of a comment that starts with a bot command, else None."""
+    found = _COMMAND.match(text.strip())
+    if found is None:
+        return None
+    return found.group(1) or found.group(2), found.group(3).strip()[:MAX_ARGUMENT]
 
 
 @dataclass(frozen=True)
@@ -49,6 +128,7 @@ class PullRequest:
     clone_url: str = ""
     fetch_ref: str = ""  # where the head can be fetched from the base repository
     state: str = "open"
+    body: str = ""  # the description (GitHub's body, GitLab's description)
 
 
 @dataclass
@@ -60,6 +140,7 @@ class InlineComment:
     line: int | None
     body: str
     thread: str = ""  # GitLab: the discussion id
+    thumbs_down: int = 0  # GitHub: 👎 reactions on it (a dismissal)
 
     @property
     def fingerprint(self) -> str | None:
@@ -72,6 +153,7 @@ class NewComment:
     path: str
     line: int
     body: str
+    old_line: int | None = None  # an unchanged line of the diff (a finding on deleted code)
 
 
 @dataclass(frozen=True)
@@ -79,13 +161,15 @@ class Event:
     """A webhook delivery the bot acts on: review a PR or write tests for it."""
 
     platform: str
-    action: str  # "review" or "tests"
+    action: str  # review, tests, describe, improve, ask, wrong
     repo: str
     number: int
     head_sha: str = ""
     installation_id: int | None = None
     clone_url: str = ""
     trigger: str = ""  # opened, synchronize, comment:<id>, …
+    # A command's argument and where it was said: argument, thread (the review thread or
+    # discussion to answer in), path, line, hunk (the lines a thread is about), by (who).
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,6 +204,19 @@ class CodeHost(Protocol):
     def update_inline(self, pr: PullRequest, comment: InlineComment, body: str) -> None: ...
 
     def delete_inline(self, pr: PullRequest, comment: InlineComment) -> None: ...
+
+    def set_description(self, pr: PullRequest, body: str, labels: list[str]) -> None:
+        """Replace the PR's description with ``body`` and add ``labels``."""
+        ...
+
+    def reply(self, pr: PullRequest, thread: str, body: str) -> str:
+        """Answer in a review thread (GitHub: a reply to its first comment; GitLab: a note in
+        the discussion); returns the new comment's id."""
+        ...
+
+    def thread_comment(self, pr: PullRequest, thread: str) -> InlineComment | None:
+        """The first comment of a review thread (one of ours carries a fingerprint)."""
+        ...
 
     def git_auth(self, pr: PullRequest) -> tuple[str, str | None]:
         """(clone URL, HTTP header for git or None): credentials never go into the URL."""
@@ -165,7 +262,7 @@ class HostHTTP:
             raise PlatformError(f"{where} timed out", "try again later", transient=True) from exc
         except httpx.HTTPError as exc:
             raise PlatformError(
-                f"{self.host} is unreachable at {self.client.base_url}: {exc}",
+                mask_url(f"{self.host} is unreachable at {self.client.base_url}: {exc}"),
                 "check the URL setting and the network",
                 transient=True,
             ) from exc

@@ -1,8 +1,8 @@
 """The one module that talks to GitHub: webhooks in, REST calls out, App authentication.
 
 - :func:`verify_signature` checks ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body) in
-  constant time; :func:`parse_event` turns a delivery into an :class:`Event` or a reason to
-  ignore it.
+  constant time; :func:`parse_event` (:mod:`agents.platforms.github_events`) turns a delivery
+  into an :class:`Event` or a reason to ignore it.
 - :class:`GitHubApp` signs a JWT with the App's private key and trades it for an installation
   token (cached until shortly before it expires).
 - :class:`GitHubHost` is the :class:`~agents.platforms.base.CodeHost` for one installation: the
@@ -26,23 +26,12 @@ import httpx
 import jwt
 
 from agents.errors import PlatformError
-from agents.platforms.base import (
-    BadPayload,
-    Event,
-    HostHTTP,
-    InlineComment,
-    NewComment,
-    PullRequest,
-    basic_auth,
-    get_path,
-)
+from agents.platforms.base import HostHTTP, InlineComment, NewComment, PullRequest, basic_auth
+from agents.platforms.github_events import NAME as NAME
+from agents.platforms.github_events import parse_event as parse_event
 
-NAME = "github"
 CHECK_NAME = "assay"
 ACCEPT = "application/vnd.github+json"
-COMMANDS = {"/assay review": "review", "/assay tests": "tests"}
-PR_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
-TRUSTED = {"OWNER", "MEMBER", "COLLABORATOR"}
 FIX_AUTH = "check ASSAY_GITHUB_APP_ID and ASSAY_GITHUB_PRIVATE_KEY_PATH (or ASSAY_GITHUB_TOKEN)"
 
 
@@ -57,54 +46,6 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
 def sign(secret: bytes, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value GitHub sends for ``body`` (tests and benchmarks)."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def parse_event(event: str, payload: Any) -> Event | str:
-    """The bot's work for one delivery, or why there is none (a 2xx "ignored")."""
-    if not isinstance(payload, dict):
-        raise BadPayload("the payload is not a JSON object")
-    installation = (payload.get("installation") or {}).get("id")
-    if event == "pull_request":
-        action = get_path(payload, "action")
-        if action not in PR_ACTIONS:
-            return f"pull_request action '{action}' needs no review"
-        return Event(
-            platform=NAME,
-            action="review",
-            repo=str(get_path(payload, "repository.full_name")),
-            number=int(get_path(payload, "pull_request.number")),
-            head_sha=str(get_path(payload, "pull_request.head.sha")),
-            installation_id=installation,
-            clone_url=str(payload["repository"].get("clone_url", "")),
-            trigger=str(action),
-        )
-    if event == "issue_comment":
-        if get_path(payload, "action") != "created":
-            return "only new comments carry commands"
-        issue = get_path(payload, "issue")
-        if not isinstance(issue, dict) or not issue.get("pull_request"):
-            return "a comment on an issue, not on a pull request"
-        body = str(get_path(payload, "comment.body")).strip()
-        command = next((a for c, a in COMMANDS.items() if body.startswith(c)), None)
-        if command is None:
-            return "no /assay command in the comment"
-        if (payload.get("sender") or {}).get("type") == "Bot":
-            return "comments by bots are not commands"
-        association = (payload.get("comment") or {}).get("author_association", "")
-        if association not in TRUSTED:
-            return f"commands are taken from members only (author is {association or 'unknown'})"
-        return Event(
-            platform=NAME,
-            action=command,
-            repo=str(get_path(payload, "repository.full_name")),
-            number=int(get_path(issue, "number")),
-            installation_id=installation,
-            clone_url=str(payload["repository"].get("clone_url", "")),
-            trigger=f"comment:{get_path(payload, 'comment.id')}",
-        )
-    if event == "ping":
-        return "ping"
-    return f"event '{event}' is not handled"
 
 
 class GitHubApp:
@@ -147,6 +88,17 @@ class GitHubApp:
             return token
 
 
+def _inline(c: dict[str, Any]) -> InlineComment:
+    reactions = c.get("reactions") or {}
+    return InlineComment(
+        id=str(c["id"]),
+        path=c.get("path", ""),
+        line=c.get("line") or c.get("original_line"),
+        body=c.get("body") or "",
+        thumbs_down=int(reactions.get("-1") or 0) if isinstance(reactions, dict) else 0,
+    )
+
+
 class _TokenAuth(httpx.Auth):
     def __init__(self, token: Callable[[], str]) -> None:
         self.token = token
@@ -180,6 +132,7 @@ class GitHubHost:
             clone_url=(data["base"].get("repo") or {}).get("clone_url", ""),
             fetch_ref=f"refs/pull/{number}/head",
             state=data.get("state", "open"),
+            body=data.get("body") or "",
         )
 
     def diff(self, pr: PullRequest) -> str:
@@ -251,15 +204,29 @@ class GitHubHost:
     def inline_comments(self, pr: PullRequest) -> list[InlineComment]:
         out = []
         for c in self.http.pages(f"/repos/{pr.repo}/pulls/{pr.number}/comments"):
-            comment = InlineComment(
-                id=str(c["id"]),
-                path=c.get("path", ""),
-                line=c.get("line") or c.get("original_line"),
-                body=c.get("body") or "",
-            )
+            comment = _inline(c)
             if comment.fingerprint:
                 out.append(comment)
         return out
+
+    def set_description(self, pr: PullRequest, body: str, labels: list[str]) -> None:
+        self.http.json("PATCH", f"/repos/{pr.repo}/pulls/{pr.number}", json={"body": body})
+        if labels:
+            url = f"/repos/{pr.repo}/issues/{pr.number}/labels"
+            self.http.json("POST", url, json={"labels": labels})
+
+    def reply(self, pr: PullRequest, thread: str, body: str) -> str:
+        url = f"/repos/{pr.repo}/pulls/{pr.number}/comments/{thread}/replies"
+        return str(self.http.json("POST", url, json={"body": body})["id"])
+
+    def thread_comment(self, pr: PullRequest, thread: str) -> InlineComment | None:
+        try:
+            data = self.http.json("GET", f"/repos/{pr.repo}/pulls/comments/{thread}")
+        except PlatformError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _inline(data) if isinstance(data, dict) else None
 
     def post_inline(self, pr: PullRequest, comments: list[NewComment], summary: str) -> None:
         body = {

@@ -19,16 +19,23 @@ from agents.platforms.base import (
     BadPayload,
     Event,
     HostHTTP,
+    Id,
     InlineComment,
     NewComment,
+    Number,
+    Payload,
     PullRequest,
+    Sha,
+    Short,
+    Text,
     basic_auth,
-    get_path,
+    parse_command,
+    parse_payload,
+    shown,
 )
 
 NAME = "gitlab"
 STATUS_NAME = "assay"
-COMMANDS = {"/assay review": "review", "/assay tests": "tests"}
 FIX_AUTH = "check ASSAY_GITLAB_TOKEN (a project or group access token with the api scope)"
 STATES = {"success": "success", "neutral": "success", "failure": "failed", "skipped": "canceled"}
 
@@ -40,46 +47,176 @@ def verify_token(secret: bytes, header: str | None) -> bool:
     return hmac.compare_digest(secret, header.encode())
 
 
+class _Project(Payload):
+    id: Id  # the bot addresses projects by id: no name to trust
+    git_http_url: Text | None = None
+
+
+class _Commit(Payload):
+    id: Sha
+
+
+class _MRTriage(Payload):
+    action: Short = ""
+    oldrev: Short | None = None
+
+
+class _MRAttributes(_MRTriage):
+    iid: Number
+    last_commit: _Commit
+
+
+class _MRTriageEvent(Payload):
+    object_attributes: _MRTriage
+
+
+class MergeRequestEvent(Payload):
+    """What the bot reads of a ``Merge Request Hook``."""
+
+    project: _Project
+    object_attributes: _MRAttributes
+
+
+class _NoteTriage(Payload):
+    noteable_type: Short = ""
+    note: Text = ""
+
+
+class _Position(Payload):
+    new_path: Text | None = None
+    new_line: Number | None = None
+
+
+class _NoteAttributes(_NoteTriage):
+    id: Id
+    discussion_id: Short = ""
+    position: _Position | None = None
+
+
+class _User(Payload):
+    bot: bool | None = None
+    username: Short = ""
+
+
+class _MergeRequest(Payload):
+    iid: Number
+    last_commit: _Commit | None = None
+
+
+class _NoteTriageEvent(Payload):
+    object_attributes: _NoteTriage
+    user: _User | None = None
+
+
+class NoteEvent(Payload):
+    """What the bot reads of a ``Note Hook`` on a merge request."""
+
+    project: _Project
+    object_attributes: _NoteAttributes
+    merge_request: _MergeRequest
+    user: _User | None = None
+
+
+class _AwardTriage(Payload):
+    name: Short = ""
+    awardable_type: Short = ""
+    action: Short = "award"
+
+
+class _AwardTriageEvent(Payload):
+    object_attributes: _AwardTriage
+
+
+class _Award(_AwardTriage):
+    id: Id
+    awardable_id: Id
+
+
+class EmojiEvent(Payload):
+    """What the bot reads of an ``Emoji Hook``: a 👎 on a note of a merge request."""
+
+    project: _Project
+    object_attributes: _Award
+    merge_request: _MergeRequest
+    user: _User | None = None
+
+
+def _emoji(payload: Any) -> Event | str:
+    """A 👎 awarded to a note: a dismissal of the finding the note is (checked by the job)."""
+    award = parse_payload(_AwardTriageEvent, payload).object_attributes
+    if award.name != "thumbsdown" or award.awardable_type != "Note" or award.action != "award":
+        return "only a thumbs-down awarded to a note dismisses a finding"
+    if not isinstance(payload, dict) or not payload.get("merge_request"):
+        return "an emoji on something other than a merge request"
+    found = parse_payload(EmojiEvent, payload)
+    user = found.user.username if found.user is not None and found.user.username else ""
+    return Event(
+        platform=NAME,
+        action="wrong",
+        repo=str(found.project.id),
+        number=found.merge_request.iid,
+        clone_url=found.project.git_http_url or "",
+        trigger=f"comment:award-{found.object_attributes.id}",
+        extra={"note": str(found.object_attributes.awardable_id), "argument": "👎 on the MR",
+               "by": f"{NAME}:{user}" if user else NAME},
+    )  # fmt: skip
+
+
 def parse_event(event: str, payload: Any) -> Event | str:
-    """The bot's work for one delivery, or why there is none (a 2xx "ignored")."""
+    """The bot's work for one delivery, or why there is none (a 2xx "ignored").  A delivery of
+    an event the bot acts on whose fields are missing or of the wrong shape is
+    :class:`BadPayload` naming the field: no job is made from it."""
+    if event not in ("Merge Request Hook", "Note Hook", "Emoji Hook"):
+        return f"event {shown(event)} is not handled"
     if not isinstance(payload, dict):
         raise BadPayload("the payload is not a JSON object")
+    if event == "Emoji Hook":
+        return _emoji(payload)
     if event == "Merge Request Hook":
-        attrs = get_path(payload, "object_attributes")
-        action = attrs.get("action", "")
-        if action == "update" and not attrs.get("oldrev"):
+        action = parse_payload(_MRTriageEvent, payload).object_attributes
+        if action.action == "update" and not action.oldrev:
             return "merge request update without new commits"
-        if action not in ("open", "reopen", "update"):
-            return f"merge request action '{action}' needs no review"
+        if action.action not in ("open", "reopen", "update"):
+            return f"merge request action {shown(action.action)} needs no review"
+        mr = parse_payload(MergeRequestEvent, payload)
         return Event(
             platform=NAME,
             action="review",
-            repo=str(get_path(payload, "project.id")),
-            number=int(get_path(attrs, "iid")),
-            head_sha=str(get_path(attrs, "last_commit.id")),
-            clone_url=str(payload["project"].get("git_http_url", "")),
-            trigger=action,
+            repo=str(mr.project.id),
+            number=mr.object_attributes.iid,
+            head_sha=mr.object_attributes.last_commit.id,
+            clone_url=mr.project.git_http_url or "",
+            trigger=action.action,
         )
-    if event == "Note Hook":
-        attrs = get_path(payload, "object_attributes")
-        if attrs.get("noteable_type") != "MergeRequest":
-            return "a note on something other than a merge request"
-        note = str(attrs.get("note", "")).strip()
-        command = next((a for c, a in COMMANDS.items() if note.startswith(c)), None)
-        if command is None:
-            return "no /assay command in the note"
-        if (payload.get("user") or {}).get("bot"):
-            return "notes by bots are not commands"
-        return Event(
-            platform=NAME,
-            action=command,
-            repo=str(get_path(payload, "project.id")),
-            number=int(get_path(payload, "merge_request.iid")),
-            head_sha=str((payload["merge_request"].get("last_commit") or {}).get("id", "")),
-            clone_url=str(payload["project"].get("git_http_url", "")),
-            trigger=f"comment:{get_path(attrs, 'id')}",
-        )
-    return f"event '{event}' is not handled"
+    triage = parse_payload(_NoteTriageEvent, payload)
+    if triage.object_attributes.noteable_type != "MergeRequest":
+        return "a note on something other than a merge request"
+    command = parse_command(triage.object_attributes.note)
+    if command is None:
+        return "no /assay command in the note"
+    if triage.user is not None and triage.user.bot:
+        return "notes by bots are not commands"
+    found = parse_payload(NoteEvent, payload)
+    last = found.merge_request.last_commit
+    attrs = found.object_attributes
+    user = found.user.username if found.user is not None and found.user.username else ""
+    extra: dict[str, Any] = {"argument": command[1], "by": f"{NAME}:{user}" if user else NAME}
+    if attrs.discussion_id:
+        extra["thread"] = attrs.discussion_id
+    if attrs.position is not None and attrs.position.new_path:
+        extra.update(path=attrs.position.new_path, line=attrs.position.new_line)
+    if command[0] == "wrong" and "thread" not in extra:
+        return "/assay wrong is a reply in an assay finding's discussion"
+    return Event(
+        platform=NAME,
+        action=command[0],
+        repo=str(found.project.id),
+        number=found.merge_request.iid,
+        head_sha=last.id if last else "",
+        clone_url=found.project.git_http_url or "",
+        trigger=f"comment:{found.object_attributes.id}",
+        extra=extra,
+    )
 
 
 def _file_header(d: dict[str, Any]) -> str:
@@ -131,6 +268,7 @@ class GitLabHost:
             clone_url=(project or {}).get("http_url_to_repo", ""),
             fetch_ref=f"refs/merge-requests/{number}/head",
             state="open" if data.get("state") == "opened" else data.get("state", ""),
+            body=data.get("description") or "",
         )
 
     def diff(self, pr: PullRequest) -> str:
@@ -189,6 +327,33 @@ class GitLabHost:
                 out.append(comment)
         return out
 
+    def set_description(self, pr: PullRequest, body: str, labels: list[str]) -> None:
+        data: dict[str, Any] = {"description": body}
+        if labels:
+            data["add_labels"] = ",".join(labels)
+        self.http.json("PUT", self._mr(pr), json=data)
+
+    def reply(self, pr: PullRequest, thread: str, body: str) -> str:
+        url = f"{self._mr(pr)}/discussions/{quote(thread, safe='')}/notes"
+        return str(self.http.json("POST", url, json={"body": body})["id"])
+
+    def thread_comment(self, pr: PullRequest, thread: str) -> InlineComment | None:
+        url = f"{self._mr(pr)}/discussions/{quote(thread, safe='')}"
+        try:
+            discussion = self.http.json("GET", url)
+        except PlatformError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        notes = (discussion or {}).get("notes") or []
+        if not notes:
+            return None
+        position = notes[0].get("position") or {}
+        return InlineComment(
+            id=str(notes[0]["id"]), path=position.get("new_path", ""),
+            line=position.get("new_line"), body=notes[0].get("body") or "", thread=thread,
+        )  # fmt: skip
+
     def post_inline(self, pr: PullRequest, comments: list[NewComment], summary: str) -> None:
         for c in comments:
             position = {
@@ -200,6 +365,8 @@ class GitLabHost:
                 "new_path": c.path,
                 "new_line": c.line,
             }
+            if c.old_line is not None:  # an unchanged line: GitLab wants both sides
+                position["old_line"] = c.old_line
             body = {"body": c.body, "position": position}
             self.http.json("POST", f"{self._mr(pr)}/discussions", json=body)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from agents.gitdiff import Hunk, parse_diff
 from agents.review import prompts
+from agents.review.checks import CheckOptions, FindingChecker
 from agents.review.context import NoContext, ReviewContext
 from agents.review.diff import Skipped, select_hunks
 from agents.review.report import CATEGORIES, SEVERITIES, Finding, ReviewReport
@@ -196,9 +197,17 @@ def dedupe(findings: list[Finding]) -> tuple[list[Finding], int]:
     return kept, dropped
 
 
+def backed(finding: Finding) -> bool:
+    """Whether something assay ran backs the finding (the behaviour diff, a confirmed input)."""
+    return finding.source != "model" or finding.confirmed
+
+
 def cap(findings: list[Finding], total: int, per_file: int) -> tuple[list[Finding], int]:
-    """The most severe findings within the limits, in file and line order."""
-    ranked = sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.path, f.line))
+    """The most severe findings within the limits (those with evidence first), in file and line
+    order."""
+    ranked = sorted(
+        findings, key=lambda f: (not backed(f), SEVERITIES.index(f.severity), f.path, f.line)
+    )
     kept: list[Finding] = []
     per: dict[str, int] = {}
     for f in ranked:
@@ -232,14 +241,18 @@ class ReviewAgent:
         context: ReviewContext | None = None,
         listener: Listener | None = None,
         trace: TraceWriter | None = None,
+        check: CheckOptions | None = None,
     ) -> None:
         self.runner = FlowRunner(llm, trace=trace, flow="review")
+        self.check = check  # None: model findings are not checked
         self.options = options or ReviewOptions()
         self.stage = replace(REVIEW_STAGE, max_tokens=self.options.answer_tokens)
         self.context: ReviewContext = context or NoContext()
         self.emit: Listener = listener or (lambda kind, data: None)
 
-    def review(self, diff: str, *, head: str = "") -> ReviewReport:
+    def review(self, diff: str, *, head: str = "", extra: Sequence[Finding] = ()) -> ReviewReport:
+        """Findings on ``diff``; ``extra`` findings (the behaviour diff's) join them before the
+        duplicates and the limits."""
         started = time.monotonic()
         opts = self.options
         files = parse_diff(diff)
@@ -258,6 +271,9 @@ class ReviewAgent:
         self.emit("plan", {"calls": len(groups), "skipped": len(selection.skipped)})
         practices = self.context.best_practices()
         found: list[Finding] = []
+        self.checker = (
+            FindingChecker(self.runner, self.check, report.checks) if self.check else None
+        )
         for i, group in enumerate(groups):
             if opts.max_seconds is not None and time.monotonic() - started > opts.max_seconds:
                 report.skipped += [
@@ -269,7 +285,7 @@ class ReviewAgent:
             self.emit("call", {"done": i, "total": len(groups), "path": group[0].path})
             found += self._review_group(group, practices, report)
         report.index = self.context.status
-        kept, report.duplicates = dedupe(found)
+        kept, report.duplicates = dedupe([*extra, *found])
         min_rank = SEVERITIES.index(normalize_severity(opts.min_severity))
         kept = [f for f in kept if SEVERITIES.index(f.severity) <= min_rank]
         report.findings, report.capped = cap(kept, opts.max_findings, opts.max_per_file)
@@ -330,4 +346,7 @@ class ReviewAgent:
                     anchor=text,
                 )
             )
+        if self.checker is not None and out:
+            module = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+            out = self.checker.check(out, group, module)
         return out

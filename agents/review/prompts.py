@@ -47,3 +47,67 @@ SUMMARY_TITLE = "assay review"
 MARKER_SUMMARY = "<!-- assay:summary -->"
 MARKER_TESTS = "<!-- assay:tests -->"
 MARKER_FINDING = "<!-- assay:finding:{fingerprint} -->"
+
+# The second look at one finding: a score, a reason, and a call that shows it, if there is one.
+CHECK_SYSTEM = """\
+You check a code reviewer's claim against the code. Most claims of automated reviewers are \
+wrong or irrelevant: score a claim high only if the code really has that problem. Answer with \
+one ```yaml block and nothing else."""
+
+CHECK = """\
+File `{path}` (module `{module}`). The change, with new-side line numbers on the left:
+```diff
+{hunks}
+```
+
+A reviewer says about line {line}: "{message}"
+
+Is this a real problem of the added lines? Score it from 0 (wrong or irrelevant) to 10 (a \
+certain bug), with a one-sentence reason. If a concrete call of a function of this file shows \
+the problem, give it as a Python expression using the function's name (e.g. `parse('')`), and \
+what goes wrong: `raises` if the call raises, or the value it should return as a literal.
+```yaml
+score: <0-10>
+reason: <one sentence>
+call: <optional>
+expect: <optional: raises | the correct value>
+```"""
+
+DESCRIBE_SYSTEM = """\
+You describe a code change for its pull request. Say what the change does, from the diff \
+alone, plainly and briefly. Answer with one ```yaml block and nothing else."""
+
+DESCRIBE = """\
+The change (files: {files}):
+```diff
+{diff}
+```
+
+Describe it as YAML:
+```yaml
+title: <a short imperative title>
+type: feature | bugfix | refactor | docs | tests | chore
+summary: <two or three sentences: what changes and why it matters>
+walkthrough:
+  - path: <a changed file>
+    change: <one sentence: what changes in it>
+labels: [<up to three short labels>]
+```"""
+
+ASK_SYSTEM = """\
+You answer a developer's question about a code change, from the change, the related code and \
+the team's practices shown. Be brief and concrete; say so when the code shown does not answer \
+it. Plain text or markdown, no preamble."""
+
+ASK = """\
+{practices}{related}{lines}The change:
+```diff
+{diff}
+```
+
+Question: {question}"""
+
+MARKER_DESCRIBE_START = "<!-- assay:describe:start -->"
+MARKER_DESCRIBE_END = "<!-- assay:describe:end -->"
+MARKER_IMPROVE = "<!-- assay:improve -->"
+MARKER_ASK = "<!-- assay:ask:{id} -->"

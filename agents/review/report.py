@@ -39,6 +39,14 @@ class Finding:
     message: str
     suggestion: str | None = None
     anchor: str = ""  # the code on that line: findings follow their code when lines shift
+    source: str = "model"  # "model" | "behaviour" (the behaviour diff) | "crash" (a new function)
+    evidence: str = ""  # what assay ran that backs the finding
+    test: str | None = None  # a regression test: passes on the base, fails on the head
+    confirmed: bool = False  # the failing input the finding claims was run and failed
+    score: int | None = None  # the second look's score (0-10) of a model finding
+    verified: bool = False  # the suggestion was applied and the tests passed with it
+    suggestion_start: int | None = None  # a suggestion replacing lines start..line (a function)
+    call: str = ""  # the failing call a confirmed finding claimed
 
     @property
     def fingerprint(self) -> str:
@@ -73,6 +81,82 @@ class TestsSection:
 
 
 @dataclass
+class Change:
+    """A function whose behaviour differs between base and head (or a new one that crashes)."""
+
+    path: str
+    qualname: str
+    line: int  # on the head side: where the finding lands
+    expr: str
+    before: dict[str, Any]  # {} for a new function's crash
+    after: dict[str, Any]
+    kind: str  # "result" | "state" | "crash"
+    differing: int = 1  # calls of this function that differ
+    compared: int = 1
+    test: str = ""  # a regression test that passes on the base and fails on the head
+    message: str = ""
+
+
+@dataclass
+class BehaviourSection:
+    """The behaviour diff: the same calls on base and head, what differed."""
+
+    functions: int = 0  # changed functions with a base and a head
+    new_functions: int = 0
+    calls: int = 0  # calls compared (stable on both sides)
+    same: int = 0
+    ignored: int = 0  # not the same twice on one side, or not callable on one side
+    changes: list[Change] = field(default_factory=list)
+    crashes: list[Change] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str = ""
+
+    def summary(self) -> str:
+        """The one line a review shows: a refactor signal, or what changed."""
+        fns = f"{self.functions} changed function(s)"
+        ignored = (
+            f"; {self.ignored} nondeterministic or uncallable call(s) ignored"
+            if self.ignored
+            else ""
+        )
+        if self.note and not self.calls:
+            return f"Behaviour diff: {self.note}."
+        if not self.changes:
+            return f"Behaviour diff: no behaviour change in {self.calls} call(s) of {fns}{ignored}."
+        differ = sum(c.differing for c in self.changes)
+        return (
+            f"Behaviour diff: behaviour changed in {len(self.changes)} of {fns} "
+            f"({differ} of {self.calls} call(s) differ){ignored}."
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BehaviourSection:
+        names = Change.__dataclass_fields__
+        keep = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("changes", "crashes"):
+            keep[key] = [
+                Change(**{k: v for k, v in c.items() if k in names}) for c in keep.get(key, [])
+            ]
+        return cls(**keep)
+
+
+@dataclass
+class Checks:
+    """What the checks of model findings and suggestions did (counts for the summary)."""
+
+    scored: int = 0  # model findings the second look scored
+    low_score: int = 0  # dropped: scored below the threshold
+    confirmed: int = 0  # a claimed failing input failed when run
+    refuted: int = 0  # dropped: a claimed failing input ran fine
+    suggestions_verified: int = 0
+    suggestions_dropped: int = 0  # a suggested change the tests did not pass with
+    suggestions_fixed: int = 0  # … of the verified: repaired by the solve flow first
+    suppressed: int = 0  # findings a person marked wrong before
+    threshold: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ReviewReport:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -91,6 +175,8 @@ class ReviewReport:
     wall_seconds: float = 0.0
     head: str = ""
     tests: TestsSection | None = None
+    behaviour: BehaviourSection | None = None
+    checks: Checks = field(default_factory=Checks)
 
     @property
     def tokens(self) -> int:
@@ -122,15 +208,67 @@ class ReviewReport:
         if tests is not None:
             names = TestsSection.__dataclass_fields__
             keep["tests"] = TestsSection(**{k: v for k, v in tests.items() if k in names})
+        if data.get("behaviour") is not None:
+            keep["behaviour"] = BehaviourSection.from_dict(data["behaviour"])
+        checks = data.get("checks") or {}
+        keep["checks"] = Checks(
+            **{k: v for k, v in checks.items() if k in Checks.__dataclass_fields__}
+        )
         return cls(**keep)
+
+
+def evidence_label(finding: Finding) -> str:
+    """How a finding is backed, in a few words ("" for a model finding nothing checked)."""
+    if finding.source == "behaviour":
+        return "behaviour diff"
+    if finding.source == "crash":
+        return "ran it"
+    if finding.confirmed:
+        return "confirmed by running it"
+    return ""
 
 
 def finding_markdown(finding: Finding, *, suggestion_fence: str = "suggestion") -> str:
     """The body of one inline comment, with its fingerprint marker."""
-    body = f"**{finding.severity} · {finding.category}** {finding.message}"
+    label = evidence_label(finding)
+    body = f"**{finding.severity} · {finding.category}**" + (f" · _{label}_" if label else "")
+    body += f" {finding.message}"
+    if finding.evidence:
+        body += f"\n\n{finding.evidence}"
     if finding.suggestion:
-        body += f"\n\n```{suggestion_fence}\n{finding.suggestion.rstrip()}\n```"
+        note = "Suggested change, verified: the repository's tests pass with it." * finding.verified
+        body += f"\n\n{note}\n```{suggestion_fence}\n{finding.suggestion.rstrip()}\n```"
+    if finding.test:
+        body += (
+            "\n\n<details><summary>regression test (if the change was not intended, this test "
+            "fails on this PR)</summary>\n\n```python\n"
+            + finding.test.rstrip()
+            + "\n```\n</details>"
+        )
     return body + "\n\n" + prompts.MARKER_FINDING.format(fingerprint=finding.fingerprint)
+
+
+def checks_line(report: ReviewReport) -> str:
+    """What the checks dropped and why, in one sentence ("" when they did nothing)."""
+    c = report.checks
+    parts = []
+    if c.low_score:
+        parts.append(f"{c.low_score} scored below {c.threshold}/10 by a second look")
+    if c.refuted:
+        parts.append(f"{c.refuted} whose failing input ran fine")
+    if c.suppressed:
+        parts.append(f"{c.suppressed} marked wrong before")
+    if c.suggestions_dropped:
+        parts.append(f"{c.suggestions_dropped} suggestion(s) the tests failed with")
+    done = []
+    if c.confirmed:
+        done.append(f"{c.confirmed} confirmed by running it")
+    if c.suggestions_verified:
+        done.append(f"{c.suggestions_verified} suggestion(s) verified by the tests")
+    text = ("Checks dropped " + ", ".join(parts) + ".") if parts else ""
+    if done:
+        text += (" " if text else "") + "Checks: " + ", ".join(done) + "."
+    return text
 
 
 def _ranges(lines: list[int]) -> str:
@@ -195,10 +333,13 @@ def summary_markdown(report: ReviewReport, *, marker: bool = True) -> str:
         f"{report.wall_seconds:.0f} s · index: {report.index}",
         "",
     ]
+    if report.behaviour is not None:
+        lines += [report.behaviour.summary(), ""]
     if report.findings:
-        lines += ["| severity | where | finding |", "|---|---|---|"]
+        lines += ["| severity | where | finding | evidence |", "|---|---|---|---|"]
         for f in report.findings:
-            lines.append(f"| {f.severity} | `{f.path}:{f.line}` | {_cell(f.message)} |")
+            where = f"`{f.path}:{f.line}`"
+            lines.append(f"| {f.severity} | {where} | {_cell(f.message)} | {evidence_label(f)} |")
     elif report.reviewed_hunks:
         lines.append(f"No problems found in the {report.reviewed_hunks} hunk(s) reviewed.")
     else:
@@ -212,6 +353,8 @@ def summary_markdown(report: ReviewReport, *, marker: bool = True) -> str:
         dropped.append(f"{report.duplicates} duplicate(s)")
     if dropped:
         lines += ["", "Findings left out: " + ", ".join(dropped) + "."]
+    if checks_line(report):
+        lines += ["", checks_line(report)]
     if report.skipped:
         lines += ["", f"**Not reviewed** ({len(report.skipped)}):"]
         for s in report.skipped[:MAX_SKIPPED_SHOWN]:

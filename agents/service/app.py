@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +23,9 @@ from agents.errors import AssayError
 from agents.service.admin import AdminStore
 from agents.service.auth import Problem, RateLimiter
 from agents.service.jobs import Handler, JobQueue
+from agents.service.limits import RequestLimits, TooLarge
 from agents.settings import Settings
+from flows import mask_url
 
 log = logging.getLogger("assay.service")
 
@@ -91,9 +94,19 @@ def create_app(
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.webhooks = hooks
 
+    app.add_middleware(RequestLimits, limit=settings.max_body_bytes, admin=admin)
+
     @app.exception_handler(Problem)
     async def _auth(request: Request, exc: Problem) -> JSONResponse:
         return exc.response()
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid_request", "detail": invalid(exc)}, status_code=422)
 
     @app.exception_handler(AssayError)
     async def _assay(request: Request, exc: AssayError) -> JSONResponse:
@@ -118,12 +131,25 @@ def create_app(
     return app
 
 
+def invalid(exc: RequestValidationError) -> str:
+    """One line naming the first field a request got wrong (never echoing what was sent)."""
+    errors = list(exc.errors())
+    if not errors:
+        return "the request is not valid"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the body"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {msg}{more}"
+
+
 def _check(fn: Any) -> dict[str, Any]:
+    """One readiness check: ok and what it found, URL passwords masked."""
     try:
         detail = fn()
     except Exception as exc:
-        return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"ok": True, "detail": detail}
+        return {"ok": False, "detail": mask_url(f"{type(exc).__name__}: {exc}")[:300]}
+    return {"ok": True, "detail": mask_url(str(detail))}
 
 
 def readiness(app: FastAPI) -> dict[str, dict[str, Any]]:

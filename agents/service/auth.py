@@ -119,27 +119,35 @@ class Problem(Exception):
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="assay"'}
 
 
+def authenticate(store: AdminStore, header: str) -> TokenRecord:
+    """The live token of an ``Authorization`` header, or a 401 :class:`Problem` saying what to
+    do.  Run before the request's body is read (:mod:`agents.service.limits`)."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401, "unauthorized",
+            "no API token: send 'Authorization: Bearer <token>' "
+            "(create one with 'assay token create NAME --scope read')",
+            CHALLENGE,
+        )  # fmt: skip
+    record = verify(store, token.strip())
+    if record is None:
+        raise Problem(
+            401, "unauthorized",
+            "the API token is unknown or revoked: create a new one with 'assay token create'",
+            {"WWW-Authenticate": 'Bearer realm="assay", error="invalid_token"'},
+        )  # fmt: skip
+    return record
+
+
 def require(scope: str) -> Callable[[Request], Caller]:
     """A FastAPI dependency: the caller's token must carry ``scope`` (and be within its rate)."""
 
     def dependency(request: Request) -> Caller:
         state = request.app.state
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Problem(
-                401, "unauthorized",
-                "no API token: send 'Authorization: Bearer <token>' "
-                "(create one with 'assay token create NAME --scope read')",
-                CHALLENGE,
-            )  # fmt: skip
-        record = verify(state.admin, token.strip())
+        record = getattr(request.state, "token", None)  # checked before the body was read
         if record is None:
-            raise Problem(
-                401, "unauthorized",
-                "the API token is unknown or revoked: create a new one with 'assay token create'",
-                {"WWW-Authenticate": 'Bearer realm="assay", error="invalid_token"'},
-            )  # fmt: skip
+            record = authenticate(state.admin, request.headers.get("authorization", ""))
         caller = Caller(record)
         if scope not in caller.scopes:
             raise Problem(

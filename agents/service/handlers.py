@@ -174,6 +174,6 @@ def coverage_job(ctx: JobContext) -> dict[str, Any]:
 
 
 def handlers() -> dict[str, Handler]:
-    from agents.service.bot import pr_job
+    from agents.service.commands import pr_job
 
     return {"review": review_job, "tests": tests_job, "coverage": coverage_job, "pr": pr_job}

@@ -33,10 +33,18 @@ from huey.consumer import Consumer
 from agents.errors import AssayError, PlatformError
 from agents.service.store import Job, JobStore, SqliteJobs
 from agents.settings import Settings
-from flows import LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable
+from flows import LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable, mask_url
 
 log = logging.getLogger("assay.jobs")
-TRANSIENT_LLM = (LLMRateLimited, LLMServerError, LLMTimeout, LLMUnreachable)
+# What running a job again later can cure: a busy, failing or unreachable model, the network.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    LLMRateLimited,
+    LLMServerError,
+    LLMTimeout,
+    LLMUnreachable,
+    ConnectionError,
+    TimeoutError,
+)
 PURGE_EVERY = 3600.0
 
 
@@ -64,10 +72,12 @@ Handler = Callable[[JobContext], dict[str, Any]]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether running the job again later can help."""
+    """Whether running the job again later can help: a code host's 429/5xx/network error, a
+    busy or unreachable model, a broken connection.  Everything else (bad input, a bug, a
+    refused credential) fails the job at once with its own message."""
     if isinstance(exc, PlatformError):
         return exc.transient
-    return isinstance(exc, TRANSIENT_LLM | ConnectionError | TimeoutError)
+    return isinstance(exc, TRANSIENT)
 
 
 def make_store(settings: Settings) -> JobStore:
@@ -171,17 +181,24 @@ class JobQueue:
         try:
             result = self.handlers[job.kind](ctx)
         except Exception as exc:
-            retry = is_transient(exc) and job.attempts < self.settings.job_max_attempts
-            message = str(exc) if isinstance(exc, AssayError) else f"{type(exc).__name__}: {exc}"
-            log.warning("job %s (%s) failed: %s", job_id, job.kind, message)
-            if self.store.fail(job_id, worker, message[:2000], retry=retry) and retry:
-                self.enqueue(job_id, delay=min(30.0, 2.0**job.attempts))
+            self._failed(job, worker, exc)
         else:
             if not self.store.finish(job_id, worker, result):
                 log.warning("job %s finished after losing its claim; result not recorded", job_id)
         finally:
             beat.set()
             thread.join(timeout=5)
+
+    def _failed(self, job: Job, worker: str, exc: Exception) -> None:
+        """Record a failure: queued again (later) when that can help and runs are left, else
+        failed now with the error's own message."""
+        retry = is_transient(exc) and job.attempts < self.settings.job_max_attempts
+        message = str(exc) if isinstance(exc, AssayError) else f"{type(exc).__name__}: {exc}"
+        message = mask_url(message)
+        log.warning("job %s (%s) failed%s: %s", job.id, job.kind,
+                    " (will run again)" if retry else "", message)  # fmt: skip
+        if self.store.fail(job.id, worker, message[:2000], retry=retry) and retry:
+            self.enqueue(job.id, delay=min(30.0, 2.0**job.attempts))
 
     def _heartbeat(self, job_id: str, worker: str, done: threading.Event) -> None:
         while not done.wait(self.lease / 3):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from agents.service.admin import AdminStore, Repo
@@ -27,40 +28,73 @@ READ, WRITE, ADMIN = Depends(require("read")), Depends(require("write")), Depend
 SMALL_SNIPPET_LINES = 200
 SMALL_DIFF_LINES = 400
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+REF = r"^[A-Za-z0-9_][A-Za-z0-9._/@{}~^+-]{0,199}$"  # a git ref or revision, never an option
+SYMBOL = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,5}$"
+MODULE = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+MAX_MINUTES = 24 * 60.0
 
 
-class TestsRequest(BaseModel):
-    repo: str | None = Field(None, description="a registered repository")
-    path: str | None = Field(None, description="the source file, relative to the repository")
-    symbol: str | None = Field(None, description="a function, class or Class.method in it")
+class Ask(BaseModel):
+    """A request body: unknown fields are refused (a misspelt option is not silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TestsRequest(Ask):
+    repo: str | None = Field(None, pattern=NAME, description="a registered repository")
+    path: str | None = Field(
+        None, min_length=1, max_length=1000, description="the source file, relative to the repo"
+    )
+    symbol: str | None = Field(
+        None, pattern=SYMBOL, description="a function, class or Class.method in it"
+    )
     snippet: str | None = Field(None, max_length=100_000, description="code to test, pasted")
-    module: str = Field("snippet", description="the module name the snippet is saved as")
-    max_minutes: float | None = Field(None, gt=0)
+    module: str = Field(
+        "snippet", pattern=MODULE, description="the module name the snippet is saved as"
+    )
+    max_minutes: float | None = Field(None, gt=0, le=MAX_MINUTES)
     wait: bool = Field(True, description="wait for a small ask (false: always a job)")
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = PurePosixPath(value).parts
+            if value.startswith(("/", "\\")) or ".." in parts or "\0" in value:
+                raise ValueError("must be a path inside the repository (relative, no '..')")
+        return value
 
-class ReviewRequest(BaseModel):
+
+class ReviewRequest(Ask):
     diff: str | None = Field(None, max_length=5_000_000, description="a unified diff")
-    repo: str | None = Field(None, description="a registered repository (index context, policy)")
-    base: str | None = Field(None, description="with repo and no diff: review changes since base")
+    repo: str | None = Field(
+        None, pattern=NAME, description="a registered repository (index context, policy)"
+    )
+    base: str | None = Field(
+        None, pattern=REF, description="with repo and no diff: review changes since base"
+    )
     tests: bool = Field(False, description="add the tests section (needs repo and base)")
     wait: bool = True
 
 
-class CoverageRequest(BaseModel):
-    repo: str
-    files: list[str] = Field(default_factory=list, description="source globs (default: all)")
-    max_minutes: float | None = Field(None, gt=0)
-    max_tokens: int | None = Field(None, gt=0)
+class CoverageRequest(Ask):
+    repo: str = Field(pattern=NAME)
+    files: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=200, description="source globs (default: all)"
+    )
+    max_minutes: float | None = Field(None, gt=0, le=MAX_MINUTES)
+    max_tokens: int | None = Field(None, gt=0, le=100_000_000)
     target_coverage: float | None = Field(None, gt=0, le=100)
     write: bool = Field(False, description="write the tests into the checkout (else a patch)")
 
 
-class RepoIn(BaseModel):
+class RepoIn(Ask):
     name: str = Field(pattern=NAME)
-    path: str | None = Field(None, description="a checkout on the server (and workers)")
-    clone_url: str | None = None
-    default_branch: str = "main"
+    path: str | None = Field(
+        None, min_length=1, max_length=4096, description="a checkout on the server (and workers)"
+    )
+    clone_url: str | None = Field(None, max_length=2000)
+    default_branch: str = Field("main", pattern=REF)
 
 
 def _state(request: Request) -> tuple[JobQueue, AdminStore]:
@@ -141,9 +175,11 @@ async def coverage(body: CoverageRequest, request: Request, caller: Caller = WRI
 
 
 @router.get("/jobs", tags=["jobs"])
-def list_jobs(request: Request, limit: int = 50, caller: Caller = READ) -> list[dict[str, Any]]:
+def list_jobs(
+    request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50, caller: Caller = READ
+) -> list[dict[str, Any]]:
     queue, _ = _state(request)
-    return [j.public() for j in queue.store.list(min(max(limit, 1), 500))]
+    return [j.public() for j in queue.store.list(limit)]
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"])

@@ -1,4 +1,5 @@
-"""The quality policy (tech leads: repository tiers, path weights, best practices) and the index.
+"""The quality policy (tech leads: repository tiers, path weights, best practices), the index,
+and the findings people marked wrong per repository (suppressions).
 
 Both are the index's (:mod:`agents.indexing`, a YAML policy in ``ASSAY_HOME``): what is set here
 is what ``assay policy`` shows and what retrieval and reviews use.
@@ -7,30 +8,45 @@ is what ``assay policy`` shows and what retrieval and reviews use.
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from agents.errors import InputError
 from agents.indexing import IndexService, shared_service
+from agents.review.suppressions import Suppressions
 from agents.service.auth import Caller, Problem, require
 from indexer import IndexerError
 
 router = APIRouter(prefix="/v1", tags=["policy"])
-READ, ADMIN = Depends(require("read")), Depends(require("admin"))
+READ, WRITE, ADMIN = Depends(require("read")), Depends(require("write")), Depends(require("admin"))
+
+
+Glob = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class OrgPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     best_practices: str | None = Field(None, max_length=100_000, description="markdown")
-    path_weights: dict[str, float] = Field(
-        default_factory=dict, description="glob → weight for every repository (0 hides a path)"
+    path_weights: dict[Glob, float] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="glob → weight for every repository (0 hides a path)",
     )
 
 
 class RepoPolicyIn(BaseModel):
-    tier: str | None = Field(None, description="high | normal | low | deprecated | grow")
+    model_config = ConfigDict(extra="forbid")
+
+    tier: str | None = Field(
+        None, max_length=50, description="high | normal | low | deprecated | grow"
+    )
     best_practices: str | None = Field(None, max_length=100_000, description="markdown")
-    path_weights: dict[str, float] = Field(default_factory=dict, description="glob → weight")
+    path_weights: dict[Glob, float] = Field(
+        default_factory=dict, max_length=500, description="glob → weight"
+    )
 
 
 def _service(request: Request) -> IndexService:
@@ -101,3 +117,50 @@ def index_status(request: Request, caller: Caller = READ) -> dict[str, Any]:
         return {"available": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
     repos = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else vars(r) for r in records]
     return {"available": True, "repos": repos}
+
+
+class SuppressionIn(BaseModel):
+    fingerprint: str = Field(description="the finding's fingerprint (12 hexadecimal characters)")
+    reason: str = Field("", max_length=500, description="why the finding is wrong")
+    path: str = Field("", max_length=500, description="where the finding was (for the list)")
+    message: str = Field("", max_length=2000, description="what it said (for the list)")
+
+
+def _suppressions(request: Request) -> Suppressions:
+    return Suppressions.for_settings(request.app.state.settings)
+
+
+@router.get("/repos/{name:path}/suppressions", tags=["suppressions"])
+def list_suppressions(name: str, request: Request, caller: Caller = READ) -> dict[str, Any]:
+    """Findings people marked wrong in this repository: reviews do not post them again."""
+    items = _suppressions(request).list(name)
+    return {"repo": name, "suppressions": [s.as_dict() for s in items]}
+
+
+@router.post("/repos/{name:path}/suppressions", tags=["suppressions"], status_code=201)
+def add_suppression(
+    name: str, body: SuppressionIn, request: Request, caller: Caller = WRITE
+) -> dict[str, Any]:
+    """Mark a finding wrong: it is not posted again in this repository."""
+    try:
+        item = _suppressions(request).add(
+            name, body.fingerprint, path=body.path, message=body.message, reason=body.reason,
+            by=f"api:{caller.token.name}",
+        )  # fmt: skip
+    except InputError as exc:
+        raise Problem(400, "bad_fingerprint", str(exc)) from exc
+    return item.as_dict()
+
+
+@router.delete("/repos/{name:path}/suppressions/{fingerprint}", tags=["suppressions"])
+def remove_suppression(
+    name: str, fingerprint: str, request: Request, caller: Caller = WRITE
+) -> dict[str, Any]:
+    """Post the finding again when a review finds it."""
+    try:
+        removed = _suppressions(request).remove(name, fingerprint)
+    except InputError as exc:
+        raise Problem(400, "bad_fingerprint", str(exc)) from exc
+    if not removed:
+        raise Problem(404, "not_found", f"no suppressed finding {fingerprint} in {name}")
+    return {"repo": name, "fingerprint": fingerprint, "removed": True}

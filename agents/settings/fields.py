@@ -4,8 +4,10 @@ the tables of the repository's files that map onto it.  Loading is :mod:`.load`.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Literal
+from urllib.parse import SplitResult, urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -23,7 +25,12 @@ TABLES: dict[str, dict[str, str]] = {
     "review": {
         **{k: f"review_{k}" for k in ("enabled", "tests", "max_findings", "max_per_file")},
         **{k: f"review_{k}" for k in ("min_severity", "fail_on", "exclude", "token_budget")},
+        **{k: f"review_{k}" for k in ("behaviour", "behaviour_seconds", "behaviour_functions")},
+        "behaviour_tries": "review_behaviour_tries",
+        **{k: f"review_{k}" for k in ("check_findings", "min_score", "verify_suggestions")},
+        "fix_attempts": "review_fix_attempts",
         "best_practices": "review_best_practices",
+        "auto": "review_auto",
     },
     "tests": {
         "max_minutes": "review_tests_minutes",
@@ -34,6 +41,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 Severity = Literal["high", "medium", "low"]
+BotCommand = Literal["describe", "review", "improve", "tests"]  # what the PR bot may run itself
 # What a repository's files may set when the service reads them at a PR's head: its review and
 # tests, never where the service's model, stores or credentials are.
 REPO_KEYS = frozenset(
@@ -42,6 +50,30 @@ REPO_KEYS = frozenset(
     | {"cover_candidate_timeout", "review_token_budget", "review_max_minutes"}
     | {"cover_mutants", "cover_mutation_budget"}
 )
+
+
+def url_parts(value: str, schemes: tuple[str, ...]) -> SplitResult:
+    """``value`` split into its parts, or ValueError saying what is wrong with it (never the
+    URL itself: it may hold a password)."""
+    example = f"{schemes[0]}://host:port"
+    if any(c.isspace() for c in value):
+        raise ValueError(f"a URL has no spaces; write it like {example}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"it is not a URL ({exc}); write it like {example}") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)}")
+    if not parts.hostname and parts.scheme != "unix":
+        raise ValueError(f"it names no host; write it like {example}")
+    return parts
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL with a host (and a valid port, if any), without the trailing '/'."""
+    url_parts(value, ("http", "https"))
+    return value.rstrip("/")
 
 
 def default_home() -> Path:
@@ -181,26 +213,68 @@ class Settings(BaseSettings):
     review_best_practices: str | None = Field(
         None, description="a markdown file of the repository shown to the model"
     )
+    review_auto: list[BotCommand] = Field(
+        default_factory=lambda: list[BotCommand](["review"]),
+        description="what the PR bot runs by itself on open and push (the rest on command)",
+    )
     review_tests_minutes: float = Field(
         10.0, gt=0, description="minutes a review's tests section may write tests"
+    )
+    review_behaviour: bool = Field(
+        True, description="run the changed functions on the base and the head, report what differs"
+    )
+    review_behaviour_seconds: float = Field(
+        4.0, gt=0, description="seconds of generated calls per changed function and side"
+    )
+    review_behaviour_tries: int = Field(
+        2000,
+        ge=1,
+        description="generated calls tried per changed function and side (same seed, "
+        "same calls: a run that seconds do not cut is the same on every machine)",
+    )
+    review_behaviour_functions: int = Field(
+        20, ge=1, description="changed functions one behaviour diff calls at most"
+    )
+    review_check_findings: bool = Field(
+        True, description="a second short model call scores each finding; claimed inputs are run"
+    )
+    review_min_score: int = Field(
+        5, ge=0, le=10, description="findings the second look scores lower (0-10) are dropped"
+    )
+    review_verify_suggestions: bool = Field(
+        True, description="offer only suggested changes the repository's tests pass with"
+    )
+    review_fix_attempts: int = Field(
+        2, ge=0, description="solve-flow rounds on a suggestion that fails the tests (0: none)"
     )
 
     @field_validator("github_api_url", "gitlab_url")
     @classmethod
     def _host_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return http_url(value)
 
     @field_validator("llm_base_url", "qdrant_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return None if value in (None, "") else http_url(str(value))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url_parts(value.get_secret_value(), ("redis", "rediss", "unix"))
+        return value
+
+    @field_validator("test_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:  # an unclosed quote
+            raise ValueError(f"{value!r} cannot be split into words ({exc})") from None
+        if not words:
+            raise ValueError("it is empty; give a pytest command such as 'pytest tests'")
+        return value
 
     @field_validator("home", "model_path", "github_private_key_path")
     @classmethod

@@ -25,6 +25,7 @@ from pydantic_settings import EnvSettingsSource
 
 from agents.errors import ConfigError
 from agents.settings.fields import ENV_PREFIX, REPO_FILES, REPO_KEYS, TABLES, Settings
+from flows import mask_url
 
 SECRET_FIELDS = frozenset(
     name for name, f in Settings.model_fields.items() if "SecretStr" in repr(f.annotation)
@@ -49,13 +50,14 @@ class LoadedSettings:
 
 
 def display_value(name: str, value: Any) -> str:
+    """A setting as people may see it: secrets hidden, URL passwords masked."""
     if name in SECRET_FIELDS:
         return "(not set)" if value is None else "********"
     if value is None:
         return "(not set)"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "{}"
-    return str(value)
+        return mask_url(", ".join(f"{k}={v}" for k, v in value.items()) or "{}")
+    return mask_url(str(value))
 
 
 def _unknown_key_error(key: str, where: str, known: list[str] | None = None) -> ConfigError:
@@ -159,8 +161,12 @@ def _validated(values: Mapping[str, Any], origins: Mapping[str, str]) -> Setting
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "?"
         source = origins.get(key, "defaults")
+        msg = mask_url(str(err["msg"]).removeprefix("Value error, "))
+        if source.startswith("--"):  # a flag: name it as the user typed it
+            what = f"Invalid value for {source}: {msg}"
+            raise ConfigError(what, f"pass another {source}") from exc
         raise ConfigError(
-            f"Invalid value for '{key}' from {source}: {err['msg']}",
+            f"Invalid value for '{key}' from {source}: {msg}",
             f"fix '{key}' there",
         ) from exc
 
@@ -168,10 +174,12 @@ def _validated(values: Mapping[str, Any], origins: Mapping[str, str]) -> Setting
 def load_settings(
     repo: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> LoadedSettings:
     """The effective settings for a command run on ``repo`` with CLI ``overrides``.
 
-    ``overrides`` are CLI flags: ``None`` values mean "flag not given".
+    ``overrides`` are CLI flags: ``None`` values mean "flag not given"; ``flags`` names the
+    flag of each key (``cover_repeat`` → ``--repeat``) so that errors say what the user typed.
     """
     file_values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -192,6 +200,12 @@ def load_settings(
         if key not in Settings.model_fields:
             raise _unknown_key_error(key, "command-line flags")
         origins[key] = "command line"
+
+    settings = _validated(
+        {**file_values, **env_values, **cli_values},
+        {**origins, **{k: f for k, f in (flags or {}).items() if k in cli_values}},
+    )
+    return LoadedSettings(settings=settings, origins=origins, config_files=files)
 
     settings = _validated({**file_values, **env_values, **cli_values}, origins)
     return LoadedSettings(settings=settings, origins=origins, config_files=files)

@@ -1,25 +1,19 @@
 """``assay tests PATH::SYMBOL``: tests for one function, method or class, behaviour by behaviour.
 
-1. A baseline run of the project's tests under coverage (which lines of the symbol are missed).
-2. The test-writing flow (:mod:`flows.testwrite`) lists behaviours worth testing (happy paths,
-   edge cases, error cases); the caller picks (the CLI asks, or ``--all``).
-3. Per picked behaviour the flow writes a test, which goes through the acceptance gates of
-   ``assay cover`` (:mod:`agents.cover.candidate`, :class:`agents.cover.gates.Gatekeeper`): it
-   parses, imports the code instead of redefining it, passes alone and repeatedly, runs the
-   symbol, and kills a mutant of it.  A rejection is fed back to the model.
-4. Accepted tests are merged AST-aware into ``tests/test_<module>_assay.py`` and written at
-   once; at the end the whole suite runs with them, and tests that break it are taken out.
-
-A symbol that is already fully covered still gets behaviour tests: the coverage gate here asks
-that the test runs the symbol, not that it adds coverage (see :func:`gate_target`).
+Baseline run → exploration, no model (:mod:`agents.testgen.explored`: observed behaviours with
+their calls and tests) → the docstring, what only the model adds (:mod:`agents.testgen.docstring`:
+its behaviours exploration did not show; what the code contradicts is a possible bug), or the
+model's list (:mod:`flows.testwrite`) when exploration found nothing → the pick → the tests
+through the gates of ``assay cover``, each merged, written and announced as it passes → the
+symbol's surviving mutants hunted (:mod:`agents.testgen.survivors`) → the whole suite with the
+new tests (a test that breaks it is taken out).  All within the symbol's time budget.
 """
 
 from __future__ import annotations
 
-import ast
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +27,10 @@ from agents.cover.candidate import (
     rename_duplicate_tests,
 )
 from agents.cover.context import build_context, summarize_missed
+from agents.cover.explore import explore
 from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.options import OMIT
-from agents.cover.targets import Target, coverage_sources, module_of, tests_pythonpath
+from agents.cover.targets import coverage_sources, module_of, tests_pythonpath
 from agents.cover.writer import (
     check_writable,
     merge_tests,
@@ -46,8 +41,14 @@ from agents.cover.writer import (
 )
 from agents.errors import AssayError
 from agents.settings import Settings
+from agents.testgen.docstring import MAX_CLAIMS, check_claims, docstring_claims, docstring_of
+from agents.testgen.explored import Explored, behaviours_of, combined_test, explore_targets, summary
+from agents.testgen.options import TestgenOptions, gate_target
 from agents.testgen.report import BehaviourResult, TestgenReport
+from agents.testgen.rewrite_step import rewrite_explored
+from agents.testgen.survivors import SurvivorHunt
 from agents.testgen.symbols import Symbol, outline, retrieve_examples
+from agents.testgen.testcode import broken_tests, functions_of, test_names_of, without_tests
 from flows import (
     Behaviour,
     Budget,
@@ -67,57 +68,6 @@ GENERATED_DOC = "Tests written by `assay tests`, kept because they pass and catc
 PROBLEMS = cover_prompts.PROBLEMS
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class TestgenOptions:
-    __test__ = False
-
-    repeat: int = 3
-    attempts: int = 2
-    mutation: bool = True
-    observed_oracles: bool = True
-    candidate_timeout: float = 60.0
-    suite_timeout: float = 600.0
-    test_command: str = "pytest"
-    dry_run: bool = False
-    behaviours: int = 5
-    reflect: bool = True
-    answer_tokens: int = 450
-    max_minutes: float | None = None  # stop asking the model after this long
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> TestgenOptions:
-        """The options the settings ask for (``test_command``, ``cover_*``, the sandbox's
-        timeout), with ``overrides`` on top."""
-        s = settings
-        values: dict[str, Any] = dict(
-            repeat=s.cover_repeat, attempts=s.cover_attempts, mutation=s.cover_mutation,
-            candidate_timeout=s.cover_candidate_timeout, suite_timeout=s.sandbox_timeout,
-            test_command=s.test_command,
-        )  # fmt: skip
-        return cls(**{**values, **overrides})
-
-
-def gate_target(symbol: Symbol, source: str, module: str, root: str) -> Target:
-    """The target the gates judge: every statement of the symbol's body counts as "missed",
-    and the gates compare against an empty coverage report and run the candidate alone as the
-    "suite", so gate 3 asks that the candidate runs the symbol (not that it adds coverage)."""
-    tree = ast.parse(source)
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-            symbol.start <= node.lineno <= symbol.end
-        ):
-            lines |= {
-                n.lineno for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.stmt)
-            }
-    if not lines:  # a class without methods: its body runs at import
-        lines = set(range(symbol.body_start, symbol.end + 1))
-    return Target(
-        symbol.path, module, root, symbol.qualname, symbol.start, symbol.end, tuple(sorted(lines)),
-        (), statements=len(lines),
-    )  # fmt: skip
 
 
 class TestgenAgent:
@@ -143,7 +93,7 @@ class TestgenAgent:
         minutes = self.options.max_minutes
         self.runner = FlowRunner(
             llm, budget=Budget(max_seconds=minutes * 60 if minutes else None), trace=trace,
-            flow="tests", listener=self.emit,
+            flow="tests", listener=self._on_flow,
         )  # fmt: skip
         self.report = TestgenReport(symbol=f"{symbol.path}::{symbol.qualname}")
         self.source = (repo / symbol.path).read_text(encoding="utf-8")
@@ -154,7 +104,13 @@ class TestgenAgent:
         self.hints = hints_for(repo, symbol.path, self.module)
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
+        self.explored: dict[int, Explored] = {}  # by id() of its behaviour
         self._started = time.monotonic()
+
+    def _on_flow(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "empty-reply":  # asked again, never judged (not a syntax error of a test)
+            self.report.empty_replies += 1
+        self.emit(kind, data)
 
     # -- step 1 and 2 --------------------------------------------------------------------------
 
@@ -162,11 +118,12 @@ class TestgenAgent:
         """Baseline run, context, and the behaviours worth testing (one-line descriptions)."""
         baseline = self._baseline()
         cov = baseline.coverage.get(self.symbol.path) if baseline.coverage else None
-        missing = tuple(n for n in (cov.missing_lines if cov else ()) if self._in_body(n))
-        arcs = tuple(a for a in (cov.missing_branches if cov else ()) if self._in_body(a[0]))
+        body = range(self.symbol.body_start, self.symbol.end + 1)
+        missing = tuple(n for n in (cov.missing_lines if cov else ()) if n in body)
+        arcs = tuple(a for a in (cov.missing_branches if cov else ()) if a[0] in body)
         marked = replace(self.target, missing_lines=missing, missing_branches=arcs)
         self.test_dir = pick_test_dir(self.repo, baseline)
-        style_file = self._style_file()
+        style_file = style_file_for(self.repo, self.test_dir, self.symbol.path)
         ctx = build_context(self.repo, marked, style_file)
         code = ctx.code
         if self.symbol.kind == "class" and self.symbol.end - self.symbol.start > 60:
@@ -190,12 +147,51 @@ class TestgenAgent:
             answer_tokens=opts.answer_tokens,
         )  # fmt: skip
         self.flow = TestWritingFlow(self.runner, test_target, flow_options)
-        self.report.behaviours = self.flow.behaviours()
-        self.emit("behaviours", {"behaviours": self.report.behaviours})
-        return self.report.behaviours
+        found = [e.behaviour for e in self._explore(baseline)]
+        found += self._docstring(found, ctx.header)
+        if not found:  # exploration found nothing to check: the model lists behaviours
+            found = self.flow.behaviours()
+        self.report.behaviours = found
+        self.emit("behaviours", {"behaviours": found})
+        return found
 
-    def _in_body(self, line: int) -> bool:
-        return self.symbol.body_start <= line <= self.symbol.end
+    def _docstring(self, known: list[Behaviour], header: str) -> list[Behaviour]:
+        """What only the model adds: behaviours the docstring states that exploration (``known``)
+        did not show; the ``>>>`` examples and those claims are run, and what the code
+        contradicts is reported as a possible bug."""
+        if not self.options.docstring or not docstring_of(self.source, self.symbol):
+            return []
+        # Without exploration's behaviours the model lists them all (docstring included).
+        claims = docstring_claims(
+            self.runner, self.symbol, self.source, self.module, header, known,
+            min(self.options.behaviours, MAX_CLAIMS),
+        ) if known else []  # fmt: skip
+        agreed, wrong = check_claims(
+            self.sandbox, self.module, self.symbol.qualname, claims, self.pythonpath
+        )
+        for item in wrong:
+            self.report.possible_bugs.append(item.as_dict())
+            self.emit("possible-bug", {"line": item.line, **item.as_dict()})
+        return agreed
+
+    def _explore(self, baseline: TestRun) -> list[Explored]:
+        """Exploration of the symbol (no model): its observed behaviours, with their calls."""
+        if not self.options.explore:
+            return []
+        seconds = self.options.explore_seconds
+        if self.options.max_minutes is not None:  # a sixth of the budget at most
+            seconds = max(2.0, min(seconds, self.options.max_minutes * 60 / 6))
+        self.emit("explore", {"symbol": self.symbol.qualname, "seconds": seconds})
+        targets = explore_targets(self.target, self.symbol, baseline.coverage, self.source)
+        found = explore(self.sandbox, self.repo, targets, seconds=seconds,
+                        pythonpath=self.pythonpath)  # fmt: skip
+        if found.error:
+            self.report.warnings.append(f"exploration stopped: {found.error}")
+            self.emit("warning", {"message": f"exploration stopped: {found.error}"})
+        explored = behaviours_of(found.calls, self.source, self.symbol)
+        self.report.explored = summary(found, explored)
+        self.explored = {id(item.behaviour): item for item in explored}
+        return explored
 
     def _run_suite(self, args: Sequence[str], files: dict[str, str] | None = None) -> TestRun:
         return self.sandbox.run_tests(
@@ -214,9 +210,6 @@ class TestgenAgent:
             )
         self.failing = [c.nodeid for c in run.tests if c.outcome in ("failed", "error")]
         return run
-
-    def _style_file(self) -> Path | None:
-        return style_file_for(self.repo, self.test_dir, self.symbol.path)
 
     # -- step 3 and 4 --------------------------------------------------------------------------
 
@@ -239,7 +232,8 @@ class TestgenAgent:
         results = {id(b): BehaviourResult(b) for b in picked}
         self.report.results = list(results.values())
         try:
-            for draft in self.flow.drafts(picked):
+            left = self._write_explored(picked, results)
+            for draft in self.flow.drafts(left):
                 assert draft.behaviour is not None
                 result = results[id(draft.behaviour)]
                 self.emit("attempt", {"behaviour": draft.behaviour, "attempt": draft.attempt})
@@ -254,10 +248,63 @@ class TestgenAgent:
                 self.emit("rejected", {"behaviour": draft.behaviour, "reason": reason,
                                        "detail": detail})  # fmt: skip
                 self.flow.reject(self._problem(reason, detail))
+            self._hunt()
+            if self.options.rewrite and self.report.accepted:
+                self.report.rewrite = rewrite_explored(
+                    self.repo, self.runner, self.gates, self.emit, path=self.out_path,
+                    text=self.merged, target=self.target, results=self.report.results,
+                    on_replace=self._replaced,
+                )  # fmt: skip
         except BudgetExhausted as exc:
             self.report.stopped = exc.what
         self._finish()
         return self.report
+
+    def _hunt(self) -> None:
+        """The symbol's mutants against its accepted tests; calls for the survivors."""
+        opts = self.options
+        if not (opts.mutation and opts.hunt and self.report.accepted):
+            return
+        self.runner.check_budget()
+        left = opts.max_minutes * 60 - self.runner.elapsed if opts.max_minutes else 60.0
+        hunt = SurvivorHunt(self.repo, self.sandbox, self.symbol, self.gates.config, self.out_path)
+        outcome, result = hunt.run(
+            {self.out_path: self.merged}, self.target, self.pythonpath, seconds=min(60.0, left),
+            judge=self._judge, accept=self._accept, emit=self.emit,
+        )  # fmt: skip
+        self.report.mutants = outcome.as_dict()
+        if result is not None:
+            self.report.results.append(result)
+
+    def _write_explored(
+        self, picked: Sequence[Behaviour], results: dict[int, BehaviourResult]
+    ) -> list[Behaviour]:
+        """The tests of the picked explored behaviours, rendered from their calls (no model),
+        through the gates at once; the behaviours left for the model (with their example call:
+        the others, and the explored ones whose test did not pass)."""
+        items = [self.explored[id(b)] for b in picked if id(b) in self.explored]
+        code, owner = combined_test(items, self.module)
+        if code is None:
+            return list(picked)
+        self.runner.check_budget()
+        for item in items:
+            self.emit("attempt", {"behaviour": item.behaviour, "attempt": 1, "explored": True})
+        verdict = self._judge(code)
+        if verdict.accepted and verdict.candidate is not None:
+            by_name = {n: results[id(items[i].behaviour)] for n, i in owner.items()}
+            self._accept(verdict, results[id(items[0].behaviour)], by_name)
+        elif verdict.rejection is not None:
+            reason, detail = verdict.rejection.reason, verdict.rejection.detail
+            for item in items:
+                results[id(item.behaviour)].rejected.append(f"explored: {reason}")
+            self.emit("rejected", {"behaviour": items[0].behaviour, "reason": reason,
+                                   "detail": detail})  # fmt: skip
+        return [b for b in picked if not results[id(b)].accepted]
+
+    def _replaced(self, text: str) -> None:  # a test rewritten in place
+        self.merged = text
+        if not self.options.dry_run:
+            write_atomic(check_writable(self.repo, self.out_path), text)
 
     @property
     def _candidate_path(self) -> str:
@@ -288,22 +335,38 @@ class TestgenAgent:
         self.gates.accepted = {self.out_path: self.merged} if self.merged else {}
         return self.gates.check(static, self.target, CoverageReport(), self._candidate_path)
 
-    def _accept(self, verdict: Verdict, result: BehaviourResult) -> None:
+    def _accept(
+        self,
+        verdict: Verdict,
+        result: BehaviourResult,
+        by_name: dict[str, BehaviourResult] | None = None,
+    ) -> None:
+        """Merge and write the accepted tests; each behaviour's (``by_name``: the candidate's
+        test → its behaviour, else all ``result``'s) are announced at once."""
         assert verdict.candidate is not None
-        before = set(_test_names(self.merged))
+        before = set(test_names_of(self.merged))
         self.merged = merge_tests(self.merged, verdict.candidate.code, docstring=GENERATED_DOC)
-        names = [n for n in _test_names(self.merged) if n not in before]
+        names = [n for n in test_names_of(self.merged) if n not in before]
         if not self.options.dry_run:
             write_atomic(check_writable(self.repo, self.out_path), self.merged)
             if self.out_path not in self.report.written:
                 self.report.written.append(self.out_path)
-        result.accepted += names
-        result.killed = verdict.killed
-        result.oracle_changes += [
-            {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
-        ]
-        self.emit("accepted", {"behaviour": result.behaviour, "tests": names,
-                               "path": self.out_path, "mutant": verdict.killed})  # fmt: skip
+        if self.report.first_seconds is None:
+            self.report.first_seconds = time.monotonic() - self._started
+        groups: dict[int, tuple[BehaviourResult, list[str]]] = {}
+        for tested, name in zip(verdict.candidate.tests, names, strict=False):
+            owner = (by_name or {}).get(tested, result)
+            groups.setdefault(id(owner), (owner, []))[1].append(name)
+        for owner, mine in groups.values():
+            owner.accepted += mine
+            owner.killed = verdict.killed
+            owner.oracle_changes += [
+                {"model": c.old, "observed": c.value} for c in verdict.oracle_changes
+            ]
+            self.emit("accepted", {"behaviour": owner.behaviour, "tests": mine,
+                                   "path": self.out_path, "mutant": verdict.killed,
+                                   "code": functions_of(self.merged, mine),
+                                   "seconds": time.monotonic() - self._started})  # fmt: skip
 
     def _finish(self) -> None:
         if self.report.accepted:
@@ -322,19 +385,10 @@ class TestgenAgent:
         args = [f"--deselect={n}" if "::" in n else f"--ignore={n}" for n in self.failing]
         run = self._run_suite(args, {self.out_path: self.merged})
         mine = {n for r in self.report.results for n in r.accepted}
-        bad = {
-            c.nodeid.split("::", 1)[1]
-            for c in run.tests
-            if c.nodeid.startswith(self.out_path + "::") and c.outcome in ("failed", "error")
-        }
-        if any(c.nodeid == self.out_path and c.outcome == "error" for c in run.tests):
-            bad = set(mine)  # the file itself broke (collection error)
+        bad = broken_tests(run, self.out_path, mine)
         if not bad:
             return
-        from agents.cover.candidate import keep_tests
-
-        keep = {n for n in _test_names(self.merged) if n not in bad}
-        self.merged = keep_tests(self.merged, keep) if keep else (self.original or "")
+        self.merged = without_tests(self.merged, bad, self.original or "")
         for r in self.report.results:
             self.report.removed += [n for n in r.accepted if n in bad]
             r.accepted = [n for n in r.accepted if n not in bad]
@@ -349,12 +403,3 @@ class TestgenAgent:
         else:
             path.unlink(missing_ok=True)
             self.report.written.remove(self.out_path)
-
-
-def _test_names(code: str) -> list[str]:
-    from agents.cover.candidate import test_names
-
-    try:
-        return list(test_names(ast.parse(code))) if code.strip() else []
-    except SyntaxError:
-        return []

@@ -27,10 +27,16 @@ class TestgenReport:
     results: list[BehaviourResult] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # accepted, then broke the whole suite
+    rewrite: dict[str, Any] = field(default_factory=dict)  # the readable rewrite's outcome
+    mutants: dict[str, Any] = field(default_factory=dict)  # the symbol's score, survivors
+    possible_bugs: list[dict[str, str]] = field(default_factory=list)  # docstring vs code
+    explored: dict[str, Any] = field(default_factory=dict)  # what exploration tried and kept
     examples: str = ""  # where the style examples came from
     warnings: list[str] = field(default_factory=list)  # e.g. the index could not be read
     diff: str = ""
     stopped: str = ""
+    empty_replies: int = 0  # model replies that added nothing: asked again, never judged
+    first_seconds: float | None = None  # to the first accepted test
     calls: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -56,9 +62,15 @@ class TestgenReport:
             "accepted": self.accepted,
             "written": self.written,
             "removed": self.removed,
+            "mutants": self.mutants,
+            "rewrite": self.rewrite,
+            "possible_bugs": self.possible_bugs,
+            "explored": self.explored,
             "examples": self.examples,
             "warnings": self.warnings,
             "stopped": self.stopped,
+            "empty_replies": self.empty_replies,
+            "first_seconds": None if self.first_seconds is None else round(self.first_seconds, 1),
             "calls": self.calls,
             "tokens": self.tokens,
             "seconds": round(self.seconds, 1),

@@ -2,7 +2,12 @@
 
     python3.11 benchmarks/review/run.py pr-agent --endpoint http://127.0.0.1:8111 [options]
     python3.11 benchmarks/review/run.py assay --endpoint http://127.0.0.1:8111 \
-        [--tag assay-behaviour] [--assay-arg=--SOME-FLAG]... [options]
+        [--tag assay-behaviour] [--assay-arg=--FLAG]... [options]
+
+The two assay rows (README.md): ``--tag assay-behaviour --assay-arg=--behaviour
+--assay-arg=--checks --assay-arg=--verify`` (the behaviour diff with the checks of findings and
+verified suggestions, ``assay review``'s defaults) and ``--tag assay-model
+--assay-arg=--no-behaviour --assay-arg=--no-checks --assay-arg=--no-verify`` (the model only).
 
 Common options: ``--pr ID`` (repeatable; default all), ``--kind bug|refactor``, ``--tag NAME``
 (results go to ``benchmarks/work/review/results/<tag>/<pr>/``; default: the tool's name),
@@ -15,7 +20,8 @@ Common options: ``--pr ID`` (repeatable; default all), ``--kind bug|refactor``, 
   600 s: one answer of the embedded model can take minutes on 2 cores).
 - **assay**: the PR materialised (``materialise.py``) in a fresh directory named ``boltons``,
   ``assay review REPO --base base --json review.json --no-tests --no-cache`` plus every
-  ``--assay-arg`` (the behaviour-diff flag goes there), its own ``ASSAY_HOME``.
+  ``--assay-arg`` (``--behaviour``/``--no-behaviour`` and the others go there), its own
+  ``ASSAY_HOME``.
 
 Both talk to the endpoint through ``usage_proxy.py``, which counts calls and tokens the same
 way for every tool.  Per PR: ``review.json`` (the tool's own JSON), ``stdout.txt``,

@@ -75,6 +75,15 @@ class Fake:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _events(self, chunks: list[dict[str, Any]]) -> None:
+                data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+                raw = data.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
             def do_GET(self) -> None:
                 self._send({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
@@ -83,12 +92,28 @@ class Fake:
                 prompt = "\n".join(str(m.get("content")) for m in body.get("messages", []))
                 fake.calls += 1
                 text = answer(prompt)
+                usage = {
+                    "prompt_tokens": len(prompt) // 4,
+                    "completion_tokens": len(text) // 4,
+                    "total_tokens": len(prompt) // 4 + len(text) // 4,
+                }
+                head = {"id": f"fake-{fake.calls}", "created": int(time.time()),
+                        "model": "fake-model"}  # fmt: skip
+                if body.get("stream"):  # assay streams (server-sent events), as llama.cpp does
+                    self._events([
+                        {**head, "object": "chat.completion.chunk", "choices": [
+                            {"index": 0, "delta": {"role": "assistant", "content": text},
+                             "finish_reason": None}]},
+                        {**head, "object": "chat.completion.chunk", "choices": [
+                            {"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                        {**head, "object": "chat.completion.chunk", "choices": [],
+                         "usage": usage},
+                    ])  # fmt: skip
+                    return
                 self._send(
                     {
-                        "id": f"fake-{fake.calls}",
+                        **head,
                         "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": "fake-model",
                         "choices": [
                             {
                                 "index": 0,
@@ -96,11 +121,7 @@ class Fake:
                                 "message": {"role": "assistant", "content": text},
                             }
                         ],
-                        "usage": {
-                            "prompt_tokens": len(prompt) // 4,
-                            "completion_tokens": len(text) // 4,
-                            "total_tokens": len(prompt) // 4 + len(text) // 4,
-                        },
+                        "usage": usage,
                     }
                 )
 

@@ -62,6 +62,15 @@ def summary_markdown(data: dict[str, Any]) -> str:
     lines = [
         "### assay cover: the changed lines",
         "",
+        *(
+            [
+                "**The model failed on every call** (exit 3): nothing it was asked for came back; "
+                "check the endpoint (`assay doctor`) and its settings.",
+                "",
+            ]
+            if data.get("model_failed")
+            else []
+        ),
         "| | before | after |",
         "|---|---|---|",
         f"| line+branch coverage | {pct(total.get('before'))} | {pct(total.get('after'))} |",

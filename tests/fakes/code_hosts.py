@@ -30,23 +30,30 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK_BOTH = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
-def added_lines(diff: str) -> dict[str, set[int]]:
-    """New-side numbers of added lines per file (a small parser of its own, for the fakes)."""
-    out: dict[str, set[int]] = {}
-    path, line = "", 0
+def diff_lines(diff: str) -> dict[str, dict[int, int | None]]:
+    """Per file, the new-side lines the diff shows: added (→ None) and unchanged (→ their
+    old-side number).  GitHub takes a RIGHT-side comment on either; GitLab wants an unchanged
+    line's old number too."""
+    out: dict[str, dict[int, int | None]] = {}
+    path, line, old = "", 0, 0
     for text in diff.splitlines():
         if text.startswith("+++ "):
             path = text[4:].removeprefix("b/")
-        elif m := _HUNK.match(text):
-            line = int(m.group(1))
+        elif text.startswith("--- "):
+            continue
+        elif m := _HUNK_BOTH.match(text):
+            old, line = int(m.group(1)), int(m.group(2))
         elif text.startswith("+"):
-            out.setdefault(path, set()).add(line)
+            out.setdefault(path, {})[line] = None
             line += 1
+        elif text.startswith("-"):
+            old += 1
         elif text.startswith(" "):
-            line += 1
+            out.setdefault(path, {})[line] = old
+            line, old = line + 1, old + 1
     return out
 
 
@@ -201,6 +208,8 @@ class FakePR:
     clone_url: str = ""
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (sha, path) -> text
     changed: list[dict[str, Any]] = field(default_factory=list)  # the /pulls/N/files answer
+    body: str = ""
+    labels: list[str] = field(default_factory=list)
 
 
 class FakeGitHub(FakeHost):
@@ -219,6 +228,10 @@ class FakeGitHub(FakeHost):
         r = self.route
         r("POST", r"/app/installations/(\d+)/access_tokens", self._token)
         r("GET", repo + r"/pulls/(\d+)", self._pull)
+        r("PATCH", repo + r"/pulls/(\d+)", self._patch_pull)
+        r("POST", repo + r"/issues/(\d+)/labels", self._labels)
+        r("GET", repo + r"/pulls/comments/(\d+)", self._get_inline)
+        r("POST", repo + r"/pulls/(\d+)/comments/(\d+)/replies", self._reply)
         r("GET", repo + r"/pulls/(\d+)/files", self._files)
         r("GET", repo + r"/contents/(.+)", self._contents)
         r("GET", repo + r"/commits/([0-9a-f]+)/check-runs", self._list_checks)
@@ -265,10 +278,36 @@ class FakeGitHub(FakeHost):
         if "diff" in call.headers.get("accept", ""):
             return Answer(200, raw=pr.diff.encode(), headers={"Content-Type": "text/plain"})
         return Answer(200, {
-            "number": pr.number, "title": pr.title, "state": pr.state,
+            "number": pr.number, "title": pr.title, "state": pr.state, "body": pr.body or None,
             "head": {"sha": pr.head, "ref": "feature"},
             "base": {"sha": pr.base, "ref": "main", "repo": {"clone_url": pr.clone_url}},
         })  # fmt: skip
+
+    def _patch_pull(self, call: Call, repo: str, number: str) -> Answer:
+        pr = self._pr(repo, number)
+        assert pr is not None
+        pr.body = call.body.get("body", pr.body)
+        return Answer(200, {"number": pr.number, "body": pr.body})
+
+    def _labels(self, call: Call, repo: str, number: str) -> Answer:
+        pr = self._pr(repo, number)
+        assert pr is not None
+        pr.labels = list(dict.fromkeys([*pr.labels, *call.body["labels"]]))
+        return Answer(200, [{"name": n} for n in pr.labels])
+
+    def _get_inline(self, call: Call, repo: str, comment_id: str) -> Answer:
+        found = [c for c in self.review_comments if c["id"] == int(comment_id)]
+        return Answer(200, found[0]) if found else Answer(404, {"message": "Not Found"})
+
+    def _reply(self, call: Call, repo: str, number: str, comment_id: str) -> Answer:
+        parent = next((c for c in self.review_comments if c["id"] == int(comment_id)), None)
+        if parent is None or parent.get("in_reply_to_id"):
+            return Answer(404, {"message": "Not Found"})  # replies go to a thread's first comment
+        reply = {"id": next(self.ids), "pr": (repo, int(number)), "body": call.body["body"],
+                 "path": parent["path"], "line": parent["line"],
+                 "in_reply_to_id": parent["id"]}  # fmt: skip
+        self.review_comments.append(reply)
+        return Answer(201, reply)
 
     def _files(self, call: Call, repo: str, number: str) -> Answer:
         pr = self._pr(repo, number)
@@ -322,9 +361,9 @@ class FakeGitHub(FakeHost):
         body = call.body
         if body.get("commit_id") != pr.head:
             return Answer(422, {"message": "commit_id is not the head of the pull request"})
-        lines = added_lines(pr.diff)
+        lines = diff_lines(pr.diff)
         for c in body.get("comments", []):
-            if c.get("side") != "RIGHT" or c.get("line") not in lines.get(c.get("path"), set()):
+            if c.get("side") != "RIGHT" or c.get("line") not in lines.get(c.get("path"), {}):
                 return Answer(422, {"message": "Line could not be resolved", "comment": c})
         review = {"id": next(self.ids), "pr": (repo, int(number)), **body}
         self.reviews.append(review)

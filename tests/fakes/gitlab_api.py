@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.code_hosts import Answer, Call, FakeHost, added_lines
+from tests.fakes.code_hosts import Answer, Call, FakeHost, diff_lines
 
 
 @dataclass
@@ -20,6 +20,8 @@ class FakeMR:
     state: str = "opened"
     clone_url: str = ""
     files: dict[tuple[str, str], str] = field(default_factory=dict)
+    description: str = ""
+    labels: list[str] = field(default_factory=list)
 
     @property
     def unified(self) -> str:
@@ -40,6 +42,9 @@ class FakeGitLab(FakeHost):
         r = self.route
         r("GET", r"/api/v4/projects/(\d+)", self._project)
         r("GET", mr, self._mr)
+        r("PUT", mr, self._put_mr)
+        r("GET", mr + r"/discussions/(\w+)", self._get_discussion)
+        r("POST", mr + r"/discussions/(\w+)/notes", self._new_dnote)
         r("GET", mr + "/diffs", self._diffs)
         r("GET", r"/api/v4/projects/(\d+)/repository/files/(.+)/raw", self._file)
         r("POST", r"/api/v4/projects/(\d+)/statuses/([0-9a-f]+)", self._status)
@@ -69,8 +74,28 @@ class FakeGitLab(FakeHost):
         mr = self._get(project, iid)
         return Answer(200, {
             "iid": mr.iid, "title": mr.title, "state": mr.state, "sha": mr.head,
+            "description": mr.description or None, "labels": mr.labels,
             "diff_refs": {"base_sha": mr.base, "start_sha": mr.start, "head_sha": mr.head},
         })  # fmt: skip
+
+    def _put_mr(self, call: Call, project: str, iid: str) -> Answer:
+        mr = self._get(project, iid)
+        mr.description = call.body.get("description", mr.description)
+        added = [x for x in str(call.body.get("add_labels") or "").split(",") if x]
+        mr.labels = list(dict.fromkeys([*mr.labels, *added]))
+        return Answer(200, {"iid": mr.iid, "description": mr.description, "labels": mr.labels})
+
+    def _get_discussion(self, call: Call, project: str, iid: str, did: str) -> Answer:
+        found = [d for d in self.discussions if d["id"] == did]
+        return Answer(200, found[0]) if found else Answer(404, {"message": "404 Not found"})
+
+    def _new_dnote(self, call: Call, project: str, iid: str, did: str) -> Answer:
+        found = [d for d in self.discussions if d["id"] == did]
+        if not found:
+            return Answer(404, {"message": "404 Not found"})
+        note = {"id": next(self.ids), "body": call.body["body"]}
+        found[0]["notes"].append(note)
+        return Answer(201, note)
 
     def _diffs(self, call: Call, project: str, iid: str) -> Answer:
         return self.page(call, self._get(project, iid).diffs, "gitlab")
@@ -110,8 +135,11 @@ class FakeGitLab(FakeHost):
         refs = (pos.get("base_sha"), pos.get("start_sha"), pos.get("head_sha"))
         if refs != (mr.base, mr.start, mr.head):
             return Answer(400, {"message": "position SHAs are not the MR's diff refs"})
-        if pos.get("new_line") not in added_lines(mr.unified).get(pos.get("new_path"), set()):
-            return Answer(400, {"message": "line_code can't be blank"})
+        shown = diff_lines(mr.unified).get(pos.get("new_path"), {})
+        if pos.get("new_line") not in shown or shown[pos["new_line"]] != pos.get("old_line"):
+            return Answer(
+                400, {"message": "line_code can't be blank"}
+            )  # both lines of a context one
         note = {"id": next(self.ids), "body": call.body["body"], "position": pos}
         discussion = {"id": f"d{next(self.ids)}", "mr": (int(project), int(iid)), "notes": [note]}
         self.discussions.append(discussion)

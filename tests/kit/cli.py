@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ASSAY = [sys.executable, "-m", "agents.cli"]  # the command, for tests that need the process
+
+
+def ctrl_c_works() -> None:
+    """``preexec_fn`` of a process a test interrupts with SIGINT: a shell starts background jobs
+    with SIGINT ignored, and an ignored signal stays ignored across exec, so that Python would
+    never raise KeyboardInterrupt; a user's terminal does not ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_assay(

@@ -37,6 +37,7 @@ class Client:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.picks: list[dict[str, Any]] = []
         self.pick_answer: list[int] | None = None
+        self.accepted: list[dict[str, Any]] = []  # assay/testAccepted, as the tests pass
 
     def open(self, rel: str, text: str | None = None, language: str = "python") -> str:
         path = self.root / rel
@@ -96,6 +97,10 @@ async def start(root: Path, options: dict[str, Any]) -> Client:
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         client.edits.append(params)
         return types.ApplyWorkspaceEditResult(applied=True)
+
+    @lsp.feature("assay/testAccepted")
+    def accepted(params: Any) -> None:
+        client.accepted.append(plain(params))
 
     @lsp.feature("assay/pickBehaviours")
     def pick(params: Any) -> list[int] | None:

@@ -1,4 +1,5 @@
-"""A calc project for assay tests and its scripted model (behaviours, then drafts per behaviour)."""
+"""A calc project for assay tests and its scripted model (behaviours, then drafts per behaviour);
+``calc/text.py`` has a docstring whose example the code contradicts."""
 
 from __future__ import annotations
 
@@ -100,3 +101,52 @@ def answer(req: RecordedRequest) -> str:
     attempt = (len(req.messages) - 2) // 2  # each retry adds the reply and the problem
     drafts = DRAFTS[key]
     return f"```python\n{drafts[min(attempt, len(drafts) - 1)]}```"
+
+
+TEXT = """\
+def shout(word, times=1):
+    \"\"\"``word`` in capitals, ``times`` times, joined by spaces.
+
+    >>> shout("hi")
+    'HI'
+    >>> shout("hi", 2)
+    'HI HI'
+
+    A word of spaces comes back stripped, so shout("  ") is "".
+    \"\"\"
+    if times < 1:
+        raise ValueError("times must be at least 1")
+    if not word.strip():
+        return ""
+    return "!".join([word.upper()] * times)
+"""
+
+# The docstring's behaviour exploration did not show as its own, as the model reads it.
+CLAIMS = """```yaml
+- kind: edge
+  description: a word of spaces gives an empty string
+  call: shout("  ")
+  expected: "''"
+```"""
+
+SHOUT_TEST = (
+    "```python\nfrom calc.text import shout\n\n\n"
+    "def test_shout_a_word_of_spaces():\n    assert shout('  ') == ''\n```"
+)
+
+
+def write_text_module(root: Path) -> None:
+    (root / "calc" / "text.py").write_text(TEXT)
+
+
+REWRITTEN = "```python\ndef test_shout_capitalizes_a_word():\n    assert shout('hi') == 'HI'\n```"
+
+
+def text_answer(req: RecordedRequest) -> str:
+    prompt = req.messages[1]["content"]
+    if "Which behaviours does the docstring" in prompt:
+        return CLAIMS
+    if "Rewrite this test" in prompt:  # one readable rewrite; the others refused
+        return REWRITTEN if "def test_shout_returns_hi_for_hi" in prompt else "no"
+    assert "checks: a word of spaces gives an empty string" in prompt, prompt
+    return SHOUT_TEST

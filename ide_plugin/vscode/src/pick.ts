@@ -3,7 +3,8 @@ import * as vscode from "vscode";
 
 export interface PickParams {
   symbol: string;
-  behaviours: { kind: string; description: string }[];
+  // call/expected: the example call (observed when origin is "explored") and its outcome.
+  behaviours: { kind: string; description: string; call?: string; expected?: string; origin?: string }[];
 }
 
 /** The indexes picked (all are preselected), or null when the user backs out. */
@@ -11,6 +12,7 @@ export async function pickBehaviours(params: PickParams): Promise<number[] | nul
   const items = params.behaviours.map((b, index) => ({
     label: b.description,
     description: b.kind,
+    detail: b.call ? example(b.call, b.expected, b.origin) : undefined,
     picked: true,
     index,
   }));
@@ -24,4 +26,9 @@ export async function pickBehaviours(params: PickParams): Promise<number[] | nul
     return null;
   }
   return chosen.map((item) => item.index);
+}
+
+function example(call: string, expected?: string, origin?: string): string {
+  const outcome = expected ? ` → ${expected}` : "";
+  return `e.g. ${call}${outcome}${origin === "explored" ? " (observed)" : ""}`;
 }

@@ -7,6 +7,7 @@ const params = {
   behaviours: [
     { kind: "happy", description: "returns x when it is inside the bounds" },
     { kind: "edge", description: "returns low when x equals low" },
+    { kind: "edge", description: "returns 0 when `x < low`", call: "clamp(-1, 0, 5)", expected: "0", origin: "explored" },
   ],
 };
 
@@ -20,6 +21,13 @@ describe("picking behaviours", () => {
     expect(items).toEqual([
       { label: "returns x when it is inside the bounds", description: "happy", picked: true, index: 0 },
       { label: "returns low when x equals low", description: "edge", picked: true, index: 1 },
+      {
+        label: "returns 0 when `x < low`",
+        description: "edge",
+        detail: "e.g. clamp(-1, 0, 5) → 0 (observed)",
+        picked: true,
+        index: 2,
+      },
     ]);
     expect(options).toMatchObject({ canPickMany: true, title: "assay: which behaviours of clamp should get a test?" });
   });

@@ -1,0 +1,347 @@
+"""The behaviour diff: the same calls run on a PR's base and head, each in its own sandbox.
+
+For every Python function the diff changes (:mod:`agents.review.changes`, deletions included),
+each side generates calls with the exploration engine of ``assay cover`` (the module's literals,
+docstring examples, calls in the repository's tests, simple values, earlier results) and the
+other side replays the same call texts (:mod:`agents.review.behaviour_driver`).  Outcomes are
+compared (:mod:`agents.review.behaviour_calls`): value, exception type and message, the state of
+the receiver and of mutable arguments.  A call that does not do the same thing twice on one side
+is ignored.  Each changed function whose behaviour differs gets one change: its simplest
+differing call (one round of simpler variants, replayed on both sides), both outcomes, and a
+regression test pinning the old outcome, kept only when it passes on the base and fails on the
+head.  New functions are only explored for crashes.  Budgeted per function, seeded.
+"""
+
+from __future__ import annotations
+
+import ast
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agents.cover.explore import literals_of
+from agents.cover.targets import tests_pythonpath
+from agents.errors import AssayError
+from agents.gitdiff import git, parse_diff
+from agents.review import behaviour_calls as bc
+from agents.review.changes import ChangedFunction, changed_functions, examples_from_tests
+from agents.review.report import BehaviourSection, Change
+from agents.review.sides import SandboxFor, Side, materialise, run_pytest
+from agents.settings import Settings
+
+TEST_FILE = "test_assay_behaviour_kept.py"
+SHRUNK_CALLS = 3  # differing calls per function whose simpler variants are tried
+SHRINK_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class BehaviourOptions:
+    seconds: float = 4.0  # generating calls, per function and side
+    max_functions: int = 20
+    max_calls: int = 30  # kept per function and side
+    reruns: int = 2  # a call runs 1 + reruns times per side; every run must agree
+    # Tries per function and side (most are rejected at once: ~1,000 a second on one core):
+    # the same seed then makes the same calls on every run; ``seconds`` only cuts a slow one.
+    max_tries: int = 2000
+    seed: int = 0
+    verify_tests: bool = True  # run the regression tests on both sides
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> BehaviourOptions:
+        """The options the settings ask for (``review_behaviour_*``), ``overrides`` on top."""
+        s = settings
+        values: dict[str, Any] = dict(
+            seconds=s.review_behaviour_seconds, max_functions=s.review_behaviour_functions,
+            max_tries=s.review_behaviour_tries,
+            exclude=tuple(s.review_exclude),
+        )  # fmt: skip
+        return cls(**{**values, **overrides})
+
+
+@dataclass
+class _Call:
+    module: str
+    target: str
+    expr: str
+    base: tuple[dict[str, Any], bool] | None = None
+    head: tuple[dict[str, Any], bool] | None = None
+
+
+def _collect(
+    side: Side, fns: list[ChangedFunction], opts: BehaviourOptions, seeds: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Calls generated on ``side`` for ``fns`` (all of one module), with their outcomes."""
+    on_side = [(f, f.base if side.name == "base" else f.head) for f in fns]
+    targets = [
+        {"qualname": f.qualname, "start": span.start, "end": span.end, "seconds": opts.seconds}
+        for f, span in on_side
+        if span is not None
+    ]
+    path = fns[0].old_path if side.name == "base" else fns[0].path
+    source = side.source(path)
+    if not targets or source is None:
+        return []
+    try:
+        literals, examples = literals_of(source)
+        if side.name == "head":  # what the code, its docs and its tests use: plausible inputs
+            seeds.setdefault("plausible", set()).update(literals, seeds["literals"])
+    except SyntaxError:
+        return []
+    spec = {
+        "mode": "collect", "module": fns[0].module, "targets": targets,
+        "literals": literals + seeds["literals"], "examples": examples + seeds["calls"],
+        "seed": opts.seed, "reruns": opts.reruns, "max_calls": opts.max_calls,
+        "max_tries": opts.max_tries,
+    }  # fmt: skip
+    timeout = 60 + opts.seconds * len(targets) * 2
+    return [item for item in side.drive(spec, timeout) if "expr" in item]
+
+
+IGNORED = "ignored"
+
+
+def _compare(call: _Call) -> str:
+    """How a call seen on both sides differs: ``""`` (the same), ``"result"``, ``"state"``, or
+    ``"ignored"`` (not stable on a side, or not callable there)."""
+    if call.base is None or call.head is None:
+        return IGNORED
+    (before, stable_b), (after, stable_h) = call.base, call.head
+    if not (stable_b and stable_h and bc.comparable(before) and bc.comparable(after)):
+        return IGNORED
+    return bc.difference(before, after) or ""
+
+
+def behaviour_diff(
+    repo: Path,
+    base: str,
+    diff: str,
+    sandbox_for: SandboxFor,
+    options: BehaviourOptions | None = None,
+) -> BehaviourSection:
+    """Compare the behaviour of the functions ``diff`` changes between ``base`` and ``repo``'s
+    working tree (the head)."""
+    opts = options or BehaviourOptions()
+    started = time.monotonic()
+    top = Path(git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
+    section = BehaviourSection()
+
+    def base_source(path: str) -> str | None:
+        try:
+            return git(top, "show", f"{base}:{path}")
+        except AssayError:
+            return None
+
+    def head_source(path: str) -> str | None:
+        try:
+            return (top / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    files = parse_diff(diff)
+    changed, problems = changed_functions(files, base_source, head_source, top,
+                                          exclude=opts.exclude)  # fmt: skip
+    changed = [f for f in changed if f.head is not None][: opts.max_functions]
+    if not changed:
+        section.note = "no changed Python function to call"
+        if problems:
+            section.note += f" ({problems[0][0]} {problems[0][1]})"
+        return section
+    section.functions = sum(1 for f in changed if f.base is not None)
+    section.new_functions = sum(1 for f in changed if f.base is None)
+    seeds_calls, seeds_literals = examples_from_tests(top, [f.qualname for f in changed])
+    seeds = {"calls": seeds_calls, "literals": seeds_literals}
+    pythonpath = tests_pythonpath(top, sorted({f.path for f in changed}))
+    with tempfile.TemporaryDirectory(prefix="assay-base-") as tmp:
+        base_root = materialise(top, base, Path(tmp) / top.name)
+        with sandbox_for(base_root) as base_box, sandbox_for(top) as head_box:
+            sides = {
+                "base": Side("base", base_root, base_box, pythonpath),
+                "head": Side("head", top, head_box, pythonpath),
+            }
+            _run(section, changed, sides, opts, seeds)
+    section.seconds = time.monotonic() - started
+    return section
+
+
+T = TypeVar("T")
+
+
+def _on_both(sides: dict[str, Side], work: Callable[[Side], T]) -> dict[str, T]:
+    """``work`` on each side, the two at once (each is a sandboxed process of its own)."""
+    with ThreadPoolExecutor(max_workers=len(sides)) as pool:
+        futures = {name: pool.submit(work, side) for name, side in sides.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _by_module(fns: Iterable[ChangedFunction]) -> dict[str, list[ChangedFunction]]:
+    groups: dict[str, list[ChangedFunction]] = {}
+    for f in fns:
+        groups.setdefault(f.path, []).append(f)
+    return groups
+
+
+def _run(
+    section: BehaviourSection,
+    changed: list[ChangedFunction],
+    sides: dict[str, Side],
+    opts: BehaviourOptions,
+    seeds: dict[str, Any],
+) -> None:
+    calls: dict[tuple[str, str], _Call] = {}
+    by_name = {(f.module, f.qualname): f for f in changed}
+    groups = list(_by_module(changed).values())
+
+    def collect(side: Side) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (fns[0].module, item) for fns in groups for item in _collect(side, fns, opts, seeds)
+        ]
+
+    for name, found in _on_both(sides, collect).items():
+        for module, item in found:
+            call = calls.setdefault(
+                (module, item["expr"]), _Call(module, item["target"], item["expr"])
+            )
+            setattr(call, name, (item["outcome"], bool(item["stable"])))
+
+    def replay(side: Side) -> dict[tuple[str, str], Any]:
+        wanted = [
+            key
+            for key, call in calls.items()
+            if getattr(call, side.name) is None
+            and (by_name[(call.module, call.target)].base is not None or side.name == "head")
+        ]
+        return side.replay(wanted, opts.reruns)
+
+    for name, seen in _on_both(sides, replay).items():
+        for key, value in seen.items():
+            setattr(calls[key], name, value)
+    per_fn: dict[tuple[str, str], list[_Call]] = {}
+    for call in calls.values():
+        fn = by_name.get((call.module, call.target))
+        if fn is None:
+            continue
+        if fn.base is None:
+            _crash(section, fn, call, seeds.get("plausible", set()))
+            continue
+        verdict = _compare(call)
+        if verdict == IGNORED:
+            section.ignored += 1
+            continue
+        section.calls += 1
+        if not verdict:
+            section.same += 1
+        else:
+            per_fn.setdefault((call.module, call.target), []).append(call)
+    for key, differing in per_fn.items():
+        fn = by_name[key]
+        compared = sum(1 for c in calls.values() if (c.module, c.target) == key)
+        best = _simplest(differing, sides, opts)
+        kind = _compare(best)
+        assert best.base is not None and best.head is not None
+        before, after = best.base[0], best.head[0]
+        change = Change(fn.path, fn.qualname, fn.anchor, best.expr, before, after, kind)
+        change.differing, change.compared = len(differing), compared
+        change.message = bc.change_message(change.expr, change.before, change.after, kind)
+        change.test = bc.regression_test(change.expr, change.before, kind, fn.qualname,
+                                         fn.module) or ""  # fmt: skip
+        section.changes.append(change)
+    if opts.verify_tests:
+        _verify_tests(section.changes, sides)
+    section.changes.sort(key=lambda c: (c.path, c.line))
+
+
+def _plausible(expr: str, values: set[str]) -> bool:
+    """Whether every constant of a call is one its module, docs or tests use."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return False
+    return all(repr(n.value) in values for n in ast.walk(tree) if isinstance(n, ast.Constant))
+
+
+def _crash(
+    section: BehaviourSection, fn: ChangedFunction, call: _Call, plausible: set[str]
+) -> None:
+    """A new function's call that crashes (not a raise of its own) on plausible inputs."""
+    if call.head is None or not _plausible(call.expr, plausible):
+        return
+    outcome, stable = call.head
+    if not stable or outcome.get("raises") not in bc.CRASHES or outcome.get("deliberate"):
+        return
+    if any(c.qualname == fn.qualname and c.path == fn.path for c in section.crashes):
+        return
+    message = f"possible crash: `{bc._clip(call.expr)}` {bc.result_text(outcome)}"
+    section.crashes.append(
+        Change(fn.path, fn.qualname, fn.anchor, call.expr, {}, outcome, "crash", message=message)
+    )
+
+
+def _replay(side: Side, keys: list[tuple[str, str]], reruns: int) -> dict[tuple[str, str], Any]:
+    return side.replay(keys, reruns)
+
+
+def _rank(call: _Call) -> tuple[int, int, str]:
+    """Calls that read best first: one side returning a value over both raising, then short."""
+    raised = sum(1 for seen in (call.base, call.head) if seen and "raises" in seen[0])
+    return (raised == 2, len(call.expr), call.expr)
+
+
+def _simplest(differing: list[_Call], sides: dict[str, Side], opts: BehaviourOptions) -> _Call:
+    """The simplest call that still tells the sides apart: rounds of simpler variants of the
+    best differing calls, each replayed on both sides, while they get simpler."""
+    best = sorted(differing, key=_rank)[:SHRUNK_CALLS]
+    tried = {c.expr for c in differing}
+    for _ in range(SHRINK_ROUNDS):
+        candidates = [
+            _Call(call.module, call.target, v)
+            for call in best
+            for v in bc.variants(call.expr)
+            if v not in tried
+        ]
+        if not candidates:
+            break
+        tried |= {c.expr for c in candidates}
+        keys = list(dict.fromkeys((c.module, c.expr) for c in candidates))
+        replayed = _on_both(sides, partial(_replay, keys=keys, reruns=opts.reruns))
+        for name, seen in replayed.items():
+            for c in candidates:
+                if (c.module, c.expr) in seen:
+                    setattr(c, name, seen[(c.module, c.expr)])
+        still = [c for c in candidates if _compare(c) not in ("", IGNORED)]
+        better = sorted([c for c in still if _rank(c) < _rank(best[0])], key=_rank)
+        if not better:
+            break
+        best = better[:SHRUNK_CALLS]
+    return best[0]
+
+
+def _verify_tests(changes: list[Change], sides: dict[str, Side]) -> None:
+    """Keep each change's regression test only if it passes on the base and fails on the head."""
+    tests = [c for c in changes if c.test]
+    if not tests:
+        return
+    code = "\n\n".join(c.test for c in tests)
+
+    def run(side: Side) -> dict[str, str]:
+        found, _ = run_pytest(
+            side.sandbox, "pytest", args=[TEST_FILE, "-p", "no:randomly"],
+            files={TEST_FILE: code}, pythonpath=side.pythonpath, timeout=300,
+        )  # fmt: skip
+        return {nodeid.split("::")[-1]: outcome for nodeid, outcome in found.items()}
+
+    outcomes = _on_both(sides, run)
+    for change in tests:
+        names = [line[4:].split("(")[0] for line in change.test.splitlines()
+                 if line.startswith("def test_")]  # fmt: skip
+        ok = names and all(
+            outcomes["base"].get(n) == "passed" and outcomes["head"].get(n) == "failed"
+            for n in names
+        )
+        if not ok:
+            change.test = ""

@@ -1,0 +1,158 @@
+"""Findings that survive a check: a second short model call scores each model finding against
+the code, and a failing input the finding claims is run on the head.
+
+Small models write plausible findings about things that are not wrong.  Each model finding gets
+one more short call (``check``): a score from 0 to 10 with a reason, and optionally a concrete
+call that shows the problem and what should happen.  A finding scored below the threshold
+(``review_min_score``) is dropped and counted.  A claimed call is run on the head in the sandbox
+(the behaviour diff's replay, :class:`agents.review.behaviour.CallRunner`): when it fails as
+claimed the finding is marked confirmed; when it runs fine the finding is dropped (refuted); a
+call that cannot be made (an unknown name, a syntax error) leaves the finding as scored.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from agents.gitdiff import Hunk
+from agents.review import prompts
+from agents.review.behaviour_calls import comparable, result_text
+from agents.review.report import Checks, Finding
+from flows import FlowRunner, LLMUnreachable, RetryPolicy, Route, Stage, StageFailed
+
+# (path, [call texts], files to put in place or None) → {call text: (outcome, stable)}: runs calls
+# in a file's module on the head.
+RunCalls = Callable[
+    [str, list[str], dict[str, str | bytes] | None], dict[str, tuple[dict[str, Any], bool]]
+]
+
+
+class _Score(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    score: int  # required: an answer without one is not a verdict (the finding stays)
+    reason: str = ""
+    call: str | None = None
+    expect: str | None = None
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _score(cls, value: Any) -> int:
+        digits = "".join(ch for ch in str(value).split("/")[0] if ch.isdigit())
+        if not digits:
+            raise ValueError("give score as a number from 0 to 10")
+        return max(0, min(10, int(digits)))
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> str:
+        return "" if value is None else " ".join(str(value).split())[:300]
+
+    @field_validator("call", "expect", mode="before")
+    @classmethod
+    def _code(cls, value: Any) -> str | None:
+        text = "" if value is None else str(value).strip().strip("`").strip()
+        return text or None
+
+
+CHECK_STAGE = Stage(
+    name="check",
+    template=prompts.CHECK,
+    system=prompts.CHECK_SYSTEM,
+    schema=_Score,
+    fmt="yaml",
+    route=Route(temperature=0.0),
+    retry=RetryPolicy(repairs=1),
+    max_tokens=160,
+    stop=("\n```\n",),
+)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    min_score: int = 5  # findings scored lower are dropped
+    run_calls: RunCalls | None = None  # None: claimed calls are not run
+
+
+def _call_text(text: str | None) -> str | None:
+    """A claimed call that can be run: one call expression, nothing else."""
+    if not text or len(text) > 200:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    return text if isinstance(node, ast.Call) else None
+
+
+def _fails(outcome: dict[str, Any], expect: str | None) -> bool | None:
+    """Whether a claimed call failed as claimed (None: it says nothing)."""
+    if not comparable(outcome):
+        return None
+    if "raises" in outcome:
+        return True  # raising where a value (or nothing in particular) was expected
+    wants_raise = expect is None or expect.lower().startswith(("raise", "exception", "error"))
+    if wants_raise:
+        return False
+    try:
+        expected = ast.literal_eval(expect)  # type: ignore[arg-type]
+        got = ast.literal_eval(outcome.get("repr") or "")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return bool(got != expected)
+
+
+class FindingChecker:
+    """Scores and runs the claims of model findings (one short call per finding)."""
+
+    def __init__(self, runner: FlowRunner, options: CheckOptions, checks: Checks) -> None:
+        self.runner, self.options, self.checks = runner, options, checks
+        self.checks.threshold = options.min_score
+
+    def check(self, findings: list[Finding], group: list[Hunk], module: str) -> list[Finding]:
+        kept: list[Finding] = []
+        claims: list[tuple[Finding, str, str | None]] = []
+        hunks = "\n".join(h.render() for h in group)
+        for finding in findings:
+            variables = {"path": finding.path, "module": module, "hunks": hunks,
+                         "line": finding.line, "message": finding.message}  # fmt: skip
+            try:
+                verdict = self.runner.run(CHECK_STAGE, variables).value
+            except LLMUnreachable:
+                raise
+            except StageFailed:
+                self.checks.notes.append(f"{finding.path}:{finding.line} could not be scored")
+                kept.append(finding)
+                continue
+            self.checks.scored += 1
+            if verdict.score < self.options.min_score:
+                self.checks.low_score += 1
+                continue
+            scored = replace(finding, score=verdict.score)
+            call = _call_text(verdict.call)
+            if call is not None and self.options.run_calls is not None:
+                claims.append((scored, call, verdict.expect))
+            else:
+                kept.append(scored)
+        if claims and self.options.run_calls is not None:
+            seen: dict[str, tuple[dict[str, Any], bool]] = {}
+            for path in dict.fromkeys(f.path for f, _, _ in claims):
+                mine = [c for f, c, _ in claims if f.path == path]
+                seen.update(self.options.run_calls(path, mine, None))
+            for finding, call, expect in claims:
+                outcome, stable = seen.get(call, ({"unloadable": "not run"}, False))
+                failed = _fails(outcome, expect) if stable else None
+                if failed is True:
+                    self.checks.confirmed += 1
+                    evidence = f"Ran `{call}` on the head: it {result_text(outcome)}."
+                    kept.append(replace(finding, confirmed=True, evidence=evidence, call=call))
+                elif failed is False:
+                    self.checks.refuted += 1
+                else:
+                    kept.append(finding)
+        return kept

@@ -1,0 +1,89 @@
+"""The behaviour diff of ``assay review``: the same calls on a PR's base and head, each side in
+its own sandbox, through the real CLI (scripted model, real git repositories, real sandbox)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from agents.gitdiff import local_diff
+from agents.review.behaviour import BehaviourOptions, behaviour_diff
+from agents.review.behaviour_calls import difference, variants
+from agents.runtime import open_sandbox
+from agents.settings import load_settings
+from tests.fakes.openai_server import FakeOpenAI
+from tests.kit.gitrepos import git
+from tests.kit.review import Reviewer, make_library, review
+
+
+def run_test(checkout: Path, test: str) -> subprocess.CompletedProcess[str]:
+    (checkout / "test_pinned.py").write_text(test)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pinned.py"],
+        cwd=checkout, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_removed_input_check_is_a_behaviour_change_with_a_regression_test(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_library(tmp_path / "lib")
+    git(repo, "checkout", "-q", "check-removed")
+    fake_llm.on(Reviewer())  # the model finds nothing: what is found, the behaviour diff found
+    out = tmp_path / "review.json"
+    result = review(repo, fake_llm.url, "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    [finding] = data["findings"]
+    # On the changed function, where the check went missing (the line after the deletion).
+    assert (finding["path"], finding["line"], finding["source"]) == ("lib/calc.py", 10, "behaviour")
+    message = finding["message"]
+    assert message.startswith("behaviour change: `clamp(")
+    assert "raises `ValueError: limit must be >= 0` before" in message
+    assert message.endswith("now")
+    assert "Behaviour diff: behaviour changed in 1 of 1 changed function(s)" in result.stdout
+    # The regression test pins the old behaviour: it passes on the base and fails on the head.
+    test = finding["test"]
+    assert "pytest.raises(ValueError" in test and "from lib.calc import clamp" in test
+    head_run = run_test(repo, test)
+    git(repo, "stash", "-q", "-u")
+    git(repo, "checkout", "-q", "main")
+    base_run = run_test(repo, test)
+    assert head_run.returncode == 1, head_run.stdout
+    assert base_run.returncode == 0, base_run.stdout
+    assert "evidence (behaviour diff)" in result.stdout
+
+
+def test_a_refactor_and_a_nondeterministic_function_yield_no_behaviour_change(
+    tmp_path: Path,
+) -> None:
+    repo = make_library(tmp_path / "lib")
+    git(repo, "checkout", "-q", "refactor")
+    settings = load_settings(repo, {}).settings
+    diff, point = local_diff(repo, "main")
+    section = behaviour_diff(
+        repo, point, diff, lambda root: open_sandbox(settings, root), BehaviourOptions(seconds=1)
+    )
+    assert section.changes == [] and section.crashes == []
+    assert section.functions == 2  # total (rewritten as a loop) and pick (random)
+    assert section.calls >= 10 and section.same == section.calls
+    assert section.ignored >= 1  # pick's calls: not the same twice on one side
+    assert section.summary().startswith(
+        f"Behaviour diff: no behaviour change in {section.calls} call(s) of 2 changed function(s)"
+    )
+
+
+def test_outcomes_compare_as_behaviour_not_as_accidents() -> None:
+    check = {"raises": "ValueError", "message": "limit must be >= 0", "deliberate": True}
+    accident = {"raises": "TypeError", "message": "'int' object is not iterable"}
+    other_accident = {"raises": "TypeError", "message": "unsupported operand"}
+    value = {"repr": "[]", "str": "[]", "attrs": {}, "type": "list"}
+    assert difference(check, value) == "result"  # a removed check
+    assert difference(value, accident) == "result"  # took the input, now crashes on it
+    assert difference(accident, other_accident) is None  # a wrong argument either way
+    assert difference(accident, value) is None  # the old code never took that input
+    state = {**value, "state": {"receiver": {"repr": "Stack([1])"}}}
+    assert difference(value, state) == "state"
+    assert variants("f([1, 2], limit=5)")[:3] == ["f([1, 2])", "f(0, limit=5)", "f(1, limit=5)"]
