@@ -180,9 +180,12 @@ def added_lines(files: Iterable[FileDiff]) -> dict[str, set[int]]:
     return out
 
 
-def changed_lines(repo: Path, base: str) -> dict[str, set[int]]:
-    """Lines of Python files added or changed since ``base`` (working tree vs the ref, plus
-    untracked files), keyed by path relative to ``repo`` (which may be below the git root)."""
+def changed_lines(
+    repo: Path, base: str, suffixes: tuple[str, ...] = (".py",)
+) -> dict[str, set[int]]:
+    """Lines of source files (Python unless ``suffixes`` says) added or changed since ``base``
+    (working tree vs the ref, plus untracked files), keyed by path relative to ``repo`` (which
+    may be below the git root)."""
     try:
         top = Path(git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
     except AssayError as exc:
@@ -202,13 +205,13 @@ def changed_lines(repo: Path, base: str) -> dict[str, set[int]]:
     out = added_lines(parse_diff(diff))
     for name in git(top, "ls-files", "--others", "--exclude-standard").splitlines():
         path = top / name
-        if name.endswith(".py") and path.is_file():
+        if name.endswith(suffixes) and path.is_file():
             n = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
             out.setdefault(name, set()).update(range(1, n + 1))
     return {
         name[len(prefix) :]: lines
         for name, lines in out.items()
-        if name.endswith(".py") and name.startswith(prefix)
+        if name.endswith(suffixes) and name.startswith(prefix)
     }
 
 

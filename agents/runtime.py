@@ -121,17 +121,24 @@ def open_sandbox(
     *,
     stop_check: Callable[[], None] | None = None,
     timeout: float | None = None,
+    language: str = "python",
 ) -> Sandbox:
     """The sandbox over ``repo`` the settings describe (interpreter, timeout unless given,
-    memory cap, the strongest isolation allowed); open it with ``with``."""
+    memory cap, the strongest isolation allowed); open it with ``with``.
+
+    For a ``javascript`` project every run shares the package's ``node_modules`` (read-only
+    under bubblewrap) and the address space is not capped: V8 and WebAssembly reserve far more
+    than they use (node's heap is capped by the runner's ``--max-old-space-size`` instead)."""
     memory = settings.sandbox_memory_mb * 2**20 if settings.sandbox_memory_mb else None
+    node = language == "javascript"
     return Sandbox(
         repo,
         resolve_python(settings.python),
         timeout=timeout or settings.sandbox_timeout,
-        memory_limit=memory,
+        memory_limit=None if node else memory,
         stop_check=stop_check,
         max_isolation=settings.sandbox_isolation,
+        dependencies=("node_modules",) if node else (),
     )
 
 
@@ -162,15 +169,19 @@ def open_run(
     stop_check: Callable[[], None] | None = None,
     sandbox_timeout: float | None = None,
     wrap_llm: Callable[[LLMClient], Completer] | None = None,
+    language: str = "python",
 ) -> Iterator[Run]:
     """Open a run of ``kind`` (``cover``, ``tests``, ``review`` …): a sandbox over ``repo``
-    (when given), the model (unless ``model=False``; ``wrap_llm`` wraps the client, e.g. in a
-    cancellation guard) and the trace (``trace_file``, else named by :func:`trace_path`).
-    Everything opened is closed when the block ends."""
+    (when given; ``language="javascript"``: see :func:`open_sandbox`), the model (unless
+    ``model=False``; ``wrap_llm`` wraps the client, e.g. in a cancellation guard) and the trace
+    (``trace_file``, else named by :func:`trace_path`).  Everything opened is closed when the
+    block ends."""
     with ExitStack() as stack:
         sandbox = None
         if repo is not None:
-            sandbox = open_sandbox(settings, repo, stop_check=stop_check, timeout=sandbox_timeout)
+            sandbox = open_sandbox(
+                settings, repo, stop_check=stop_check, timeout=sandbox_timeout, language=language
+            )
             stack.enter_context(sandbox)
         llm: Completer | None = None
         if model:

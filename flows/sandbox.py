@@ -23,10 +23,10 @@ allow-list (:mod:`flows.sandbox_env`).  Outputs are redacted of the parent's sec
 of credential-looking strings.  A run that could not start or destroyed its copy returns a
 result with ``broken`` set, not an exception.
 
-``run_tests`` runs ``python -m coverage run --branch -m pytest`` with ``PYTHONPATH`` set to the
-copy's root plus its ``src/`` (flat and src layouts both import the copy, never an editable
-install of the user's tree), then ``python -m coverage json`` (in the run's ``out/``, not in
-the copy) with the same interpreter; the results are read by :mod:`flows.coverage_data`.
+``run_tests`` runs pytest under coverage (:mod:`flows.sandbox_pytest`).  For other runners
+(node): ``dependencies`` (``node_modules``) are shared with every run, read-only under bwrap;
+``run_collect`` returns what a run wrote to its output directory; ``prepare`` runs an install
+command (with the network if asked) whose dependencies later runs see.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -48,8 +47,6 @@ from flows.coverage_data import (
     CoverageReport,
     RunResult,
     TestRun,
-    load_coverage_json,
-    parse_junit,
 )
 from flows.credentials import CredentialScreen
 from flows.errors import SandboxError
@@ -63,6 +60,7 @@ from flows.sandbox_confine import (
 )
 from flows.sandbox_copy import (
     ALWAYS_SKIP,
+    _collect,
     _git_files,
     _rmtree,
     _stage,
@@ -78,6 +76,7 @@ from flows.sandbox_guarantees import (
     guarantees,
     host_guarantees,
 )
+from flows.sandbox_pytest import run_pytest
 from flows.sandbox_run import Confinement, execute
 from flows.sandbox_sweep import MARKER, STAGE_PREFIX, mark_owner, sweep
 
@@ -103,16 +102,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MAX_OUTPUT = 64_000  # bytes of output kept (head and tail)
-
-_FIND_TOOLS = (
-    "import importlib.util as u; "
-    "print('missing:' + ' and '.join(m for m in ('pytest', 'coverage') if not u.find_spec(m)))"
-)
-
-
-CONTEXTS_PLUGIN = "_assay_test_contexts"
-# A pytest plugin, written beside a run's copy: each test's lines under its node id.
-CONTEXTS_PLUGIN_SOURCE = Path(__file__).with_name("contexts_plugin.py").read_text(encoding="utf-8")
 
 
 class Sandbox:
@@ -145,8 +134,12 @@ class Sandbox:
         work_dir: str | Path | None = None,
         max_output: int = DEFAULT_MAX_OUTPUT,
         stop_check: Callable[[], None] | None = None,
+        dependencies: Sequence[str] = (),
     ) -> None:
         self.repo = Path(os.path.abspath(os.path.expanduser(repo)))
+        # Directories of the repository the copy skips (``node_modules``) that every run sees:
+        # linked into each run's copy, bound read-only under bwrap (see _stage_dependencies).
+        self.dependencies = tuple(dependencies)
         if not self.repo.is_dir():
             raise SandboxError(f"repository not found: {self.repo}", "pass the repository's root")
         self.python = python_path(python)
@@ -184,6 +177,8 @@ class Sandbox:
             screen=CredentialScreen.from_env(self._base_env),
             stop_check=stop_check,
         )
+        self._base_read_only = self._conf.read_only
+        self._shared: dict[str, Path] = {}
 
     def describe(self) -> str:
         """What a run in this sandbox is confined by, in one line."""
@@ -216,6 +211,7 @@ class Sandbox:
                     names = _git_files(self.repo, self._base_env)
                     listed = _walk(self.repo) if names is None else names
                     self.dropped_symlinks = _stage(self.repo, stage, listed)
+                    self._stage_dependencies(root / "deps")
                 except OSError as exc:
                     _rmtree(root)
                     raise SandboxError(
@@ -225,6 +221,19 @@ class Sandbox:
                 self._stage_dir, self._root = stage, root
                 self._stage_has_files = any(stage.iterdir())
         return self
+
+    def _stage_dependencies(self, deps: Path) -> None:
+        """Share the repository's dependency directories (see ``dependencies``): not copied
+        (thousands of files); bubblewrap binds them read-only, the lower levels link to them
+        (they do not confine the filesystem anyway).  ``deps`` holds what :meth:`prepare`
+        installs instead."""
+        deps.mkdir()
+        self._shared = {}
+        for name in self.dependencies:
+            if (self.repo / name).is_dir():
+                self._shared[name] = Path(os.path.realpath(self.repo / name))
+        shared = (deps, *self._shared.values())
+        self._conf = dataclasses.replace(self._conf, read_only=(*self._base_read_only, *shared))
 
     def close(self) -> None:
         """Remove the staging directory and whatever runs left."""
@@ -260,6 +269,54 @@ class Sandbox:
             _write_files(area / "copy", extra_files)
             return self._execute(area, token, list(argv), self._env(area, env), timeout)
 
+    def run_collect(
+        self,
+        argv: Sequence[str],
+        *,
+        extra_files: Mapping[str, str | bytes] | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_bytes: int = 64 << 20,
+    ) -> tuple[RunResult, dict[str, bytes]]:
+        """Like :meth:`run`, where ``{out}`` in ``argv`` and ``env`` values is the run's output
+        directory (outside the copy, writable): the files the command wrote there (relative
+        paths; ``max_bytes`` in all at most) come back with the result."""
+        with self._area() as (area, token):
+            out = area / "out"
+            _write_files(area / "copy", extra_files)
+            argv = [arg.replace("{out}", str(out)) for arg in argv]
+            extra = {k: v.replace("{out}", str(out)) for k, v in (env or {}).items()}
+            result = self._execute(area, token, argv, self._env(area, extra), timeout)
+            files = _collect(out, max_bytes)
+            return result, files
+
+    def prepare(
+        self, argv: Sequence[str], *, network: bool = False, timeout: float | None = None
+    ) -> RunResult:
+        """Run ``argv`` (an install command such as ``npm ci``) once in a fresh copy, with the
+        network when ``network``; on success the ``dependencies`` it made in the copy replace
+        the shared ones every later run sees.  The user's tree is never touched."""
+        conf = self._conf
+        with self._area() as (area, token):
+            copy = area / "copy"
+            for name in self.dependencies:  # the command installs them afresh
+                if (copy / name).is_symlink():
+                    (copy / name).unlink()
+            self._conf = dataclasses.replace(conf, network=network or conf.network)
+            try:
+                result = self._execute(area, token, list(argv), self._env(area, None), timeout)
+            finally:
+                self._conf = conf
+            if result.ok:
+                assert self._root is not None
+                for name in self.dependencies:
+                    made, shared = copy / name, self._root / "deps" / name
+                    if made.is_dir() and not made.is_symlink():
+                        if shared.exists():
+                            _rmtree(shared)
+                        shutil.move(str(made), str(shared))
+            return result
+
     def run_tests(
         self,
         test_args: Sequence[str] = (),
@@ -277,81 +334,12 @@ class Sandbox:
         ``test_args`` follow the command's own arguments.  ``source`` and ``omit`` go to
         coverage; None leaves them to the project's coverage configuration.  ``contexts``
         records which test ran each line (the coverage report's ``contexts``: node ids).
+        See :mod:`flows.sandbox_pytest`.
         """
-        pytest_args, command_env = parse_test_command(test_command)
-        self._check_tools()
-        with self._area() as (area, token):
-            copy, out = area / "copy", area / "out"
-            _write_files(copy, extra_files)
-            run_env = self._env(area, {**command_env, **(env or {})})
-            paths = [copy, copy / "src"] if (copy / "src").is_dir() else [copy]
-            extra_path = [run_env["PYTHONPATH"]] if run_env.get("PYTHONPATH") else []
-            plugin: list[str] = []
-            if contexts:  # a pytest plugin of ours, beside the copy, names each test's context
-                (out / f"{CONTEXTS_PLUGIN}.py").write_text(CONTEXTS_PLUGIN_SOURCE)
-                paths.append(out)
-                plugin = ["-p", CONTEXTS_PLUGIN]
-            run_env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), *extra_path])
-            run_env["COVERAGE_FILE"] = str(out / ".coverage")
-            argv = [str(self.python), "-m", "coverage", "run", "--branch"]
-            argv += [f"--source={','.join(source)}"] if source else []
-            argv += [f"--omit={','.join(omit)}"] if omit else []
-            argv += ["-m", "pytest", *pytest_args, *test_args, f"--junitxml={out / 'junit.xml'}"]
-            argv += ["-p", "no:cacheprovider", *plugin]
-            if not any(arg.startswith("--rootdir") for arg in argv):
-                argv.append(f"--rootdir={copy}")  # node ids relative to the repository root
-            result = self._execute(area, token, argv, run_env, timeout)
-            tests = tuple(
-                dataclasses.replace(
-                    case,
-                    message=self._conf.screen.redact(case.message),
-                    text=self._conf.screen.redact(case.text),
-                )
-                for case in parse_junit(out / "junit.xml", copy)
-            )
-            if result.broken:
-                return TestRun(result, tests, None, f"the sandbox broke: {result.broken}")
-            coverage, error = self._export_coverage(area, token, run_env, result, contexts)
-            return TestRun(result, tests, coverage, error)
-
-    def _export_coverage(
-        self, area: Path, token: str, env: dict[str, str], result: RunResult, contexts: bool
-    ) -> tuple[CoverageReport | None, str]:
-        """``coverage json`` with the interpreter that measured (in ``out/``, not in the copy)."""
-        if result.timed_out:
-            return None, "the test run timed out before coverage was saved"
-        python, out, report = str(self.python), area / "out", area / "out" / "coverage.json"
-        env = {**env, "PYTHONPATH": ""}  # the copy's code plays no part in exporting
-        if not (out / ".coverage").exists() and any(out.glob(".coverage.*")):  # parallel = true
-            self._execute(area, token, [python, "-m", "coverage", "combine"], env, 120, cwd=out)
-        argv = [python, "-m", "coverage", "json", "-i", "-o", str(report)]
-        argv += ["--show-contexts"] if contexts else []
-        done = self._execute(area, token, argv, env, 120, cwd=out)
-        try:
-            return load_coverage_json(report, area / "copy"), ""
-        except (OSError, ValueError) as exc:
-            return None, (done.broken or done.output.strip() or str(exc))[-2000:]
-
-    def _check_tools(self) -> None:
-        """Fail early, with the fix, if the interpreter lacks pytest or coverage (checked once)."""
-        if self._tools_ok:
-            return
-        with self._area(copy=False) as (area, token):
-            argv, env = [str(self.python), "-c", _FIND_TOOLS], self._env(area, None)
-            done = self._execute(area, token, argv, env, 60, cwd=area / "tmp")
-        found = re.search(r"^missing:(.*)$", done.output, re.MULTILINE)
-        if found is None:
-            last = (done.broken or done.output.strip() or "no output").splitlines()[-1]
-            raise SandboxError(
-                f"could not run {self.python} in the sandbox (exit {done.returncode}): {last}",
-                f"check that '{self.python} -c pass' works",
-            )
-        if missing := found.group(1).strip():
-            raise SandboxError(
-                f"{missing} not installed in {self.python}",
-                f"install them into that interpreter: {self.python} -m pip install pytest coverage",
-            )
-        self._tools_ok = True
+        return run_pytest(
+            self, test_args, test_command=test_command, extra_files=extra_files, source=source,
+            omit=omit, env=env, timeout=timeout, contexts=contexts,
+        )  # fmt: skip
 
     @contextlib.contextmanager
     def _area(self, copy: bool = True) -> Iterator[tuple[Path, str]]:
@@ -363,6 +351,7 @@ class Sandbox:
             try:
                 if copy:
                     shutil.copytree(self._stage_dir, area / "copy", symlinks=True)
+                    self._link_dependencies(area / "copy")
                 for name in ("copy", "home", "tmp", "out"):
                     (area / name).mkdir(exist_ok=True)
             except OSError as exc:
@@ -372,6 +361,15 @@ class Sandbox:
             yield area, f"{self._root.name}.{uuid.uuid4().hex}"
         finally:
             _rmtree(area)
+
+    def _link_dependencies(self, copy: Path) -> None:
+        assert self._root is not None
+        for name in self.dependencies:
+            installed, link = self._root / "deps" / name, copy / name
+            shared = installed if installed.is_dir() else self._shared.get(name)
+            if shared is not None and not os.path.lexists(link):
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(shared, link)
 
     def _env(self, area: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
         return run_env(

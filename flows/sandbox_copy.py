@@ -121,6 +121,19 @@ def _write_files(copy: Path, files: Mapping[str, str | bytes] | None) -> None:
         target.write_bytes(content.encode() if isinstance(content, str) else content)
 
 
+def _collect(out: Path, max_bytes: int) -> dict[str, bytes]:
+    """The regular files under ``out`` (relative paths), ``max_bytes`` in all at most."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            size = path.stat().st_size
+            if total + size <= max_bytes:
+                files[path.relative_to(out).as_posix()] = path.read_bytes()
+                total += size
+    return files
+
+
 def _rmtree(path: Path) -> None:
     """Remove ``path`` even where a run left read-only directories; never follows symlinks."""
 

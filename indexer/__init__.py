@@ -36,6 +36,7 @@ _LAZY = {
     "make_embedder": "indexer.embed",
     "ChunkLimits": "indexer.chunking",
     "chunk_text": "indexer.chunking",
+    "parser_for": "indexer.languages",
     "FileLimits": "indexer.files",
     "Policy": "indexer.quality",
     "TIERS": "indexer.quality",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from indexer.embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
     from indexer.files import FileLimits
     from indexer.index import CodeIndex, Progress
+    from indexer.languages import parser_for
     from indexer.quality import TIERS, Policy, load_policy, save_policy
     from indexer.registry import Registry, RepoRecord
     from indexer.sources import default_name, is_url, open_snapshot
@@ -100,5 +102,6 @@ __all__ = [
     "load_policy",
     "make_embedder",
     "open_snapshot",
+    "parser_for",
     "save_policy",
 ]

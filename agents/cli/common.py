@@ -31,6 +31,14 @@ ModelOpt = Annotated[str | None, typer.Option("--llm-model", help="Model name at
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Do not reuse cached LLM answers for this run.")
 ]
+InstallCommandOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--install-command",
+        help="JavaScript/TypeScript: install the package's dependencies in the sandbox's copy "
+        "first, with the network (e.g. 'npm ci'); default: use its node_modules.",
+    ),
+]
 TestCommandOpt = Annotated[
     str | None,
     typer.Option("--test-command", help="The project's pytest command [default: pytest]."),

@@ -20,6 +20,7 @@ from rich.progress import (
 
 from agents.cli.common import (
     BaseUrlOpt,
+    InstallCommandOpt,
     ModelOpt,
     NoCacheOpt,
     PythonOpt,
@@ -193,6 +194,7 @@ def cover(
         ),
     ] = False,
     test_command: TestCommandOpt = None,
+    install_command: InstallCommandOpt = None,
     python: PythonOpt = None,
     llm_base_url: BaseUrlOpt = None,
     llm_model: ModelOpt = None,
@@ -256,7 +258,9 @@ def cover(
             out.rule(f"{name}: {checkout}")
         try:
             s = settings_for(checkout, **flags).settings
-            report, models[name or str(checkout)] = _cover_one(checkout, s, options_for(s))
+            report, models[name or str(checkout)] = _cover_one(
+                checkout, s, options_for(s), install_command
+            )
         except AssayError as exc:  # this repository's input; a dead endpoint stops all
             if not grow or isinstance(exc, ModelFailedError):
                 raise
@@ -348,16 +352,23 @@ def grow_checkouts(s: Any) -> list[tuple[str, Path]]:
     return found
 
 
-def _cover_one(path: Path, s: Any, options: Any) -> tuple[CoverReport, ModelCalls]:
+def _cover_one(
+    path: Path, s: Any, options: Any, install_command: str | None = None
+) -> tuple[CoverReport, ModelCalls]:
     """One repository's run with its settings ``s`` and the command's ``options``: its report
-    and how the model answered."""
+    and how the model answered (a JS/TS package: :mod:`agents.cli.cover_js`)."""
     from agents.cover.engine import CoverAgent
+    from agents.cover.js.project import is_js_project
     from agents.cover.targets import unusable_sources
     from agents.errors import InputError
     from agents.runtime import open_run
     from flows import BudgetExhausted, LLMError
 
     repo = path.expanduser().resolve()
+    if is_js_project(repo):
+        from agents.cli.cover_js import cover_js
+
+        return cover_js(repo, s, options, install_command, _check_endpoint)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -234,6 +234,16 @@ def tests_command(
     report_path = writable_file("--report", report_path)
     file, qualname = parse_spec(symbol)
     root = (repo or find_repo(file if file.exists() else Path.cwd())).expanduser().resolve()
+    if repo is None and _package_root(file) is not None:
+        root = _package_root(file) or root
+    if _is_js(root, file):
+        _tests_js(root, file, qualname, dry_run=dry_run, report_path=report_path, flags=dict(
+            test_command=test_command, llm_base_url=llm_base_url, llm_model=llm_model,
+            no_cache=no_cache, cover_repeat=repeat, cover_attempts=attempts,
+            cover_candidate_timeout=candidate_timeout,
+            cover_mutation=False if no_mutation else None,
+        ), max_minutes=max_minutes)  # fmt: skip
+        return
     target = find_symbol(root, file, qualname)
     loaded = settings_for(
         root, python=python, test_command=test_command, llm_base_url=llm_base_url,
@@ -276,5 +286,55 @@ def tests_command(
 
         write_atomic(report_path, json.dumps(report.as_dict(), indent=2) + "\n")
     calls.check(f"{report.accepted} tests accepted")
+    if not report.accepted:
+        raise typer.Exit(1)
+
+
+def _package_root(file: Path) -> Path | None:
+    """The nearest directory above a JS/TS ``file`` with a ``package.json``."""
+    from agents.cover.js.project import SOURCE_EXTENSIONS
+
+    if not file.name.endswith(SOURCE_EXTENSIONS):
+        return None
+    start = (file if file.is_absolute() else Path.cwd() / file).resolve().parent
+    return next((d for d in (start, *start.parents) if (d / "package.json").is_file()), None)
+
+
+def _is_js(root: Path, file: Path) -> bool:
+    from agents.cover.js.project import SOURCE_EXTENSIONS, is_js_project
+
+    return file.name.endswith(SOURCE_EXTENSIONS) and is_js_project(root)
+
+
+def _tests_js(
+    root: Path, file: Path, qualname: str, *, dry_run: bool, report_path: Path | None,
+    flags: dict[str, Any], max_minutes: float | None,
+) -> None:  # fmt: skip
+    """``assay tests`` on a JavaScript/TypeScript symbol: the cover pipeline (exploration, then
+    the model, the same gates) limited to that function, class or method.  The behaviour list
+    of the Python command is not offered for JS/TS yet."""
+    from agents.cli.common import settings_for
+    from agents.cli.cover import _check_endpoint
+    from agents.cli.cover_js import cover_js
+    from agents.cover.display import print_report as print_cover_report
+    from agents.cover.options import CoverOptions
+    from agents.cover.writer import write_atomic
+
+    full = (file if file.is_absolute() else Path.cwd() / file).resolve()
+    if not full.is_file():
+        raise InputError(f"Source file {file} does not exist", "pass an existing source file")
+    try:
+        rel = full.relative_to(root).as_posix()
+    except ValueError as exc:
+        raise InputError(f"{file} is not inside the repository {root}", "pass --repo") from exc
+    s = settings_for(root, **flags).settings
+    options = CoverOptions.from_settings(
+        s, include=(rel,), dry_run=dry_run, max_minutes=max_minutes, mutants="off",
+        symbol=qualname,
+    )  # fmt: skip
+    report, _calls = cover_js(root, s, options, None, _check_endpoint)
+    print_cover_report(report, out)
+    if report_path is not None:
+        write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")
     if not report.accepted:
         raise typer.Exit(1)

@@ -43,6 +43,7 @@ class CoverOptions:
     mutation_budget: int | None = 150  # mutants measured at most (a seeded sample beyond)
     mutant_model_targets: int = 5  # functions whose survivors go to the model, at most
     rewrite: bool = True  # the model rewrites explored tests for readability (kept if no loss)
+    symbol: str | None = None  # only this function, class or Class.method (assay tests, JS/TS)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CoverOptions:

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
+from agents.cover.js.project import is_js_project
 from agents.errors import AssayError
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.behaviour import BehaviourOptions, behaviour_diff
@@ -121,7 +122,8 @@ def run_review(
     want_tests = settings.review_tests if tests is None else tests
     if want_tests and repo_dir is not None and base:
         emit("tests", {})
-        with open_sandbox(settings, repo_dir) as sandbox:
+        language = "javascript" if is_js_project(repo_dir) else "python"
+        with open_sandbox(settings, repo_dir, language=language) as sandbox:
             report.tests = tests_section(
                 repo_dir, base, sandbox=sandbox, llm=llm,
                 options=TestsOptions.from_settings(settings), trace=trace,

@@ -1,7 +1,8 @@
 """The tests section of a review: diff coverage of the change, and tests for what it misses.
 
 Diff coverage: the project's suite runs once under coverage in the sandbox, and the changed
-executable lines of Python source files are split into covered and not covered.  Then the cover
+executable lines of its source files (Python; or JavaScript/TypeScript with the package's own
+runner, :mod:`agents.cover.js`) are split into covered and not covered.  Then the cover
 agent (:mod:`agents.cover.engine`, ``diff_base``, dry run) writes tests for the uncovered changed
 code; only tests that pass every one of its gates are offered, as a patch.  Nothing is written to
 the repository.
@@ -15,13 +16,30 @@ from pathlib import Path
 from typing import Any
 
 from agents.cover.engine import CoverAgent
+from agents.cover.js.engine import JsCoverAgent
+from agents.cover.js.project import (
+    SOURCE_EXTENSIONS,
+    check_installed,
+    detect_project,
+    is_js_project,
+    js_test_command,
+)
+from agents.cover.js.runner import JsRunner
 from agents.cover.options import OMIT, CoverOptions
 from agents.cover.targets import coverage_sources, source_files, tests_pythonpath
 from agents.errors import AssayError
 from agents.gitdiff import changed_lines
 from agents.review.report import TestsSection
 from agents.settings import Settings
-from flows import Completer, CoverageReport, FlowsError, LLMUnreachable, Sandbox, TraceWriter
+from flows import (
+    Completer,
+    CoverageReport,
+    FlowsError,
+    LLMUnreachable,
+    Sandbox,
+    TraceWriter,
+    repo_files,
+)
 
 _PATCHED = re.compile(r"^\+\+\+ b/(.+)$", re.M)
 
@@ -98,6 +116,8 @@ def tests_section(
     trace: TraceWriter | None = None,
 ) -> TestsSection:
     """Diff coverage of ``repo``'s working tree against ``base``, plus generated tests."""
+    if is_js_project(repo):
+        return _js_tests_section(repo, base, sandbox, llm, options, trace)
     changed = changed_lines(repo, base)
     files = source_files(sorted(changed))
     if not files:
@@ -121,6 +141,42 @@ def tests_section(
         section.note = f"{len(failing)} test(s) fail on this change, e.g. {failing[0]}"
     if not section.uncovered or llm is None or not options.generate:
         return section
+    return _generate(section, repo, base, sandbox, llm, options, trace, language="python")
+
+
+def _js_tests_section(
+    repo: Path, base: str, sandbox: Sandbox, llm: Completer | None, options: TestsOptions,
+    trace: TraceWriter | None,
+) -> TestsSection:  # fmt: skip
+    """The tests section of a JavaScript/TypeScript package (its own runner, its own files)."""
+    changed = changed_lines(repo, base, SOURCE_EXTENSIONS)
+    try:
+        project = detect_project(repo, repo_files(repo), test_command=js_test_command(
+            options.test_command))  # fmt: skip
+        files = [f for f in project.sources if f in changed]
+        if not files:
+            return TestsSection(note="no JavaScript or TypeScript source file changed")
+        check_installed(project, None)
+        run = JsRunner(sandbox, project, timeout=options.suite_timeout).run()
+    except (AssayError, FlowsError) as exc:
+        return TestsSection(note=f"the tests could not run: {str(exc)[:200]}")
+    if run.coverage is None:
+        return TestsSection(note=f"coverage could not be measured: {run.error[-200:]}")
+    section = measure(repo, changed, run.coverage, files)
+    failing = [c.name for c in run.cases if c.status == "failed"]
+    if failing:
+        section.note = f"{len(failing)} test(s) fail on this change, e.g. {failing[0]}"
+    if not section.uncovered or llm is None or not options.generate:
+        return section
+    return _generate(section, repo, base, sandbox, llm, options, trace, language="javascript")
+
+
+def _generate(
+    section: TestsSection, repo: Path, base: str, sandbox: Sandbox, llm: Completer,
+    options: TestsOptions, trace: TraceWriter | None, *, language: str,
+) -> TestsSection:  # fmt: skip
+    """Tests for the uncovered changed lines by the cover agent (dry run): only what passes
+    its gates, as a patch."""
     cover = CoverOptions(
         include=tuple(sorted(section.uncovered)),
         diff_base=base,
@@ -139,7 +195,10 @@ def tests_section(
         mutants="off",  # a review's tests section: diff coverage, not the mutation score
     )
     try:
-        report = CoverAgent(repo, llm, sandbox, cover, trace=trace).run()
+        if language == "javascript":
+            report = JsCoverAgent(repo, llm, sandbox, cover, trace=trace).run()
+        else:
+            report = CoverAgent(repo, llm, sandbox, cover, trace=trace).run()
     except LLMUnreachable:
         raise
     except (AssayError, FlowsError) as exc:

@@ -1,0 +1,246 @@
+"""Exploration of a JS/TS module, no model: call its exports and record what they do.
+
+:func:`explore_file` writes one generated test file that the project's own runner runs in the
+sandbox (so TypeScript and ESM transforms are the project's own).  It imports the module, calls
+each target with arguments from its JSDoc ``@example`` calls, the literals it uses and simple
+values (methods on an instance made with the simplest constructor arguments that work), twice
+each, and appends one JSON record per call to a file in the run's output directory: the value
+returned (as a tagged tree: ``["n", 1]``, ``["s", "a"]``, ``["a", [...]]``, ``["o", [[k, v]]]``,
+``["u"]`` for undefined, ``["x"]`` for what cannot be written back as a literal) or the error
+thrown, and for a method the instance's state afterwards.  A call whose two results differ is
+not kept; one that never ended (the run timed out) is left out of a second run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agents.cover.js.project import JsProject
+from agents.cover.js.runner import JsRunner
+from agents.cover.js.targets import JsTarget
+from agents.cover.js.values import literal
+
+SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
+          "undefined", "[]", "[1, 2, 3]", "{}", "0.5"]  # fmt: skip
+SMALL = ["-1", "0", "1", "2", "3", "10"]
+SAME_VALUE_LISTS = 6
+CALLS_PER_TARGET = 40
+CHAINED = 4  # calls per target on earlier results
+RECORDS = "explore.jsonl"
+
+# The recorder: runs every planned call twice and appends what it did (see the module).
+RECORDER = Path(__file__).with_name("recorder.js").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Call:
+    id: int
+    target: JsTarget
+    args: str  # the argument list as source text ("1, 'a'")
+    ctor: str = ""  # a method's constructor arguments
+    example: bool = False  # from a JSDoc @example
+
+
+@dataclass
+class Observed:
+    call: Call
+    ok: list[object] | None = None
+    threw: dict[str, str] | None = None
+    state: list[object] | None = None
+    is_async: bool = False
+    blocks: list[list[object]] | None = None  # [function range, [ranges inside it not run]]
+
+
+@dataclass
+class Exploration:
+    observed: list[Observed] = field(default_factory=list)
+    tried: int = 0
+    hung: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _pool(target: JsTarget) -> list[str]:
+    values: list[str] = []
+    literals = target.export.literals + [
+        lit for m in target.export.methods if m.name == target.method for lit in m.literals
+    ]
+    for lit in literals:
+        values.append(lit)
+        if lit.lstrip("-").isdigit():
+            values += [str(int(lit) + 1), str(int(lit) - 1)]
+    for value in SIMPLE:
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
+    """Calls for each target: its @example calls first, then argument lists from its pool,
+    then (``CHAINED`` per target) calls whose first argument is what an earlier call of
+    another target returned (``__r(id)``, written back as that value's literal)."""
+    rng = random.Random(seed)
+    calls = _planned(targets, rng)
+    earlier = list(calls)
+    for jt in targets:
+        if not jt.params:
+            continue
+        others = [c for c in earlier if c.target is not jt and c.target.method is None]
+        for source in rng.sample(others, min(CHAINED, len(others))):
+            rest = ", ".join(rng.choice(SMALL) for _ in jt.params[1:])
+            args = ", ".join(filter(None, [f"__r({source.id})", rest]))
+            ctor = _ctor(jt) if jt.method is not None else ""
+            calls.append(Call(len(calls), jt, args, ctor))
+    return calls
+
+
+def _ctor(jt: JsTarget) -> str:
+    params = next((m.params for m in jt.export.methods if m.name == "constructor"), [])
+    return ", ".join(["1"] * len(params))
+
+
+def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
+    calls: list[Call] = []
+    for jt in targets:
+        args_seen: set[str] = set()
+        lists: list[str] = []
+        examples: set[str] = set()
+        for example in jt.export.examples if jt.method is None else []:
+            inner = example[example.index("(") + 1 : -1]
+            lists.append(inner)
+            examples.add(inner)
+        pool = _pool(jt)
+        arity = len(jt.params)
+        if arity == 0:
+            lists.append("")
+        else:
+            for value in pool[:SAME_VALUE_LISTS]:
+                lists.append(", ".join([value] * arity))
+            while len(lists) < CALLS_PER_TARGET * 3:  # small numbers first, then anything
+                choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
+                lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
+        ctor = _ctor(jt) if jt.method is not None else ""
+        for args in lists:
+            if args in args_seen:
+                continue
+            args_seen.add(args)
+            calls.append(Call(len(calls), jt, args, ctor, example=args in examples))
+            if sum(1 for c in calls if c.target is jt) >= CALLS_PER_TARGET:
+                break
+    return calls
+
+
+def _call_source(call: Call) -> str:
+    jt = call.target
+    name = f"__mod[{json.dumps(jt.export.name)}]"
+    if jt.export.name == "default":
+        name = "(__mod.default ?? __mod)"
+    if jt.method is None:
+        return f"() => {name}({call.args})"
+    if jt.method == "constructor":
+        return f"(box) => {{ box.self = new {name}({call.args}); return undefined; }}"
+    method = next((m for m in jt.export.methods if m.name == jt.method), None)
+    if method is not None and method.is_static:
+        return f"() => {name}[{json.dumps(jt.method)}]({call.args})"
+    return (
+        f"(box) => {{ const o = new {name}({call.ctor}); box.self = o; "
+        f"return o[{json.dumps(jt.method)}]({call.args}); }}"
+    )
+
+
+def explorer_source(project: JsProject, test_path: str, source: str, calls: Sequence[Call]) -> str:
+    """The generated test file that makes ``calls`` of ``source``'s exports."""
+    spec = json.dumps(project.import_path(test_path, source))
+    lines = ["// @ts-nocheck", "/* eslint-disable */"]
+    if project.import_style == "cjs":
+        lines += [f"const __mod = require({spec});", 'const __fs = require("fs");']
+        lines += ['const __inspector = require("inspector");']
+    else:
+        lines += [f"import * as __mod from {spec};", 'import * as __fs from "node:fs";']
+        lines += ['import * as __inspector from "node:inspector";']
+    lines.append(f"const __src = {json.dumps(source)};")
+    if project.runner == "vitest":
+        lines.append('import { test as __test } from "vitest";')
+    else:
+        lines.append("const __test = test;")
+    plan = ",\n".join(f"  [{c.id}, {_call_source(c)}]" for c in calls)
+    lines.append(f"const __plan = [\n{plan}\n];")
+    return "\n".join(lines) + "\n" + RECORDER
+
+
+def _read(data: bytes, calls: Sequence[Call]) -> tuple[list[Observed], set[int]]:
+    by_id = {c.id: c for c in calls}
+    started: set[int] = set()
+    done: dict[int, Observed] = {}
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        call = by_id.get(record.get("id"))
+        if call is None:
+            continue
+        if record.get("start"):
+            started.add(call.id)
+            continue
+        done[call.id] = Observed(
+            call, record.get("ok"), record.get("threw"), record.get("state"),
+            bool(record.get("async")), record.get("blocks"),
+        ) if record.get("stable") else Observed(call, ["x"])  # fmt: skip
+    return _chained(done), started - set(done)
+
+
+def _chained(done: dict[int, Observed]) -> list[Observed]:
+    """Calls on earlier results with ``__r(id)`` replaced by the literal of what call ``id``
+    returned; a call on a result that cannot be written as a literal cannot be kept."""
+    out = []
+    for o in done.values():
+        args = o.call.args
+        for found in set(re.findall(r"__r\((\d+)\)", args)):
+            earlier = done.get(int(found))
+            text = literal(earlier.ok) if earlier is not None and earlier.ok else None
+            if text is None:
+                o = Observed(o.call, ["x"])
+                break
+            args = args.replace(f"__r({found})", text)
+        out.append(Observed(replace(o.call, args=args), o.ok, o.threw, o.state, o.is_async,
+                            o.blocks) if args != o.call.args else o)  # fmt: skip
+    return out
+
+
+def explore_file(
+    runner: JsRunner,
+    project: JsProject,
+    source: str,
+    targets: Sequence[JsTarget],
+    *,
+    seconds: float,
+    seed: int = 0,
+) -> Exploration:
+    """Run the calls planned for ``targets`` of ``source`` (a second time without one that
+    never ended) and return what each did."""
+    calls = plan_calls(targets, seed)
+    found = Exploration(tried=len(calls))
+    test_path = project.test_path_for(source).replace(".assay.", ".assay-explore.")
+    for _ in range(2):
+        if not calls:
+            break
+        code = explorer_source(project, test_path, source, calls)
+        run = runner.run(
+            [test_path], files={test_path: code}, coverage=False, timeout=seconds,
+            env={"ASSAY_EXPLORE_OUT": f"{{out}}/{RECORDS}"},
+        )  # fmt: skip
+        observed, hung = _read(run.files.get(RECORDS, b""), calls)
+        found.observed += observed
+        if not hung:
+            if not observed and run.error:
+                found.error = run.failure(600)
+            break
+        found.hung += [f"{c.target.target.qualname}({c.args})" for c in calls if c.id in hung]
+        done = {o.call.id for o in observed}
+        calls = [c for c in calls if c.id not in done and c.id not in hung]
+    return found

@@ -1,0 +1,222 @@
+"""Explored calls written back as tests that assert what the code was seen to do.
+
+:func:`keep` picks, per target, the calls with distinct outcomes (different values or errors)
+whose results can be written as literals; :func:`render_tests` writes them as one test file in
+the runner's style: ``expect(f(1, 2)).toEqual(3)``, ``expect(() => f(-1)).toThrow("…")``,
+``await expect(f()).resolves.toEqual(…)``, and for a method the instance's state afterwards
+(``toMatchObject``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from agents.cover.js.explore import Observed
+from agents.cover.js.project import JsProject
+from agents.cover.js.targets import JsTarget
+from agents.cover.js.values import _object, literal
+
+KEEP_PER_TARGET = 5
+MISUSE = re.compile(
+    r"is not a function|Cannot read propert|is not iterable|is not a constructor|"
+    r"Cannot convert|Cannot destructure|is not defined|Cannot set propert"
+)
+
+
+def _state(observed: Observed) -> str | None:
+    tag = observed.state
+    if isinstance(tag, list) and len(tag) == 3 and tag[0] == "i" and isinstance(tag[2], list):
+        return _object(tag[2])
+    return None
+
+
+def _signature(o: Observed) -> str:
+    return json.dumps([o.ok, o.threw, o.state, o.is_async], sort_keys=True)
+
+
+def misuse(o: Observed) -> bool:
+    """An error of calling the code with arguments of the wrong kind (``x.map is not a
+    function``), not one the code throws on purpose (its message is none of the code's)."""
+    threw = o.threw or {}
+    message = threw.get("message", "")
+    if threw.get("name") not in ("TypeError", "ReferenceError") or not MISUSE.search(message):
+        return False
+    literals = o.call.target.export.literals
+    return not any(message in lit for lit in literals)
+
+
+def renderable(o: Observed) -> bool:
+    if o.threw is not None:
+        return not o.threw.get("message", "").startswith("__assay_slow") and not misuse(o)
+    if o.call.target.method is not None and o.state is not None:
+        return _state(o) is not None and (o.ok is None or literal(o.ok) is not None)
+    return literal(o.ok) is not None
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _units(o: Observed, universe: dict[str, set[str]]) -> set[str]:
+    """The blocks of the module a call ran (see :mod:`agents.cover.js.explore`)."""
+    units: set[str] = set()
+    for fn, idle in o.blocks or []:
+        fn_key = str(fn)
+        idle_ranges = [tuple(map(int, str(r).split(":"))) for r in _items(idle)]
+        units.add(fn_key)
+        for block in universe.get(fn_key, ()):
+            a, b = map(int, block.split(":"))
+            if not any(x <= a and b <= y for x, y in idle_ranges):
+                units.add(f"{fn_key}/{block}")
+    return units
+
+
+def _plainness(o: Observed) -> tuple[int, int]:
+    """Examples first, then calls with simple arguments (short, one kind of value)."""
+    args = o.call.args
+    kinds = {("s" if "'" in a or '"' in a else "n") for a in args.split(",") if a.strip()}
+    return (0 if o.call.example else 1 + len(kinds), len(args))
+
+
+def keep(observed: Sequence[Observed]) -> list[Observed]:
+    """Per target, the calls that ran blocks of the module no earlier call ran (examples and
+    simple arguments first); where the runtime gave no blocks, the first call of each distinct
+    outcome.  At most ``KEEP_PER_TARGET`` per target."""
+    usable = [o for o in observed if renderable(o)]
+    universe: dict[str, set[str]] = {}
+    for o in usable:
+        for fn, idle in o.blocks or []:
+            universe.setdefault(str(fn), set()).update(str(r) for r in _items(idle))
+    kept: list[Observed] = []
+    covered: set[str] = set()
+    seen: dict[str, set[str]] = {}
+    for o in sorted(usable, key=_plainness):
+        key = o.call.target.target.key
+        signatures = seen.setdefault(key, set())
+        if len(signatures) >= KEEP_PER_TARGET:
+            continue
+        if o.blocks is not None:
+            new = _units(o, universe) - covered
+            if not new:
+                continue
+            covered |= new
+        sig = _signature(o) if o.blocks is None else f"{o.call.id}"
+        if sig in signatures:
+            continue
+        signatures.add(sig)
+        kept.append(o)
+    kept.sort(key=lambda o: o.call.id)
+    return kept
+
+
+def header(project: JsProject, test_path: str, source: str, names: Sequence[str],
+           default: str | None = None) -> str:  # fmt: skip
+    """The lines a test of ``source`` starts with: the runner's names, the code under test."""
+    spec = json.dumps(project.import_path(test_path, source))
+    lines = []
+    if project.runner == "vitest":
+        lines.append('import { describe, expect, it } from "vitest";')
+    named = ", ".join(sorted(set(names)))
+    if project.import_style == "cjs":
+        if default:
+            lines.append(f"const {default} = require({spec});")
+        elif named:
+            lines.append(f"const {{ {named} }} = require({spec});")
+    else:
+        both = ", ".join(filter(None, [default or "", f"{{ {named} }}" if named else ""]))
+        if both:
+            lines.append(f"import {both} from {spec};")
+    return "\n".join(lines) + "\n"
+
+
+def import_names(targets: Sequence[JsTarget]) -> tuple[list[str], str | None]:
+    """(named imports, the default import's binding) for tests of ``targets``."""
+    names, default = [], None
+    for jt in targets:
+        if jt.export.name == "default":
+            default = jt.export.binding
+        else:
+            names.append(jt.export.name)
+    return names, default
+
+
+def _callee(jt: JsTarget) -> str:
+    return jt.export.binding
+
+
+def case_title(o: Observed) -> str:
+    """A kept call's test title (unique in its file: the call's id when it is long)."""
+    jt, call = o.call.target, o.call
+    name = _callee(jt)
+    if jt.method is None:
+        shown = f"{name}({call.args})"
+    elif jt.method == "constructor":
+        shown = f"new {name}({call.args})"
+    else:
+        shown = f"{name}#{jt.method}({call.args})"
+    if len(shown) > 60:
+        shown = f"{name} call {call.id}"
+    if o.threw is not None:
+        return f"throws for {shown}"
+    if jt.method == "constructor":
+        return f"builds {shown}"
+    value = literal(o.ok)
+    if jt.method is not None and value == "undefined":
+        return f"updates the instance for {shown}"
+    return f"returns {value if value and len(value) < 30 else 'its result'} for {shown}"
+
+
+def _case(o: Observed) -> str:
+    jt, call = o.call.target, o.call
+    name = _callee(jt)
+    if jt.method is None:
+        expr = f"{name}({call.args})"
+        setup = ""
+    elif jt.method == "constructor":
+        expr = f"new {name}({call.args})"
+        setup = ""
+    else:
+        method = next((m for m in jt.export.methods if m.name == jt.method), None)
+        static = method is not None and method.is_static
+        setup = "" if static else f"    const subject = new {name}({call.ctor});\n"
+        expr = f"{name}.{jt.method}({call.args})" if static else f"subject.{jt.method}({call.args})"
+    body: list[str] = []
+    if o.threw is not None:
+        message = json.dumps(o.threw.get("message", ""), ensure_ascii=False)
+        matcher = f"toThrow({message})" if o.threw.get("message") else "toThrow()"
+        if o.is_async:
+            body.append(
+                f"    await expect({expr}).rejects.{matcher.replace('toThrow', 'toThrow')};"
+            )
+        else:
+            body.append(f"    expect(() => {expr}).{matcher};")
+    elif jt.method == "constructor":
+        body.append(f"    const made = {expr};")
+        body.append(f"    expect(made).toMatchObject({_state(o)});")
+    else:
+        value = literal(o.ok)
+        if o.is_async:
+            body.append(f"    await expect({expr}).resolves.toEqual({value});")
+        elif value == "undefined" and jt.method is not None:
+            body.append(f"    {expr};")
+        else:
+            body.append(f"    expect({expr}).toEqual({value});")
+        if jt.method is not None and _state(o) is not None and "subject" in expr:
+            body.append(f"    expect(subject).toMatchObject({_state(o)});")
+    asynchronous = "async " if o.is_async else ""
+    title_text = json.dumps(case_title(o), ensure_ascii=False)
+    return f"  it({title_text}, {asynchronous}() => {{\n{setup}" + "\n".join(body) + "\n  });"
+
+
+def render_tests(project: JsProject, test_path: str, source: str, kept: Sequence[Observed]) -> str:
+    """One test file asserting the kept calls, grouped by target."""
+    targets = {o.call.target.target.key: o.call.target for o in kept}
+    names, default = import_names(list(targets.values()))
+    out = [header(project, test_path, source, names, default)]
+    for key, jt in targets.items():
+        cases = [_case(o) for o in kept if o.call.target.target.key == key]
+        title = json.dumps(jt.target.qualname)
+        out.append(f"describe({title}, () => {{\n" + "\n\n".join(cases) + "\n});\n")
+    return "\n".join(out)

@@ -1,0 +1,279 @@
+"""What a JS/TS module exports, read with tree-sitter (the indexer's grammars).
+
+:func:`read_module` lists the exported functions and classes of a source text — ESM
+(``export function``, ``export const f = () =>``, ``export class``, ``export { a as b }``,
+``export default``) and CommonJS (``module.exports = { a, b }``, ``module.exports = f``,
+``exports.a = …``) — with their lines, parameters, the JSDoc ``@example`` calls above them and
+the literals they use (the exploration's argument pool), and each class's methods.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer import parser_for
+
+FUNCTION_VALUES = frozenset(
+    {"arrow_function", "function_expression", "function", "generator_function"}
+)
+FUNCTION_DECLS = frozenset({"function_declaration", "generator_function_declaration"})
+CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration", "class"})
+LITERALS = frozenset({"number", "string", "true", "false", "null"})
+
+
+def language_of(path: str) -> str:
+    if path.endswith((".ts", ".mts", ".cts")):
+        return "typescript"
+    if path.endswith(".tsx"):
+        return "tsx"
+    return "javascript"
+
+
+def parse(text: str, path: str) -> Any:
+    parser = parser_for(language_of(path))
+    assert parser is not None
+    return parser.parse(text.encode())
+
+
+def syntax_error(text: str, path: str) -> str:
+    """Where ``text`` does not parse (``line N``), or ""."""
+    root = parse(text, path).root_node
+    if not root.has_error:
+        return ""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return f"line {node.start_point[0] + 1}: cannot parse {_text(node)[:60]!r}"
+        stack.extend(c for c in reversed(node.children) if c.has_error or c.is_missing)
+    return "it does not parse"
+
+
+@dataclass
+class Method:
+    name: str
+    params: list[str]
+    start: int  # 1-based lines
+    end: int
+    body_start: int
+    is_static: bool = False
+    literals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Export:
+    """One exported function or class; ``name`` is how a test imports it."""
+
+    name: str  # exported name ("default" for a default export)
+    local: str  # the declaration's own name
+    kind: str  # "function" or "class"
+    start: int
+    end: int
+    body_start: int
+    params: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # JSDoc @example calls
+    literals: list[str] = field(default_factory=list)
+    methods: list[Method] = field(default_factory=list)
+    is_async: bool = False
+
+    @property
+    def binding(self) -> str:
+        """The name a test binds it to."""
+        return self.local if self.name == "default" else self.name
+
+
+def _text(node: Any) -> str:
+    return node.text.decode(errors="replace") if node is not None else ""
+
+
+def _line(node: Any) -> int:
+    return int(node.start_point[0]) + 1
+
+
+def _end(node: Any) -> int:
+    return int(node.end_point[0]) + 1
+
+
+def _params(node: Any) -> list[str]:
+    params = node.child_by_field_name("parameters")
+    if params is None:  # `x => x + 1`
+        single = node.child_by_field_name("parameter")
+        return [_text(single)] if single is not None else []
+    out = []
+    for child in params.named_children:
+        if child.type == "comment":
+            continue
+        pattern = child.child_by_field_name("pattern") or child
+        name = _text(pattern).split("=")[0].split(":")[0].strip()
+        out.append(name)
+    return out
+
+
+def _body_start(node: Any) -> int:
+    body = node.child_by_field_name("body")
+    if body is None:
+        return _line(node)
+    inner = [c for c in body.named_children if c.type != "comment"]
+    if body.type in ("statement_block", "class_body") and inner:
+        return _line(inner[0])
+    return _line(body)
+
+
+def _literals(node: Any, limit: int = 24) -> list[str]:
+    found: list[str] = []
+    stack = [node]
+    while stack and len(found) < limit:
+        n = stack.pop()
+        if n.type in LITERALS:
+            text = _text(n)
+            if len(text) <= 40 and "\n" not in text and text not in found:
+                found.append(text)
+            continue
+        if n.type in ("template_string", "type_annotation", "literal_type", "predefined_type"):
+            continue
+        stack.extend(reversed(n.children))
+    return found
+
+
+def _examples(comment: str, name: str) -> list[str]:
+    """Calls of ``name`` in a JSDoc block's ``@example`` sections."""
+    out = []
+    for line in comment.splitlines():
+        line = line.strip().lstrip("/*").strip()
+        line = re.sub(r"^@example\s*", "", line)
+        line = re.sub(r"\s*(//|=>|→).*$", "", line).rstrip(";")
+        if re.match(rf"^{re.escape(name)}\s*\(.*\)$", line) and len(line) < 200:
+            out.append(line)
+    return out
+
+
+def _comment_before(node: Any) -> str:
+    prev = node.prev_named_sibling
+    if prev is not None and prev.type == "comment" and _end(prev) >= _line(node) - 1:
+        return _text(prev)
+    return ""
+
+
+def _methods(cls: Any) -> list[Method]:
+    body = cls.child_by_field_name("body")
+    out = []
+    for child in body.named_children if body is not None else []:
+        if child.type != "method_definition":
+            continue
+        name = _text(child.child_by_field_name("name"))
+        if name.startswith("#"):
+            continue
+        static = any(c.type == "static" for c in child.children)
+        out.append(
+            Method(name, _params(child), _line(child), _end(child), _body_start(child),
+                   static, _literals(child))
+        )  # fmt: skip
+    return out
+
+
+def _declared(root: Any) -> dict[str, tuple[Any, Any]]:
+    """Top-level functions and classes by name: (the declaration node, the node its comment
+    is attached to)."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for stmt in root.named_children:
+        outer = stmt
+        node = stmt.child_by_field_name("declaration") if stmt.type == "export_statement" else stmt
+        if node is None:
+            continue
+        if node.type in FUNCTION_DECLS | CLASS_DECLS:
+            found[_text(node.child_by_field_name("name"))] = (node, outer)
+        elif node.type in ("lexical_declaration", "variable_declaration"):
+            for decl in node.named_children:
+                value = decl.child_by_field_name("value")
+                is_function = value is not None and value.type in FUNCTION_VALUES | CLASS_DECLS
+                if decl.type == "variable_declarator" and is_function:
+                    found[_text(decl.child_by_field_name("name"))] = (value, outer)
+    return found
+
+
+def _export(name: str, local: str, node: Any, outer: Any) -> Export:
+    kind = "class" if node.type in CLASS_DECLS else "function"
+    is_async = any(c.type == "async" for c in node.children)
+    return Export(
+        name=name, local=local, kind=kind, start=_line(outer), end=_end(node),
+        body_start=_body_start(node), params=_params(node) if kind == "function" else [],
+        examples=_examples(_comment_before(outer), local), literals=_literals(node),
+        methods=_methods(node) if kind == "class" else [], is_async=is_async,
+    )  # fmt: skip
+
+
+def _cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
+    """(exported name, value node) of ``module.exports = …`` / ``exports.x = …``."""
+    expr = stmt.named_children[0] if stmt.named_children else None
+    if expr is None or expr.type != "assignment_expression":
+        return []
+    left, right = _text(expr.child_by_field_name("left")), expr.child_by_field_name("right")
+    if left == "module.exports":
+        if right.type == "object":
+            out = []
+            for prop in right.named_children:
+                if prop.type == "shorthand_property_identifier":
+                    out.append((_text(prop), prop))
+                elif prop.type == "pair":
+                    out.append((_text(prop.child_by_field_name("key")),
+                                prop.child_by_field_name("value")))  # fmt: skip
+            return out
+        return [("default", right)]
+    found = re.fullmatch(r"(?:module\.)?exports\.(\w+)", left)
+    return [(found.group(1), right)] if found else []
+
+
+def default_name(path: str) -> str:
+    """What a test calls an anonymous default export: the file's name (``parse-url.js`` →
+    ``parseUrl``; ``index.js`` → its directory's name)."""
+    parts = path.split("/")
+    stem = parts[-1].split(".")[0]
+    if stem == "index" and len(parts) > 1:
+        stem = parts[-2]
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", stem) if w]
+    name = "".join([words[0], *(w[:1].upper() + w[1:] for w in words[1:])]) if words else ""
+    return name if name.isidentifier() and not name[0].isdigit() else "subject"
+
+
+def read_module(text: str, path: str) -> list[Export]:
+    """The exported functions and classes of a module, in source order."""
+    root = parse(text, path).root_node
+    declared = _declared(root)
+    exports: dict[str, Export] = {}
+
+    def add(name: str, local: str, node: Any, outer: Any) -> None:
+        if node.type in FUNCTION_DECLS | FUNCTION_VALUES | CLASS_DECLS and name not in exports:
+            exports[name] = _export(name, local, node, outer)
+
+    for stmt in root.named_children:
+        if stmt.type == "export_statement":
+            default = any(c.type == "default" for c in stmt.children)
+            decl = stmt.child_by_field_name("declaration")
+            value = stmt.child_by_field_name("value")
+            if decl is not None:
+                for name, (node, outer) in declared.items():
+                    if outer is stmt:
+                        add("default" if default else name, name, node, outer)
+            elif value is not None and value.type == "identifier" and _text(value) in declared:
+                node, outer = declared[_text(value)]
+                add("default", _text(value), node, outer)
+            elif value is not None:
+                add("default", default_name(path), value, stmt)
+            for clause in (c for c in stmt.named_children if c.type == "export_clause"):
+                for spec in clause.named_children:
+                    local = _text(spec.child_by_field_name("name"))
+                    alias = _text(spec.child_by_field_name("alias")) or local
+                    if local in declared:
+                        add(alias, local, *declared[local])
+        elif stmt.type == "expression_statement":
+            for name, value in _cjs_exports(stmt):
+                plain = value.type in ("identifier", "shorthand_property_identifier")
+                ref = _text(value) if plain else ""
+                if ref and ref in declared:
+                    node, outer = declared[ref]
+                    add(name, ref if name == "default" else name, node, outer)
+                elif value is not None:
+                    add(name, default_name(path) if name == "default" else name, value, stmt)
+    return sorted(exports.values(), key=lambda e: e.start)

@@ -1,0 +1,54 @@
+"""Values recorded by exploration (tagged trees, see :mod:`agents.cover.js.explore`) written
+back as JavaScript literals."""
+
+from __future__ import annotations
+
+import json
+import math
+
+__all__ = ["literal"]
+
+
+def literal(tag: object) -> str | None:
+    """The JS source of a recorded value, or None when it cannot be written as a literal."""
+    if not isinstance(tag, list) or not tag:
+        return None
+    kind, rest = tag[0], tag[1:]
+    if kind == "u":
+        return "undefined"
+    if kind == "null":
+        return "null"
+    if kind == "nan":
+        return "NaN"
+    if kind == "inf":
+        return "Infinity" if rest and rest[0] == 1 else "-Infinity"
+    if kind == "n" and rest and isinstance(rest[0], int | float):
+        value = rest[0]
+        if isinstance(value, float) and value.is_integer() and not math.isinf(value):
+            return str(int(value))
+        return repr(value)
+    if kind == "s" and rest:
+        return json.dumps(rest[0], ensure_ascii=False)
+    if kind == "b" and rest:
+        return "true" if rest[0] else "false"
+    if kind == "a" and rest and isinstance(rest[0], list):
+        items = [literal(x) for x in rest[0]]
+        return None if None in items else "[" + ", ".join(str(i) for i in items) + "]"
+    if kind == "o" and rest and isinstance(rest[0], list):
+        return _object(rest[0])
+    return None
+
+
+def _object(entries: list[object]) -> str | None:
+    parts = []
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 2:
+            return None
+        key, value = entry
+        text = literal(value)
+        if text is None:
+            return None
+        name = str(key)
+        shown = name if name.isidentifier() else json.dumps(name)
+        parts.append(f"{shown}: {text}")
+    return "{ " + ", ".join(parts) + " }" if parts else "{}"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The figures of the benchmark, for each package: statement and branch coverage and Stryker's
+# mutation score of (a) the package's own tests (work/<name>/own) and (b) assay's tests
+# (work/<name>/assay plus results/<name>-tests/). Coverage by c8 (V8) for both, so the two are
+# measured alike; Stryker with the command runner (the suite's own command), all mutants.
+#
+#   benchmarks/cover-js/measure.sh [NAME...]      → results/measure.jsonl
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORK="${BENCH_JS_WORK:-$HERE/work}"
+NAMES=("$@"); [ ${#NAMES[@]} -gt 0 ] || NAMES=(qs ts-dedent)
+field() {
+  python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]]
+print(",".join(v) if isinstance(v, list) else v)' "$HERE/packages.json" "$1" "$2"
+}
+for name in "${NAMES[@]}"; do
+  sources="$(field "$name" sources)"
+  own_command="$(field "$name" own_test_command)"
+  for side in own assay; do
+    dir="$WORK/$name/$side"
+    if [ "$side" = assay ]; then
+      cp -a "$HERE/results/$name-tests/." "$dir/"
+      if [ -d "$dir/node_modules/vitest" ]; then command="node_modules/.bin/vitest run"; else command="node_modules/.bin/jest"; fi
+    else
+      command="$own_command"
+    fi
+    include=(); IFS=, read -ra globs <<< "$sources"; for g in "${globs[@]}"; do include+=(--include "$g"); done
+    (cd "$dir" && rm -rf coverage-c8 && node_modules/.bin/c8 --reporter=json-summary \
+       --report-dir coverage-c8 --all "${include[@]}" $command >/dev/null 2>&1) || true
+    (cd "$dir" && node_modules/.bin/stryker run --testRunner command --commandRunner.command "$command" \
+       --mutate "$sources" --reporters json --concurrency 1 >/dev/null 2>&1) || true
+    python3 - "$name" "$side" "$dir" >> "$HERE/results/measure.jsonl" <<'PY'
+import json, sys
+from pathlib import Path
+name, side, d = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+out = {"name": name, "suite": side}
+try:
+    total = json.loads((d / "coverage-c8" / "coverage-summary.json").read_text())["total"]
+    out.update(statements=total["statements"]["pct"], branches=total["branches"]["pct"])
+except (OSError, KeyError, ValueError) as exc:
+    out["coverage_error"] = str(exc)
+try:
+    report = json.loads((d / "reports" / "mutation" / "mutation.json").read_text())
+    statuses = [m["status"] for f in report["files"].values() for m in f["mutants"]]
+    killed = sum(s in ("Killed", "Timeout") for s in statuses)
+    valid = sum(s not in ("CompileError", "RuntimeError", "Ignored") for s in statuses)
+    out.update(mutants=valid, killed=killed, mutation_score=round(100 * killed / valid, 2) if valid else None)
+except (OSError, KeyError, ValueError) as exc:
+    out["mutation_error"] = str(exc)
+print(json.dumps(out))
+PY
+  done
+done

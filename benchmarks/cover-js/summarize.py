@@ -1,0 +1,45 @@
+"""The benchmark's table for benchmarks/RESULTS.md, from results/ (run_assay.sh, measure.sh).
+
+python3 benchmarks/cover-js/summarize.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def main() -> None:
+    measured = [json.loads(line) for line in (RESULTS / "measure.jsonl").read_text().splitlines()]
+    walls = {}
+    wall_file = RESULTS / "wall.jsonl"
+    if wall_file.exists():
+        walls = {
+            d["name"]: d["seconds"] for d in map(json.loads, wall_file.read_text().split("\n")) if d
+        }
+    print(
+        "| package | suite | statements % | branches % | mutation score % (Stryker) | "
+        "accepted | rejected (by reason) | tokens | wall s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in measured:
+        name, suite = row["name"], row["suite"]
+        accepted = rejected = tokens = wall = ""
+        report = RESULTS / f"{name}.json"
+        if suite == "assay" and report.exists():
+            data = json.loads(report.read_text())
+            accepted = str(data["tests"]["accepted"])
+            rejected = ", ".join(f"{k} {v}" for k, v in data["tests"]["rejected"].items()) or "-"
+            tokens = f"{data['llm']['tokens']:,}"
+            wall = str(walls.get(name, round(data["wall_seconds"])))
+        print(
+            f"| {name} | {suite} | {row.get('statements', '-')} | {row.get('branches', '-')} | "
+            f"{row.get('mutation_score', '-')} | {accepted} | {rejected} | {tokens} | {wall} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

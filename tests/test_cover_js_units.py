@@ -1,0 +1,225 @@
+"""The pure parts of ``assay cover`` for JavaScript/TypeScript: project detection, exports,
+istanbul coverage, mutants, merging test files, rendering observed values.  No node needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.cover.js.explore import Call, Observed
+from agents.cover.js.gates import gained
+from agents.cover.js.mutants import all_mutants
+from agents.cover.js.project import detect_project, is_js_project, source_files
+from agents.cover.js.render import keep, literal
+from agents.cover.js.runner import read_istanbul
+from agents.cover.js.symbols import read_module, syntax_error
+from agents.cover.js.targets import JsTarget, file_targets
+from agents.cover.js.testfile import TestFile, statics
+
+ESM = """\
+/**
+ * @example area(2, 3) // 6
+ */
+export function area(w, h) {
+  if (w < 0) {
+    throw new Error("negative");
+  }
+  return w * h;
+}
+export const double = (x) => x * 2;
+function hidden(x) { return x; }
+export { hidden as shown };
+export default class Stack {
+  push(item) { this.items = [...(this.items || []), item]; return this.items.length; }
+  static of(x) { return new Stack(); }
+}
+"""
+
+CJS = """\
+'use strict';
+function truncate(text, max) {
+  return text.length <= max ? text : text.slice(0, max);
+}
+exports.words = (text) => text.split(' ').length;
+module.exports = { truncate, other: truncate };
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> list[str]:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return sorted(files)
+
+
+def test_detects_runner_module_kind_and_where_tests_go(tmp_path: Path) -> None:
+    jest = tmp_path / "jest"
+    files = write(jest, {
+        "package.json": json.dumps({"devDependencies": {"jest": "29"}}),
+        "lib/a.js": CJS, "lib/b.cjs": CJS, "__tests__/a.test.js": "const a = require('../lib/a');",
+        "jest.config.js": "module.exports = {}", "dist/a.js": CJS, "types.d.ts": "",
+    })  # fmt: skip
+    project = detect_project(jest, files)
+    assert project.runner == "jest" and not project.esm and project.import_style == "cjs"
+    assert project.sources == ("lib/a.js", "lib/b.cjs")
+    assert project.test_path_for("lib/a.js") == "__tests__/a.assay.test.js"
+    assert project.test_path_for("lib/b.cjs") == "__tests__/b.assay.test.cjs"
+    assert project.import_path("__tests__/a.assay.test.js", "lib/a.js") == "../lib/a"
+    assert project.command == ("node", "node_modules/jest/bin/jest.js")
+
+    ts = tmp_path / "ts"
+    files = write(ts, {
+        "package.json": json.dumps({"type": "module", "scripts": {"test": "vitest"}}),
+        "src/deep/codes.ts": ESM, "src/deep/codes.spec.ts": "import { x } from './codes';",
+    })  # fmt: skip
+    project = detect_project(ts, files, test_command="npx vitest run --dir src")
+    assert project.runner == "vitest" and project.esm and project.typescript
+    assert project.custom_command and project.command[:2] == ("npx", "vitest")
+    assert project.test_path_for("src/deep/codes.ts") == "src/deep/codes.assay.spec.ts"
+    assert project.import_path("src/deep/codes.assay.spec.ts", "src/deep/codes.ts") == "./codes"
+
+    bare = tmp_path / "bare"
+    files = write(bare, {"package.json": "{}", "index.mjs": ESM})
+    project = detect_project(bare, files)
+    assert project.runner == "vitest" and project.test_dir == "test"  # the defaults
+    assert project.import_path(project.test_path_for("index.mjs"), "index.mjs") == "../index.mjs"
+    assert is_js_project(bare) and not is_js_project(tmp_path)
+    (bare / "pyproject.toml").write_text("")
+    assert not is_js_project(bare)  # a Python project with a package.json stays Python
+    assert source_files(files, exclude=["index.*"]) == []
+
+
+def test_exports_esm_and_commonjs_with_params_examples_and_methods() -> None:
+    esm = {e.name: e for e in read_module(ESM, "src/a.js")}
+    assert set(esm) == {"area", "double", "shown", "default"}
+    assert esm["area"].params == ["w", "h"] and esm["area"].examples == ["area(2, 3)"]
+    assert '"negative"' in esm["area"].literals and esm["area"].body_start == 5
+    assert esm["shown"].local == "hidden" and esm["default"].binding == "Stack"
+    methods = {m.name: m for m in esm["default"].methods}
+    assert set(methods) == {"push", "of"} and methods["of"].is_static
+    cjs = {e.name: e for e in read_module(CJS, "lib/a.js")}
+    assert set(cjs) == {"truncate", "other", "words"}
+    assert cjs["other"].start == cjs["truncate"].start and cjs["words"].kind == "function"
+    assert syntax_error("export function (", "a.ts").startswith("line 1")
+    assert syntax_error("const x: number = 1;", "a.ts") == ""
+
+
+ISTANBUL = {
+    "/tmp/assay-sandbox-x/runs/run-1/copy/src/a.js": {
+        "path": "/tmp/assay-sandbox-x/runs/run-1/copy/src/a.js",
+        "statementMap": {
+            "0": {"start": {"line": 5}},
+            "1": {"start": {"line": 6}},
+            "2": {"start": {"line": 8}},
+            "3": {"start": {"line": 8}},
+        },
+        "s": {"0": 1, "1": 0, "2": 1, "3": 0},
+        "branchMap": {
+            "0": {"line": 5, "locations": [{"start": {"line": 5}}, {"start": {"line": 5}}]},
+            "1": {"loc": {"start": {"line": 8}}, "locations": [{"start": {"line": 8}}]},
+        },
+        "b": {"0": [0, 3], "1": [2]},
+    },
+    "/elsewhere/outside.js": {"path": "/elsewhere/outside.js", "statementMap": {}, "s": {}},
+}
+
+
+def test_istanbul_report_reads_as_line_and_branch_coverage() -> None:
+    report = read_istanbul(ISTANBUL)
+    assert set(report.files) == {"src/a.js"}  # only files inside the run's copy
+    cov = report.files["src/a.js"]
+    assert cov.executed_lines == (5, 8) and cov.missing_lines == (6,)
+    assert cov.num_branches == 3 and len(cov.missing_branches) == 1
+    assert cov.missing_branches[0][0] == 5  # (branch line, outcome line), unique per outcome
+    assert round(cov.percent, 1) == round(100 * 4 / 6, 1)
+    after = read_istanbul({
+        k: {**v, "s": {"0": 1, "1": 1, "2": 1, "3": 1}, "b": {"0": [1, 3], "1": [2]}}
+        for k, v in ISTANBUL.items() if "copy" in k
+    })  # fmt: skip
+    lines, branches = gained(report, after, "src/a.js")
+    assert lines == (6,) and branches == cov.missing_branches
+    targets = file_targets("src/a.js", ESM, cov)
+    assert [t.target.qualname for t in targets] == ["area"]
+    assert targets[0].target.missing_lines == (6,)
+
+
+def test_mutants_use_the_python_operators_and_keep_lines() -> None:
+    mutants = all_mutants(ESM, "src/a.ts", [(4, 10)])
+    kinds = {m.kind for m in mutants}
+    assert {"comparison", "boundary", "condition", "branch", "arithmetic", "return"} <= kinds
+    assert {"constant", "statement"} <= kinds
+    for mutant in mutants:
+        assert mutant.source.count("\n") == ESM.count("\n")  # one segment, lines hold
+        assert not syntax_error(mutant.source, "src/a.ts")
+    flipped = next(m for m in mutants if m.kind == "comparison")
+    assert flipped.after.strip() == "if (w >= 0) {" and flipped.line == 5
+    assert not all_mutants(ESM, "src/a.ts", [(11, 11)], lines=[99])
+
+
+def test_test_files_merge_imports_and_append_tests() -> None:
+    merged = TestFile("test/a.assay.test.ts")
+    merged.add('import { describe, expect, it } from "vitest";\n'
+               'import { area } from "../src/a";\n\ndescribe("area", () => {});\n')  # fmt: skip
+    merged.add('import { expect, it, vi } from "vitest";\nimport { double } from "../src/a";\n'
+               'import * as fs from "node:fs";\n\nit("doubles", () => {});\n')  # fmt: skip
+    text = merged.render()
+    assert text.count('from "../src/a"') == 1 and "import { area, double }" in text
+    assert 'import { describe, expect, it, vi } from "vitest";' in text
+    assert text.index('describe("area"') < text.index('it("doubles"')
+    facts = statics(text + "function area() {}\n", "test/a.assay.test.ts")
+    assert "area" in facts.declared and facts.tests == 1
+    assert facts.bindings["../src/a"] == ["area", "double"]
+    cjs = TestFile("t.assay.test.js")
+    cjs.add('const { a } = require("../lib/x");\ntest("a", () => {});\n')
+    cjs.add('const { b: bee } = require("../lib/x");\ntest("b", () => {});\n')
+    assert 'const { a, b: bee } = require("../lib/x");' in cjs.render()
+
+
+@pytest.mark.parametrize(
+    ("tag", "source"),
+    [
+        (["n", 3.0], "3"), (["nan"], "NaN"), (["inf", -1], "-Infinity"), (["u"], "undefined"),
+        (["s", 'say "hi"'], '"say \\"hi\\""'), (["a", [["b", True], ["null"]]], "[true, null]"),
+        (["o", [["a-b", ["n", 1]], ["c", ["a", []]]]], '{ "a-b": 1, c: [] }'), (["x"], None),
+        (["a", [["x"]]], None),
+    ],
+)  # fmt: skip
+def test_observed_values_are_written_back_as_literals(tag: list, source: str | None) -> None:
+    assert literal(tag) == source
+
+
+def test_kept_calls_are_those_that_ran_new_blocks() -> None:
+    export = read_module(ESM, "src/a.js")[0]
+    jt = JsTarget(file_targets("src/a.js", ESM, read_istanbul(ISTANBUL).files["src/a.js"])[0]
+                  .target, export)  # fmt: skip
+
+    def seen(n: int, args: str, idle: list[str], **kw: object) -> Observed:
+        return Observed(Call(n, jt, args), blocks=[["0:100", idle]], **kw)  # type: ignore[arg-type]
+
+    observed = [
+        seen(0, "1, 2", ["10:20"], ok=["n", 2]),
+        seen(1, "3, 4", ["10:20"], ok=["n", 12]),  # the same blocks: not kept
+        seen(2, "-1, 2", ["30:40"], threw={"name": "Error", "message": "negative"}),
+        seen(3, "'a', 2", [], threw={"name": "TypeError", "message": "w.map is not a function"}),
+        seen(4, "5, 5", ["10:20"], ok=["x"]),  # not writable as a literal
+    ]
+    assert [o.call.id for o in keep(observed)] == [0, 2]
+
+
+def test_calls_on_earlier_results_are_written_with_the_earlier_value() -> None:
+    from agents.cover.js.explore import _chained
+
+    export = read_module(ESM, "src/a.js")[0]
+    cov = read_istanbul(ISTANBUL).files["src/a.js"]
+    jt = JsTarget(file_targets("src/a.js", ESM, cov)[0].target, export)
+    done = {
+        0: Observed(Call(0, jt, "2, 3"), ok=["n", 6]),
+        1: Observed(Call(1, jt, "__r(0), 2"), ok=["n", 12]),
+        2: Observed(Call(2, jt, "1, 1"), ok=["x"]),
+        3: Observed(Call(3, jt, "__r(2), 1"), ok=["n", 1]),
+    }
+    got = {o.call.id: o for o in _chained(done)}
+    assert got[1].call.args == "6, 2" and got[1].ok == ["n", 12]
+    assert got[3].ok == ["x"]  # the earlier value has no literal: the call cannot be kept
