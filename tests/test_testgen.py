@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -275,3 +277,35 @@ def test_explored_calls_are_grouped_into_named_behaviours_and_claims_judged(tmp_
     for empty in ("```", "", "```python\nimport pytest\n```", "def test_clamp_x():\n    pass"):
         assert adds_nothing(empty, header), empty
     assert not adds_nothing("def test_clamp_x():\n    assert clamp(1, 0, 2) == 1", header)
+
+
+def test_a_model_that_does_not_answer_leaves_the_explored_tests_their_time(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The docstring's model call gets a share of the time, not all of it: a model that hangs
+    (busy, slow) still leaves what exploration observed its gates, within --max-minutes."""
+    repo = write_project(tmp_path / "proj")
+    write_text_module(repo)
+    released = threading.Event()
+
+    def hang(req: RecordedRequest) -> str:
+        released.wait(120)
+        return "too late"
+
+    fake_llm.on(hang)
+    report = tmp_path / "report.json"
+    started = time.monotonic()
+    try:
+        result = run_assay(
+            "tests", "calc/text.py::shout", "--all", "--no-hunt", "--llm-base-url", fake_llm.url,
+            "--llm-model", "fake-model", "--repeat", "1", "--max-minutes", "1",
+            "--report", str(report), cwd=repo, timeout=300,
+        )  # fmt: skip
+    finally:
+        released.set()
+    wall = time.monotonic() - started
+    data = json.loads(report.read_text())
+    explored = [r for r in data["results"] if r["accepted"]]
+    assert len(explored) >= 3, result.stdout + result.stderr  # happy, edge, error: no model
+    assert "def test_shout" in (repo / "tests" / "test_text_assay.py").read_text()
+    assert wall < 60 + 30, wall

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ SPEC_FILE = "_assay_claims_spec.json"
 MARK = "ASSAY_CLAIM "
 MAX_CODE_LINES = 60
 MAX_CLAIMS = 4
+# The docstring's model call gets this share of the time left after exploration (at least
+# MIN_DOCSTRING_SECONDS): on a slow or busy model it must not take the time of the tests.
+DOCSTRING_SHARE = 1 / 3
+MIN_DOCSTRING_SECONDS = 15.0
 
 
 class Claims(BaseModel):
@@ -104,11 +108,17 @@ def docstring_claims(
         "qualname": symbol.qualname, "known": listing or "(none)", "import_line": import_line,
     }  # fmt: skip
     runner.step("stage", name="test_docstring")
+    budget, left = runner.budget, runner.seconds_left
+    if left is not None:  # a share of the time: what exploration found still needs its gates
+        share = min(left, max(MIN_DOCSTRING_SECONDS, left * DOCSTRING_SHARE))
+        runner.budget = replace(budget, max_seconds=runner.elapsed + share)
     try:
         items = runner.run(DOCSTRING, variables).value.items
     except (StageFailed, BudgetExhausted) as exc:
         runner.step("skipped", stage="test_docstring", reason=str(exc))
         return []
+    finally:
+        runner.budget = budget
     seen = {b.call.replace(" ", "") for b in known}
     out = []
     for item in items:
