@@ -124,7 +124,8 @@ def open_sandbox(
     language: str = "python",
 ) -> Sandbox:
     """The sandbox over ``repo`` the settings describe (interpreter, timeout unless given,
-    memory cap, the strongest isolation allowed); open it with ``with``.
+    memory cap, the strongest isolation allowed, the environment variables passed on purpose);
+    open it with ``with``.
 
     For a ``javascript`` project every run shares the package's ``node_modules`` (read-only
     under bubblewrap) and the address space is not capped: V8 and WebAssembly reserve far more
@@ -139,6 +140,7 @@ def open_sandbox(
         stop_check=stop_check,
         max_isolation=settings.sandbox_isolation,
         dependencies=("node_modules",) if node else (),
+        pass_env=settings.sandbox_pass_env,
     )
 
 

@@ -25,4 +25,10 @@ def assay_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
             monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("assay-home")
     monkeypatch.setenv("ASSAY_HOME", str(home))
+    # The fixture projects run pytest with this venv's interpreter, which has assay's own test
+    # plugins (pytest-lsp, pytest-asyncio, anyio's): a project's venv would not, and loading
+    # them costs about a second per pytest start. They stay out, passed to the sandboxed runs
+    # the way a user passes a variable (sandbox_pass_env).
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:pytest-lsp -p no:asyncio -p no:anyio")
+    monkeypatch.setenv("ASSAY_SANDBOX_PASS_ENV", '["PYTEST_ADDOPTS"]')
     return home

@@ -18,6 +18,7 @@ from agents.cover.explore import render_tests
 from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE, MARKER, instrument, observed_values
 from agents.cover.side_effects import trouble
 from agents.errors import ConfigError
+from agents.runtime import open_sandbox
 from agents.settings import load_settings
 from flows.coverage_data import RunResult, TestRun
 from flows.sandbox import Sandbox
@@ -103,12 +104,40 @@ def test_runs_that_say_nothing_about_the_code_are_named() -> None:
     assert (trouble(exited, 5) or ("", ""))[1].startswith("ended the test process")
 
 
-@pytest.mark.parametrize("where", ["assay.toml", "pyproject.toml"])
-def test_the_repository_cannot_weaken_its_sandbox(tmp_path: Path, where: str) -> None:
-    text = 'sandbox_isolation = "process"\n'
+@pytest.mark.parametrize(
+    ("where", "text", "key"),
+    [
+        ("assay.toml", 'sandbox_isolation = "process"\n', "sandbox_isolation"),
+        ("pyproject.toml", 'sandbox_isolation = "process"\n', "sandbox_isolation"),
+        ("assay.toml", 'sandbox_pass_env = ["AWS_*"]\n', "sandbox_pass_env"),
+    ],
+)
+def test_the_repository_cannot_weaken_its_sandbox(
+    tmp_path: Path, where: str, text: str, key: str
+) -> None:
     (tmp_path / where).write_text(text if where == "assay.toml" else "[tool.assay]\n" + text)
-    with pytest.raises(ConfigError, match="may not set 'sandbox_isolation'"):
+    with pytest.raises(ConfigError, match=f"may not set '{key}'"):
         load_settings(tmp_path)
     assert load_settings(None, {"sandbox_isolation": "unshare"}).settings.sandbox_isolation == (
         "unshare"
     )
+
+
+def test_only_the_variables_passed_on_purpose_reach_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASSAY_SANDBOX_PASS_ENV (names or globs) lets a variable the project's tests need in;
+    everything else of assay's environment stays out."""
+    monkeypatch.setenv("ASSAY_SANDBOX_PASS_ENV", '["DJANGO_*"]')
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "site.settings")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
+    settings = load_settings(None).settings
+    assert settings.sandbox_pass_env == ["DJANGO_*"]
+    (tmp_path / "proj").mkdir()
+    show = (
+        "import os; "
+        "print(os.environ.get('DJANGO_SETTINGS_MODULE'), 'AWS_SECRET_ACCESS_KEY' in os.environ)"
+    )
+    with open_sandbox(settings, tmp_path / "proj") as sandbox:
+        run = sandbox.run([str(sandbox.python), "-c", show], timeout=60)
+    assert run.output.split() == ["site.settings", "False"], run.output

@@ -5,7 +5,8 @@ this copy, its mutated ``source``, the node ids of the ``tests`` that run the ch
 ``timeout``).  It imports pytest once, then for each mutant writes the mutated source over the
 file, forks a child that runs ``pytest -x`` on those tests, waits (killing the child's process
 group at the timeout), and puts the original back, whatever the child did.  One line per mutant:
-``ASSAY_MUTANT {"id": ..., "status": "killed" | "survived" | "timeout"}``.
+``ASSAY_MUTANT {"id": ..., "status": "killed" | "survived" | "timeout"}``.  With ``"first":
+true`` in the spec it stops at the first mutant caught.
 
 Forking after pytest is imported saves the interpreter's and pytest's start for every mutant;
 the child imports the project's modules itself, so it sees the mutated file.  Standalone on
@@ -83,6 +84,8 @@ def main(argv):
             break
         out.write("\n" + MARK + json.dumps({"id": mutant["id"], "status": status}) + "\n")
         out.flush()
+        if spec.get("first") and status != "survived":
+            break  # the caller wants the first mutant caught only
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.cover.candidate import keep_tests, test_names
+from agents.cover.mutant_runs import run_mutants
 from agents.cover.mutants import mutants_for
 from agents.cover.targets import Target
 from flows import Sandbox
@@ -50,9 +51,6 @@ class MutantGate:
     def __init__(self, sandbox: Sandbox, env: Mapping[str, str], timeout: float) -> None:
         self.sandbox, self.env, self.timeout = sandbox, dict(env), min(timeout, MUTANT_SECONDS)
 
-    def _fails(self, files: dict[str, str], args: Sequence[str]) -> bool:
-        return self._caught(files, args) is not None
-
     def _caught(self, files: dict[str, str], args: Sequence[str]) -> str | None:
         """None when the tests pass against the mutant; else the first failing test's name
         ("" when the output does not say: a hang, a crash)."""
@@ -62,6 +60,19 @@ class MutantGate:
             return None
         found = _FAILED.search(run.output)
         return found.group(1).split("::")[-1].split("[")[0] if found else ""
+
+    def _run(
+        self, files: dict[str, str], runs: Sequence[tuple[str, NamedMutant, str]], first: bool
+    ) -> set[str]:
+        """The keys of ``runs`` (key, mutant, pytest argument) whose mutant the tests caught
+        (failed, errored or hung), all in one driver run."""
+        specs = [
+            {"id": key, "path": m.path, "source": m.source, "tests": [arg],
+             "timeout": self.timeout}
+            for key, m, arg in runs
+        ]  # fmt: skip
+        found = run_mutants(self.sandbox, specs, files, self.env, first=first)
+        return {key for key, status in found.items() if status != "survived"}
 
     def any_mutant(
         self,
@@ -75,13 +86,11 @@ class MutantGate:
         """The first of a few simple mutants of ``target`` that the candidate kills."""
         source = (self.sandbox.repo / target.path).read_text(encoding="utf-8")
         mutants = mutants_for(source, target.start, target.end, lines=executed, limit=limit)
-        result = KillResult([], [], code)
-        for mutant in mutants:
-            result.tried.append(mutant.description)
-            result.runs += 1
-            if self._fails(files(path, code, **{target.path: mutant.source}), [path]):
-                result.killed.append(mutant.description)
-                break
+        result = KillResult([], [m.description for m in mutants], code, runs=1 if mutants else 0)
+        runs = [(str(n), NamedMutant(str(n), target.path, m.source), path)
+                for n, m in enumerate(mutants)]  # fmt: skip
+        caught = self._run(files(path, code), runs, first=True)
+        result.killed = [m.description for n, m in enumerate(mutants) if str(n) in caught][:1]
         return result
 
     def named(
@@ -100,16 +109,19 @@ class MutantGate:
         by_id = {m.id: m for m in mutants}
         if kills:
             keep: set[str] = {name for name in names if name not in kills}
-            for name, ids in kills.items():
-                for mutant_id in ids.split(", "):
-                    mutant = by_id.get(mutant_id)
-                    if mutant is None or name not in names or mutant_id in result.killed:
-                        continue
-                    result.runs += 1
-                    changed = files(path, code, **{mutant.path: mutant.source})
-                    if self._fails(changed, [f"{path}::{name}"]):
-                        keep.add(name)
-                        result.killed.append(mutant_id)
+            wanted = [(name, i) for name, ids in kills.items() for i in ids.split(", ")]
+            pairs = [
+                (str(n), by_id[mutant_id], f"{path}::{name}", name)
+                for n, (name, mutant_id) in enumerate(wanted)
+                if mutant_id in by_id and name in names
+            ]
+            hits = self._run(files(path, code), [(k, m, arg) for k, m, arg, _ in pairs], False)
+            result.runs += 1 if pairs else 0
+            for key, mutant, _, name in pairs:
+                if key in hits:
+                    keep.add(name)
+                    if mutant.id not in result.killed:
+                        result.killed.append(mutant.id)
             # A test may also catch a mutant it was not written for: the rest, against the file.
             for mutant in mutants:
                 if mutant.id in result.killed or not keep:
@@ -124,8 +136,7 @@ class MutantGate:
             if keep != names:
                 result.code = keep_tests(code, keep) if keep else ""
             return result
-        for mutant in mutants:
-            result.runs += 1
-            if self._fails(files(path, code, **{mutant.path: mutant.source}), [path]):
-                result.killed.append(mutant.id)
+        hits = self._run(files(path, code), [(m.id, m, path) for m in mutants], False)
+        result.runs += 1 if mutants else 0
+        result.killed = [m.id for m in mutants if m.id in hits]
         return result

@@ -14,8 +14,6 @@ ones (edits that change nothing observable), the known limit of the measure.
 from __future__ import annotations
 
 import ast
-import contextlib
-import json
 import os
 import random
 import time
@@ -25,16 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agents.cover.mutant_runs import run_mutants
 from agents.cover.mutants import Mutant, all_mutants
 from flows import CoverageReport, Sandbox
 
 Status = Literal["killed", "timeout", "survived", "not-covered"]
 REPORT_SECONDS = 5.0  # a timed score ends this long before its time: the driver's reporting
 MIN_MUTANT_SECONDS = 10.0  # a mutant's run may take this long at least before it counts as hung
-DRIVER = Path(__file__).with_name("mutant_driver.py")
-DRIVER_FILE = "_assay_mutant_driver.py"
-SPEC_FILE = "_assay_mutants.json"
-MARK = "ASSAY_MUTANT "
 
 
 @dataclass(frozen=True)
@@ -241,26 +236,7 @@ class MutationRunner:
         self, batch: list[dict[str, Any]], extra_files: Mapping[str, str], seconds: float | None
     ) -> dict[str, Status]:
         """One driver run over ``batch`` in its own copy: the outcome of each mutant it ran."""
-        if not batch:
-            return {}
-        spec = {"mutants": batch, "seconds": seconds}
-        files = {**extra_files, DRIVER_FILE: DRIVER.read_text(encoding="utf-8"),
-                 SPEC_FILE: json.dumps(spec)}  # fmt: skip
-        limit = sum(float(m["timeout"]) for m in batch) + 60
-        run = self.sandbox.run(
-            [str(self.sandbox.python), DRIVER_FILE, SPEC_FILE],
-            extra_files=files,
-            env=self._env,
-            timeout=min(limit, seconds + 30) if seconds else limit,
-        )
-        found: dict[str, Status] = {}
-        for line in run.output.splitlines():
-            if line.startswith(MARK):
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    item = json.loads(line[len(MARK) :])
-                    if item["status"] in _STATUSES:
-                        found[str(item["id"])] = item["status"]
-        return found
+        return dict(run_mutants(self.sandbox, batch, extra_files, self._env, seconds=seconds))
 
 
 def _contexts(coverage: CoverageReport | None) -> dict[str, dict[int, tuple[str, ...]]]:

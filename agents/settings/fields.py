@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     sandbox_isolation: Literal["bwrap", "unshare", "process"] = Field(
         "bwrap", description="the strongest sandbox isolation to use (not from the repository)"
     )
+    sandbox_pass_env: list[str] = Field(
+        default_factory=list,
+        description="environment variables (names or globs) sandboxed runs get from assay's own "
+        "environment, e.g. DJANGO_SETTINGS_MODULE (not from the repository)",
+    )
 
     # assay cover.
     cover_repeat: int = Field(3, ge=1, description="a new test must pass this many runs in a row")

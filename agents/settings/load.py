@@ -27,6 +27,8 @@ from agents.errors import ConfigError
 from agents.settings.fields import ENV_PREFIX, REPO_FILES, REPO_KEYS, TABLES, Settings
 from flows import mask_url
 
+# Settings the repository's own files may not set: they say what confines its code.
+HOST_ONLY = ("sandbox_isolation", "sandbox_pass_env")
 SECRET_FIELDS = frozenset(
     name for name, f in Settings.model_fields.items() if "SecretStr" in repr(f.annotation)
 )
@@ -120,11 +122,12 @@ def read_repo_files(
             continue
         where = str(path) + (" [tool.assay]" if name == "pyproject.toml" else "")
         found = _file_values(name, _parse_toml(text, str(path)), where)
-        if "sandbox_isolation" in found:  # the code under test must not weaken its sandbox
-            raise ConfigError(
-                f"{where} may not set 'sandbox_isolation'",
-                "set ASSAY_SANDBOX_ISOLATION or pass it on the command line",
-            )
+        for key in HOST_ONLY:  # the code under test must not weaken its own sandbox
+            if key in found:
+                raise ConfigError(
+                    f"{where} may not set '{key}'",
+                    f"set ASSAY_{key.upper()} or pass it on the command line",
+                )
         if not found:
             continue
         values.update(found)
