@@ -2,8 +2,9 @@
 # The test command: lint, format check, the import contracts, types, then the default test suite
 # (no network, no real model: the LLM is the scripted fake server). Extra args go to pytest.
 #
-#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh            # everything, two pytest workers
 #   bash scripts/test.sh -k sandbox # a subset
+#   bash scripts/test.sh -n 0       # serial (a busy machine: the time-bound tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,4 +42,9 @@ else
 fi
 echo "==> pytest"
 # pytest's own exit codes pass through: 5 (no tests collected) fails the run like any other.
-"$VENV/bin/python" -m pytest "$@"
+# Two workers unless the arguments say otherwise (-n 0: serial, for a busy machine).
+workers=(-n 2)
+for arg in "$@"; do
+    case "$arg" in -n|-n*|--numprocesses*) workers=() ;; esac
+done
+"$VENV/bin/python" -m pytest "${workers[@]}" "$@"
