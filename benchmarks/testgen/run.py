@@ -38,7 +38,9 @@ from agents.cover.mutants import all_mutants  # noqa: E402
 from agents.testgen.symbols import find_symbol  # noqa: E402
 
 DEFAULT_WORK = HERE.parent / "work" / "testgen"
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly"]
+PYTEST_ARGS = ["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly"]
+# The projects' interpreter (--python): pytest and coverage, none of assay's own test plugins.
+PROJECT = {"python": sys.executable}
 
 
 def run_assay(copy: Path, item: dict, args: argparse.Namespace, report: Path) -> tuple[int, str]:
@@ -46,6 +48,7 @@ def run_assay(copy: Path, item: dict, args: argparse.Namespace, report: Path) ->
         sys.executable, "-m", "agents.cli", "tests", f"{item['path']}::{item['qualname']}",
         "--all", "--report", str(report), "--max-minutes", str(args.minutes),
         "--llm-base-url", args.endpoint, "--llm-model", args.model,
+        "--python", PROJECT["python"],
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
@@ -62,10 +65,11 @@ def coverage_of(copy: Path, item: dict, test_file: str, symbol: object) -> dict:
     """Line and branch coverage of the symbol's body by ``test_file`` alone."""
     data = copy / ".bench-coverage.json"
     env = source_env(copy, item)
-    run = [sys.executable, "-m", "coverage", "run", "--branch", "--data-file=.bench-cov",
-           "--include", item["path"], *PYTEST[1:], test_file]  # fmt: skip
+    python = PROJECT["python"]
+    run = [python, "-m", "coverage", "run", "--branch", "--data-file=.bench-cov",
+           "--include", item["path"], *PYTEST_ARGS, test_file]  # fmt: skip
     subprocess.run(run, cwd=copy, env=env, capture_output=True, timeout=300)
-    report = [sys.executable, "-m", "coverage", "json", "--data-file=.bench-cov", "-o", str(data)]
+    report = [python, "-m", "coverage", "json", "--data-file=.bench-cov", "-o", str(data)]
     subprocess.run(report, cwd=copy, env=env, capture_output=True, timeout=120)
     if not data.exists():
         return {}
@@ -102,8 +106,8 @@ def mutation_of(copy: Path, item: dict, test_file: str, symbol: object, limit: i
         for mutant in mutants:
             path.write_text(mutant.source, encoding="utf-8")
             try:
-                done = subprocess.run([*PYTEST, test_file], cwd=copy, env=env,
-                                      capture_output=True, timeout=60)  # fmt: skip
+                argv = [PROJECT["python"], *PYTEST_ARGS, test_file]
+                done = subprocess.run(argv, cwd=copy, env=env, capture_output=True, timeout=60)
                 killed += done.returncode != 0
             except subprocess.TimeoutExpired:
                 killed += 1
@@ -150,20 +154,29 @@ def main() -> None:
     parser.add_argument("--model", default="local")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--only", type=int, default=0, help="the first N symbols only")
+    parser.add_argument("--dist", default="", help="this package's symbols only (e.g. isodate)")
+    parser.add_argument(
+        "--python", default=sys.executable,
+        help="the projects' interpreter: a venv with pytest and coverage only (assay's own venv "
+        "has test plugins whose warnings fail a project with filterwarnings = error)",
+    )  # fmt: skip
     parser.add_argument("--minutes", type=float, default=2.0, help="time budget per symbol")
     parser.add_argument("--max-mutants", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     symbols = json.loads((args.work / "symbols.json").read_text())
+    if args.dist:
+        symbols = [s for s in symbols if s["dist"] == args.dist]
     if args.only:
         symbols = symbols[: args.only]
+    PROJECT["python"] = args.python
     out = args.out or args.work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
     for i, item in enumerate(symbols, 1):
         print(f"[{i}/{len(symbols)}] {item['dist']} {item['path']}::{item['qualname']}", flush=True)
         row = bench_one(item, args)
-        row.update(commit=commit, endpoint=args.endpoint, minutes=args.minutes,
+        row.update(commit=commit, endpoint=args.endpoint, minutes=args.minutes, python=args.python,
                    date=time.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
         with out.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
