@@ -126,8 +126,13 @@ def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
     assert "[edge] returns '' when `not word.strip()`\n     e.g. shout(" in listing
     assert "[error] raises ValueError when `times < 1`\n     e.g. shout(" in listing
     assert "→ raises ValueError: times must be at least 1 (observed)" in listing
-    # The model only added the docstring's behaviour exploration did not show as its own.
-    assert "[edge] a word of spaces gives an empty string\n     e.g. shout(\"  \") → ''" in listing
+    # The model only added the docstring's behaviour exploration did not show as its own; with
+    # --all it is asked after the explored tests are through the gates (the first test sooner).
+    assert (
+        "Also stated in the docstring:\n  4. [edge] a word of spaces gives an empty string\n"
+        "     e.g. shout(\"  \") → ''" in listing
+    )
+    assert result.stderr.index("accepted test_shout") < result.stderr.index("test_docstring")
     prompts = [r.messages[1]["content"] for r in fake_llm.chat_requests]
     asked = [p for p in prompts if "Rewrite this test" not in p]  # the rewrite comes last
     assert len(asked) == 2 and "Which behaviours does the docstring" in asked[0]
@@ -160,7 +165,8 @@ def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
         result.stderr
     )
     written = (repo / "tests" / "test_text_assay.py").read_text()
-    assert "def test_shout_capitalizes_a_word():" in written
+    assert "def test_shout_capitalizes_a_word():\n    assert shout('hey') == 'HEY'\n" in written
+    assert "taken out" not in result.stderr and not data["removed"]  # what passed is written
     assert "def test_shout_returns_hi_for_hi" not in written
     assert "def test_shout_a_word_of_spaces" in written and "HI HI" not in written
     assert "pytest.raises(ValueError, match=re.escape('times must be at least 1'))" in written

@@ -109,6 +109,9 @@ class TestgenDisplay:
                 line += ": looking for calls that tell them apart (no model)"
         elif kind == "rewritten":
             line = f"[green]rewritten[/green] {data['before']} → {data['after']} (nothing lost)"
+        elif kind == "behaviours" and "start" in data:  # added after the explored tests
+            print_behaviours(data["behaviours"], data["start"], "Also stated in the docstring:")
+            return
         elif kind == "possible-bug":
             line = f"[red]possible bug[/red]: {escape(str(data['line']))}"
         elif kind == "verify":
@@ -124,9 +127,11 @@ class TestgenDisplay:
         err.print(f"[dim]{stamp}[/dim] {line}", soft_wrap=True)
 
 
-def print_behaviours(behaviours: Sequence[Behaviour]) -> None:
-    out.print("[bold]Behaviours worth testing:[/bold]")
-    for i, behaviour in enumerate(behaviours, 1):
+def print_behaviours(
+    behaviours: Sequence[Behaviour], start: int = 1, title: str = "Behaviours worth testing:"
+) -> None:
+    out.print(f"[bold]{title}[/bold]")
+    for i, behaviour in enumerate(behaviours, start):
         out.print(f"  {i}. {escape(behaviour.line)}", soft_wrap=True)
         if behaviour.call:
             expected = f" → {behaviour.expected}" if behaviour.expected else ""
@@ -268,7 +273,7 @@ def tests_command(
             root, run.llm, run.sandbox, target, options, listener=display, settings=s,
             trace=run.trace,
         )  # fmt: skip
-        found = agent.prepare()
+        found = agent.prepare(docstring_later=all_)  # --all: the first test sooner
         print_behaviours(found)
         if all_:
             chosen = list(range(len(found)))

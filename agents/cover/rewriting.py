@@ -123,6 +123,10 @@ class Rewriter:
             return verdict.rejection.reason if verdict.rejection else "rejected"
         if must and set(verdict.killed_ids) != {m.id for m in must}:
             return "lost-a-mutant"
+        # What passed the gates: the model's expected values repaired to the observed ones.
+        new = split_tests(verdict.candidate.code).get(new_name, "")
+        if not new:
+            return "rejected"
         self.acceptance.files.replace(path, replace_test(text, name, new))
         self.acceptance.rename(path, name, new_name)
         self.outcome.kept += 1

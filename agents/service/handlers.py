@@ -127,7 +127,7 @@ def _testgen(ctx: JobContext, repo: Path, path: str, symbol: str) -> dict[str, A
         agent = TestgenAgent(
             repo, run.llm, run.sandbox, target, options, settings=s, trace=run.trace
         )
-        behaviours = agent.prepare()
+        behaviours = agent.prepare(docstring_later=True)  # all are written: the first sooner
         ctx.progress("writing tests", 0, len(behaviours))
         report = agent.write(behaviours)
     return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}

@@ -105,6 +105,7 @@ class TestgenAgent:
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
         self.explored: dict[int, Explored] = {}  # by id() of its behaviour
+        self._docstring_header: str | None = None  # the docstring's call, left for write()
         self._started = time.monotonic()
 
     def _on_flow(self, kind: str, data: dict[str, Any]) -> None:
@@ -114,8 +115,12 @@ class TestgenAgent:
 
     # -- step 1 and 2 --------------------------------------------------------------------------
 
-    def prepare(self) -> list[Behaviour]:
-        """Baseline run, context, and the behaviours worth testing (one-line descriptions)."""
+    def prepare(self, *, docstring_later: bool = False) -> list[Behaviour]:
+        """Baseline run, context, and the behaviours worth testing (one-line descriptions).
+
+        ``docstring_later`` (every behaviour will be written, nobody picks): when exploration
+        found behaviours, the docstring's model call waits until their tests are through the
+        gates, so the first test is written without waiting for the model."""
         baseline = self._baseline()
         cov = baseline.coverage.get(self.symbol.path) if baseline.coverage else None
         body = range(self.symbol.body_start, self.symbol.end + 1)
@@ -148,7 +153,10 @@ class TestgenAgent:
         )  # fmt: skip
         self.flow = TestWritingFlow(self.runner, test_target, flow_options)
         found = [e.behaviour for e in self._explore(baseline)]
-        found += self._docstring(found, ctx.header)
+        if found and docstring_later:
+            self._docstring_header = ctx.header
+        else:
+            found += self._docstring(found, ctx.header)
         if not found:  # exploration found nothing to check: the model lists behaviours
             found = self.flow.behaviours()
         self.report.behaviours = found
@@ -173,6 +181,23 @@ class TestgenAgent:
             self.report.possible_bugs.append(item.as_dict())
             self.emit("possible-bug", {"line": item.line, **item.as_dict()})
         return agreed
+
+    def _docstring_after(self, results: dict[int, BehaviourResult]) -> list[Behaviour]:
+        """The docstring's behaviours ``prepare(docstring_later=True)`` left for now (after the
+        explored tests' gates), added to the list and the results; announced as ``behaviours``
+        with the number of the first."""
+        if self._docstring_header is None:
+            return []
+        header, self._docstring_header = self._docstring_header, None
+        more = self._docstring(list(self.report.behaviours), header)
+        if more:
+            start = len(self.report.behaviours) + 1
+            self.report.behaviours = [*self.report.behaviours, *more]
+            for behaviour in more:
+                results[id(behaviour)] = BehaviourResult(behaviour)
+                self.report.results.append(results[id(behaviour)])
+            self.emit("behaviours", {"behaviours": more, "start": start})
+        return more
 
     def _explore(self, baseline: TestRun) -> list[Explored]:
         """Exploration of the symbol (no model): its observed behaviours, with their calls."""
@@ -233,6 +258,7 @@ class TestgenAgent:
         self.report.results = list(results.values())
         try:
             left = self._write_explored(picked, results)
+            left += self._docstring_after(results)
             for draft in self.flow.drafts(left):
                 assert draft.behaviour is not None
                 result = results[id(draft.behaviour)]

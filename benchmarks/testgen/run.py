@@ -48,7 +48,7 @@ def run_assay(copy: Path, item: dict, args: argparse.Namespace, report: Path) ->
         sys.executable, "-m", "agents.cli", "tests", f"{item['path']}::{item['qualname']}",
         "--all", "--report", str(report), "--max-minutes", str(args.minutes),
         "--llm-base-url", args.endpoint, "--llm-model", args.model,
-        "--python", PROJECT["python"],
+        "--python", PROJECT["python"], "--no-cache",  # every call measured, none replayed
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
@@ -135,7 +135,9 @@ def bench_one(item: dict, args: argparse.Namespace) -> dict:
             "exit": code, "wall_seconds": round(wall, 1),
             "behaviours": len(listed),
             "behaviour_origins": [b.get("origin") or "model" for b in listed],
-            "accepted": report.get("accepted", 0), "possible_bugs": report.get("possible_bugs", []),
+            "accepted": report.get("accepted", 0),  # tests
+            "behaviours_tested": sum(1 for r in report.get("results") or [] if r.get("accepted")),
+            "possible_bugs": report.get("possible_bugs", []),
             "calls": report.get("calls"), "tokens": report.get("tokens"),
             "first_seconds": report.get("first_seconds"), "seconds": report.get("seconds"),
             "stopped": report.get("stopped", ""),
@@ -182,7 +184,8 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         cov = (row.get("coverage") or {}).get("line_branch")
         mut = (row.get("mutation") or {}).get("score")
-        print(f"  accepted {row['accepted']} of {row['behaviours']}; line+branch {cov} %; "
+        print(f"  {row['accepted']} test(s) accepted, for {row['behaviours_tested']} of "
+              f"{row['behaviours']} behaviour(s); line+branch {cov} %; "
               f"mutation {mut} %; first {row['first_seconds']} s; all {row['wall_seconds']} s",
               flush=True)  # fmt: skip
     print(f"results → {out}")

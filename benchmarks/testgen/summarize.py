@@ -25,17 +25,18 @@ def main() -> None:
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     print(
-        "| symbol | behaviours (explored/docstring/model) | accepted | line+branch | branch "
+        "| symbol | behaviours (explored/docstring/model) | tested | tests | line+branch | branch "
         "| mutation | calls | tokens | first s | all s | bugs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         origins = r.get("behaviour_origins") or []
         split = "/".join(str(origins.count(k)) for k in ("explored", "docstring", "model"))
         cov, mut = r.get("coverage") or {}, r.get("mutation") or {}
         killed = f"{mut['killed']}/{mut['mutants']}" if mut.get("mutants") else ""
         print(
-            f"| {r['symbol']} | {r['behaviours']} ({split}) | {r['accepted']} "
+            f"| {r['symbol']} | {r['behaviours']} ({split}) | {fmt(r.get('behaviours_tested'))} "
+            f"| {r['accepted']} "
             f"| {fmt(cov.get('line_branch'), ' %')} | {fmt(cov.get('branch'), ' %')} "
             f"| {fmt(mut.get('score'), ' %')} {killed} | {fmt(r.get('calls'))} "
             f"| {fmt(r.get('tokens'))} | {fmt(r.get('first_seconds'))} | {r['wall_seconds']} "

@@ -139,7 +139,8 @@ def write_text_module(root: Path) -> None:
     (root / "calc" / "text.py").write_text(TEXT)
 
 
-REWRITTEN = "```python\ndef test_shout_capitalizes_a_word():\n    assert shout('hi') == 'HI'\n```"
+# The model's expected value is wrong ('Hey'): the gates repair it to what the code returns.
+REWRITTEN = "```python\ndef test_shout_capitalizes_a_word():\n    assert shout('hey') == 'Hey'\n```"
 
 
 def text_answer(req: RecordedRequest) -> str:
