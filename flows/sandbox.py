@@ -61,11 +61,10 @@ from flows.sandbox_confine import (
 from flows.sandbox_copy import (
     ALWAYS_SKIP,
     _collect,
-    _git_files,
     _rmtree,
     _stage,
-    _walk,
     _write_files,
+    listed_files,
     repo_files,
 )
 from flows.sandbox_env import run_env
@@ -208,8 +207,7 @@ class Sandbox:
                     mark_owner(root)
                     stage.mkdir(parents=True)
                     (root / "runs").mkdir()
-                    names = _git_files(self.repo, self._base_env)
-                    listed = _walk(self.repo) if names is None else names
+                    listed = listed_files(self.repo, self._base_env)
                     self.dropped_symlinks = _stage(self.repo, stage, listed)
                     self._stage_dependencies(root / "deps")
                 except OSError as exc:

@@ -4,9 +4,11 @@
 --exclude-standard``: tracked and untracked files, not ignored ones) or, outside a git work tree,
 what :func:`_walk` finds honouring every ``.gitignore`` on the way down (with ``pathspec``; the
 deepest file with a matching pattern decides).  ``.git``, virtualenvs, caches and
-``node_modules`` (:data:`ALWAYS_SKIP`) are never copied.  Symlinks stay symlinks, relinked
-relative to the copy so they never point back into the user's tree; those leading outside the
-repository are dropped and reported.  A submodule or nested repository, which git lists as one
+``node_modules`` (:data:`ALWAYS_SKIP`) are never copied.  One exception to "not ignored":
+modules a build generated inside a package (:func:`_generated_modules`: ``version.py`` of
+setuptools_scm, compiled extensions), which the code under test imports.  Symlinks stay
+symlinks, relinked relative to the copy so they never point back into the user's tree; those
+leading outside the repository are dropped and reported.  A submodule or nested repository, which git lists as one
 entry, is walked.
 
 :func:`_write_files` puts a run's extra files into its copy, refusing paths that lead outside
@@ -44,6 +46,36 @@ def _git_files(repo: Path, env: Mapping[str, str]) -> list[str] | None:
         return None
     names = os.fsdecode(done.stdout).split("\0")
     return sorted({name.rstrip("/") for name in names if name}) if done.returncode == 0 else None
+
+
+GENERATED_SUFFIXES = (".py", ".so", ".pyd")
+
+
+def _generated_modules(repo: Path, names: Iterable[str]) -> list[str]:
+    """Ignored modules that sit beside a listed ``__init__.py`` (a package's own directory):
+    what a build wrote there (``version.py`` of setuptools_scm, ``*.so`` extensions) and the
+    package cannot be imported without.  Other ignored files (``.env``, data) stay out."""
+    listed = set(names)
+    packages = {n.rpartition("/")[0] for n in listed if n.rpartition("/")[2] == "__init__.py"}
+    extra = []
+    for package in sorted(packages):
+        if ALWAYS_SKIP.intersection(package.split("/")):
+            continue
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(repo / package):
+                rel = f"{package}/{entry.name}" if package else entry.name
+                if (rel not in listed and entry.name.endswith(GENERATED_SUFFIXES)
+                        and entry.is_file(follow_symlinks=False)):  # fmt: skip
+                    extra.append(rel)
+    return sorted(extra)
+
+
+def listed_files(repo: Path, env: Mapping[str, str]) -> list[str]:
+    """What a copy of ``repo`` holds: what git shows (tracked and untracked, not ignored), or
+    a ``.gitignore``-aware walk, and the generated modules of its packages."""
+    names = _git_files(repo, env)
+    listed = list(_walk(repo)) if names is None else names
+    return sorted({*listed, *_generated_modules(repo, listed)})
 
 
 def _walk(repo: Path, start: str = "") -> Iterator[str]:
@@ -151,11 +183,9 @@ def _rmtree(path: Path) -> None:
 def repo_files(repo: Path, env: Mapping[str, str] | None = None) -> list[str]:
     """The regular files a sandbox copy of ``repo`` holds ('/'-separated, relative, sorted):
     what git shows (tracked and untracked, not ignored), or a ``.gitignore``-aware walk."""
-    names = _git_files(repo, os.environ if env is None else env)
-    listed = _walk(repo) if names is None else names
     return sorted(
         name
-        for name in listed
+        for name in listed_files(repo, os.environ if env is None else env)
         if not ALWAYS_SKIP.intersection(name.split("/"))
         and (repo / name).is_file()
         and not (repo / name).is_symlink()

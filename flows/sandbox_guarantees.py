@@ -86,8 +86,9 @@ def guarantees(
         add(
             "secrets.files",
             True,
-            "home directories, /root, /run, ignored files of the project and /etc files only "
-            "root may read (shadow, private keys) are not visible",
+            "home directories, /root, /run, ignored files of the project (but the modules a "
+            "build generated in its packages) and /etc files only root may read (shadow, "
+            "private keys) are not visible",
         )
     else:
         add(

@@ -33,6 +33,7 @@ from tests.kit.cover import HEAD, OPS, scripted
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / "deploy" / "ci" / "github" / "assay-cover.yml"
+WORKFLOW_JS = ROOT / "deploy" / "ci" / "github" / "assay-cover-js.yml"
 GITLAB = ROOT / "deploy" / "ci" / "gitlab" / "assay-cover.gitlab-ci.yml"
 GITLAB_EXAMPLE = ROOT / "deploy" / "ci" / "gitlab" / "example.gitlab-ci.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -81,10 +82,11 @@ GitLabLoader.add_constructor(
     [
         ("vendor.github-actions", ACTION),
         ("vendor.github-workflows", WORKFLOW),
+        ("vendor.github-workflows", WORKFLOW_JS),
         ("vendor.gitlab-ci", GITLAB),
         ("vendor.gitlab-ci", GITLAB_EXAMPLE),
     ],
-    ids=["action", "workflow", "gitlab-template", "gitlab-example"],
+    ids=["action", "workflow", "workflow-js", "gitlab-template", "gitlab-example"],
 )
 def test_validates_against_its_schema(schema: str, path: Path) -> None:
     argv = [tool("check-jsonschema"), "--builtin-schema", schema, str(path)]
@@ -103,7 +105,7 @@ def test_precommit_manifest_is_valid() -> None:
 
 
 def test_yamllint_and_shellcheck_of_the_run_steps(tmp_path: Path) -> None:
-    files = [ACTION, WORKFLOW, GITLAB, GITLAB_EXAMPLE, HOOKS]
+    files = [ACTION, WORKFLOW, WORKFLOW_JS, GITLAB, GITLAB_EXAMPLE, HOOKS]
     config = ROOT / "deploy" / ".yamllint.yaml"
     done = subprocess.run([tool("yamllint"), "-c", str(config), *map(str, files)],
                           capture_output=True, text=True)  # fmt: skip
@@ -121,9 +123,10 @@ def test_yamllint_and_shellcheck_of_the_run_steps(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout
 
 
-def test_the_example_workflow_passes_only_inputs_the_action_has() -> None:
+@pytest.mark.parametrize("workflow_file", [WORKFLOW, WORKFLOW_JS], ids=["python", "js"])
+def test_the_example_workflow_passes_only_inputs_the_action_has(workflow_file: Path) -> None:
     action = yaml.safe_load(ACTION.read_text())
-    workflow = yaml.safe_load(WORKFLOW.read_text())
+    workflow = yaml.safe_load(workflow_file.read_text())
     step = next(
         s for j in workflow["jobs"].values() for s in j["steps"] if "/assay@" in s.get("uses", "")
     )
@@ -233,9 +236,9 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
-def workflow_inputs(values: dict[str, str]) -> dict[str, str]:
+def workflow_inputs(values: dict[str, str], workflow_file: Path = WORKFLOW) -> dict[str, str]:
     """The example workflow's ``with:`` with its vars and secrets filled in."""
-    workflow = yaml.safe_load(WORKFLOW.read_text())
+    workflow = yaml.safe_load(workflow_file.read_text())
     step = next(
         s for j in workflow["jobs"].values() for s in j["steps"] if "/assay@" in s.get("uses", "")
     )
@@ -335,6 +338,62 @@ def test_action_fails_with_exit_3_when_the_model_fails_every_call(
     assert "::error::assay cover: the model failed on every call" in str(failed.value)
     summary = (tmp_path / "runner-temp" / "summary.md").read_text()
     assert "**The model failed on every call** (exit 3)" in summary
+
+
+CODES_BASE = "export function twice(n: number): number {\n  return n * 2;\n}\n"
+CLAMP_TS = """\
+/** @example clamp(5, 0, 3) */
+export function clamp(value: number, low: number, high: number): number {
+  if (value < low) return low;
+  if (value > high) return high;
+  return value;
+}
+"""
+CODES_TEST = """\
+import { expect, it } from "vitest";
+import { twice } from "../src/codes";
+
+it("doubles", () => {
+  expect(twice(2)).toBe(4);
+});
+"""
+
+
+def test_action_on_a_typescript_package_comments_tests_for_the_changed_function(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    from tests.kit.js import make_package
+
+    work = make_package(tmp_path / "workspace", "vitest",
+                        {"src/codes.ts": CODES_BASE, "test/codes.test.ts": CODES_TEST},
+                        esm=True)  # fmt: skip
+    base = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-qb", "feature")
+    (work / "src" / "codes.ts").write_text(CODES_BASE + "\n" + CLAMP_TS)
+    git(work, "commit", "-qam", "add clamp")
+    fake_llm.on(lambda req: "I cannot help with that.")  # exploration reaches every branch
+    inputs = workflow_inputs({"ASSAY_LLM_BASE_URL": fake_llm.url, "ASSAY_LLM_MODEL": "fake-model",
+                              "ASSAY_LLM_API_KEY": "sk-test"}, WORKFLOW_JS)  # fmt: skip
+    inputs.update(install="false", args=FAST)
+    with FakeGitHub(token="ghs_test") as gh:
+        github = {"workspace": str(work), "action_path": str(ROOT), "token": "ghs_test",
+                  "event": {"pull_request": {"number": 8, "base": {"sha": base}}},
+                  "head_ref": "feature", "action_ref": "v0.1.0"}  # fmt: skip
+        env = {**base_env(tmp_path / "home"), "GITHUB_API_URL": gh.url,
+               "GITHUB_REPOSITORY": "acme/web", "ASSAY_COVER_EXPLORE": "true"}  # fmt: skip
+        outputs = run_action(work, inputs, github, env)
+        cover = outputs["cover"]
+        assert cover["exit-code"] == "0" and int(cover["accepted"]) >= 1, cover
+        [comment] = gh.issue_comments
+        body = comment["body"]
+        assert "+++ b/test/codes.assay.test.ts" in body and "expect(clamp(" in body
+        assert "twice(" not in body.split("+++ b/test/codes.assay.test.ts")[1]  # only the change
+    report = json.loads(Path(cover["report"]).read_text())
+    assert report["written"] == ["test/codes.assay.test.ts"]
+    junit = Path(cover["junit"]).read_text()  # assay cover's own JUnit: no pytest for JS
+    assert 'name="clamp"' in junit and 'classname="src/codes.ts"' in junit
+    assert 'failures="0"' in junit
+    assert (work / "src" / "codes.ts").read_text() == CODES_BASE + "\n" + CLAMP_TS
 
 
 # -- the GitLab template, run here ----------------------------------------------------------------

@@ -82,14 +82,14 @@ async def test_code_lenses_over_functions_methods_and_classes(project: Client) -
 
 @pytest.mark.asyncio
 async def test_bad_documents_get_a_message_never_a_crash(project: Client) -> None:
-    js = project.open("web/app.js", "export const x = 1;\n", language="javascript")
+    go = project.open("web/app.go", "package main\n", language="go")
     await project.wait(lambda: project.lsp.messages, "the unsupported-language message")
     assert project.lsp.messages[0].message == (
-        "assay generates tests for Python files; JavaScript is not supported yet"
+        "assay generates tests for Python, JavaScript and TypeScript files; Go is not supported yet"
     )
-    assert await project.lenses(js) == []
-    result = await project.run("assay.generateTests", {"uri": js, "position": {"line": 0}})
-    assert result["status"] == "unsupported" and "JavaScript is not supported" in result["message"]
+    assert await project.lenses(go) == []
+    result = await project.run("assay.generateTests", {"uri": go, "position": {"line": 0}})
+    assert result["status"] == "unsupported" and "Go is not supported" in result["message"]
 
     broken = project.open("calc/broken.py")
     result = await project.run("assay.generateTests", {"uri": broken, "symbol": "broken"})
@@ -111,7 +111,7 @@ async def test_bad_documents_get_a_message_never_a_crash(project: Client) -> Non
         "the tests"
     )
     nothing = await project.run("assay.generateTests")
-    assert nothing["message"] == "No document given: run the command from a Python file"
+    assert nothing["message"] == "No document given: run the command from a source file"
     test_file = project.open("tests/test_ops.py")
     result = await project.run("assay.raiseCoverage", {"uri": test_file})
     assert "tests/test_ops.py is a test file" in result["message"]

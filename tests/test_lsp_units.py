@@ -16,7 +16,15 @@ from lsprotocol import types
 from agents.cover.writer import unified_diff
 from agents.errors import ConfigError
 from agents.lsp.config import LspConfig
-from agents.lsp.documents import find_root, language_of, symbol_at, symbols, unsupported_message
+from agents.lsp.documents import (
+    find_root,
+    language_of,
+    parse_problem,
+    symbol_at,
+    symbols,
+    symbols_of,
+    unsupported_message,
+)
 from agents.lsp.edits import (
     EditConflict,
     EditSupport,
@@ -154,7 +162,48 @@ def test_symbols_roots_and_languages(tmp_path: Path) -> None:
     assert language_of("file:///a/b.ts", None) == "typescript"
     assert language_of("file:///a/b.py", None) == "python"
     assert unsupported_message("go") == (
-        "assay generates tests for Python files; Go is not supported yet"
+        "assay generates tests for Python, JavaScript and TypeScript files; Go is not supported yet"
+    )
+    (ws / "web").mkdir()
+    (ws / "web" / "package.json").write_text("{}")
+    assert find_root(ws / "web" / "src" / "m.ts", [ws]) == ws / "web"  # a JS package's root
+
+
+JS_MODULE = """\
+/** @example clamp(5, 0, 3) */
+export function clamp(value: number, low: number, high: number): number {
+  return Math.min(Math.max(value, low), high);
+}
+
+function helper() {}  // not exported: no lens
+
+export class Counter {
+  constructor(private step = 1) {}
+  bump(): number {
+    return this.step;
+  }
+}
+
+export default (text: string) => text.trim();
+"""
+
+
+def test_js_lenses_sit_over_the_exports_a_test_can_import() -> None:
+    found = symbols_of(JS_MODULE, "typescript", "file:///w/src/trim-text.ts")
+    assert [(s.qualname, s.kind, s.line, s.column) for s in found] == [
+        ("clamp", "function", 1, 0), ("Counter", "class", 7, 0),
+        ("Counter.constructor", "method", 8, 2), ("Counter.bump", "method", 9, 2),
+        ("trimText", "function", 14, 0),
+    ]  # fmt: skip
+    assert symbol_at(found, 10).qualname == "Counter.bump"  # type: ignore[union-attr]
+    # An untitled TypeScript document (no suffix) parses as TypeScript too.
+    assert [s.qualname for s in symbols_of(JS_MODULE, "typescript", "untitled:1")][:2] == [
+        "clamp", "Counter",
+    ]  # fmt: skip
+    with pytest.raises(SyntaxError):
+        symbols_of("export function (", "javascript", "file:///w/a.js")
+    assert parse_problem("export function (", "src/a.js", "javascript") == (
+        "src/a.js does not parse (line 1: cannot parse 'export function ('): fix it, then try again"
     )
 
 

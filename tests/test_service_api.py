@@ -195,6 +195,43 @@ def test_tests_for_a_snippet_answer_synchronously(
         assert job["progress"]["stage"] == "writing tests"
 
 
+def test_tests_for_a_typescript_symbol_of_a_registered_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeOpenAI
+) -> None:
+    """What the editor's lens asks a service for on a .ts file: the JS pipeline for that symbol
+    (exploration reaches it; the model is never needed), the tests back as a patch."""
+    from tests.kit.js import CODES_PACKAGE, CODES_TS, make_package
+
+    package = make_package(tmp_path / "web", "vitest", CODES_PACKAGE, esm=True)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    for name, value in {
+        "ASSAY_LLM_BASE_URL": fake_llm.url,
+        "ASSAY_LLM_MODEL": "fake-model",
+        "ASSAY_COVER_REPEAT": "1",
+        "ASSAY_COVER_MUTATION": "false",
+        "ASSAY_COVER_CANDIDATE_TIMEOUT": "20",
+        "ASSAY_SYNC_WAIT_SECONDS": "300",
+    }.items():
+        monkeypatch.setenv(name, value)  # fmt: skip
+    app = create_app(load_settings().settings)
+    with TestClient(app) as client:
+        admin, _ = create_token(app.state.admin, "a", ["admin"])
+        writer, _ = create_token(app.state.admin, "w", ["write"])
+        repo = {"name": "web", "path": str(package)}
+        assert client.post("/v1/repos", json=repo, headers=auth(admin)).status_code == 201
+        ask = {"repo": "web", "path": "src/codes.ts", "symbol": "clamp"}
+        answer = client.post("/v1/tests", json=ask, headers=auth(writer))
+        assert answer.status_code == 200, answer.text
+        job = answer.json()
+        assert job["state"] == "done", job["error"]
+        assert job["result"]["accepted"] >= 1
+        patch = job["result"]["patch"]
+        assert "+++ b/test/codes.assay.test.ts" in patch and "expect(clamp(5, 0, 3))" in patch
+        assert "shout(" not in patch and "Counter" not in patch  # that symbol only
+    assert (package / "src" / "codes.ts").read_text() == CODES_TS
+    assert not (package / "test" / "codes.assay.test.ts").exists()  # a patch, nothing written
+
+
 def test_suppressions_over_the_api(tmp_path: Path) -> None:
     env = dict(os.environ)
     store = AdminStore(Path(env["ASSAY_HOME"]) / "service" / "admin.db")

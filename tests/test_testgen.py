@@ -142,8 +142,11 @@ def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
     bug = "the docstring says shout(\"hi\", 2) gives 'HI HI'; the code gives 'HI!HI'"
     assert bug in result.stdout and f"possible bug: {bug}" in result.stderr
     assert data["possible_bugs"] == [
-        {"call": 'shout("hi", 2)', "docstring": "'HI HI'", "code": "'HI!HI'", "source": "example"}
-    ]
+        {"call": 'shout("hi", 2)', "docstring": "'HI HI'", "code": "'HI!HI'", "source": "example"},
+        # An exception's message out of date: the messages compared, not doctest's traceback.
+        {"call": 'shout("hi", 0)', "docstring": "ValueError: times must be positive",
+         "code": "ValueError: times must be at least 1", "source": "example"},
+    ]  # fmt: skip
     origins = [b["origin"] for b in data["behaviours"]]
     assert origins == ["explored"] * 3 + ["docstring"]
     listed = [r for r in data["results"] if not r["behaviour"].startswith(HUNTED)]
@@ -278,6 +281,10 @@ def test_explored_calls_are_grouped_into_named_behaviours_and_claims_judged(tmp_
     assert judge(5, None, "5") is True and judge(7, None, "5") is False
     assert judge("HI", None, "'HI'") is True and judge(None, ValueError("x"), "ValueError")
     assert judge(1, None, "a positive number") is None  # cannot tell
+    # The model's call raised where its claim expected a value: its call, not the code, is
+    # suspect (no possible bug reported, no behaviour listed).
+    assert judge(None, AttributeError("no attribute"), "('a',)") is None
+    assert judge(None, TypeError("x"), "ValueError") is False  # the wrong exception: a bug
     # Replies that add nothing to a test (asked again, never judged as code).
     header = "import pytest\nfrom calc.ops import clamp\n"
     for empty in ("```", "", "```python\nimport pytest\n```", "def test_clamp_x():\n    pass"):

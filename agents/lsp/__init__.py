@@ -1,6 +1,7 @@
 """``assay lsp``: the language server editors talk to (VS Code, Neovim, JetBrains).
 
-Code lenses "Generate tests" over Python functions, methods and classes; commands that generate
+Code lenses "Generate tests" over Python functions, methods and classes (and the exported
+functions, classes and methods of JavaScript/TypeScript packages); commands that generate
 tests for a symbol, raise the coverage of a file, and review the changes against a base branch
 (findings as diagnostics, suggested changes as code actions).  Work runs in worker threads with
 ``$/progress`` and can be cancelled; tests come back as a ``workspace/applyEdit`` the editor

@@ -30,11 +30,12 @@ from lsprotocol import types
 
 from agents.errors import AssayError, InputError
 from agents.lsp.documents import (
+    SUPPORTED,
     is_test_path,
     parse_problem,
     path_of,
     symbol_at,
-    symbols,
+    symbols_of,
     unsupported_message,
 )
 from agents.lsp.edits import EditSupport, changes_from_patch, workspace_edit
@@ -171,15 +172,15 @@ def _with_engine(ls: AssayServer, call: Callable[[Engine, Job], T]) -> Callable[
 # -- documents -----------------------------------------------------------------------------------
 
 
-def _document(ls: AssayServer, arg: dict[str, Any]) -> tuple[str, Path, Path, str, str]:
-    """(uri, path, project root, path relative to it, text) of a Python file the engine can
-    work on, or an error that says why not."""
+def _document(ls: AssayServer, arg: dict[str, Any]) -> tuple[str, Path, Path, str, str, str]:
+    """(uri, path, project root, path relative to it, text, language) of a Python, JavaScript
+    or TypeScript file the engine can work on, or an error that says why not."""
     uri = arg.get("uri")
     if not isinstance(uri, str) or not uri:
-        raise InputError("No document given", "run the command from a Python file")
+        raise InputError("No document given", "run the command from a source file")
     path = path_of(uri)
     language = ls.language(uri)
-    if language != "python":
+    if language not in SUPPORTED:
         raise Unsupported(unsupported_message(language))
     root = ls.root_of(path)
     rel = path.relative_to(root).as_posix() if root in path.parents else path.name
@@ -192,10 +193,10 @@ def _document(ls: AssayServer, arg: dict[str, Any]) -> tuple[str, Path, Path, st
     doc = ls.workspace.text_documents.get(uri)
     if doc is not None and doc.source != on_disk:
         raise InputError(f"{rel} has unsaved changes", "save it first: assay runs the saved files")
-    problem = parse_problem(on_disk, rel)
+    problem = parse_problem(on_disk, rel, language)
     if problem:
         raise InputError(problem)
-    return uri, path, root, rel, on_disk
+    return uri, path, root, rel, on_disk, language
 
 
 async def _deliver(ls: AssayServer, root: Path, outcome: Outcome, label: str) -> Result:
@@ -255,10 +256,10 @@ async def generate_tests(ls: AssayServer, *args: Any) -> Result:
 
 
 async def _generate(ls: AssayServer, arg: dict[str, Any]) -> Result:
-    _, path, root, rel, text = _document(ls, arg)
+    _, path, root, rel, text, language = _document(ls, arg)
     if is_test_path(root, path):
         raise InputError(f"{rel} is a test file", "run it on the code under test")
-    found = symbols(text)
+    found = symbols_of(text, language, rel)
     qualname = arg.get("symbol")
     if qualname:
         if not any(s.qualname == qualname for s in found):
@@ -283,7 +284,7 @@ async def raise_coverage(ls: AssayServer, *args: Any) -> Result:
 
 
 async def _cover(ls: AssayServer, arg: dict[str, Any]) -> Result:
-    _, path, root, rel, text = _document(ls, arg)
+    _, path, root, rel, text, _language = _document(ls, arg)
     if is_test_path(root, path):
         raise InputError(f"{rel} is a test file", "run it on the code under test")
     ask = CoverAsk(root, rel, text)

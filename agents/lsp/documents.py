@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
+from agents.cover.js.project import SOURCE_EXTENSIONS, is_js_test
 from agents.cover.targets import is_test_file
 from agents.errors import InputError
 
@@ -26,13 +27,18 @@ LANGUAGE_NAMES = {
     "json": "JSON", "yaml": "YAML", "toml": "TOML", "plaintext": "plain text",
 }  # fmt: skip
 SUFFIX_LANGUAGES = {
-    ".js": "javascript", ".jsx": "javascript", ".ts": "typescript", ".tsx": "typescript",
+    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".ts": "typescript", ".tsx": "typescript", ".mts": "typescript", ".cts": "typescript",
     ".java": "java", ".go": "go", ".rs": "rust", ".c": "c", ".h": "c", ".cpp": "cpp",
     ".cs": "csharp", ".rb": "ruby", ".php": "php", ".kt": "kotlin", ".swift": "swift",
     ".md": "markdown", ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml",
     ".sh": "shellscript", ".txt": "plaintext",
 }  # fmt: skip
-ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
+ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg", "package.json")
+# What the engine writes tests for: Python, and JavaScript/TypeScript packages (assay cover's JS
+# pipeline, limited to the symbol).
+JS_LANGUAGES = frozenset({"javascript", "javascriptreact", "typescript", "typescriptreact"})
+SUPPORTED = frozenset({"python", *JS_LANGUAGES})
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,10 @@ def language_of(uri: str, language_id: str | None) -> str:
 def unsupported_message(language: str) -> str:
     name = LANGUAGE_NAMES.get(language, language.lstrip(".") or "this kind of file")
     name = "this kind of file" if name == "?" else name
-    return f"assay generates tests for Python files; {name} is not supported yet"
+    return (
+        f"assay generates tests for Python, JavaScript and TypeScript files; {name} is not "
+        "supported yet"
+    )
 
 
 def path_of(uri: str) -> Path:
@@ -84,6 +93,41 @@ def find_root(path: Path, folders: list[Path]) -> Path:
         if any((candidate / marker).exists() for marker in ROOT_MARKERS) or candidate == folder:
             return candidate
     return path.parent
+
+
+def symbols_of(source: str, language: str, path: str) -> list[SymbolInfo]:
+    """The lenses' symbols of a document in ``language`` (one of :data:`SUPPORTED`); raises
+    SyntaxError for a document that does not parse."""
+    if language not in JS_LANGUAGES:
+        return symbols(source)
+    if not path.endswith(SOURCE_EXTENSIONS):
+        path = {"typescript": "module.ts", "typescriptreact": "module.tsx"}.get(language, "m.js")
+    return js_symbols(source, path)
+
+
+def js_symbols(source: str, path: str) -> list[SymbolInfo]:
+    """The exported functions and classes of a JS/TS module, and the classes' methods (what
+    ``assay cover`` on the package writes tests for)."""
+    from agents.cover.js.symbols import read_module, syntax_error
+
+    if problem := syntax_error(source, path):
+        raise SyntaxError(problem)
+    lines = source.splitlines()
+    out: list[SymbolInfo] = []
+
+    def add(qualname: str, kind: Kind, start: int, end: int) -> None:
+        text = lines[start - 1] if start <= len(lines) else ""
+        column = len(text) - len(text.lstrip())
+        out.append(SymbolInfo(qualname, kind, start - 1, column, len(text), start - 1, end - 1))
+
+    for export in read_module(source, path):
+        if export.kind == "function":
+            add(export.binding, "function", export.start, export.end)
+            continue
+        add(export.binding, "class", export.start, export.end)
+        for method in export.methods:
+            add(f"{export.binding}.{method.name}", "method", method.start, method.end)
+    return sorted(out, key=lambda s: (s.line, s.qualname))
 
 
 def symbols(source: str) -> list[SymbolInfo]:
@@ -123,11 +167,16 @@ def is_test_path(root: Path, path: Path) -> bool:
         rel = path.relative_to(root).as_posix()
     except ValueError:
         rel = path.name
-    return is_test_file(rel)
+    return is_js_test(rel) if rel.endswith(SOURCE_EXTENSIONS) else is_test_file(rel)
 
 
-def parse_problem(source: str, rel: str) -> str | None:
+def parse_problem(source: str, rel: str, language: str = "python") -> str | None:
     """Why ``source`` cannot be worked on, in one line, or None."""
+    if language in JS_LANGUAGES:
+        from agents.cover.js.symbols import syntax_error
+
+        problem = syntax_error(source, rel)
+        return f"{rel} does not parse ({problem}): fix it, then try again" if problem else None
     try:
         ast.parse(source)
     except SyntaxError as exc:

@@ -16,7 +16,14 @@ from agents import __version__
 from agents.errors import AssayError
 from agents.lsp import commands
 from agents.lsp.config import SECTION
-from agents.lsp.documents import is_test_path, language_of, path_of, symbols, unsupported_message
+from agents.lsp.documents import (
+    SUPPORTED,
+    is_test_path,
+    language_of,
+    path_of,
+    symbols_of,
+    unsupported_message,
+)
 from agents.lsp.server import STATUS_METHOD, AssayServer
 
 server = AssayServer()
@@ -50,7 +57,7 @@ async def configuration_changed(
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: AssayServer, params: types.DidOpenTextDocumentParams) -> None:
     language = language_of(params.text_document.uri, params.text_document.language_id)
-    if language != "python" and language not in ls.told_languages:
+    if language not in SUPPORTED and language not in ls.told_languages:
         ls.told_languages.add(language)
         ls.tell(unsupported_message(language))
 
@@ -71,7 +78,8 @@ def did_close(ls: AssayServer, params: types.DidCloseTextDocumentParams) -> None
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
 def code_lens(ls: AssayServer, params: types.CodeLensParams) -> list[types.CodeLens]:
     uri = params.text_document.uri
-    if ls.language(uri) != "python":
+    language = ls.language(uri)
+    if language not in SUPPORTED:
         return []
     try:
         path = path_of(uri)
@@ -81,7 +89,7 @@ def code_lens(ls: AssayServer, params: types.CodeLensParams) -> list[types.CodeL
         return []  # tests are not what one writes tests for
     text = ls.text_of(uri) or ""
     try:
-        found = ls.lens_cache[uri] = symbols(text)
+        found = ls.lens_cache[uri] = symbols_of(text, language, uri)
     except (SyntaxError, ValueError):
         found = ls.lens_cache.get(uri, [])  # while the user types: the last good lenses
     return [

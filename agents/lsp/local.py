@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from agents.cover.js.project import SOURCE_EXTENSIONS
+from agents.cover.report import CoverReport
 from agents.lsp.config import LspConfig
 from agents.lsp.engine import CoverAsk, Outcome, ReviewAsk, ReviewOutcome, TestsAsk
 from agents.lsp.jobs import Cancelled, GuardedLLM, Job
@@ -22,21 +24,39 @@ from agents.settings import Settings
 from flows import mask_url
 
 
+def _cover_outcome(report: CoverReport, what: str) -> Outcome:
+    """What a dry cover run on ``what`` (a file, or a JS/TS symbol) offers the editor."""
+    before, after = report.total_before, report.total_after
+    change = (
+        f"coverage {before.combined:.1f} % → {after.combined:.1f} %" if before and after else ""
+    )
+    details = [f"{t.target}: {t.accepted} accepted, rejected {t.rejected}"
+               for t in report.targets]  # fmt: skip
+    if report.stopped not in ("done", ""):
+        details.append(f"stopped: {report.stopped}")
+    if not report.accepted:
+        return Outcome("", f"no new test for {what} passed the gates ({change})", [], details)
+    summary = f"{report.accepted} test(s) for {what} passed every gate; {change}"
+    return Outcome(report.diff, summary, [], details)
+
+
 class LocalEngine:
     def __init__(self, config: LspConfig) -> None:
         self.config = config
 
     @contextmanager
-    def _run(self, job: Job, s: Settings, repo: Path | None) -> Iterator[Run]:
-        """The run of ``job``: the sandbox over ``repo`` (when given) and the model, both
-        guarded by the job's cancel token."""
+    def _run(
+        self, job: Job, s: Settings, repo: Path | None, language: str = "python"
+    ) -> Iterator[Run]:
+        """The run of ``job``: the sandbox over ``repo`` (when given; node's for
+        ``language="javascript"``) and the model, both guarded by the job's cancel token."""
         from agents.runtime import open_run
 
         job.report(f"connecting to the model at {mask_url(s.llm_base_url)}" if s.llm_base_url
                    else "starting the embedded model (the first start takes a while)")  # fmt: skip
         with open_run(
             s, f"lsp-{job.kind}", repo=repo, stop_check=job.token.check,  # a cancel kills a run
-            wrap_llm=lambda client: GuardedLLM(client, job.token),
+            wrap_llm=lambda client: GuardedLLM(client, job.token), language=language,
         ) as run:  # fmt: skip
             job.token.check()
             yield run
@@ -47,6 +67,8 @@ class LocalEngine:
         from agents.testgen.agent import TestgenAgent, TestgenOptions
         from agents.testgen.symbols import find_symbol
 
+        if ask.path.endswith(SOURCE_EXTENSIONS):
+            return self._cover_js(job, ask.root, ask.path, ask.symbol)
         s = self.config.settings(ask.root).settings
         symbol = find_symbol(ask.root, ask.root / ask.path, ask.symbol)
         options = TestgenOptions.from_settings(s, dry_run=True, behaviours=self.config.behaviours)
@@ -55,7 +77,8 @@ class LocalEngine:
             agent = TestgenAgent(
                 ask.root, run.llm, run.sandbox, symbol, options, job.listener, s, run.trace
             )
-            found = agent.prepare()
+            # Nobody picks: the docstring's model call waits until the explored tests are in.
+            found = agent.prepare(docstring_later=not self.config.pick_behaviours)
             if not found:
                 return Outcome("", f"the model listed no behaviour of {ask.symbol} to test")
             listed = [{"kind": b.kind, "description": b.description, "call": b.call,
@@ -97,6 +120,8 @@ class LocalEngine:
     def raise_coverage(self, job: Job, ask: CoverAsk) -> Outcome:
         from agents.cover.engine import CoverAgent, CoverOptions
 
+        if ask.path.endswith(SOURCE_EXTENSIONS):
+            return self._cover_js(job, ask.root, ask.path, None)
         s = self.config.settings(ask.root).settings
         # In the editor a person waits: no mutation score (it runs the tests once per mutant).
         options = CoverOptions.from_settings(
@@ -108,19 +133,25 @@ class LocalEngine:
                 ask.root, run.llm, run.sandbox, options, job.listener, trace=run.trace
             )
             report = agent.run()
-        before, after = report.total_before, report.total_after
-        change = (
-            f"coverage {before.combined:.1f} % → {after.combined:.1f} %" if before and after else ""
+        return _cover_outcome(report, ask.path)
+
+    def _cover_js(self, job: Job, root: Path, path: str, symbol: str | None) -> Outcome:
+        """A JavaScript/TypeScript file, or one of its symbols: ``assay cover``'s JS pipeline
+        in dry run (exploration, the model, the same gates; no behaviour list for JS yet)."""
+        from agents.cover.js.engine import JsCoverAgent
+        from agents.cover.options import CoverOptions
+
+        s = self.config.settings(root).settings
+        options = CoverOptions.from_settings(
+            s, include=(path,), dry_run=True, allow_failing=True, mutants="off", symbol=symbol
         )
-        details = [f"{t.target}: {t.accepted} accepted, rejected {t.rejected}"
-                   for t in report.targets]  # fmt: skip
-        if report.stopped not in ("done", ""):
-            details.append(f"stopped: {report.stopped}")
-        if not report.accepted:
-            return Outcome("", f"no new test for {ask.path} passed the gates ({change})", [],
-                           details)  # fmt: skip
-        summary = f"{report.accepted} test(s) for {ask.path} passed every gate; {change}"
-        return Outcome(report.diff, summary, [], details)
+        with self._run(job, s, root, language="javascript") as run:
+            assert run.sandbox is not None and run.llm is not None
+            agent = JsCoverAgent(
+                root, run.llm, run.sandbox, options, listener=job.listener, trace=run.trace
+            )
+            report = agent.run()
+        return _cover_outcome(report, symbol or path)
 
     # -- review of the changes ---------------------------------------------------------------------
 

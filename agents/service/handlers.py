@@ -83,8 +83,11 @@ _NAME = re.compile(r"^[A-Za-z_]\w*$")
 
 def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bool,
            **limits: Any) -> dict[str, Any]:  # fmt: skip
-    """The cover agent on ``include`` (dry run: the tests come back as a patch)."""
+    """The cover agent on ``include`` (dry run: the tests come back as a patch); on a
+    JavaScript/TypeScript package, its JS pipeline (``symbol`` in ``limits``: that one only)."""
     from agents.cover.engine import CoverAgent, CoverOptions
+    from agents.cover.js.engine import JsCoverAgent
+    from agents.cover.js.project import is_js_project
     from agents.runtime import open_run
 
     s = ctx.settings
@@ -102,25 +105,32 @@ def _cover(ctx: JobContext, repo: Path, include: tuple[str, ...], *, dry_run: bo
             ctx.progress("writing tests", ctx.notes["done"], ctx.notes.get("total"),
                          target=data["target"].key)  # fmt: skip
 
+    js = is_js_project(repo)
     ctx.progress("baseline")
-    with open_run(s, f"job-{ctx.job.kind}", repo=repo, trace_id=ctx.job.id[:12]) as run:
+    with open_run(s, f"job-{ctx.job.kind}", repo=repo, trace_id=ctx.job.id[:12],
+                  language="javascript" if js else "python") as run:  # fmt: skip
         assert run.sandbox is not None and run.llm is not None
-        agent = CoverAgent(repo, run.llm, run.sandbox, options, listener, trace=run.trace)
+        agent = (JsCoverAgent if js else CoverAgent)(
+            repo, run.llm, run.sandbox, options, listener=listener, trace=run.trace
+        )
         report = agent.run()
     return {"report": report.as_dict(), "patch": report.diff, "accepted": report.accepted}
 
 
 def _testgen(ctx: JobContext, repo: Path, path: str, symbol: str) -> dict[str, Any]:
-    """``assay tests``' agent for one symbol: every behaviour it lists, through the gates."""
+    """``assay tests``' agent for one symbol: every behaviour it lists, through the gates (a
+    JavaScript/TypeScript symbol: the cover pipeline limited to it)."""
+    from agents.cover.js.project import SOURCE_EXTENSIONS
     from agents.runtime import open_run
     from agents.testgen.agent import TestgenAgent, TestgenOptions
     from agents.testgen.symbols import find_symbol
 
+    max_minutes = ctx.job.params.get("max_minutes")
+    if path.endswith(SOURCE_EXTENSIONS):
+        return _cover(ctx, repo, (path,), dry_run=True, symbol=symbol, max_minutes=max_minutes)
     s = ctx.settings
     target = find_symbol(repo, repo / path, symbol)
-    options = TestgenOptions.from_settings(
-        s, dry_run=True, max_minutes=ctx.job.params.get("max_minutes")
-    )
+    options = TestgenOptions.from_settings(s, dry_run=True, max_minutes=max_minutes)
     ctx.progress("baseline")
     with open_run(s, f"job-{ctx.job.kind}", repo=repo, trace_id=ctx.job.id[:12]) as run:
         assert run.sandbox is not None and run.llm is not None

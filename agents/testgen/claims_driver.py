@@ -34,10 +34,20 @@ def find(module, qualname):
     return obj
 
 
+def outcome(text):
+    """An example's expected or actual output; a traceback as its last line (the exception and
+    its message: what a reader compares, not doctest's own frames)."""
+    text = text.strip()
+    if text.startswith("Traceback (most recent call last):"):
+        lines = [line for line in text.splitlines() if line.strip()]
+        text = lines[-1].strip() if lines else text
+    return text[:MAX]
+
+
 class Recorder(doctest.DocTestRunner):
     def report_failure(self, out, test, example, got):
-        emit({"expr": example.source.strip(), "expected": example.want.strip()[:MAX],
-              "got": got.strip()[:MAX], "agrees": False, "doctest": True})  # fmt: skip
+        emit({"expr": example.source.strip(), "expected": outcome(example.want),
+              "got": outcome(got), "agrees": False, "doctest": True})  # fmt: skip
 
     def report_success(self, out, test, example, got):
         emit({"expr": example.source.strip(), "expected": example.want.strip()[:MAX],
@@ -61,13 +71,15 @@ def run_examples(module, obj, qualname):
 
 
 def judge(value, raised, expected):
-    """True, False, or None (cannot tell) for an outcome against the expected text."""
+    """True, False, or None (cannot tell) for an outcome against the expected text.  A call
+    that raised where a value was expected cannot tell: the model wrote the call, and a call
+    with the wrong arguments says nothing about the code."""
     text = expected.strip()
     if raised is not None:
         named = [w.strip(".:,()`'\"") for w in text.replace(":", " ").split()]
         if any(w.endswith(("Error", "Exception", "Warning")) for w in named):
             return type(raised).__name__ in named
-        return False
+        return None
     try:
         wanted = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -102,7 +114,7 @@ def check_claims(module, claims):
             except Exception:
                 got = "<unprintable>"
         emit({"expr": expr, "expected": expected, "got": got[:MAX],
-              "agrees": judge(value, raised, expected)})  # fmt: skip
+              "agrees": judge(value, raised, expected), "raised": raised is not None})  # fmt: skip
 
 
 def main(argv):

@@ -161,6 +161,6 @@ def check_claims(
         source = "example" if item.get("doctest") else "docstring"
         if agrees is False:
             wrong.append(Contradiction(expr, str(item["expected"]), str(item["got"]), source))
-        elif expr in by_call:  # agrees, or cannot tell: the gates' observed oracles settle it
-            agreed.append(by_call[expr])
+        elif expr in by_call and not (agrees is None and item.get("raised")):
+            agreed.append(by_call[expr])  # agrees, or cannot tell: the gates' oracles settle it
     return agreed, wrong

@@ -5,7 +5,8 @@
     assay_ci.py written REPORT                  the test files the run wrote, one per line
     assay_ci.py junit REPORT --out F [--repo D] [--python PY]
                                                 JUnit XML of the accepted tests (run once more with
-                                                the project's pytest); an empty suite when none
+                                                the project's pytest); an empty suite when none;
+                                                JS/TS tests: the file assay cover --junit wrote
     assay_ci.py comment REPORT [--patch F] --out F
                                                 the PR/MR comment (markdown, with a hidden marker)
     assay_ci.py summary REPORT                  the same without the patch, to stdout
@@ -109,6 +110,8 @@ def comment_markdown(data: dict[str, Any], patch: str) -> str:
 
 def junit(data: dict[str, Any], out: Path, repo: Path, python: str) -> int:
     files = [f for f in written(data) if (repo / f).is_file()]
+    if files and not any(f.endswith(".py") for f in files) and out.is_file():
+        return 0  # JavaScript/TypeScript tests: the JUnit assay cover wrote from its gate runs
     if not files:
         accepted = data.get("tests", {}).get("accepted", 0)
         out.write_text(

@@ -5,8 +5,8 @@ local M = {}
 
 local defaults = {
   cmd = { "assay", "lsp" },
-  filetypes = { "python" },
-  root_markers = { "pyproject.toml", "setup.py", "setup.cfg", ".git" },
+  filetypes = { "python", "javascript", "javascriptreact", "typescript", "typescriptreact" },
+  root_markers = { "pyproject.toml", "setup.py", "setup.cfg", "package.json", ".git" },
   -- The same keys as VS Code's assay.* settings (see ide_plugin/README.md).
   settings = {
     assay = {

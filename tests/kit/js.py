@@ -102,3 +102,45 @@ def make_package(
         git(root, "add", "-A")
         git(root, "commit", "-qm", "base")
     return root
+
+
+# A small ESM TypeScript package for vitest: clamp (branches, a throw, an @example), shout, a
+# class; its own test covers one path of clamp.
+CODES_TS = """\
+/**
+ * Clamp a number into a range.
+ * @example clamp(5, 0, 3)
+ */
+export function clamp(value: number, low: number, high: number): number {
+  if (low > high) {
+    throw new RangeError("low must not exceed high");
+  }
+  if (value < low) return low;
+  if (value > high) return high;
+  return value;
+}
+
+export function shout(word: string): string {
+  return word.toUpperCase() + "!";
+}
+
+export class Counter {
+  private count = 0;
+  increment(): number {
+    this.count += 1;
+    return this.count;
+  }
+}
+"""
+
+CODES_TEST = """\
+import { describe, expect, it } from "vitest";
+import { clamp } from "../src/codes";
+
+describe("clamp", () => {
+  it("keeps a value inside the range", () => {
+    expect(clamp(2, 0, 3)).toBe(2);
+  });
+});
+"""
+CODES_PACKAGE = {"src/codes.ts": CODES_TS, "test/codes.test.ts": CODES_TEST}

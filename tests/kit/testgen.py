@@ -111,6 +111,10 @@ def shout(word, times=1):
     'HI'
     >>> shout("hi", 2)
     'HI HI'
+    >>> shout("hi", 0)
+    Traceback (most recent call last):
+        ...
+    ValueError: times must be positive
 
     A word of spaces comes back stripped, so shout("  ") is "".
     \"\"\"

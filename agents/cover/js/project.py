@@ -133,7 +133,8 @@ def _test_layout(tests: Sequence[str]) -> tuple[str, str]:
     return tops.most_common(1)[0][0], infix
 
 
-def _is_test(path: str) -> bool:
+def is_js_test(path: str) -> bool:
+    """A JS/TS test file (`*.test.ts`, `*.spec.js`, under `__tests__/`, `test/`...)."""
     parts = PurePosixPath(path).parts
     return bool(TEST_NAME.search(path)) or any(p in TEST_DIRS for p in parts[:-1])
 
@@ -144,7 +145,7 @@ def source_files(
     """The JS/TS source files (not tests, configs, declarations or build output)."""
     out = []
     for path in files:
-        if not path.endswith(SOURCE_EXTENSIONS) or _is_test(path) or matches(path, NEVER_SOURCE):
+        if not path.endswith(SOURCE_EXTENSIONS) or is_js_test(path) or matches(path, NEVER_SOURCE):
             continue
         if path.startswith("node_modules/") or (include and not matches(path, include)):
             continue

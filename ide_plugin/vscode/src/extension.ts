@@ -26,6 +26,9 @@ import {
 } from "./settings";
 import { Status } from "./status";
 
+/** The languages assay writes tests for (JS/TS: packages with a package.json). */
+export const LANGUAGES = ["python", "javascript", "javascriptreact", "typescript", "typescriptreact"];
+
 let client: LanguageClient | undefined;
 
 export function currentSettings(): Settings {
@@ -80,7 +83,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: "file", language: "python" }],
+      documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
       initializationOptions: initializationOptions(settings),
       synchronize: { configurationSection: "assay" },
       outputChannel: output,

@@ -82,7 +82,13 @@ describe("activation", () => {
       options: { cwd: "/ws" },
     });
     const options = client.clientOptions;
-    expect(options.documentSelector).toEqual([{ scheme: "file", language: "python" }]);
+    expect(options.documentSelector).toEqual([
+      { scheme: "file", language: "python" },
+      { scheme: "file", language: "javascript" },
+      { scheme: "file", language: "javascriptreact" },
+      { scheme: "file", language: "typescript" },
+      { scheme: "file", language: "typescriptreact" },
+    ]);
     expect(options.synchronize).toEqual({ configurationSection: "assay" });
     expect(options.initializationOptions.llm.baseUrl).toBe("http://vllm:8000/v1");
     expect(options.initializationOptions.tests.pickBehaviours).toBe(true);
