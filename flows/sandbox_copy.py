@@ -8,8 +8,8 @@ deepest file with a matching pattern decides).  ``.git``, virtualenvs, caches an
 modules a build generated inside a package (:func:`_generated_modules`: ``version.py`` of
 setuptools_scm, compiled extensions), which the code under test imports.  Symlinks stay
 symlinks, relinked relative to the copy so they never point back into the user's tree; those
-leading outside the repository are dropped and reported.  A submodule or nested repository, which git lists as one
-entry, is walked.
+leading outside the repository are dropped and reported.  A submodule or nested repository,
+which git lists as one entry, is walked.
 
 :func:`_write_files` puts a run's extra files into its copy, refusing paths that lead outside
 it; :func:`_rmtree` removes a run's directory even where the run made parts of it read-only.

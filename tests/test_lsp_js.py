@@ -56,7 +56,7 @@ async def test_generate_tests_on_a_typescript_export_is_an_edit_that_passes(
     [insert] = text_edit.edits
     text = insert.new_text
     # Only the symbol asked for: clamp's branches, from its @example and the file's literals.
-    assert "expect(clamp(5, 0, 3)).toBe(3)" in text and "toThrow(" in text
+    assert "expect(clamp(5, 0, 3)).toEqual(3)" in text and "toThrow(" in text
     assert "shout(" not in text and "Counter" not in text
     assert not (package.root / "test" / "codes.assay.test.ts").exists()  # the editor applies
 
