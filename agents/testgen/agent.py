@@ -41,7 +41,7 @@ from agents.cover.writer import (
 )
 from agents.errors import AssayError
 from agents.settings import Settings
-from agents.testgen.docstring import MAX_CLAIMS, check_claims, docstring_claims, docstring_of
+from agents.testgen.docstring_step import DocstringStep
 from agents.testgen.explored import Explored, behaviours_of, combined_test, explore_targets, summary
 from agents.testgen.options import TestgenOptions, gate_target
 from agents.testgen.report import BehaviourResult, TestgenReport
@@ -105,7 +105,10 @@ class TestgenAgent:
         self.failing: list[str] = []  # baseline failures, deselected in the final run
         self.flow: TestWritingFlow | None = None
         self.explored: dict[int, Explored] = {}  # by id() of its behaviour
-        self._docstring_header: str | None = None  # the docstring's call, left for write()
+        self.docstring = DocstringStep(
+            self.runner, sandbox, symbol, self.source, self.module, self.pythonpath, self.report,
+            self.emit, self.options.behaviours, enabled=self.options.docstring,
+        )  # fmt: skip
         self._started = time.monotonic()
 
     def _on_flow(self, kind: str, data: dict[str, Any]) -> None:
@@ -154,50 +157,14 @@ class TestgenAgent:
         self.flow = TestWritingFlow(self.runner, test_target, flow_options)
         found = [e.behaviour for e in self._explore(baseline)]
         if found and docstring_later:
-            self._docstring_header = ctx.header
+            self.docstring.defer(ctx.header)
         else:
-            found += self._docstring(found, ctx.header)
+            found += self.docstring.now(found, ctx.header)
         if not found:  # exploration found nothing to check: the model lists behaviours
             found = self.flow.behaviours()
         self.report.behaviours = found
         self.emit("behaviours", {"behaviours": found})
         return found
-
-    def _docstring(self, known: list[Behaviour], header: str) -> list[Behaviour]:
-        """What only the model adds: behaviours the docstring states that exploration (``known``)
-        did not show; the ``>>>`` examples and those claims are run, and what the code
-        contradicts is reported as a possible bug."""
-        if not self.options.docstring or not docstring_of(self.source, self.symbol):
-            return []
-        # Without exploration's behaviours the model lists them all (docstring included).
-        claims = docstring_claims(
-            self.runner, self.symbol, self.source, self.module, header, known,
-            min(self.options.behaviours, MAX_CLAIMS),
-        ) if known else []  # fmt: skip
-        agreed, wrong = check_claims(
-            self.sandbox, self.module, self.symbol.qualname, claims, self.pythonpath
-        )
-        for item in wrong:
-            self.report.possible_bugs.append(item.as_dict())
-            self.emit("possible-bug", {"line": item.line, **item.as_dict()})
-        return agreed
-
-    def _docstring_after(self, results: dict[int, BehaviourResult]) -> list[Behaviour]:
-        """The docstring's behaviours ``prepare(docstring_later=True)`` left for now (after the
-        explored tests' gates), added to the list and the results; announced as ``behaviours``
-        with the number of the first."""
-        if self._docstring_header is None:
-            return []
-        header, self._docstring_header = self._docstring_header, None
-        more = self._docstring(list(self.report.behaviours), header)
-        if more:
-            start = len(self.report.behaviours) + 1
-            self.report.behaviours = [*self.report.behaviours, *more]
-            for behaviour in more:
-                results[id(behaviour)] = BehaviourResult(behaviour)
-                self.report.results.append(results[id(behaviour)])
-            self.emit("behaviours", {"behaviours": more, "start": start})
-        return more
 
     def _explore(self, baseline: TestRun) -> list[Explored]:
         """Exploration of the symbol (no model): its observed behaviours, with their calls."""
@@ -258,7 +225,7 @@ class TestgenAgent:
         self.report.results = list(results.values())
         try:
             left = self._write_explored(picked, results)
-            left += self._docstring_after(results)
+            left += self.docstring.later(results)
             for draft in self.flow.drafts(left):
                 assert draft.behaviour is not None
                 result = results[id(draft.behaviour)]
