@@ -59,8 +59,8 @@ def _generated_modules(repo: Path, names: Iterable[str]) -> list[str]:
     packages = {n.rpartition("/")[0] for n in listed if n.rpartition("/")[2] == "__init__.py"}
     extra = []
     for package in sorted(packages):
-        if ALWAYS_SKIP.intersection(package.split("/")):
-            continue
+        if not package or ALWAYS_SKIP.intersection(package.split("/")):
+            continue  # a package directory, never the repository's root
         with contextlib.suppress(OSError):
             for entry in os.scandir(repo / package):
                 rel = f"{package}/{entry.name}" if package else entry.name
@@ -182,7 +182,7 @@ def _rmtree(path: Path) -> None:
 
 def repo_files(repo: Path, env: Mapping[str, str] | None = None) -> list[str]:
     """The regular files a sandbox copy of ``repo`` holds ('/'-separated, relative, sorted):
-    what git shows (tracked and untracked, not ignored), or a ``.gitignore``-aware walk."""
+    :func:`listed_files` without symlinks and what is never copied."""
     return sorted(
         name
         for name in listed_files(repo, os.environ if env is None else env)
