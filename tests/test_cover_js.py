@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from tests.kit.cli import run_assay, tree_digest
-from tests.kit.js import git, make_package
+from tests.kit.js import CLAMP_TS, CODES_TEST, git, make_package
 
 ASKED = re.compile(r"test for `([^`]+)`")
 
@@ -125,20 +125,9 @@ JEST_REASONS = {
     "isBlank": "no-mutant-killed",
 }
 
-CODES_TS = """\
-/**
- * Clamp a number into a range.
- * @example clamp(5, 0, 3)
- */
-export function clamp(value: number, low: number, high: number): number {
-  if (low > high) {
-    throw new RangeError("low must not exceed high");
-  }
-  if (value < low) return low;
-  if (value > high) return high;
-  return value;
-}
-
+CODES_TS = (
+    CLAMP_TS
+    + """
 export function parseCode(code: string): { prefix: string; digits: number } {
   if (code.startsWith("X-") && code.length === 7) {
     return { prefix: "X", digits: Number(code.slice(2)) };
@@ -155,17 +144,7 @@ export class Counter {
   }
 }
 """
-
-CODES_TEST = """\
-import { describe, expect, it } from "vitest";
-import { clamp } from "../src/codes";
-
-describe("clamp", () => {
-  it("keeps a value inside the range", () => {
-    expect(clamp(2, 0, 3)).toBe(2);
-  });
-});
-"""
+)
 
 # The model continues the file assay started (its imports, `describe("parseCode", () => {\n  it(`).
 PARSE_CODE_TEST = (

@@ -104,9 +104,9 @@ def make_package(
     return root
 
 
-# A small ESM TypeScript package for vitest: clamp (branches, a throw, an @example), shout, a
-# class; its own test covers one path of clamp.
-CODES_TS = """\
+# clamp (branches, a throw, an @example) and a vitest file that covers one path of it: shared by
+# the JS cover tests' package and the small one the LSP, service and Action tests use.
+CLAMP_TS = """\
 /**
  * Clamp a number into a range.
  * @example clamp(5, 0, 3)
@@ -119,7 +119,20 @@ export function clamp(value: number, low: number, high: number): number {
   if (value > high) return high;
   return value;
 }
+"""
+CODES_TEST = """\
+import { describe, expect, it } from "vitest";
+import { clamp } from "../src/codes";
 
+describe("clamp", () => {
+  it("keeps a value inside the range", () => {
+    expect(clamp(2, 0, 3)).toBe(2);
+  });
+});
+"""
+CODES_TS = (
+    CLAMP_TS
+    + """
 export function shout(word: string): string {
   return word.toUpperCase() + "!";
 }
@@ -132,15 +145,5 @@ export class Counter {
   }
 }
 """
-
-CODES_TEST = """\
-import { describe, expect, it } from "vitest";
-import { clamp } from "../src/codes";
-
-describe("clamp", () => {
-  it("keeps a value inside the range", () => {
-    expect(clamp(2, 0, 3)).toBe(2);
-  });
-});
-"""
+)
 CODES_PACKAGE = {"src/codes.ts": CODES_TS, "test/codes.test.ts": CODES_TEST}
