@@ -54,6 +54,7 @@ _LAZY = {
         "flows.sandbox",
     ),
     "parse_test_command": "flows.sandbox",
+    "STAGE_PREFIX": "flows.sandbox_sweep",
     **dict.fromkeys(
         ("PLACEHOLDER", "CredentialScreen", "looks_like_credential"), "flows.credentials"
     ),
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
         parse_test_command,
         repo_files,
     )
+    from flows.sandbox_sweep import STAGE_PREFIX
     from flows.solve import Problem, SolveOptions, SolveResult, solve_problem
     from flows.solve_exec import SOLUTION_MODULE, load_tests
     from flows.stage import Request, RetryPolicy, Route, Stage, StageResult
@@ -120,6 +122,7 @@ __all__ = [
     "MAX_TESTS_PER_ANSWER",
     "PLACEHOLDER",
     "SOLUTION_MODULE",
+    "STAGE_PREFIX",
     "Arc",
     "Behaviour",
     "Budget",

@@ -11,10 +11,11 @@ from pathlib import Path
 from agents.gitdiff import local_diff
 from agents.review.behaviour import BehaviourOptions, behaviour_diff
 from agents.review.behaviour_calls import difference, variants
+from agents.review.report import BehaviourSection
 from agents.runtime import open_sandbox
 from agents.settings import load_settings
 from tests.fakes.openai_server import FakeOpenAI
-from tests.kit.gitrepos import git
+from tests.kit.gitrepos import commit, git, make_repo
 from tests.kit.review import Reviewer, make_library, review
 
 
@@ -24,6 +25,15 @@ def run_test(checkout: Path, test: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pinned.py"],
         cwd=checkout, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+def diff_against_main(repo: Path) -> BehaviourSection:
+    """The behaviour diff of the checked-out branch against ``main``, bound by tries (not by
+    seconds of a loaded machine)."""
+    settings = load_settings(repo, {}).settings
+    diff, point = local_diff(repo, "main")
+    options = BehaviourOptions(seconds=30, max_tries=500)
+    return behaviour_diff(repo, point, diff, lambda root: open_sandbox(settings, root), options)
 
 
 def test_a_removed_input_check_is_a_behaviour_change_with_a_regression_test(
@@ -61,11 +71,7 @@ def test_a_refactor_and_a_nondeterministic_function_yield_no_behaviour_change(
 ) -> None:
     repo = make_library(tmp_path / "lib")
     git(repo, "checkout", "-q", "refactor")
-    settings = load_settings(repo, {}).settings
-    diff, point = local_diff(repo, "main")
-    section = behaviour_diff(
-        repo, point, diff, lambda root: open_sandbox(settings, root), BehaviourOptions(seconds=1)
-    )
+    section = diff_against_main(repo)
     assert section.changes == [] and section.crashes == []
     assert section.functions == 2  # total (rewritten as a loop) and pick (random)
     assert section.calls >= 10 and section.same == section.calls
@@ -87,3 +93,67 @@ def test_outcomes_compare_as_behaviour_not_as_accidents() -> None:
     state = {**value, "state": {"receiver": {"repr": "Stack([1])"}}}
     assert difference(value, state) == "state"
     assert variants("f([1, 2], limit=5)")[:3] == ["f([1, 2])", "f(0, limit=5)", "f(1, limit=5)"]
+
+
+LABELS = """\
+class Named:
+    def __init__(self, name="x"):
+        self.name = name
+
+    def label(self):
+        return "item"
+
+
+class Tag(Named):
+    def label(self):
+        return "tag:" + self.name
+"""
+
+
+def test_a_method_deleted_from_a_class_the_head_keeps_is_compared_with_what_it_inherits(
+    tmp_path: Path,
+) -> None:
+    """A PR that deletes an override (boltons' ``OrderedMultiDict.__reduce__``): only removed
+    lines, nothing for a reviewer to comment on, but the class still answers the call — with
+    the parent's method.  Its base calls are replayed on the head."""
+    repo = make_repo(tmp_path / "lib", {"lib/__init__.py": "", "lib/labels.py": LABELS})
+    git(repo, "checkout", "-q", "-b", "override-removed")
+    override = '\n    def label(self):\n        return "tag:" + self.name\n'
+    commit(repo, {"lib/labels.py": LABELS.replace(override, "\n    pass\n")})
+    section = diff_against_main(repo)
+    [change] = section.changes
+    assert (change.path, change.qualname) == ("lib/labels.py", "Tag.label")
+    assert change.expr.startswith("Tag(") and change.expr.endswith(".label()")
+    assert change.message.startswith(f"behaviour change: `{change.expr}` returned `'tag:")
+    assert "returns `'item'` now" in change.message
+
+
+PLACES = """\
+import os
+
+
+def where(name):
+    return os.path.abspath(name)
+
+
+class Saver:
+    def __init__(self, path):
+        self.dest = os.path.abspath(path)
+"""
+
+
+def test_paths_that_only_say_where_a_side_ran_are_no_behaviour_change(tmp_path: Path) -> None:
+    """Base and head run in different directories: ``where('a')`` and ``Saver('a').dest`` are
+    absolute paths under each side's own directory, the same behaviour (boltons' refactors of
+    ``AtomicSaver`` were reported as a change of ``dest_dir``)."""
+    repo = make_repo(tmp_path / "lib", {"lib/__init__.py": "", "lib/places.py": PLACES})
+    git(repo, "checkout", "-q", "-b", "tidy")
+    tidy = PLACES.replace(
+        "return os.path.abspath(name)", "found = os.path.abspath(name)\n    return found"
+    )
+    tidy = tidy.replace("self.dest = os.path.abspath(path)",
+                        "dest = os.path.abspath(path)\n        self.dest = dest")  # fmt: skip
+    commit(repo, {"lib/places.py": tidy})
+    section = diff_against_main(repo)
+    assert section.functions == 2 and section.calls >= 4
+    assert section.changes == [], [c.message for c in section.changes]

@@ -35,6 +35,8 @@ def divide_reviewer() -> Reviewer:
          "message": "floor division is slower than multiplication", "suggestion": "return a * b"},
         {"line": RETURN_LINE, "severity": "low", "category": "bug",
          "message": "the quotient type changed from float to int"},
+        {"line": RETURN_LINE, "severity": "high", "category": "bug",
+         "message": "a lone dividend crashes"},
     ]  # fmt: skip
     reviewer.checks = {
         "zero divisor": check_reply(9, "divide(1, 0)", "raises"),
@@ -42,6 +44,8 @@ def divide_reviewer() -> Reviewer:
         "negative": check_reply(7, "divide(4, 2)", "2"),
         "slower": check_reply(6),
         "quotient type": "It looks fine to me.",  # no score at all: not a verdict, kept unscored
+        # Its call does not fit divide(a, b): the TypeError is the model's, nothing confirmed.
+        "lone dividend": check_reply(8, "divide(1)"),
     }
     return reviewer
 
@@ -60,7 +64,8 @@ def test_checked_findings_verified_suggestions_and_sarif(
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
     found = {f["message"]: f for f in data["findings"]}
-    # The low-scored nit and the claim whose call returns what it should are gone.
+    # The low-scored nit, the claim whose call returns what it should and the one whose call
+    # does not fit the function are gone.
     assert set(found) == {
         "zero divisor crashes the caller",
         "floor division is slower than multiplication",
@@ -76,7 +81,7 @@ def test_checked_findings_verified_suggestions_and_sarif(
     slow = found["floor division is slower than multiplication"]
     assert slow["suggestion"] is None and not slow["verified"]
     checks = data["checks"]
-    assert (checks["low_score"], checks["refuted"], checks["confirmed"]) == (1, 1, 1)
+    assert (checks["low_score"], checks["refuted"], checks["confirmed"]) == (1, 2, 1)
     assert f"lib/calc.py:{RETURN_LINE} could not be scored" in checks["notes"]
     assert (checks["suggestions_verified"], checks["suggestions_dropped"]) == (1, 1)
     assert "confirmed by running it" in result.stdout
@@ -157,3 +162,59 @@ def test_a_red_suggestion_is_repaired_by_the_solve_flow_then_offered(
     assert finding["verified"] and finding["suggestion"] == "def divide(a, b):\n    return a / b"
     assert finding["suggestion_start"] == RETURN_LINE - 1
     assert data["checks"]["suggestions_fixed"] == 1 and reviewer.asked == ["review", "check", "fix"]
+
+
+def test_a_model_finding_where_the_behaviour_diff_saw_no_change_is_set_aside(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """On a refactor, every call of the rewritten ``total`` behaves the same on base and head:
+    the model's claim about it is dropped and counted; on the PR that makes ``divide`` floor
+    its quotient (its calls do change) the model's finding there stays."""
+    repo = make_library(tmp_path / "lib")
+    reviewer = Reviewer()
+    reviewer.findings = [{"line": 18, "severity": "high", "category": "bug",
+                          "message": "the loop drops the last value"}]  # fmt: skip
+    fake_llm.on(reviewer)
+    git(repo, "checkout", "-q", "refactor")
+    out = tmp_path / "refactor.json"
+    env = {"ASSAY_REVIEW_BEHAVIOUR_SECONDS": "30"}  # bound by tries, not by a loaded machine
+    result = review(repo, fake_llm.url, "--json", str(out), "--no-verify", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    assert data["findings"] == []
+    assert data["checks"]["no_change"] == 1
+    assert "1 pointing where the behaviour diff saw no change" in result.stdout
+    assert "lib/calc.py:18 set aside (no behaviour change there)" in data["checks"]["notes"][0]
+
+    git(repo, "checkout", "-q", "divide")
+    reviewer.findings = [{"line": RETURN_LINE, "severity": "high", "category": "bug",
+                          "message": "floor division truncates the quotient"}]  # fmt: skip
+    kept = tmp_path / "bug.json"
+    result = review(repo, fake_llm.url, "--json", str(kept), "--no-verify", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bug = json.loads(kept.read_text())
+    assert "floor division truncates the quotient" in {f["message"] for f in bug["findings"]}
+    assert bug["checks"]["no_change"] == 0
+
+
+def test_a_claimed_call_that_misuses_the_code_confirms_nothing() -> None:
+    """A claimed failing call is confirmation only when the code fails, not the call: boltons'
+    ``_ComplementSet._excluded.issupserset(exc)`` reached a slot through its class, and
+    ``AtomicSaver('path/to/file').close()`` called a method no one wrote."""
+    from agents.review.checks import _fails, _invented_attribute
+
+    def raised(kind: str, message: str) -> bool | None:
+        return _fails({"raises": kind, "message": message}, None)
+
+    assert raised("AttributeError", "'set' object has no attribute 'issupserset'") is True
+    assert raised("ZeroDivisionError", "division by zero") is True
+    misuse = "'member_descriptor' object has no attribute 'issupserset'"
+    assert raised("AttributeError", misuse) is False
+    assert raised("TypeError", "f() missing 1 required positional argument: 'b'") is False
+    assert raised("TypeError", "f() takes 1 positional argument but 2 were given") is False
+    # An attribute the change itself uses and that does not exist is the bug (a misspelt
+    # method); one the change never mentions is the claimed call's invention.
+    hunks = "+        return self._excluded.issupserset(exc)"
+    typo = {"raises": "AttributeError", "message": "'set' object has no attribute 'issupserset'"}
+    invented = {"raises": "AttributeError", "message": "'Saver' object has no attribute 'close'"}
+    assert not _invented_attribute(typo, hunks) and _invented_attribute(invented, hunks)

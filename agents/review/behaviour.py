@@ -33,6 +33,7 @@ from agents.review.changes import ChangedFunction, changed_functions, examples_f
 from agents.review.report import BehaviourSection, Change
 from agents.review.sides import SandboxFor, Side, materialise, run_pytest
 from agents.settings import Settings
+from flows import STAGE_PREFIX
 
 TEST_FILE = "test_assay_behaviour_kept.py"
 SHRUNK_CALLS = 3  # differing calls per function whose simpler variants are tried
@@ -146,7 +147,7 @@ def behaviour_diff(
     files = parse_diff(diff)
     changed, problems = changed_functions(files, base_source, head_source, top,
                                           exclude=opts.exclude)  # fmt: skip
-    changed = [f for f in changed if f.head is not None][: opts.max_functions]
+    changed = [f for f in changed if _callable_on_head(f, head_source)][: opts.max_functions]
     if not changed:
         section.note = "no changed Python function to call"
         if problems:
@@ -170,6 +171,25 @@ def behaviour_diff(
 
 
 T = TypeVar("T")
+
+
+def _callable_on_head(fn: ChangedFunction, head_source: Callable[[str], str | None]) -> bool:
+    """A function the head still has, or a method the head removed from a class it kept: its
+    base calls are replayed on the head, where the name resolves to what the class inherits
+    (``OrderedMultiDict.__reduce__`` deleted: ``dict``'s, which loses the repeated values)."""
+    if fn.head is not None:
+        return True
+    owner, _, _ = fn.qualname.rpartition(".")
+    if not owner or fn.base is None:
+        return False
+    text = head_source(fn.path)
+    try:
+        tree = ast.parse(text) if text is not None else None
+    except (SyntaxError, ValueError):
+        return False
+    return tree is not None and any(
+        isinstance(node, ast.ClassDef) and node.name == owner for node in tree.body
+    )
 
 
 def _on_both(sides: dict[str, Side], work: Callable[[Side], T]) -> dict[str, T]:
@@ -222,6 +242,7 @@ def _run(
         for key, value in seen.items():
             setattr(calls[key], name, value)
     per_fn: dict[tuple[str, str], list[_Call]] = {}
+    compared_per_fn: dict[tuple[str, str], int] = {}
     for call in calls.values():
         fn = by_name.get((call.module, call.target))
         if fn is None:
@@ -229,15 +250,23 @@ def _run(
         if fn.base is None:
             _crash(section, fn, call, seeds.get("plausible", set()))
             continue
-        verdict = _compare(call)
+        # A call built from an earlier result that held one side's sandbox path (``where(
+        # '/tmp/assay-sandbox-…')``) asks each side about the other's directory: ignored.
+        verdict = IGNORED if STAGE_PREFIX in call.expr else _compare(call)
         if verdict == IGNORED:
             section.ignored += 1
             continue
         section.calls += 1
+        key = (call.module, call.target)
+        compared_per_fn[key] = compared_per_fn.get(key, 0) + 1
         if not verdict:
             section.same += 1
         else:
             per_fn.setdefault((call.module, call.target), []).append(call)
+    for key, n in compared_per_fn.items():
+        fn = by_name[key]
+        if key not in per_fn and fn.head is not None:  # every compared call behaved the same
+            section.unchanged.append([fn.path, fn.head.start, fn.head.end, n])
     for key, differing in per_fn.items():
         fn = by_name[key]
         compared = sum(1 for c in calls.values() if (c.module, c.target) == key)

@@ -23,6 +23,7 @@ Standalone like the explore driver: the standard library only, Python 3.8 syntax
 import ast
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -50,6 +51,27 @@ def _state(value):
     if attrs:
         found["attrs"] = attrs
     return found
+
+
+def _mask_paths(value, places=None):
+    """``value`` (a described outcome) with the side's working directory written as
+    ``<cwd>``: base and head run in different directories, and a path that only says where a
+    side ran (``AtomicSaver('').dest_dir``) is no behaviour of the code."""
+    if places is None:
+        try:
+            cwd = os.getcwd()
+        except OSError:  # the code under test deleted it
+            return value
+        places = sorted({cwd, os.path.realpath(cwd)}, key=len, reverse=True)
+    if isinstance(value, str):
+        for place in places:
+            value = value.replace(place, "<cwd>")
+        return value
+    if isinstance(value, dict):
+        return {k: _mask_paths(v, places) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_paths(v, places) for v in value]
+    return value
 
 
 def _unwrap(node):
@@ -144,7 +166,7 @@ class Observer(ex.Explorer):
             described["deliberate"] = bool(outcome[2])
         if states:
             described["state"] = states
-        return described, outcome, tracer.lines, tracer.arcs
+        return _mask_paths(described), outcome, tracer.lines, tracer.arcs
 
     def stable_observe(self, expr, reruns, ns=None):
         """(described outcome, stable, outcome, lines, arcs): ``expr`` run ``1 + reruns``

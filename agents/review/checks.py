@@ -13,6 +13,7 @@ call that cannot be made (an unknown name, a syntax error) leaves the finding as
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from agents.gitdiff import Hunk
 from agents.review import prompts
 from agents.review.behaviour_calls import comparable, result_text
-from agents.review.report import Checks, Finding
+from agents.review.report import BehaviourSection, Checks, Finding
 from flows import FlowRunner, LLMUnreachable, RetryPolicy, Route, Stage, StageFailed
 
 # (path, [call texts], files to put in place or None) → {call text: (outcome, stable)}: runs calls
@@ -90,12 +91,25 @@ def _call_text(text: str | None) -> str | None:
     return text if isinstance(node, ast.Call) else None
 
 
+# An error of the call itself, not of the code: arity or keywords (TypeError), or an instance's
+# attribute reached through its class (``Cls._slot.method()``: AttributeError of a descriptor).
+MISCALL = re.compile(
+    r"missing \d+ required (positional|keyword-only) argument|takes (from )?\d+ (to \d+ )?"
+    r"positional arguments? but \d+ (were|was) given|unexpected keyword argument|"
+    r"got multiple values for argument|"
+    r"'(member_descriptor|getset_descriptor|property|method_descriptor)' object has no attribute"
+)
+MISCALL_TYPES = frozenset({"TypeError", "AttributeError"})
+
+
 def _fails(outcome: dict[str, Any], expect: str | None) -> bool | None:
     """Whether a claimed call failed as claimed (None: it says nothing)."""
     if not comparable(outcome):
         return None
-    if "raises" in outcome:
-        return True  # raising where a value (or nothing in particular) was expected
+    if "raises" in outcome:  # raising where a value (or nothing in particular) was expected,
+        # unless the claimed call does not fit the function (then it shows nothing)
+        miscall = MISCALL.search(str(outcome.get("message", "")))
+        return not (outcome["raises"] in MISCALL_TYPES and miscall)
     wants_raise = expect is None or expect.lower().startswith(("raise", "exception", "error"))
     if wants_raise:
         return False
@@ -105,6 +119,20 @@ def _fails(outcome: dict[str, Any], expect: str | None) -> bool | None:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
     return bool(got != expected)
+
+
+MISSING_ATTRIBUTE = re.compile(r"has no attribute '(\w+)'")
+
+
+def _invented_attribute(outcome: dict[str, Any], hunks: str) -> bool:
+    """An AttributeError for a name the changed code never uses (``AtomicSaver(…).close()``:
+    the model's invention); a misspelt name the change does use (``issupserset``) is the bug."""
+    found = MISSING_ATTRIBUTE.search(str(outcome.get("message", "")))
+    return (
+        outcome.get("raises") == "AttributeError"
+        and found is not None
+        and f".{found.group(1)}" not in hunks
+    )
 
 
 class FindingChecker:
@@ -147,6 +175,8 @@ class FindingChecker:
             for finding, call, expect in claims:
                 outcome, stable = seen.get(call, ({"unloadable": "not run"}, False))
                 failed = _fails(outcome, expect) if stable else None
+                if failed and _invented_attribute(outcome, hunks):
+                    failed = False  # the call reached for a name the change never uses
                 if failed is True:
                     self.checks.confirmed += 1
                     evidence = f"Ran `{call}` on the head: it {result_text(outcome)}."
@@ -156,3 +186,23 @@ class FindingChecker:
                 else:
                     kept.append(finding)
         return kept
+
+
+def set_aside_unchanged(findings: list[Finding], section: BehaviourSection | None,
+                        min_calls: int, checks: Checks) -> list[Finding]:  # fmt: skip
+    """Model findings that point into a changed function whose calls (``min_calls`` at least)
+    all behaved the same on the base and the head: what they claim was so before the PR too,
+    or is not there; dropped and counted, unless running their own call confirmed them."""
+    if section is None or min_calls <= 0:
+        return findings
+    quiet = [(p, a, b) for p, a, b, n in section.unchanged if n >= min_calls]
+    kept = []
+    for f in findings:
+        inside = any(f.path == p and a <= f.line <= b for p, a, b in quiet)
+        if f.source == "model" and not f.confirmed and inside:
+            checks.no_change += 1
+            checks.notes.append(f"{f.path}:{f.line} set aside (no behaviour change there): "
+                                f"{f.message[:120]}")  # fmt: skip
+            continue
+        kept.append(f)
+    return kept

@@ -110,6 +110,9 @@ class BehaviourSection:
     crashes: list[Change] = field(default_factory=list)
     seconds: float = 0.0
     note: str = ""
+    # Changed functions whose compared calls all behaved the same: [path, start, end, calls]
+    # (head lines), for the check of model findings that point into them.
+    unchanged: list[list[Any]] = field(default_factory=list)
 
     def summary(self) -> str:
         """The one line a review shows: a refactor signal, or what changed."""
@@ -147,11 +150,12 @@ class Checks:
     scored: int = 0  # model findings the second look scored
     low_score: int = 0  # dropped: scored below the threshold
     confirmed: int = 0  # a claimed failing input failed when run
-    refuted: int = 0  # dropped: a claimed failing input ran fine
+    refuted: int = 0  # dropped: a claimed failing call ran fine or did not fit
     suggestions_verified: int = 0
     suggestions_dropped: int = 0  # a suggested change the tests did not pass with
     suggestions_fixed: int = 0  # … of the verified: repaired by the solve flow first
     suppressed: int = 0  # findings a person marked wrong before
+    no_change: int = 0  # dropped: in a function the behaviour diff saw behave the same
     threshold: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -255,9 +259,13 @@ def checks_line(report: ReviewReport) -> str:
     if c.low_score:
         parts.append(f"{c.low_score} scored below {c.threshold}/10 by a second look")
     if c.refuted:
-        parts.append(f"{c.refuted} whose failing input ran fine")
+        parts.append(
+            f"{c.refuted} whose claimed failing call did not fail (or did not fit the function)"
+        )
     if c.suppressed:
         parts.append(f"{c.suppressed} marked wrong before")
+    if c.no_change:
+        parts.append(f"{c.no_change} pointing where the behaviour diff saw no change")
     if c.suggestions_dropped:
         parts.append(f"{c.suggestions_dropped} suggestion(s) the tests failed with")
     done = []

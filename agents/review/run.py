@@ -18,7 +18,7 @@ from agents.errors import AssayError
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.behaviour import BehaviourOptions, behaviour_diff
 from agents.review.behaviour_calls import behaviour_findings
-from agents.review.checks import CheckOptions
+from agents.review.checks import CheckOptions, set_aside_unchanged
 from agents.review.context import IndexContext
 from agents.review.improve import ImproveOptions, SuggestionVerifier
 from agents.review.report import BehaviourSection, ReviewReport
@@ -103,6 +103,10 @@ def run_review(
                             check=check)  # fmt: skip
         report = agent.review(diff if findings else "", head=head, extra=extra)
         report.behaviour = section
+        if want["checks"]:
+            report.findings = set_aside_unchanged(
+                report.findings, section, settings.review_no_change_calls, report.checks
+            )
         if local and findings and want["verify"] and any(f.suggestion for f in report.findings):
             assert repo_dir is not None
             emit("verify", {})

@@ -246,6 +246,12 @@ class Settings(BaseSettings):
     review_min_score: int = Field(
         5, ge=0, le=10, description="findings the second look scores lower (0-10) are dropped"
     )
+    review_no_change_calls: int = Field(
+        10,
+        ge=0,
+        description="a model finding inside a changed function whose calls (at least "
+        "this many) behaved the same on base and head is dropped unless confirmed (0: off)",
+    )
     review_verify_suggestions: bool = Field(
         True, description="offer only suggested changes the repository's tests pass with"
     )
