@@ -90,11 +90,15 @@ test('counts words', () => {
 
 REQUIRE = 'const { %s } = require("../lib/text");\n\n'
 
-# One candidate per target: a good one, and one bad one of each kind.
+# One candidate per target: a good one, and one bad one of each kind.  The good one is what a
+# small model writes: more tests than asked, one with a wrong expected value (dropped, the rest
+# kept), the last cut off by the token limit (left out, the describe closed).
 JEST_SCRIPT = {
     "truncate": REQUIRE % "truncate" + "describe('truncate', () => {\n  it('shortens', () => {\n"
     "    expect(truncate('hello world', 5)).toBe('hell…');\n"
-    "    expect(() => truncate(1, 2)).toThrow('text must be a string');\n  });\n});\n",
+    "    expect(() => truncate(1, 2)).toThrow('text must be a string');\n  });\n\n"
+    "  it('keeps short text', () => {\n    expect(truncate('hi', 5)).toBe('hi!');\n  });\n\n"
+    "  it('keeps text of exactly max', () => {\n    expect(truncate('hel",
     "initials": REQUIRE % "initials"
     + "test('initials', () => {\n  expect(initials('a b').toBe('ab');\n});\n",
     "shout": REQUIRE
@@ -240,6 +244,7 @@ def test_jest_commonjs_package_keeps_the_good_test_and_rejects_each_bad_one_for_
     assert data["written"] == ["__tests__/text.assay.test.js"]
     written = (repo / "__tests__" / "text.assay.test.js").read_text()
     assert 'require("../lib/text")' in written and "truncate('hello world', 5)" in written
+    assert "'hi!'" not in written and "exactly max" not in written
     before = data["coverage"]["files"]["lib/text.js"]["before"]
     after = data["coverage"]["files"]["lib/text.js"]["after"]
     assert after["line"] > before["line"] and after["branch"] > before["branch"]

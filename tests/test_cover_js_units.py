@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from agents.cover.js.explore import Call, Observed
+from agents.cover.js.drafting import complete_tests
+from agents.cover.js.explore import Call, Observed, plan_calls
 from agents.cover.js.gates import gained
 from agents.cover.js.mutants import all_mutants
 from agents.cover.js.project import detect_project, is_js_project, source_files
 from agents.cover.js.render import keep, literal
-from agents.cover.js.runner import read_istanbul
+from agents.cover.js.runner import Case, JsTestRun, read_istanbul
 from agents.cover.js.symbols import read_module, syntax_error
 from agents.cover.js.targets import JsTarget, file_targets
-from agents.cover.js.testfile import TestFile, statics
+from agents.cover.js.testfile import TestFile, drop_repeats, drop_tests, statics
+from flows import FileCoverage, RunResult
 
 ESM = """\
 /**
@@ -206,6 +208,10 @@ def test_kept_calls_are_those_that_ran_new_blocks() -> None:
         seen(4, "5, 5", ["10:20"], ok=["x"]),  # not writable as a literal
     ]
     assert [o.call.id for o in keep(observed)] == [0, 2]
+    # The file's only target: more than five calls kept while each runs a block none ran.
+    blocks = [f"{10 * k}:{10 * k + 5}" for k in range(1, 13)]
+    each = [seen(n, str(n), [b for b in blocks if b != blocks[n]], ok=["n", n]) for n in range(12)]
+    assert len(keep(each)) == 12
 
 
 def test_calls_on_earlier_results_are_written_with_the_earlier_value() -> None:
@@ -223,3 +229,86 @@ def test_calls_on_earlier_results_are_written_with_the_earlier_value() -> None:
     got = {o.call.id: o for o in _chained(done)}
     assert got[1].call.args == "6, 2" and got[1].ok == ["n", 12]
     assert got[3].ok == ["x"]  # the earlier value has no literal: the call cannot be kept
+
+
+DRAFT = """\
+describe("clamp", () => {
+  it("a", () => {
+    expect(clamp(1, 0, 2)).toEqual(1);
+  });
+
+  it("b", () => {
+    expect(clamp(5, 0, 2)).toEqual(5);
+  });
+
+  it("c", () => {
+    expect(clamp(-1, 0, 2)).toEqual(0);
+  });
+});
+"""
+
+
+def test_a_drafts_failing_tests_are_dropped_by_their_runner_names() -> None:
+    kept = drop_tests(DRAFT, "t.test.ts", {"clamp b"})
+    assert kept is not None and syntax_error(kept, "t.test.ts") == ""
+    assert 'it("a"' in kept and 'it("c"' in kept and 'it("b"' not in kept
+    assert drop_tests(DRAFT, "t.test.ts", {"clamp a", "clamp b", "clamp c"}) is None  # none left
+    assert drop_tests(DRAFT, "t.test.ts", {"other d"}) is None  # nothing to drop
+    # The same test twice in one draft: the second goes.
+    twice = DRAFT.replace('  it("c"', '  it("a", () => {\n    expect(clamp(1, 0, 2)).toEqual(1);'
+                          '\n  });\n\n  it("c"')  # fmt: skip
+    assert twice.count('it("a"') == 2 and drop_repeats(twice, "t.test.ts") == DRAFT
+    assert drop_repeats(DRAFT, "t.test.ts") == DRAFT
+
+
+def test_a_reply_cut_off_by_the_token_limit_keeps_its_finished_tests() -> None:
+    cut = DRAFT[: DRAFT.index('it("c"') + 14]
+    completed = complete_tests(cut, "t.test.ts")
+    assert syntax_error(completed, "t.test.ts") == ""
+    assert 'it("b"' in completed and 'it("c"' not in completed
+    assert complete_tests(DRAFT, "t.test.ts") == DRAFT  # a whole reply is left alone
+    deeper = cut.replace("\n  ", "\n    ")  # the model's own indentation
+    assert 'it("b"' in complete_tests(deeper, "t.test.ts")
+    assert syntax_error(complete_tests(deeper, "t.test.ts"), "t.test.ts") == ""
+
+
+OPTIONS_JS = """\
+const defaults = { sep: '&' };
+export function parse(text, opts) {
+  const options = opts || defaults;
+  if (options.mode === 'strict' && text.indexOf('=') < 0) {
+    throw new Error('no pair in ' + text);
+  }
+  return options.trim ? text.trim() : text.split('&');
+}
+"""
+
+
+def test_exploration_draws_options_objects_and_punctuated_strings_from_the_module() -> None:
+    [export] = read_module(OPTIONS_JS, "src/parse.js")
+    values = export.module_values
+    # The keys the module reads off an options object, with the values it compares them to.
+    assert "{ mode: 'strict' }" in values and "{ trim: true }" in values
+    assert "{ trim: false }" in values and "{ mode: true }" not in values
+    # Strings made of the module's punctuation: what a parser needs to get past its checks.
+    assert "'a=b'" in values and "'a&b=c'" in values
+    cov = FileCoverage("src/parse.js", (1,), tuple(range(2, 9)), (), (), (), 7, 0, 0.0)
+    [target] = file_targets("src/parse.js", OPTIONS_JS, cov)
+    calls = [c.args for c in plan_calls([target])]
+    assert len(calls) > 40  # one target in the file: it gets the file's calls
+    assert any("{ mode: 'strict' }" in args for args in calls)
+
+
+def test_a_failure_reads_as_each_tests_assertion_not_the_runners_stack() -> None:
+    frames = "".join(f"\n    at runTest (node_modules/@vitest/runner/dist/index.js:{n}:5)"
+                     for n in range(40))  # fmt: skip
+    cases = tuple(
+        Case("t.test.js", f"parse case {n}", "failed",
+             f"AssertionError: expected {{ a: {n} }} to deeply equal {{}}{frames}")
+        for n in range(3)
+    )  # fmt: skip
+    run = JsTestRun(RunResult(("vitest",), 1, False, "", 1.0, "process"), cases)
+    text = run.failure()
+    assert "runTest" not in text
+    for n in range(3):  # every failing test with what it expected, for the model's retry
+        assert f"parse case {n}: AssertionError: expected {{ a: {n} }} to deeply equal {{}}" in text

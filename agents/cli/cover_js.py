@@ -29,8 +29,11 @@ def cover_js(
     options: Any,
     install_command: str | None,
     check_endpoint: Callable[[Any], None],
+    choose: Callable[[list[Any]], list[int]] | None = None,
 ) -> tuple[CoverReport, ModelCalls]:
-    """``assay cover`` on a JavaScript/TypeScript package (:mod:`agents.cover.js.engine`)."""
+    """``assay cover`` on a JavaScript/TypeScript package (:mod:`agents.cover.js.engine`);
+    ``choose`` (``assay tests``) is asked which explored behaviours to test, with the progress
+    display paused while it asks."""
     from agents.cover.js.engine import JsCoverAgent
     from agents.runtime import open_run
 
@@ -39,6 +42,15 @@ def cover_js(
         MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
     )  # fmt: skip
     calls = ModelCalls()
+
+    def paused(behaviours: list[Any]) -> list[int]:
+        assert choose is not None
+        progress.stop()
+        try:
+            return choose(behaviours)
+        finally:
+            progress.start()
+
     with (
         progress,
         open_run(s, "cover", repo=repo, language="javascript", wrap_llm=calls.wrap) as run,
@@ -48,6 +60,7 @@ def cover_js(
         agent = JsCoverAgent(
             repo, run.llm, run.sandbox, options, install_command=install_command,
             listener=CoverDisplay(progress), trace=run.trace,
+            choose=paused if choose is not None else None,
         )  # fmt: skip
         report = agent.run()
     if options.dry_run and report.diff:

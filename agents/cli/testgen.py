@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -242,11 +242,13 @@ def tests_command(
     if repo is None and _package_root(file) is not None:
         root = _package_root(file) or root
     if _is_js(root, file):
-        _tests_js(root, file, qualname, dry_run=dry_run, report_path=report_path, flags=dict(
+        _tests_js(root, file, qualname, dry_run=dry_run, report_path=report_path,
+                  choose=_chooser(all_, pick), flags=dict(
             test_command=test_command, llm_base_url=llm_base_url, llm_model=llm_model,
             no_cache=no_cache, cover_repeat=repeat, cover_attempts=attempts,
             cover_candidate_timeout=candidate_timeout,
             cover_mutation=False if no_mutation else None,
+            cover_explore=False if no_explore else None,
         ), max_minutes=max_minutes)  # fmt: skip
         return
     target = find_symbol(root, file, qualname)
@@ -311,13 +313,26 @@ def _is_js(root: Path, file: Path) -> bool:
     return file.name.endswith(SOURCE_EXTENSIONS) and is_js_project(root)
 
 
+def _chooser(all_: bool, pick: str | None) -> Callable[[list[Behaviour]], list[int]]:
+    """Lists the behaviours, then takes ``--all``, ``--pick`` or asks."""
+
+    def choose(found: list[Behaviour]) -> list[int]:
+        print_behaviours(found)
+        if all_:
+            return list(range(len(found)))
+        return parse_pick(pick, len(found)) if pick else ask_pick(len(found))
+
+    return choose
+
+
 def _tests_js(
     root: Path, file: Path, qualname: str, *, dry_run: bool, report_path: Path | None,
     flags: dict[str, Any], max_minutes: float | None,
+    choose: Callable[[list[Behaviour]], list[int]],
 ) -> None:  # fmt: skip
-    """``assay tests`` on a JavaScript/TypeScript symbol: the cover pipeline (exploration, then
-    the model, the same gates) limited to that function, class or method.  The behaviour list
-    of the Python command is not offered for JS/TS yet."""
+    """``assay tests`` on a JavaScript/TypeScript symbol: the cover pipeline limited to that
+    function, class or method — exploration first, its calls grouped into behaviours a person
+    picks (the last item: the model's test for what they leave unrun), then the same gates."""
     from agents.cli.common import settings_for
     from agents.cli.cover import _check_endpoint
     from agents.cli.cover_js import cover_js
@@ -337,7 +352,7 @@ def _tests_js(
         s, include=(rel,), dry_run=dry_run, max_minutes=max_minutes, mutants="off",
         symbol=qualname,
     )  # fmt: skip
-    report, _calls = cover_js(root, s, options, None, _check_endpoint)
+    report, _calls = cover_js(root, s, options, None, _check_endpoint, choose)
     print_cover_report(report, out)
     if report_path is not None:
         write_atomic(report_path.expanduser(), json.dumps(report.as_dict(), indent=2) + "\n")

@@ -19,7 +19,9 @@ from agents.cover.js import js_prompts as prompts
 from agents.cover.js.project import JsProject
 from agents.cover.js.render import header, import_names
 from agents.cover.js.runner import show_arc
+from agents.cover.js.symbols import syntax_error
 from agents.cover.js.targets import JsTarget
+from agents.cover.js.testfile import drop_repeats
 from flows import FlowRunner, Route, Stage, TextAnswer
 
 WRITE_TEST = Stage(
@@ -33,6 +35,7 @@ WRITE_TEST = Stage(
 )
 CODE_LINES = 120  # whole files up to this size; else the target with some context
 FENCE = re.compile(r"```[a-zA-Z]*\n(.*?)(?:```|\Z)", re.DOTALL)
+IT_END = re.compile(r"^[ \t]+\}\);[ \t]*$", re.M)  # the end of an indented test (or block)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Prompted:
     header: str  # what the file starts with (assay's imports)
     prefix: str  # what the model continues: the header and the start of the test
     variables: dict[str, object]
+    path: str = "test.js"  # the test file's path (its language for the parser)
 
 
 def missed_summary(jt: JsTarget) -> str:
@@ -91,7 +95,7 @@ def prompt_for(project: JsProject, jt: JsTarget, test_path: str, source_text: st
         "style": prompts.STYLE.format(fence=fence, style=style) if style else "",
     }  # fmt: skip
     prefix = f"{head.rstrip()}\ndescribe({title}, () => {{\n  it("
-    return Prompted(head, prefix, variables)
+    return Prompted(head, prefix, variables, test_path)
 
 
 def code_of(reply: str, prompted: Prompted, spec: str) -> str | None:
@@ -100,9 +104,22 @@ def code_of(reply: str, prompted: Prompted, spec: str) -> str | None:
     code = found.group(1) if found else reply
     if not code.strip() or (not found and "expect(" not in code):
         return None
-    if spec in code:  # the model wrote the imports itself: a whole file
-        return code.rstrip() + "\n"
-    return (prompted.prefix + code).rstrip() + "\n"
+    if spec not in code:  # else the model wrote the imports itself: a whole file
+        code = prompted.prefix + code
+    return drop_repeats(complete_tests(code.rstrip() + "\n", prompted.path), prompted.path)
+
+
+def complete_tests(code: str, path: str) -> str:
+    """A reply cut off by the token limit (a small model writes ten tests where one was
+    asked) ends inside a test: keep the tests it finished and close the ``describe``."""
+    if not syntax_error(code, path):
+        return code
+    ends = [m.end() for m in IT_END.finditer(code)]
+    for end in reversed(ends[-20:]):
+        kept = code[:end].rstrip() + "\n});\n"
+        if not syntax_error(kept, path):
+            return kept
+    return code
 
 
 class JsDrafter:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.cover.candidate import Rejection
+from agents.cover.js.behaviours import group_behaviours
 from agents.cover.js.drafting import JsDrafter, problem_text, prompt_for
 from agents.cover.js.explore import explore_file
 from agents.cover.js.gates import JsGates, Verdict
@@ -28,7 +29,7 @@ from agents.cover.js.project import (
     js_test_command,
 )
 from agents.cover.js.render import case_title, keep, render_tests
-from agents.cover.js.runner import JsRunner, JsTestRun
+from agents.cover.js.runner import JsRunner, JsTestRun, install
 from agents.cover.js.targets import JsTarget, find_targets
 from agents.cover.js.testfile import statics
 from agents.cover.js.writing import JsTestFiles
@@ -37,6 +38,7 @@ from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
 from flows import (
+    Behaviour,
     Budget,
     BudgetExhausted,
     Completer,
@@ -50,6 +52,7 @@ from flows import (
 )
 
 Listener = Callable[[str, dict[str, Any]], None]
+Chooser = Callable[[list[Behaviour]], list[int]]  # behaviours listed → the indexes picked
 EXPLORE_REPEAT = 4  # explored tests pass this many times in a row
 
 
@@ -71,8 +74,11 @@ class JsCoverAgent:
         install_command: str | None = None,
         listener: Listener | None = None,
         trace: TraceWriter | None = None,
+        choose: Chooser | None = None,
     ) -> None:
         self.repo, self.sandbox, self.options = repo, sandbox, options
+        self.choose = choose  # assay tests: a person picks among the explored behaviours
+        self.model_picked = choose is None
         self.install_command = install_command
         seconds = options.max_minutes * 60 if options.max_minutes is not None else None
         budget = Budget(max_tokens=options.max_tokens, max_seconds=seconds)
@@ -134,7 +140,10 @@ class JsCoverAgent:
         try:
             if opts.explore and targets:
                 self._explore(targets)
-            self._rounds(targets)
+            if self.choose is not None:  # not asked yet: nothing explored to pick from
+                self._pick([])
+            if self.model_picked:
+                self._rounds(targets)
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except BudgetExhausted as stop:
@@ -152,19 +161,12 @@ class JsCoverAgent:
     def _install(self) -> None:
         assert self.install_command
         self.emit("baseline", {"command": f"{self.install_command} (network allowed)"})
-        argv = ["/bin/sh", "-c", self.install_command]
-        done = self.sandbox.prepare(argv, network=True, timeout=self.options.suite_timeout)
-        if not done.ok:
-            tail = (done.broken or done.output.strip() or f"exit {done.returncode}")[-600:]
-            raise InputError(
-                f"--install-command {self.install_command!r} failed: {tail}",
-                "fix the command (it runs in the sandbox's copy of the package)",
-            )
+        install(self.sandbox, self.install_command, self.options.suite_timeout)
 
     def _baseline(self) -> JsTestRun:
         command = " ".join(self.js.argv(None, True)[:3])
         self.emit("baseline", {"command": command})
-        run = self.js.run(None, files=self._placeholder())
+        run = self.js.run(None, files=self.project.placeholder_test())
         failing = sorted({c.name for c in run.cases if c.status == "failed"})
         if run.coverage is None or (run.error and not run.cases):
             raise InputError(
@@ -188,16 +190,6 @@ class JsCoverAgent:
         coverage = Percentages.of_files(run.coverage, self.report.files)
         self.emit("baseline-done", {"coverage": coverage, "report": run.coverage})
         return run
-
-    def _placeholder(self) -> dict[str, str]:
-        """For a package without tests, an empty test where assay's tests will go: jest
-        measures no file when it runs no test."""
-        if self.project.tests or not self.project.sources:
-            return {}
-        path = self.project.test_path_for(self.project.sources[0])
-        path = path.replace(".assay.", ".assay-baseline.", 1)
-        head = 'import { test } from "vitest";\n' if self.project.runner == "vitest" else ""
-        return {path: f'{head}test("assay baseline", () => {{}});\n'}
 
     # -- accepting -----------------------------------------------------------------------------
 
@@ -258,6 +250,8 @@ class JsCoverAgent:
             self.emit("explore", {"path": source, "targets": len(group), "seconds": seconds})
             found = explore_file(self.js, self.project, source, group, seconds=seconds)
             kept = keep(found.observed)
+            if self.choose is not None:
+                kept = self._pick(kept)
             record: dict[str, Any] = {
                 "file": source, "calls_tried": found.tried, "calls_kept": len(kept),
                 "accepted": 0, "hung": found.hung[:10], "error": found.error[:300],
@@ -266,6 +260,15 @@ class JsCoverAgent:
             self.emit("explored", record)
             if kept:
                 record["accepted"] = self._take_exploration(source, kept)
+
+    def _pick(self, kept: list[Any]) -> list[Any]:
+        """``assay tests``: the kept calls grouped into behaviours, picked by a person (once)."""
+        assert self.choose is not None
+        found = group_behaviours(kept)
+        chosen = self.choose([b.behaviour for b in found])
+        self.choose = None
+        self.model_picked = any(not found[i].calls for i in chosen)
+        return [o for i in chosen for o in found[i].calls]
 
     def _take_exploration(self, source: str, kept: list[Any]) -> int:
         """The kept calls as one candidate; failing cases dropped once.  Tests accepted."""
@@ -349,9 +352,9 @@ class JsCoverAgent:
             else:
                 self.emit("gates", {"target": jt.target})
                 verdict = self.gates.judge(draft.code, test_path, source, [jt], self.current,
-                                           self.files.accepted)  # fmt: skip
+                                           self.files.accepted, drop_failing=True)  # fmt: skip
             if verdict.accepted and draft.code is not None:
-                self._accept([jt], test_path, draft.code, verdict)
+                self._accept([jt], test_path, verdict.code or draft.code, verdict)
                 drafter.accept()
                 accepted = True
                 continue

@@ -26,10 +26,13 @@ from agents.cover.js.targets import JsTarget
 from agents.cover.js.values import literal
 
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
-          "undefined", "[]", "[1, 2, 3]", "{}", "0.5"]  # fmt: skip
+          "undefined", "[]", "[1, 2, 3]", "{}", "0.5",
+          # text with lines, indentation and padding: what text-processing code branches on
+          "'\\n  first\\n    second\\n'", "'a\\r\\n\\tb'", "'  padded  '"]  # fmt: skip
 SMALL = ["-1", "0", "1", "2", "3", "10"]
 SAME_VALUE_LISTS = 6
-CALLS_PER_TARGET = 40
+CALLS_PER_TARGET = 40  # at least; a file with few targets shares FILE_CALLS among them
+FILE_CALLS = 400
 CHAINED = 4  # calls per target on earlier results
 RECORDS = "explore.jsonl"
 
@@ -73,7 +76,7 @@ def _pool(target: JsTarget) -> list[str]:
         values.append(lit)
         if lit.lstrip("-").isdigit():
             values += [str(int(lit) + 1), str(int(lit) - 1)]
-    for value in SIMPLE:
+    for value in SIMPLE + target.export.module_values:
         if value not in values:
             values.append(value)
     return values
@@ -105,6 +108,7 @@ def _ctor(jt: JsTarget) -> str:
 
 def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
     calls: list[Call] = []
+    per_target = max(CALLS_PER_TARGET, FILE_CALLS // max(1, len(targets)))
     for jt in targets:
         args_seen: set[str] = set()
         lists: list[str] = []
@@ -120,7 +124,7 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
         else:
             for value in pool[:SAME_VALUE_LISTS]:
                 lists.append(", ".join([value] * arity))
-            while len(lists) < CALLS_PER_TARGET * 3:  # small numbers first, then anything
+            while len(lists) < per_target * 3:  # small numbers first, then anything
                 choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
                 lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
         ctor = _ctor(jt) if jt.method is not None else ""
@@ -129,7 +133,7 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
                 continue
             args_seen.add(args)
             calls.append(Call(len(calls), jt, args, ctor, example=args in examples))
-            if sum(1 for c in calls if c.target is jt) >= CALLS_PER_TARGET:
+            if sum(1 for c in calls if c.target is jt) >= per_target:
                 break
     return calls
 

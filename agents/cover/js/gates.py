@@ -22,7 +22,7 @@ from agents.cover.js.project import JsProject
 from agents.cover.js.runner import JsRunner, JsTestRun
 from agents.cover.js.symbols import read_module, syntax_error
 from agents.cover.js.targets import JsTarget
-from agents.cover.js.testfile import statics
+from agents.cover.js.testfile import drop_tests, statics
 from flows import Arc, CoverageReport
 
 BUILTINS = frozenset(
@@ -71,6 +71,7 @@ class Verdict:
     gained_lines: tuple[int, ...] = ()
     gained_branches: tuple[Arc, ...] = ()
     killed: str = ""  # the mutant it killed
+    code: str = ""  # what was judged: the candidate, less the tests that failed when dropped
 
     @property
     def accepted(self) -> bool:
@@ -96,9 +97,12 @@ class JsGates:
         accepted: Mapping[str, str],
         *,
         repeat: int | None = None,
+        drop_failing: bool = False,
     ) -> Verdict:
         """Whether ``code`` (a whole test file for ``source``, to be written at ``test_path``)
-        passes every gate; ``accepted`` are the files assay wrote or will write so far."""
+        passes every gate; ``accepted`` are the files assay wrote or will write so far.  With
+        ``drop_failing`` (a model's draft) the tests that fail alone are taken out once and the
+        rest judged: a draft of ten tests is not lost to one wrong expected value."""
         static = self.check_static(code, test_path, source)
         if static is not None:
             return Verdict(static)
@@ -108,7 +112,16 @@ class JsGates:
         if alone.result.timed_out:
             return Verdict(Rejection("timeout", f"{self.timeout:g}"))
         if not alone.passed:
-            return Verdict(Rejection(_failure_reason(alone), alone.failure()))
+            reason = _failure_reason(alone)
+            failing = {c.name for c in alone.cases if c.status == "failed"}
+            kept = (
+                drop_tests(code, test_path, failing) if drop_failing and reason == "fails" else None
+            )
+            if kept is not None:  # once: the judged rest is not dropped from again
+                return self.judge(
+                    kept, test_path, source, targets, current, accepted, repeat=repeat
+                )
+            return Verdict(Rejection(reason, alone.failure()))
         copies = {copy_path(candidate, i): code for i in range(1, (repeat or self.repeat))}
         if copies:
             again = self.runner.run(list(copies), files=copies, coverage=False,
@@ -128,7 +141,7 @@ class JsGates:
         if suite.result.timed_out or failing or suite.coverage is None or suite.error:
             detail = "\n".join(sorted(failing)) or suite.failure()
             return Verdict(Rejection("breaks-suite", detail))
-        return Verdict(None, suite.coverage, lines, branches, killed or "")
+        return Verdict(None, suite.coverage, lines, branches, killed or "", code)
 
     # -- static -----------------------------------------------------------------------------
 

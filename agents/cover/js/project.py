@@ -82,6 +82,15 @@ class JsProject:
         parts = src.parts[1:-1] if len(src.parts) > 1 else ()
         return "/".join((self.test_dir, *parts, name))
 
+    def placeholder_test(self) -> dict[str, str]:
+        """For a package without tests, an empty test where assay's tests will go (jest
+        measures no file when it runs no test), for the baseline run."""
+        if self.tests or not self.sources:
+            return {}
+        path = self.test_path_for(self.sources[0]).replace(".assay.", ".assay-baseline.", 1)
+        head = 'import { test } from "vitest";\n' if self.runner == "vitest" else ""
+        return {path: f'{head}test("assay baseline", () => {{}});\n'}
+
     def import_path(self, test_path: str, source: str) -> str:
         """The specifier a test at ``test_path`` imports ``source`` by (relative; TypeScript
         without its extension, JavaScript with it for ESM)."""

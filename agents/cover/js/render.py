@@ -18,7 +18,8 @@ from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.values import _object, literal
 
-KEEP_PER_TARGET = 5
+KEEP_PER_TARGET = 5  # at least; a file with few targets shares KEEP_PER_FILE among them
+KEEP_PER_FILE = 24
 MISUSE = re.compile(
     r"is not a function|Cannot read propert|is not iterable|is not a constructor|"
     r"Cannot convert|Cannot destructure|is not defined|Cannot set propert"
@@ -83,8 +84,11 @@ def _plainness(o: Observed) -> tuple[int, int]:
 def keep(observed: Sequence[Observed]) -> list[Observed]:
     """Per target, the calls that ran blocks of the module no earlier call ran (examples and
     simple arguments first); where the runtime gave no blocks, the first call of each distinct
-    outcome.  At most ``KEEP_PER_TARGET`` per target."""
+    outcome.  At most ``KEEP_PER_TARGET`` per target, more when the file has few targets (a
+    module that exports one big function needs more than five calls to show it)."""
     usable = [o for o in observed if renderable(o)]
+    targets = len({o.call.target.target.key for o in usable})
+    cap = max(KEEP_PER_TARGET, KEEP_PER_FILE // max(1, targets))
     universe: dict[str, set[str]] = {}
     for o in usable:
         for fn, idle in o.blocks or []:
@@ -95,7 +99,7 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     for o in sorted(usable, key=_plainness):
         key = o.call.target.target.key
         signatures = seen.setdefault(key, set())
-        if len(signatures) >= KEEP_PER_TARGET:
+        if len(signatures) >= cap:
             continue
         if o.blocks is not None:
             new = _units(o, universe) - covered
@@ -146,16 +150,19 @@ def _callee(jt: JsTarget) -> str:
     return jt.export.binding
 
 
+def called(jt: JsTarget) -> str:
+    """How a call of ``jt`` reads to a person: ``f``, ``new C``, ``C#m``."""
+    name = _callee(jt)
+    if jt.method is None:
+        return name
+    return f"new {name}" if jt.method == "constructor" else f"{name}#{jt.method}"
+
+
 def case_title(o: Observed) -> str:
     """A kept call's test title (unique in its file: the call's id when it is long)."""
     jt, call = o.call.target, o.call
     name = _callee(jt)
-    if jt.method is None:
-        shown = f"{name}({call.args})"
-    elif jt.method == "constructor":
-        shown = f"new {name}({call.args})"
-    else:
-        shown = f"{name}#{jt.method}({call.args})"
+    shown = f"{called(jt)}({call.args})"
     if len(shown) > 60:
         shown = f"{name} call {call.id}"
     if o.threw is not None:

@@ -11,10 +11,12 @@ back from :meth:`flows.Sandbox.run_collect`; :func:`read_istanbul` turns the rep
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.cover.js.project import JsProject, relative_to_copy
+from agents.errors import InputError
 from flows import CoverageReport, FileCoverage, RunResult, Sandbox
 
 HEAP_MB = 2048  # node's heap; the address space is not capped (V8 and WebAssembly reserve much)
@@ -53,9 +55,21 @@ class JsTestRun:
         """Why the run failed, trimmed for a reader (or the model)."""
         if self.result.timed_out:
             return "the tests timed out"
-        messages = [f"{c.name}: {c.message}" for c in self.cases if c.status == "failed"]
-        text = "\n".join(messages) or self.error or self.result.output
-        return text.strip()[-limit:]
+        messages = [
+            f"{c.name}: {_assertion(c.message)}" for c in self.cases if c.status == "failed"
+        ]
+        if messages:  # each failure's own message first, not the runner's stack frames
+            return "\n".join(messages).strip()[:limit]
+        return (self.error or self.result.output).strip()[-limit:]
+
+
+FRAME = re.compile(r"\s+at \S")  # an indented stack frame line ("    at runTest (…)")
+
+
+def _assertion(message: str, lines: int = 4) -> str:
+    """A failure message without its stack frames (``    at …`` lines)."""
+    kept = [ln for ln in message.splitlines() if ln.strip() and not FRAME.match(ln)]
+    return "\n".join(kept[:lines])
 
 
 class JsRunner:
@@ -211,3 +225,14 @@ def _file_coverage(rel: str, raw: dict[str, object]) -> FileCoverage:
 def show_arc(arc: tuple[int, int]) -> str:
     """A branch outcome for a reader: ``line 7 → 9``."""
     return f"line {arc[0]} → {arc[1] % 100_000}"
+
+
+def install(sandbox: Sandbox, command: str, timeout: float) -> None:
+    """``--install-command``: run once in the sandbox's copy of the package, with the network."""
+    done = sandbox.prepare(["/bin/sh", "-c", command], network=True, timeout=timeout)
+    if not done.ok:
+        tail = (done.broken or done.output.strip() or f"exit {done.returncode}")[-600:]
+        raise InputError(
+            f"--install-command {command!r} failed: {tail}",
+            "fix the command (it runs in the sandbox's copy of the package)",
+        )

@@ -184,3 +184,67 @@ def statics(code: str, path: str) -> Statics:
             default = ["default"] if imp.default and not imp.require else []
             bindings.setdefault(imp.spec, []).extend(names + default)
     return Statics(frozenset(declared), tuple(specs), bindings, tests)
+
+
+TEST_CALLS = frozenset({"it", "test"})
+
+
+def _tests(code: str, path: str) -> list[tuple[str, Any]]:
+    """(title, statement node) of each ``it``/``test`` call with a literal title, in order."""
+    found: list[tuple[str, Any]] = []
+    stack = [parse(code, path).root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(reversed(node.named_children))
+        if (
+            node.type != "call_expression"
+            or _t(node.child_by_field_name("function")) not in TEST_CALLS
+        ):
+            continue
+        args = node.child_by_field_name("arguments")
+        first = args.named_children[0] if args is not None and args.named_children else None
+        if first is None or first.type not in ("string", "template_string"):
+            continue
+        parent = node.parent
+        found.append((_string(first), parent if parent.type == "expression_statement" else node))
+    return found
+
+
+def drop_tests(code: str, path: str, failing: set[str]) -> str | None:
+    """``code`` without its tests (``it``/``test`` calls) whose full name is in ``failing``
+    (a runner's full name ends with the test's own title); None when none is left or none
+    was dropped."""
+    tests = _tests(code, path)
+    spans = [
+        (node.start_byte, node.end_byte)
+        for title, node in tests
+        if any(name == title or name.endswith(f" {title}") for name in failing)
+    ]
+    if not spans or len(spans) >= len(tests):
+        return None
+    return _cut(code, spans)
+
+
+def drop_repeats(code: str, path: str) -> str:
+    """``code`` without a test that repeats an earlier one word for word (a small model
+    writes the same test twice in one draft)."""
+    seen: set[str] = set()
+    spans = []
+    for _, node in _tests(code, path):
+        text = " ".join(_t(node).split())
+        if text in seen:
+            spans.append((node.start_byte, node.end_byte))
+        seen.add(text)
+    return _cut(code, spans) if spans else code
+
+
+def _cut(code: str, spans: list[tuple[int, int]]) -> str:
+    data = code.encode()
+    for start, end in sorted(spans, reverse=True):
+        line_start = data.rfind(b"\n", 0, start) + 1
+        if not data[line_start:start].strip():
+            start = line_start  # the test's indentation
+        if data[end : end + 1] == b"\n":
+            end += 1
+        data = data[:start] + data[end:]
+    return re.sub(r"\n{3,}", "\n\n", data.decode())
