@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The figures of the benchmark, for each package: statement and branch coverage and Stryker's
 # mutation score of (a) the package's own tests (work/<name>/own) and (b) assay's tests
-# (work/<name>/assay plus results/<name>-tests/). Coverage by c8 (V8) for both, so the two are
-# measured alike; Stryker with the command runner (the suite's own command), all mutants.
+# (work/<name>/assay plus results/<name>-tests/). Coverage is V8's for both (c8 for tape, the
+# runner's own V8 provider for vitest and jest), so the two are measured alike; Stryker with
+# the command runner (the suite's own command), all mutants.
 #
 #   benchmarks/cover-js/measure.sh [NAME...]      → results/measure.jsonl
+#   (MEASURE_SIDES="assay" measures one side; STRYKER_CONCURRENCY=N, default 1)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="${BENCH_JS_WORK:-$HERE/work}"
@@ -16,7 +18,7 @@ print(",".join(v) if isinstance(v, list) else v)' "$HERE/packages.json" "$1" "$2
 for name in "${NAMES[@]}"; do
   sources="$(field "$name" sources)"
   own_command="$(field "$name" own_test_command)"
-  for side in own assay; do
+  for side in ${MEASURE_SIDES:-own assay}; do
     dir="$WORK/$name/$side"
     if [ "$side" = assay ]; then
       cp -a "$HERE/results/$name-tests/." "$dir/"
@@ -24,11 +26,35 @@ for name in "${NAMES[@]}"; do
     else
       command="$own_command"
     fi
-    include=(); IFS=, read -ra globs <<< "$sources"; for g in "${globs[@]}"; do include+=(--include "$g"); done
-    (cd "$dir" && rm -rf coverage-c8 && node_modules/.bin/c8 --reporter=json-summary \
-       --report-dir coverage-c8 --all "${include[@]}" $command >/dev/null 2>&1) || true
-    (cd "$dir" && node_modules/.bin/stryker run --testRunner command --commandRunner.command "$command" \
-       --mutate "$sources" --reporters json --concurrency 1 >/dev/null 2>&1) || true
+    include=(); IFS=, read -ra globs <<< "$sources"
+    # V8 coverage for every suite, read as istanbul's json-summary: vitest and jest through
+    # their own V8 provider (c8 sees nothing of vitest's transformed modules), tape under c8.
+    set -f  # the globs are the tools' to expand, in the suite's directory
+    if [[ "$command" == *vitest* ]]; then
+      for g in "${globs[@]}"; do include+=("--coverage.include=$g"); done
+      cov=($command --coverage.enabled --coverage.provider=v8 --coverage.reporter=json-summary
+           --coverage.reportsDirectory=coverage-c8 --coverage.all "${include[@]}")
+    elif [[ "$command" == *jest* ]]; then
+      for g in "${globs[@]}"; do include+=("--collectCoverageFrom=$g"); done
+      cov=($command --coverage --coverageProvider=v8 --coverageReporters=json-summary
+           --coverageDirectory=coverage-c8 "${include[@]}")
+    else
+      for g in "${globs[@]}"; do include+=(--include "$g"); done
+      cov=(node_modules/.bin/c8 --reporter=json-summary --report-dir coverage-c8 --all
+           "${include[@]}" $command)
+    fi
+    set +f
+    (cd "$dir" && rm -rf coverage-c8 && "${cov[@]}" > "$HERE/results/coverage-$name-$side.log" 2>&1) || true
+    # Stryker's command runner takes its command from a config file (no CLI flag for it).
+    python3 - "$dir/stryker.bench.json" "$command" "$sources" "${STRYKER_CONCURRENCY:-1}" <<'PY'
+import json, sys
+path, command, sources, concurrency = sys.argv[1:]
+json.dump({"testRunner": "command", "commandRunner": {"command": command},
+           "mutate": sources.split(","), "reporters": ["json", "clear-text"],
+           "concurrency": int(concurrency), "timeoutMS": 10000}, open(path, "w"), indent=2)
+PY
+    rm -rf "$dir/reports/mutation"
+    (cd "$dir" && node_modules/.bin/stryker run stryker.bench.json > "$HERE/results/stryker-$name-$side.log" 2>&1) || true
     python3 - "$name" "$side" "$dir" >> "$HERE/results/measure.jsonl" <<'PY'
 import json, sys
 from pathlib import Path

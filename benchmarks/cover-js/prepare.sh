@@ -15,10 +15,12 @@ import json, sys
 spec = json.load(open(sys.argv[1]))
 tools = " ".join(spec.pop("tools"))
 for name, p in spec.items():
-    print("\t".join([name, p["version"], p["integrity"], " ".join(p["own_tests"]),
-                     " ".join(p["install"]), " ".join(p["assay_runner"]), tools]))
+    # "|", not a tab: read merges consecutive tabs, and an empty field (no assay_runner) would
+    # shift the tools into its place.
+    print("|".join([name, p["version"], p["integrity"], " ".join(p["own_tests"]),
+                    " ".join(p["install"]), " ".join(p["assay_runner"]), tools]))
 PY
-while IFS=$'\t' read -r name version integrity own_tests install assay_runner tools; do
+while IFS='|' read -r name version integrity own_tests install assay_runner tools; do
   echo "==> $name@$version"
   tarball="$(cd "$WORK/tarballs" && npm pack "$name@$version" --silent)"
   got="sha512-$(openssl dgst -sha512 -binary "$WORK/tarballs/$tarball" | base64 -w0)"

@@ -4,7 +4,7 @@
 #
 #   benchmarks/cover-js/run_assay.sh --endpoint http://127.0.0.1:8111 [--budget SECONDS] [NAME...]
 #
-# Writes results/<name>.json (assay's report: coverage, mutation score before → after, tests
+# Writes results/<name>.json (assay's report: coverage before → after, tests
 # accepted and rejected by reason, tokens, wall time) and results/<name>-tests/ (the tests).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,9 +26,12 @@ for name in "${NAMES[@]}"; do
   copy="$(mktemp -d)/$name"
   cp -a "$WORK/$name/assay" "$copy"
   minutes="$(python3 -c "print($BUDGET / 60)")"
+  # The package's sources only (packages.json), as measure.sh scores them: not its bundles.
+  readarray -t files < <(python3 -c 'import json, sys
+for g in json.load(open(sys.argv[1]))[sys.argv[2]]["sources"]: print("--files"); print(g)' "$HERE/packages.json" "$name")
   start=$(date +%s)
   timeout "$((BUDGET + 300))" "$ASSAY" cover "$copy" --llm-base-url "$ENDPOINT/v1" \
-    --max-minutes "$minutes" --mutants report --mutation-budget 0 \
+    --max-minutes "$minutes" "${files[@]}" --mutants off \
     --report "$HERE/results/$name.json" || echo "assay exited $? on $name" >&2
   echo "{\"name\": \"$name\", \"seconds\": $(( $(date +%s) - start ))}" >> "$HERE/results/wall.jsonl"
   rm -rf "$HERE/results/$name-tests"; mkdir -p "$HERE/results/$name-tests"

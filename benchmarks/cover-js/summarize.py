@@ -17,9 +17,8 @@ def main() -> None:
     walls = {}
     wall_file = RESULTS / "wall.jsonl"
     if wall_file.exists():
-        walls = {
-            d["name"]: d["seconds"] for d in map(json.loads, wall_file.read_text().split("\n")) if d
-        }
+        lines = [ln for ln in wall_file.read_text().splitlines() if ln.strip()]
+        walls = {d["name"]: d["seconds"] for d in map(json.loads, lines)}
     print(
         "| package | suite | statements % | branches % | mutation score % (Stryker) | "
         "accepted | rejected (by reason) | tokens | wall s |"

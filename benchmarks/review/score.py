@@ -141,6 +141,10 @@ def grade_run(tag: str, pr_id: str, verdicts: dict[str, str]) -> dict[str, Any]:
         if tool == "pr-agent"
         else review.get("tokens")
     )
+    if meta["usage"].get("calls_without_usage") and row["tool_tokens"]:
+        # The proxy saw answers without a usage record (a client that stopped reading a stream
+        # at its stop sequence): the tool's own count stands in, marked in the tables.
+        row["tokens"], row["tokens_from_tool"] = int(row["tool_tokens"]), True
     found = findings_of(tool, review)
     for f in found:
         v = verdicts.get(f"{tag}/{pr_id}/{f['key']}")
@@ -181,7 +185,8 @@ def table(tag: str, rows: list[dict[str, Any]]) -> list[str]:
         status = r["status"] + (" (cut)" if r.get("timed_out") else "")
         out.append(
             f"| {r['pr']} | {r['kind']} | {status} | {n} | {r.get('landed', '')} | "
-            f"{r.get('about_elsewhere', '')} | {r.get('false_alarms', '')} | {r['tokens']:,} | "
+            f"{r.get('about_elsewhere', '')} | {r.get('false_alarms', '')} | {r['tokens']:,}"
+            f"{'*' if r.get('tokens_from_tool') else ''} | "
             f"{r['calls']} | {r['wall']:.0f} |"
         )
     missing = [r["pr"] for r in rows if not r["ran"]]
@@ -208,6 +213,7 @@ def totals(tag: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cut_runs": sum(1 for r in ran if r.get("timed_out")),
         "findings": sum(len(r.get("findings") or []) for r in ran),
         "tokens": sum(r["tokens"] for r in ran),
+        "tokens_from_tool": sum(1 for r in ran if r.get("tokens_from_tool")),
         "calls": sum(r["calls"] for r in ran),
         "wall_seconds": round(sum(r["wall"] for r in ran), 1),
     }
@@ -289,7 +295,8 @@ def main() -> int:
         summary.append(
             f"| {tag} | {t['hits']} / {t['bug_prs']} | {rec} | {t['false_alarms']} "
             f"({t['clean_prs']}) | {most} | {t['failed_runs']} / {t['cut_runs']} | "
-            f"{t['findings']} | {t['tokens']:,} | {t['calls']} | "
+            f"{t['findings']} | {t['tokens']:,}{'*' if t['tokens_from_tool'] else ''} | "
+            f"{t['calls']} | "
             f"{t['wall_seconds']:.0f} | {goal} |"
         )
         if args.details:

@@ -97,12 +97,17 @@ class UsageProxy:
                 if "text/event-stream" in ctype:
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
-                    while chunk := resp.read1(65536):
-                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                        self.wfile.flush()
-                        for line in chunk.split(b"\n"):
-                            usage = _usage_from_sse(line) or usage
-                    self.wfile.write(b"0\r\n\r\n")
+                    try:
+                        while chunk := resp.read1(65536):
+                            for line in chunk.split(b"\n"):
+                                usage = _usage_from_sse(line) or usage
+                            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                            self.wfile.flush()
+                        self.wfile.write(b"0\r\n\r\n")
+                    except (BrokenPipeError, ConnectionResetError):
+                        # The client stopped reading (its own stop sequence): the call counts,
+                        # its usage is unknown (the tool's own count is kept beside).
+                        record["client_closed"] = True
                 else:
                     data = resp.read()
                     self.send_header("Content-Length", str(len(data)))

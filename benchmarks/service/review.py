@@ -55,6 +55,7 @@ def fake_endpoint() -> tuple[Any, str]:
 def run(args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
     from agents.gitdiff import parse_diff
     from agents.review.agent import ReviewAgent, ReviewOptions
+    from agents.review.checks import CheckOptions
     from agents.review.context import IndexContext
     from agents.settings import load_settings
     from flows.llm import LLMClient
@@ -75,7 +76,10 @@ def run(args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
         if kind == "call":
             print(f"  call {data['done'] + 1}/{data['total']}: {data['path']}", file=sys.stderr)
 
-    report = ReviewAgent(llm, options, context=context, listener=progress).review(diff)
+    # As `assay review` does by default: each model finding scored by a second short call
+    # (dropped below review_min_score); there is no sandboxed checkout here to run claimed calls.
+    check = CheckOptions(min_score=settings.review_min_score) if args.checks else None
+    report = ReviewAgent(llm, options, context=context, listener=progress, check=check).review(diff)
     wall = time.monotonic() - started
     llm.close()
     skipped = Counter(s.reason for s in report.skipped)
@@ -102,6 +106,12 @@ def run(args: argparse.Namespace, endpoint: str) -> dict[str, Any]:
         "capped": report.capped,
         "skipped": dict(skipped),
         "errors": report.errors,
+        "checks": (
+            f"scored (min {settings.review_min_score}): {report.checks.scored} scored, "
+            f"{report.checks.low_score} dropped"
+        )
+        if args.checks
+        else "off",
         "index": report.index,
         "report": report.as_dict(),
     }
@@ -115,7 +125,7 @@ def markdown(out: dict[str, Any], machine: str, argv: str) -> str:
         "",
         f"`{argv}` — `{d['command']}` ({d['files']} files, {d['hunks']} hunks), model "
         f"`{out['model']}` at {out['endpoint']}, budget {out['budget_tokens']:,} diff tokens, "
-        f"index: {out['index']}.",
+        f"index: {out['index']}; checks of findings: {out.get('checks', 'off')}.",
         "",
         "| wall s | model s | calls | prompt tokens | completion tokens | hunks reviewed | "
         "findings (high/medium/low) | left out | skipped |",
@@ -146,6 +156,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per model answer")
     parser.add_argument("--index-repo", default=None, help="the index's name for this repo")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--no-checks",
+        dest="checks",
+        action="store_false",
+        help="keep the model's findings unscored (assay review --no-checks)",
+    )
     parser.add_argument("--results-md", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
     if not args.endpoint and not args.fake:
