@@ -31,8 +31,11 @@ from flows import Sandbox
 
 DRIVER = Path(__file__).with_name("explore_driver.py")
 DRIVER_FILE = "_assay_explore_driver.py"
-FACTS = Path(__file__).with_name("explore_facts.py")  # the driver imports it under FACTS_FILE
-FACTS_FILE = "_assay_explore_facts.py"
+# What the driver imports, shipped beside it under these names.
+HELPERS = {
+    "_assay_explore_facts.py": Path(__file__).with_name("explore_facts.py"),
+    "_assay_explore_boundaries.py": Path(__file__).with_name("explore_boundaries.py"),
+}
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "
 MAX_LITERAL = 60  # characters of a string literal worth trying as an argument
@@ -132,7 +135,7 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
         [str(sandbox.python), DRIVER_FILE, SPEC_FILE],
         extra_files={
             DRIVER_FILE: DRIVER.read_text(encoding="utf-8"),
-            FACTS_FILE: FACTS.read_text(encoding="utf-8"),
+            **{name: path.read_text(encoding="utf-8") for name, path in HELPERS.items()},
             SPEC_FILE: json.dumps(spec),
             GUARD_FILE: GUARD_SOURCE,
         },

@@ -44,8 +44,10 @@ try:
 except ImportError:  # without the guard every value counts as touched by the outside
     guard = None
 try:  # shipped beside the driver into the sandbox
+    import _assay_explore_boundaries as boundaries
     import _assay_explore_facts as facts
 except ImportError:  # run from assay's source tree
+    import explore_boundaries as boundaries
     import explore_facts as facts
 
 MARK = "ASSAY_EXPLORED "
@@ -730,34 +732,50 @@ class Explorer:
 
     def differential(self, seconds):
         """For each mutant of the spec, search a call the mutant gets wrong (an outcome other
-        than the original's); print it as a kept call that ``kills`` the mutant."""
+        than the original's); print it as a kept call that ``kills`` the mutant.  Docstring
+        examples first, then calls near the mutated line's constants (each call that reaches
+        the line without telling the two apart is tried again with its numbers moved onto the
+        line's boundaries, :mod:`explore_boundaries`), then random calls.  A mutant told apart
+        early leaves its time to the ones after it."""
         signal.signal(signal.SIGALRM, _on_alarm)
         start, tries = time.monotonic(), 0
         mutants = list(self.spec.get("mutants", ()))
-        per_mutant = seconds / max(1, len(mutants))
         examples = list(self.spec.get("examples", ()))
-        for mutant in mutants:
+        source = linecache.getlines(self.tracer.filename)
+        for index, mutant in enumerate(mutants):
             variant = self._variant(mutant)
             if variant is None:
                 continue
-            self.goal_lines = {mutant["line"]}
-            deadline = time.monotonic() + per_mutant
-            queue = list(examples)
+            line = mutant["line"]
+            self.goal_lines = {line}
+            left = seconds - (time.monotonic() - start)
+            deadline = time.monotonic() + max(0.0, left) / (len(mutants) - index)
+            around = [source[line - 1]] if 0 < line <= len(source) else []
+            mutated = mutant["source"].splitlines()
+            around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
+            values = boundaries.line_constants(around)
+            queue, near, widened = list(examples), [], set()  # type: list[str], list[str], set[str]
             while time.monotonic() < deadline:
-                if queue:
-                    expr = queue.pop(0)
+                expr = None  # type: typing.Optional[str]
+                if queue or near:
+                    expr = queue.pop(0) if queue else near.pop(0)
                     action = {"qualname": expr.split("(")[0]}
                 else:
                     action = self._pick(set())
                     expr = self._call(action) if action else None
                 tries += 1
                 if expr is None:
+                    if not self.actions:
+                        break  # nothing to call (the examples are spent)
                     continue
                 outcome = self._tells_apart(expr, variant)
                 if outcome is None:
-                    again = self._run(expr)[0]
+                    again, lines, _ = self._run(expr)
                     if not self.outside:
                         self._learn(action, expr, again)
+                    if values and line in lines and expr not in widened and len(widened) < 8:
+                        widened.add(expr)  # it reaches the line: try it on the boundaries
+                        near.extend(boundaries.near_calls(expr, values))
                     continue
                 expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
                 outcome = self._run(expr)[0]

@@ -32,6 +32,8 @@ Listener = Callable[[str, dict[str, Any]], None]
 # The engine's drafts-through-the-gates loop: (target, drafter, must_kill, outcome) → accepted?
 Chain = Callable[[Target, Drafter, Sequence[NamedMutant], TargetOutcome], bool]
 Survivor = tuple[MutantRef, Mutant]
+SECONDS_PER_MUTANT = 2.0  # differential exploration's time per surviving mutant…
+HUNT_FILE_FACTOR = 3.0  # …at most this many times --explore-seconds for one file
 
 
 @dataclass
@@ -77,7 +79,7 @@ class Hunt:
         self, path: str, survivors: Sequence[Survivor], current: CoverageReport
     ) -> tuple[CoverageReport, set[str]]:
         targets = [t for t, _ in by_target(self.repo, survivors)]
-        seconds = max(2.0, min(self.options.explore_seconds, 2.0 * len(survivors)))
+        seconds = self._seconds(len(survivors))
         self.emit("explore", {"path": path, "targets": len(targets), "seconds": seconds})
         found = explore_mutants(
             self.sandbox, self.repo, targets, [(r.id, r.line, m.source) for r, m in survivors],
@@ -89,6 +91,16 @@ class Hunt:
         if verdict is None or not verdict.accepted:
             return current, set()
         return current, set(verdict.killed_ids)
+
+    def _seconds(self, survivors: int) -> float:
+        """The search's time for one file: ``SECONDS_PER_MUTANT`` a survivor, at most
+        ``HUNT_FILE_FACTOR`` times the exploration's seconds per file, and a third of the time
+        left (the model's part comes after it)."""
+        cap = HUNT_FILE_FACTOR * self.options.explore_seconds
+        left = self.runner.seconds_left
+        if left is not None:
+            cap = min(cap, left / 3)
+        return max(2.0, min(SECONDS_PER_MUTANT * survivors, cap))
 
     def _model(self, target: Target, ref: MutantRef) -> DirectDrafter:
         ctx = build_context(self.repo, target, self.acceptance.style_file(target))

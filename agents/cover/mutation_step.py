@@ -146,7 +146,8 @@ def target_of(repo: Path, path: str, lines: Sequence[int]) -> Target:
     best: tuple[int, int, str] = (1, max(1, len(source.splitlines())), "<module>")
     for node, qualname in _functions(ast.parse(source)):
         start, end = node.lineno, node.end_lineno or node.lineno
-        if all(start <= n <= end for n in lines) and end - start < best[1] - best[0]:
+        # ``<=``: a function as long as the file (its only one) stands for it, not the module.
+        if all(start <= n <= end for n in lines) and end - start <= best[1] - best[0]:
             best = (start, end, qualname)
     start, end, qualname = best
     return Target(path, module, root, qualname, start, end, tuple(sorted(set(lines))), ())

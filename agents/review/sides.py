@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from agents.cover.explore import DRIVER as EXPLORE_DRIVER
-from agents.cover.explore import FACTS, FACTS_FILE
+from agents.cover.explore import HELPERS
 from agents.cover.oracle import GUARD_FILE, GUARD_SOURCE
 from agents.cover.targets import module_of, tests_pythonpath
 from agents.errors import AssayError
 from flows import Sandbox, parse_test_command
 
 DRIVER = Path(__file__).with_name("behaviour_driver.py")
-# The explore driver beside ours, with what it imports: its facts and the guard.
+# The explore driver beside ours, with what it imports (and the guard, shipped apart).
 FILES = {"_assay_explore_driver.py": EXPLORE_DRIVER, "_assay_behaviour_driver.py": DRIVER,
-         FACTS_FILE: FACTS}  # fmt: skip
+         **HELPERS}  # fmt: skip
 SPEC_FILE = "_assay_behaviour_spec.json"
 MARK = "ASSAY_BEHAVIOUR "
 

@@ -1,0 +1,99 @@
+"""Calls near a mutant's boundary, for differential exploration (shipped beside the driver).
+
+A mutant on ``if seconds < 3600 * 2:`` (``<`` → ``<=``) is told apart from the original only by
+the input that lands exactly on 7200: random arguments from the module's literals almost never
+do (7200 is not among them).  So when a call reaches a mutated line without telling the two
+apart, the driver tries the same call with its numbers, or else its arguments, replaced by the
+line's constants (literals and constant expressions, each evaluated) and their neighbours
+(``k - 1``, ``k``, ``k + 1``): ``naturaldelta(60)`` becomes ``naturaldelta(7200)``,
+``naturaldelta(timedelta(days=3))`` becomes ``naturaldelta(timedelta(days=365))``.
+
+Standalone like the driver: the standard library only, Python 3.8 syntax.
+"""
+
+import ast
+import typing  # noqa: F401 (type comments: Python 3.8 syntax)
+
+MAX_VALUES = 12  # constants of one line, neighbours included
+MAX_NEAR = 48  # variants of one call
+KEYWORDS = ("elif ", "if ", "while ", "return ", "assert ", "yield ")
+
+
+def _expression(line):
+    """The expression of a source line (``if a < 3:`` → ``a < 3``), or None."""
+    text = line.strip()
+    for word in KEYWORDS:
+        if text.startswith(word):
+            text = text[len(word) :]
+            break
+    text = text.rstrip(":").strip()
+    if "=" in text and not any(op in text for op in ("==", "<=", ">=", "!=")):
+        text = text.split("=", 1)[1].strip()  # an assignment's value
+    try:
+        return ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def line_constants(lines):
+    """The numbers a boundary on ``lines`` may sit on: each numeric literal and each constant
+    sub-expression (``3600 * 2`` → 7200), with its integer neighbours, in order of appearance."""
+    found = []  # type: list[float]
+    for line in lines:
+        tree = _expression(line)
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            value = None  # type: typing.Any
+            if isinstance(node, ast.Constant):
+                value = node.value
+            elif isinstance(node, (ast.BinOp, ast.UnaryOp)):
+                try:
+                    value = eval(compile(ast.Expression(node), "<boundary>", "eval"), {}, {})
+                except Exception:  # a name in it: not constant
+                    value = None
+            if _number(value) and abs(value) < 10**12:
+                found.append(value)
+    values = []  # type: list[float]
+    for k in found:
+        around = [k, k - 1, k + 1] if isinstance(k, int) else [k, int(k), int(k) + 1]
+        for v in around:
+            if v not in values:
+                values.append(v)
+    return values[:MAX_VALUES]
+
+
+def near_calls(expr, values):
+    """``expr`` (a call's source) with one of its numbers replaced by one of ``values``; when it
+    holds no number, with one of its top-level arguments replaced instead."""
+    if not hasattr(ast, "unparse"):  # Python 3.8: no way back to source
+        return []
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except (SyntaxError, ValueError):
+        return []
+    spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and _number(n.value)]
+    out = []  # type: list[str]
+    if spots:
+        for spot in spots:
+            number = spot.value
+            for v in values:
+                spot.value = v
+                out.append(ast.unparse(tree))
+            spot.value = number
+    elif isinstance(tree.body, ast.Call):
+        args = tree.body.args
+        for i, arg in enumerate(list(args)):
+            for v in values:
+                args[i] = ast.Constant(v)
+                out.append(ast.unparse(tree))
+            args[i] = arg
+    unique = []  # type: list[str]
+    for text in out:
+        if text != expr and text not in unique:
+            unique.append(text)
+    return unique[:MAX_NEAR]

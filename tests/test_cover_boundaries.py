@@ -1,0 +1,82 @@
+"""Differential exploration near a mutant's boundary: a boundary that is a constant expression
+(``60 * 60 * 2``) or a number nested in an argument is not among the module's literals, so
+random calls never land on it; calls that reach the mutated line are tried again on the line's
+constants and their neighbours.  The pure helpers, then a real ``assay cover`` run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agents.cover.explore_boundaries import line_constants, near_calls
+from agents.cover.mutants import all_mutants
+from agents.cover.mutation import function_ranges
+from tests.fakes.openai_server import FakeOpenAI
+from tests.kit.cover import cover
+
+PERIODS = '''\
+def period(seconds):
+    """A rough name for a duration in seconds."""
+    if seconds < 60:
+        return "seconds"
+    if seconds < 60 * 60 * 2:
+        return "minutes"
+    return "hours"
+'''
+# Every line runs, every branch is taken; the boundary at two hours is never checked.
+WEAK_TESTS = """\
+from clock.periods import period
+
+
+def test_period():
+    assert period(5) == "seconds"
+    assert period(600) == "minutes"
+    assert period(100000) == "hours"
+"""
+
+
+def test_a_lines_constants_and_their_neighbours_are_the_boundaries() -> None:
+    assert line_constants(["    if seconds < 60 * 60 * 2:\n"])[:3] == [7200, 7199, 7201]
+    assert set(line_constants(["elif 1000 <= delta.microseconds < 1_000_000:"])) >= {
+        999,
+        1000,
+        1001,
+        999_999,
+        1_000_000,
+    }
+    assert line_constants(["    num_months = int(days // 30.5)"])[:3] == [30.5, 30, 31]
+    assert line_constants(["return name.upper()", "this is not code ("]) == []
+
+
+def test_calls_near_a_boundary_move_one_number_or_one_argument() -> None:
+    assert near_calls("period(600)", [7200, 7199]) == ["period(7200)", "period(7199)"]
+    nested = near_calls("naturaldelta(timedelta(days=3), months=True)", [365])
+    assert nested == ["naturaldelta(timedelta(days=365), months=True)"]
+    assert near_calls("name('abc', key)", [2]) == ["name(2, key)", "name('abc', 2)"]
+    assert near_calls("not a call (", [1]) == []
+
+
+def test_a_boundary_no_literal_names_is_found_and_pinned(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    root = tmp_path / "clock"
+    (root / "clock").mkdir(parents=True)
+    (root / "clock" / "__init__.py").write_text("")
+    (root / "clock" / "periods.py").write_text(PERIODS)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_periods.py").write_text(WEAK_TESTS)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(root, fake_llm, "--mutants", "raise", "--no-rewrite")
+    assert result.returncode == 0, result.stdout + result.stderr
+    mutants = all_mutants(PERIODS, function_ranges(PERIODS))
+    boundary = next(f"clock/periods.py:{m.line}:{n}" for n, m in enumerate(mutants)
+                    if m.line == 5 and m.description.endswith("`<` → `<=`"))  # fmt: skip
+    kept = data["mutation"]["tests_for_mutants"]
+    assert any(boundary in ids.split(", ") for ids in kept.values()), kept
+    written = (root / "tests" / "test_periods_assay.py").read_text()
+    # The test pins what the original does on the boundary itself: two hours are "hours".
+    assert re.search(r"period\(7200\)", written), written
+    assert "'hours'" in written or '"hours"' in written, written
+    after = data["mutation"]["after"]
+    assert boundary not in {s["id"] for s in data["mutation"]["survivors"]}
+    assert after["killed"] > data["mutation"]["before"]["killed"]
