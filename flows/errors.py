@@ -58,6 +58,13 @@ class LLMTimeout(LLMError):
     default_fix = "raise the timeout or shorten the request"
 
 
+class LLMOutOfTime(LLMTimeout):
+    """The call used up the time it was given (what the run's budget had left): the budget
+    ran out, which says nothing about the model."""
+
+    default_fix = "raise the time budget (--max-minutes)"
+
+
 class LLMRateLimited(LLMError):
     default_fix = "wait, lower the request rate, or raise the retry limit"
 

@@ -25,6 +25,7 @@ from flows.errors import (
     LLMBadResponse,
     LLMError,
     LLMModelNotFound,
+    LLMOutOfTime,
     LLMRateLimited,
     LLMServerError,
     LLMTimeout,
@@ -254,8 +255,8 @@ class LLMClient:
                 raise self._out_of_time(deadline, started)
             self._sleep(wait)
 
-    def _out_of_time(self, deadline: float, started: float) -> LLMTimeout:
-        return LLMTimeout(
+    def _out_of_time(self, deadline: float, started: float) -> LLMOutOfTime:
+        return LLMOutOfTime(
             f"The LLM endpoint at {self.base_url} did not answer in the time this call had"
             f" ({max(0.0, deadline - started):.0f} s left of the run's budget)",
             base_url=self.base_url,

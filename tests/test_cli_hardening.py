@@ -95,6 +95,17 @@ def test_a_model_failing_every_call_is_exit_3(tmp_path: Path, failure: str) -> N
     assert report["model_failed"] is True and report["tests"]["accepted"] == 0
 
 
+def test_a_model_call_cut_by_the_time_budget_is_not_a_model_failure(tmp_path: Path) -> None:
+    """The budget ends while the model is still writing: the run stops there and says so; the
+    model did not fail (exit 0, not 3), it was not given the time."""
+    project = make_flat(tmp_path / "proj")
+    with FakeOpenAI(handler=lambda req: Reply(content="no test today", delay=40)) as llm:
+        result, report = cover(project, llm, "--dry-run", "--max-minutes", "0.2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "failed on every call" not in result.stderr
+    assert "model_failed" not in report and report["stopped"].startswith("budget")
+
+
 def test_a_huge_module_keeps_to_the_time_budget(tmp_path: Path) -> None:
     """12,000 functions with a missed branch each: the target scan is linear, the module is
     parsed once per version, and --max-minutes bounds the sandboxed runs too."""

@@ -205,3 +205,46 @@ def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
     assert code.count("roll(6)") == 1
     assert "roll(0)" not in code  # an exception only sometimes: not a test
     assert render_tests([calls[-1]], "shapes") is None
+    # A later exploration (the mutant hunt) does not write again, under another name, a test
+    # the file already has (the first one renamed by the rewrite, say).
+    first = render_tests(calls[:2], "shapes")
+    assert first is not None
+    written = first.replace("test_rect_is_square_returns_true", "test_a_1_by_1_rect_is_square")
+    again = render_tests(calls[:3], "shapes", written=written)
+    assert again is not None and "is_square" not in again and "parse_version(" not in again
+    assert "Rect(0.5, 1).area()" in again
+
+
+UNITS = """\
+from enum import Enum
+
+
+class Unit(Enum):
+    SECONDS = 1
+    MINUTES = 2
+    HOURS = 3
+
+
+def in_seconds(amount, unit):
+    if unit is Unit.HOURS:
+        return amount * 3600
+    if unit is Unit.MINUTES:
+        return amount * 60
+    return amount
+"""
+
+
+def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    """An Enum is passed as ``Unit.HOURS``, the way a person writes it, never "constructed"
+    through the functional API with generated arguments (``Unit(True, module=0)``)."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNITS)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--explore-seconds", "5", "--no-rewrite", "--mutants",
+                         "off")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (repo / "tests" / "test_units_assay.py").read_text()
+    assert "Unit.HOURS" in text and "Unit.MINUTES" in text, text
+    assert "Unit(" not in text, text
+    assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0

@@ -322,7 +322,8 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         ("I would rename it.", "not one test function"),
         ("def test_a():\n    assert grade(80.7) == 'B'\n\ndef test_b():\n    pass\n",
          "not one test function"),
-        ("def test_grade_b():\n    result = grade(80.7)\n    assert result\n", None),
+        ("def test_grade_of_80_7_is_a_letter():\n    result = grade(80.7)\n    assert result\n",
+         None),
         ("def test_grade_b():\n    result = grade(80.7)\n", "fewer checks"),
         ("def test_grade_b():\n    result = grade(80.7)\n    assert True\n", "fewer checks"),
         ("def test_grade_b():\n    result = str(80.7)\n    assert result == '80.7'\n",
@@ -338,6 +339,11 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         ("def test_grade_b(tmp_path):\n    assert grade(80.7) == 'B'\n", "other parameters"),
         ("def helper():\n    assert grade(80.7) == 'B'\n", "not one test function"),
         (EXPLORED, "unchanged"),
+        # The same test under a name that drops what it checks ('b').
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_80_7"),
+         "a name that says less"),
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_gives_a_b_for_80_7"),
+         None),
     ],
 )  # fmt: skip
 def test_a_rewrite_that_drops_a_check_or_reaches_out_is_refused(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import InputError, ModelFailedError
-from flows import BudgetExhausted, Completer, Completion, LLMError, mask_url
+from flows import BudgetExhausted, Completer, Completion, LLMError, LLMOutOfTime, mask_url
 
 
 def in_range(
@@ -104,6 +104,8 @@ class ModelCalls:
         completer: Completer = self.client
         try:
             answer = completer.complete(messages, **params)
+        except LLMOutOfTime:
+            raise  # the run's time ran out during the call: the budget's doing, not the model's
         except LLMError as exc:
             self.failed += 1
             self.last_error = str(exc)

@@ -24,6 +24,7 @@ from agents.cover.mutant_gate import NamedMutant
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import Target
 from agents.cover.writer import (
+    candidate_beside,
     check_writable,
     merge_tests,
     style_file_for,
@@ -34,7 +35,6 @@ from agents.cover.writer import (
 from flows import CoverageReport
 
 GENERATED_DOC = "Tests written by `assay cover`, kept because they pass and catch bugs."
-CANDIDATE_FILE = "test_assay_candidate.py"
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -134,7 +134,7 @@ class Acceptance:
         if not isinstance(static, Candidate):
             return Verdict(candidate=None, rejection=static)
         self.emit("gates", {"target": target, "tests": static.tests})
-        path = f"{self.test_dir}/{CANDIDATE_FILE}"
+        path = candidate_beside(self.output_path(target))
         return self.gates.check(static, target, current, path, must_kill=must_kill, kills=kills)
 
     def reject(self, outcome: TargetOutcome, rejection: Rejection) -> None:
@@ -199,7 +199,8 @@ class Acceptance:
         rejected; the coverage after, and the verdict (None when no call makes a test).  The
         report gets a line for the exploration (``label``: which pass)."""
         kills: dict[str, str] = {}
-        code = render_tests(found.calls, targets[0].module, kills)
+        written = self.files.accepted.get(self.output_path(targets[0]), "")
+        code = render_tests(found.calls, targets[0].module, kills, written)
         entry: dict[str, Any] = {
             "file": found.path, "pass": label, "calls_tried": found.tries,
             "calls_kept": len(found.calls), "seconds": found.seconds, "accepted": 0,

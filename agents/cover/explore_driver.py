@@ -26,6 +26,7 @@ import ast
 import builtins
 import contextlib
 import dis
+import enum
 import inspect
 import io
 import json
@@ -53,7 +54,8 @@ except ImportError:  # run from assay's source tree
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
 LOAD_SECONDS = 5.0  # loading a mutant's module
-SHRINK_TRIES = 40  # simpler arguments tried for a call kept for a mutant
+SHRINK_TRIES = 40  # simpler arguments tried for a kept call…
+SHRINK_SECONDS = 0.5  # …and at most this long, for one kept for coverage
 SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
 MAX_EXPR = 160  # characters of a value's source kept in the pool
 MAX_REPR = 300
@@ -361,6 +363,12 @@ class Explorer:
         for _, cls in sorted(vars(self.module).items()):
             if not inspect.isclass(cls) or cls.__module__ != self.module.__name__:
                 continue
+            if isinstance(cls, enum.EnumMeta):  # its members, by name: ``Unit.DAYS``, never
+                names = list(cls.__members__)[:POOL_PER_TYPE]  # ``Unit(True, module=0)``
+                for name in names:
+                    self._add(cls, "{}.{}".format(cls.__name__, name), seed=True)
+                actions = [a for a in actions if not (a.get("cls") is cls and a["kind"] == "init")]
+                continue
             if not any(a.get("cls") is cls and a["kind"] == "init" for a in actions):
                 init = {"qualname": cls.__qualname__ + ".__init__", "start": 0, "end": 0}
                 actions.append(dict(init, kind="init", obj=cls.__init__, cls=cls))
@@ -562,6 +570,7 @@ class Explorer:
             goals_left = (self.goal_lines - reached_lines) or (self.goal_arcs - reached_arcs)
             if now - start > seconds or now - last_gain > STALE_SECONDS or not goals_left:
                 break
+            example = bool(examples)  # the docstring's own call: written as its author did
             if examples:
                 expr = examples.pop(0)
                 action = {"qualname": expr.split("(")[0]}
@@ -596,6 +605,10 @@ class Explorer:
                 reached_lines |= new_lines
                 reached_arcs |= new_arcs
                 last_gain = time.monotonic()
+                simpler = None if example else self._simpler(expr, outcome, new_lines, new_arcs)
+                if simpler is not None:
+                    expr, (outcome, _, _) = simpler, self._run(simpler)
+                    outside = outside or self.outside
                 self._emit(action, expr, outcome, new_lines, new_arcs, outside)
         for action, expr, outcome, lines, arcs, outside in weak:
             new_lines, new_arcs = lines - reached_lines, arcs - reached_arcs
@@ -670,13 +683,16 @@ class Explorer:
             return None  # one side does not do the same thing twice: no test can tell
         return original
 
-    def _shrink(self, expr, keeps, budget=SHRINK_TRIES):
-        """``expr`` with its arguments made as simple as ``keeps`` allows: an optional keyword
-        argument left out, an argument replaced by a shorter value (``0``, ``''``, ``None``…)
-        — so that the test reads like one a person would write."""
+    def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
+        """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
+        replaced by one of its own arguments (``f(g(Unit.HOURS, 'A'))`` → ``f(Unit.HOURS)``),
+        an optional keyword argument left out, an argument replaced by a shorter value
+        (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
+        At most ``budget`` tries, and ``seconds`` when given."""
         simple = sorted(set(SIMPLE_VALUES), key=len)
         tries = 0
         changed = True
+        deadline = None if seconds is None else time.monotonic() + seconds
         while changed and tries < budget:
             changed = False
             try:
@@ -685,9 +701,15 @@ class Explorer:
                 return expr
             calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
             for call in calls:
-                # Simplest first: leave a keyword out, then shorter values.
-                options = [("drop", i) for i in range(len(call.keywords))]  # type: list[tuple]
-                for i, arg in enumerate(list(call.args) + [k.value for k in call.keywords]):
+                # Simplest first: a nested call unwrapped, a keyword left out, shorter values.
+                options = []  # type: list[tuple]
+                values = list(call.args) + [k.value for k in call.keywords]
+                for i, arg in enumerate(values):
+                    if isinstance(arg, ast.Call) and hasattr(ast, "unparse"):
+                        inner = list(arg.args) + [k.value for k in arg.keywords]
+                        options += [("set", i, ast.unparse(a)) for a in inner]
+                options += [("drop", i) for i in range(len(call.keywords))]
+                for i, arg in enumerate(values):
                     text = ast.unparse(arg) if hasattr(ast, "unparse") else None
                     if text is None:
                         continue
@@ -695,7 +717,7 @@ class Explorer:
                         if len(value) < len(text):
                             options.append(("set", i, value))
                 for option in options:
-                    if tries >= budget:
+                    if tries >= budget or (deadline is not None and time.monotonic() > deadline):
                         return expr
                     candidate = self._edited(tree, call, option)
                     if candidate is None or candidate == expr:
@@ -707,6 +729,23 @@ class Explorer:
                 if changed:
                     break
         return expr
+
+    def _simpler(self, expr, outcome, lines, arcs):
+        """A simpler call (:meth:`_shrink`) that still reaches ``lines`` and ``arcs`` and ends
+        the same way (a value, or the same exception raised on purpose), or None."""
+
+        def keeps(candidate):
+            got, got_lines, got_arcs = self._run(candidate)
+            if (
+                self.outside
+                or got[0] != outcome[0]
+                or not (lines <= got_lines and arcs <= got_arcs)
+            ):
+                return False
+            return got[0] != "raises" or (type(got[1]) is type(outcome[1]) and got[2] == outcome[2])
+
+        simpler = self._shrink(expr, keeps, seconds=SHRINK_SECONDS)
+        return None if simpler == expr else simpler
 
     @staticmethod
     def _edited(tree, call, option):

@@ -207,12 +207,17 @@ def _safe(call: dict) -> bool:
 
 
 def render_tests(
-    calls: Sequence[dict], module: str, kills: dict[str, str] | None = None
+    calls: Sequence[dict],
+    module: str,
+    kills: dict[str, str] | None = None,
+    written: str = "",
 ) -> str | None:
     """A test module with one test per kept call, checking what it did; None if no call can be
     written as a test.  ``kills`` gets, per test name, the mutants its call was kept for
     (``", "``-joined: the same call can tell several mutants apart).  A call that touched the
-    host outside its run, or showed what looks like a credential, never becomes a test."""
+    host outside its run, or showed what looks like a credential, never becomes a test; nor
+    does one whose test would repeat, name aside, a test of ``written`` (the tests so far)."""
+    have = test_bodies(written)
     names = _Names(module)
     tests: list[str] = []
     taken: set[str] = set()
@@ -231,7 +236,7 @@ def render_tests(
         except SyntaxError:
             continue
         body = _body(call, names)
-        if body is None:
+        if body is None or "\n".join(body) in have:
             continue
         names.names |= free
         name = seen[expr] = rename_rules(call, taken)
@@ -247,3 +252,17 @@ def render_tests(
         header.append(f"from {module} import {', '.join(sorted(names.names))}")
     header += sorted(i for i in names.imports if i != "import re")
     return "\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
+
+
+def test_bodies(code: str) -> set[str]:
+    """The bodies (every line after the ``def``) of the top-level tests of ``code``."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    lines = code.splitlines()
+    return {
+        "\n".join(lines[node.body[0].lineno - 1 : node.end_lineno])
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and node.body
+    }

@@ -159,7 +159,13 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     size = (after.end_lineno or after.lineno) - after.lineno + 1
     if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
         return "too long"
+    if _words(after.name) < _words(before.name):
+        return "a name that says less"  # ``…_returns_3_0_mb_for_3000000`` → ``…_3000000``
     return None
+
+
+def _words(name: str) -> set[str]:
+    return set(name.lower().split("_")) - {"", "test"}
 
 
 def judge_rewrite(original: str, reply_code: str) -> Verdict:

@@ -194,6 +194,17 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
     return "".join(difflib.unified_diff(before, after, source, f"b/{path}"))
 
 
+CANDIDATE_SUFFIX = "_candidate.py"  # tests/test_x_assay.py → tests/test_x_assay_candidate.py
+
+
+def candidate_beside(output: str) -> str:
+    """Where a candidate for the test file ``output`` is judged: beside it, sorting right after
+    it, so that the suite runs it where its tests will run once merged (after the file's own
+    tests and the project's before)."""
+    out = PurePosixPath(output)
+    return str(out.with_name(f"{out.stem}{CANDIDATE_SUFFIX}"))
+
+
 def test_path_for(
     repo: Path,
     test_dir: str,

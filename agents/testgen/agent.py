@@ -32,6 +32,7 @@ from agents.cover.gates import GateConfig, Gatekeeper, Verdict, trim
 from agents.cover.options import OMIT
 from agents.cover.targets import coverage_sources, module_of, tests_pythonpath
 from agents.cover.writer import (
+    candidate_beside,
     check_writable,
     merge_tests,
     style_file_for,
@@ -301,7 +302,7 @@ class TestgenAgent:
 
     @property
     def _candidate_path(self) -> str:
-        return f"{getattr(self, 'test_dir', 'tests')}/test_assay_candidate.py"
+        return candidate_beside(self._output_path())
 
     def _output_path(self) -> str:
         return test_path_for(self.repo, self.test_dir, self.symbol.path, self.module)
