@@ -107,6 +107,9 @@ class FlowRunner:
         self.usage = Usage()
         self._clock = clock
         self.started = clock() if started is None else started
+        # Seconds of the time budget held back for a later step: until they are released (0),
+        # seconds_left, check_budget and the calls' timeouts leave them out.
+        self.held = 0.0
 
     # -- budget --------------------------------------------------------------------------------
 
@@ -118,7 +121,7 @@ class FlowRunner:
     def seconds_left(self) -> float | None:
         """What is left of the time budget (None: no time limit)."""
         limit = self.budget.max_seconds
-        return None if limit is None else max(0.0, limit - self.elapsed)
+        return None if limit is None else max(0.0, limit - self.held - self.elapsed)
 
     def check_budget(self) -> None:
         """Raise :class:`BudgetExhausted` when a limit is reached (called before every call)."""
@@ -129,8 +132,9 @@ class FlowRunner:
             raise BudgetExhausted(
                 f"the budget of {b.max_tokens} tokens is spent ({s.total_tokens})"
             )
-        if b.max_seconds is not None and self.elapsed >= b.max_seconds:
-            raise BudgetExhausted(f"the time budget of {b.max_seconds:g} s is spent")
+        if b.max_seconds is not None and self.elapsed >= b.max_seconds - self.held:
+            but = f" but for the {self.held:.0f} s held for the last step" if self.held else ""
+            raise BudgetExhausted(f"the time budget of {b.max_seconds:g} s is spent{but}")
 
     # -- events --------------------------------------------------------------------------------
 
@@ -168,7 +172,11 @@ class FlowRunner:
             usage.seconds += self._clock() - started
             self._trace_call(request, None, attempt, error=exc, latency=self._clock() - started)
             limit = self.budget.max_seconds
-            if isinstance(exc, LLMTimeout) and limit is not None and self.elapsed + 1 >= limit:
+            if (
+                isinstance(exc, LLMTimeout)
+                and limit is not None
+                and self.elapsed + 1 >= limit - self.held
+            ):
                 # Cut by the time budget: the budget is spent, which is not an error.
                 raise BudgetExhausted(f"the time budget of {limit:g} s is spent") from exc
             raise

@@ -1,12 +1,14 @@
-"""The suite gate: a candidate's test that passes alone but fails beside the project's suite
-(global state another test left behind) goes; its other tests stay.  A real ``assay cover`` run
-with the scripted model."""
+"""Where a run's candidates and time go, through real ``assay cover`` runs with the scripted
+model: the suite gate (a candidate's test that passes alone but fails beside the project's
+suite goes, its other tests stay) and the time held for the readable rewrite."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from tests.kit.cover import cover
 
 LOCALE = """\
@@ -69,3 +71,48 @@ def test_a_test_that_fails_only_beside_the_suite_goes_and_the_rest_stays(
     # Nothing rolled back at the end: the gate ran the candidate where the final suite runs it.
     assert data["rolled_back"] == [] and "rolled back" not in result.stdout
     assert "accepted test_shout_adds_an_exclamation_mark for" in result.stderr
+
+
+GRADES = '''\
+def grade(score):
+    """Letter grade for a score out of 100."""
+    if score >= 90:
+        return "A"
+    if score >= 80:
+        return "B"
+    return "C"
+
+
+def unlock(code):
+    if code == "open " * 3:
+        return "opened"
+    return "locked"
+'''
+
+
+def test_the_readable_rewrite_keeps_its_share_of_a_slow_models_time(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The model takes 25 s a test it is asked to write (for ``unlock``'s code, which no
+    generated call guesses); --max-minutes 1 would go to those calls, but the last 30 s are held
+    for rewriting the explored tests, whose calls are quick."""
+    root = tmp_path / "grades"
+    root.mkdir()
+    (root / "grades.py").write_text(GRADES)
+
+    def answer(req: RecordedRequest) -> Reply:
+        found = re.search(r"A generated test of `\w+`:\s*```python\n(.*?)```", req.prompt, re.S)
+        if not found:
+            return Reply(content="I cannot help with that.", delay=25)
+        test = found.group(1)
+        name = re.search(r"def (\w+)\(", test).group(1)  # type: ignore[union-attr]
+        return Reply(content=f"```python\n{test.replace(name, name + '_as_graded')}```")
+
+    fake_llm.on(answer)
+    started = time.monotonic()
+    result, data = cover(root, fake_llm, "--explore-seconds", "5", "--mutants", "off",
+                         "--max-minutes", "1", "--repeat", "1", "--no-mutation")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert data["rewrite"]["kept"] >= 1, (data["rewrite"], result.stderr)
+    assert "_as_graded" in (root / "tests" / "test_grades_assay.py").read_text()
+    assert time.monotonic() - started < 60 + 40

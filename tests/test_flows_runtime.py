@@ -138,6 +138,18 @@ def test_the_budget_stops_before_a_call_that_would_exceed_it(fake_llm: FakeOpenA
     with pytest.raises(BudgetExhausted, match="time budget of 60 s"):
         timed.run(ASK, {"thing": "b"})
 
+    # Time held back for a last step: the steps before it stop short of it, then it is released.
+    held = FlowRunner(client(fake_llm), budget=Budget(max_seconds=60), clock=lambda: now[0])
+    held.started, held.held = 0.0, 15.0
+    now[0] = 40.0
+    assert held.seconds_left == 5.0
+    now[0] = 46.0
+    with pytest.raises(BudgetExhausted, match="but for the 15 s held for the last step"):
+        held.run(ASK, {"thing": "c"})
+    held.held = 0.0
+    assert held.seconds_left == 14.0
+    held.run(ASK, {"thing": "c"})
+
 
 def test_a_call_in_flight_ends_with_the_time_budget(fake_llm: FakeOpenAI) -> None:
     # A slow or queued model must not carry a run past --max-minutes: the call is cut when the

@@ -59,6 +59,12 @@ MAX_LLM_ERRORS_IN_A_ROW = 3
 Listener = Callable[[str, dict[str, Any]], None]
 
 
+# The share of --max-minutes held for the readable rewrite once explored tests exist: the
+# hunt, the model rounds and their calls stop short of it.
+REWRITE_SHARE = 0.15
+REWRITE_MIN_SECONDS = 30.0  # (at most half the budget): one rewrite and its gates
+
+
 class _Stop(Exception):
     """A budget ran out: stop asking, finish cleanly."""
 
@@ -129,13 +135,17 @@ class CoverAgent:
         self.report.skipped.extend(scan.skipped)
         self.emit("targets", {"count": len(scan.targets), "before": self.report.total_before})
 
-        interrupted = False
         hunt = self._hunt(state) if self.mutation and opts.mutants == "raise" else None
-        try:
+
+        def stages() -> None:
             if self.mutation is not None:  # within the budget: a slow suite may spend it here
                 self.mutation.measure_before(files, self.runner.seconds_left)
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
+            if opts.rewrite and self.acceptance.explored and opts.max_minutes is not None:
+                # The readable rewrite comes last: its share of the time is held for it.
+                budget = opts.max_minutes * 60
+                self.runner.held = min(max(REWRITE_SHARE * budget, REWRITE_MIN_SECONDS), budget / 2)
             if hunt is not None:  # no model: before the model rounds take the budget
                 state.current = hunt.explore(state.current, self.files.accepted)
             self._rounds(scan.targets, state)
@@ -146,21 +156,33 @@ class CoverAgent:
                     self._explore(left, state, seed=1)
             if hunt is not None:
                 hunt.ask_model(self.files.accepted, self._mutant_chain(state))
+
+        def rewrite() -> None:
+            self.runner.held = 0.0
             if opts.rewrite and self.acceptance.explored:
                 self._rewrite(state)
+
+        interrupted = self._stage(stages, state) or self._stage(rewrite, state)
+        self._finish(state, verify=not interrupted)
+        return self.report
+
+    def _stage(self, work: Callable[[], None], state: _State) -> bool:
+        """``work`` until done or a budget stops it (the report says which); whether it was
+        interrupted (Ctrl-C)."""
+        try:
+            work()
         except _Stop as stop:
             self.report.stopped = f"budget: {stop}"
         except BudgetExhausted as stop:
             self.report.stopped = f"budget: {stop.what}"
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
-            interrupted = True
+            return True
         except FATAL_LLM:
             self.report.stopped = "error"
             self._finish(state, verify=False)
             raise
-        self._finish(state, verify=not interrupted)
-        return self.report
+        return False
 
     def _finish(self, state: _State, *, verify: bool) -> None:
         after = state.current

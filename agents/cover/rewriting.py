@@ -28,10 +28,10 @@ from agents.cover.rewrite import (
     subject_of,
 )
 from agents.cover.targets import Target
+from agents.cover.writer import candidate_beside
 from flows import CoverageReport, FlowRunner
 
 Listener = Callable[[str, dict[str, Any]], None]
-CANDIDATE = "test_assay_rewrite.py"
 MAX_MUTANTS = 4  # simple mutants of the test's lines checked against original and rewrite
 
 
@@ -108,7 +108,7 @@ class Rewriter:
         if not isinstance(candidate, Candidate):
             return "static"
         without = replace_test(text, name, "")  # the suite with the rewrite in its place
-        cand_path = f"{Path(path).parent.as_posix()}/{CANDIDATE}"
+        cand_path = candidate_beside(path)  # runs where the original runs
         keep_accepted = self.gates.accepted
         self.gates.accepted = {**self.acceptance.files.accepted, path: without}
         try:
