@@ -156,6 +156,8 @@ def run_cover(
         python, "-m", "agents.cli", "cover", str(world.project),
         "--python", python, "--llm-base-url", server.url, "--llm-model", "fake-model",
         "--tests-per-target", "1", "--rounds", "1", "--no-mutation", "--repeat", "1",
+        # The mutant hunt's calls would cover the fixture before the model's hostile tests run.
+        "--mutants", "off",
         "--candidate-timeout", "30", "--no-cache", "--report", str(world.root / "report.json"),
         *args,
     ]  # fmt: skip

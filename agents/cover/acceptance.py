@@ -19,7 +19,7 @@ from agents.cover.candidate import (
     rename_duplicate_tests,
 )
 from agents.cover.explore import Exploration, file_target, render_tests
-from agents.cover.gates import Gatekeeper, Verdict
+from agents.cover.gates import Gatekeeper, Verdict, trim
 from agents.cover.mutant_gate import NamedMutant
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
 from agents.cover.targets import Target
@@ -32,7 +32,7 @@ from agents.cover.writer import (
     unified_diff,
     write_atomic,
 )
-from flows import CoverageReport
+from flows import CoverageReport, TestRun
 
 GENERATED_DOC = "Tests written by `assay cover`, kept because they pass and catch bugs."
 
@@ -235,6 +235,16 @@ class Acceptance:
             entry["rejected"] = verdict.rejection.reason
         self.emit("explored", entry)
         return current, verdict
+
+    def roll_back(self, final: TestRun) -> None:
+        """The test files the final suite run failed in (all written, when it does not say)
+        back to what they were."""
+        failing = {c.nodeid.split("::")[0] for c in final.tests if c.outcome in ("failed", "error")}
+        culprits = [p for p in self.files.accepted if p in failing] or list(self.files.accepted)
+        self.files.roll_back(culprits)
+        self.report.written = list(self.files.written)
+        self.report.rolled_back += culprits
+        self.emit("rolled-back", {"files": culprits, "output": trim(final.result.output, 600)})
 
     def rename(self, path: str, old: str, new: str) -> None:
         """A test was renamed in its file (a rewrite): what the report says of it follows."""

@@ -22,18 +22,14 @@ from agents.cover.candidate import Rejection
 from agents.cover.context import TargetContext, build_context, summarize_missed
 from agents.cover.drafting import DirectDrafter, Drafter, FlowDrafter
 from agents.cover.explore import explore
-from agents.cover.gates import Gatekeeper, trim
+from agents.cover.gates import Gatekeeper
 from agents.cover.hunt import Chain, Hunt
 from agents.cover.mutant_gate import NamedMutant
 from agents.cover.mutation_step import MutationStep
 from agents.cover.options import OMIT, CoverOptions
 from agents.cover.report import CoverReport, Percentages, TargetOutcome
-from agents.cover.rewriting import Rewriter
-from agents.cover.targets import (
-    Target,
-    find_targets,
-    source_files,
-)
+from agents.cover.rewriting import Rewriter, held_for_rewrite
+from agents.cover.targets import Target, find_targets, source_files
 from agents.errors import InputError
 from agents.gitdiff import changed_lines
 from agents.runtime import past_the_deadline
@@ -57,12 +53,6 @@ FATAL_LLM = (LLMUnreachable,)
 MAX_LLM_ERRORS_IN_A_ROW = 3
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-# The share of --max-minutes held for the readable rewrite once explored tests exist: the
-# hunt, the model rounds and their calls stop short of it.
-REWRITE_SHARE = 0.15
-REWRITE_MIN_SECONDS = 30.0  # (at most half the budget): one rewrite and its gates
 
 
 class _Stop(Exception):
@@ -143,9 +133,7 @@ class CoverAgent:
             if opts.explore and scan.targets:
                 self._explore(scan.targets, state)
             if opts.rewrite and self.acceptance.explored and opts.max_minutes is not None:
-                # The readable rewrite comes last: its share of the time is held for it.
-                budget = opts.max_minutes * 60
-                self.runner.held = min(max(REWRITE_SHARE * budget, REWRITE_MIN_SECONDS), budget / 2)
+                self.runner.held = held_for_rewrite(opts.max_minutes * 60)  # it comes last
             if hunt is not None:  # no model: before the model rounds take the budget
                 state.current = hunt.explore(state.current, self.files.accepted)
             self._rounds(scan.targets, state)
@@ -192,7 +180,7 @@ class CoverAgent:
             if final.passed and final.coverage is not None:
                 after = final.coverage
             elif not self.options.dry_run:
-                self._roll_back(final)
+                self.acceptance.roll_back(final)
                 after = final.coverage if final.coverage and not self.files.accepted else after
         self.report.set_coverage("after", after)
         if self.mutation is not None:
@@ -418,11 +406,3 @@ class CoverAgent:
         self.sandbox.close()  # re-stage from the user's tree, which now holds the written tests
         self.sandbox.open()
         return self._run_suite(args)
-
-    def _roll_back(self, final: TestRun) -> None:
-        failing = {c.nodeid.split("::")[0] for c in final.tests if c.outcome in ("failed", "error")}
-        culprits = [p for p in self.files.accepted if p in failing] or list(self.files.accepted)
-        self.files.roll_back(culprits)
-        self.report.written = list(self.files.written)
-        self.report.rolled_back += culprits
-        self.emit("rolled-back", {"files": culprits, "output": trim(final.result.output, 600)})

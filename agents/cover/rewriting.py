@@ -33,6 +33,15 @@ from flows import CoverageReport, FlowRunner
 
 Listener = Callable[[str, dict[str, Any]], None]
 MAX_MUTANTS = 4  # simple mutants of the test's lines checked against original and rewrite
+# The share of a time budget held for the rewrite once explored tests exist (it comes last:
+# the mutant hunt, the model rounds and their calls stop short of it).
+REWRITE_SHARE = 0.15
+REWRITE_MIN_SECONDS = 30.0  # one rewrite and its gates (but at most half the budget)
+
+
+def held_for_rewrite(budget_seconds: float) -> float:
+    """Seconds of a run's time budget held for the readable rewrite."""
+    return min(max(REWRITE_SHARE * budget_seconds, REWRITE_MIN_SECONDS), budget_seconds / 2)
 
 
 @dataclass
