@@ -33,7 +33,7 @@ Listener = Callable[[str, dict[str, Any]], None]
 Chain = Callable[[Target, Drafter, Sequence[NamedMutant], TargetOutcome], bool]
 Survivor = tuple[MutantRef, Mutant]
 SECONDS_PER_MUTANT = 2.0  # differential exploration's time per surviving mutant…
-HUNT_FILE_FACTOR = 3.0  # …at most this many times --explore-seconds for one file
+HUNT_FILE_FACTOR = 2.0  # …at most this many times --explore-seconds for one file
 
 
 @dataclass
