@@ -217,7 +217,7 @@ def render_tests(
     (``", "``-joined: the same call can tell several mutants apart).  A call that touched the
     host outside its run, or showed what looks like a credential, never becomes a test; nor
     does one whose test would repeat, name aside, a test of ``written`` (the tests so far)."""
-    have = test_bodies(written)
+    have = bodies_of_tests(written)
     names = _Names(module)
     tests: list[str] = []
     taken: set[str] = set()
@@ -254,7 +254,7 @@ def render_tests(
     return "\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
 
 
-def test_bodies(code: str) -> set[str]:
+def bodies_of_tests(code: str) -> set[str]:
     """The bodies (every line after the ``def``) of the top-level tests of ``code``."""
     try:
         tree = ast.parse(code)
