@@ -233,6 +233,11 @@ def test_a_kill_9_of_assay_kills_the_run_and_the_next_sandbox_sweeps(
     while len(processes_with(token)) < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(processes_with(token)) >= 4
+    # The run's cgroups, named after their live owner (so no sweep touches them yet).  Once
+    # the owner is dead any sandbox that starts sweeps them (another test worker's may be
+    # first), so they are looked up here, not after the kill.
+    left = [d for d in cgroup_host().parents() for d in d.glob(f"assay-*-{driver.pid}-*")]
+    assert config.as_user or len(left) >= 2
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     deadline = time.monotonic() + 10
@@ -243,8 +248,6 @@ def test_a_kill_9_of_assay_kills_the_run_and_the_next_sandbox_sweeps(
     record(config, "kill-9-of-assay", True)
     stale = [p for p in world.work.iterdir() if p.name.startswith("assay-sandbox-")]
     assert len(stale) == 1
-    left = [d for d in cgroup_host().parents() for d in d.glob(f"assay-*-{driver.pid}-*")]
-    assert config.as_user or len(left) >= 2  # the dead run's cgroups are still there
     with Sandbox(world.project, max_isolation=config.level.label, work_dir=world.work):
         assert not stale[0].exists()
         assert not any(d.exists() for d in left)
