@@ -35,6 +35,8 @@ DRIVER_FILE = "_assay_explore_driver.py"
 HELPERS = {
     "_assay_explore_facts.py": Path(__file__).with_name("explore_facts.py"),
     "_assay_explore_boundaries.py": Path(__file__).with_name("explore_boundaries.py"),
+    "_assay_explore_shrink.py": Path(__file__).with_name("explore_shrink.py"),
+    "_assay_explore_differential.py": Path(__file__).with_name("explore_differential.py"),
 }
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "

@@ -45,18 +45,17 @@ try:
 except ImportError:  # without the guard every value counts as touched by the outside
     guard = None
 try:  # shipped beside the driver into the sandbox
-    import _assay_explore_boundaries as boundaries
     import _assay_explore_facts as facts
+    from _assay_explore_differential import Differential
+    from _assay_explore_shrink import Shrinking
 except ImportError:  # run from assay's source tree
-    import explore_boundaries as boundaries
     import explore_facts as facts
+    from explore_differential import Differential
+    from explore_shrink import Shrinking
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
 LOAD_SECONDS = 5.0  # loading a mutant's module
-SHRINK_TRIES = 40  # simpler arguments tried for a kept call…
-SHRINK_SECONDS = 0.5  # …and at most this long, for one kept for coverage
-SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
 MAX_EXPR = 160  # characters of a value's source kept in the pool
 MAX_REPR = 300
 POOL_PER_TYPE = 24
@@ -191,7 +190,7 @@ def _attributes(value):
     return found
 
 
-class Explorer:
+class Explorer(Shrinking, Differential):
     def __init__(self, spec):
         self.spec = spec
         self.rng = random.Random(spec.get("seed", 0))
@@ -558,7 +557,6 @@ class Explorer:
         self.kept += 1
 
     def explore(self, seconds):
-        signal.signal(signal.SIGALRM, _on_alarm)
         start = last_gain = time.monotonic()
         reached_lines, weak_lines = set(), set()  # type: set[int], set[int]
         reached_arcs, weak_arcs = set(), set()  # type: set[tuple[int, int]], set[tuple[int, int]]
@@ -616,6 +614,10 @@ class Explorer:
                 reached_lines |= new_lines
                 reached_arcs |= new_arcs
                 self._emit(action, expr, outcome, new_lines, new_arcs, outside)
+        self._summary(tries, start)
+
+    def _summary(self, tries, start):
+        """The last line: how many calls were tried and kept, in how long."""
         summary = {"done": True, "tries": tries, "kept": self.kept,
                    "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
         self.out.write("\n" + MARK + json.dumps(summary) + "\n")
@@ -663,175 +665,15 @@ class Explorer:
             return outcome[0]
         return _ADDRESS.sub("", json.dumps(self._describe(outcome), sort_keys=True))
 
-    def _tells_apart(self, expr, variant):
-        """The original's outcome when ``expr`` does one stable thing on the original and
-        another stable thing on the mutant; else None.  The original must return, or raise
-        on purpose: a call that only chokes on a wrong argument (a ``TypeError`` deep in an
-        expression) tells nothing a person would keep, even when the message differs."""
-        original, _, _ = self._run(expr)
-        if original[0] in ("timeout", "blocked") or self.outside:
-            return None
-        if original[0] == "raises" and not original[2]:
-            return None
-        mutated, _, _ = self._run(expr, variant)
-        seen = self._seen(original)
-        if self._seen(mutated) == seen:
-            return None
-        again, _, _ = self._run(expr)
-        mutated_again, _, _ = self._run(expr, variant)
-        if self._seen(again) != seen or self._seen(mutated_again) != self._seen(mutated):
-            return None  # one side does not do the same thing twice: no test can tell
-        return original
-
-    def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
-        """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
-        replaced by one of its own arguments (``f(g(Unit.HOURS, 'A'))`` → ``f(Unit.HOURS)``),
-        an optional keyword argument left out, an argument replaced by a shorter value
-        (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
-        At most ``budget`` tries, and ``seconds`` when given."""
-        simple = sorted(set(SIMPLE_VALUES), key=len)
-        tries = 0
-        changed = True
-        deadline = None if seconds is None else time.monotonic() + seconds
-        while changed and tries < budget:
-            changed = False
-            try:
-                tree = ast.parse(expr, mode="eval")
-            except SyntaxError:
-                return expr
-            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-            for call in calls:
-                # Simplest first: a nested call unwrapped, a keyword left out, shorter values.
-                options = []  # type: list[tuple]
-                values = list(call.args) + [k.value for k in call.keywords]
-                for i, arg in enumerate(values):
-                    if isinstance(arg, ast.Call) and hasattr(ast, "unparse"):
-                        inner = list(arg.args) + [k.value for k in arg.keywords]
-                        options += [("set", i, ast.unparse(a)) for a in inner]
-                options += [("drop", i) for i in range(len(call.keywords))]
-                for i, arg in enumerate(values):
-                    text = ast.unparse(arg) if hasattr(ast, "unparse") else None
-                    if text is None:
-                        continue
-                    for value in simple:
-                        if len(value) < len(text):
-                            options.append(("set", i, value))
-                for option in options:
-                    if tries >= budget or (deadline is not None and time.monotonic() > deadline):
-                        return expr
-                    candidate = self._edited(tree, call, option)
-                    if candidate is None or candidate == expr:
-                        continue
-                    tries += 1
-                    if keeps(candidate):
-                        expr, changed = candidate, True
-                        break
-                if changed:
-                    break
-        return expr
-
-    def _simpler(self, expr, outcome, lines, arcs):
-        """A simpler call (:meth:`_shrink`) that still reaches ``lines`` and ``arcs`` and ends
-        the same way (a value, or the same exception raised on purpose), or None."""
-
-        def keeps(candidate):
-            got, got_lines, got_arcs = self._run(candidate)
-            if (
-                self.outside
-                or got[0] != outcome[0]
-                or not (lines <= got_lines and arcs <= got_arcs)
-            ):
-                return False
-            return got[0] != "raises" or (type(got[1]) is type(outcome[1]) and got[2] == outcome[2])
-
-        simpler = self._shrink(expr, keeps, seconds=SHRINK_SECONDS)
-        return None if simpler == expr else simpler
-
-    @staticmethod
-    def _edited(tree, call, option):
-        """The expression of ``tree`` with ``option`` applied to ``call`` (copied)."""
-        import copy
-
-        new_tree = copy.deepcopy(tree)
-        index = [n for n in ast.walk(tree) if isinstance(n, ast.Call)].index(call)
-        target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
-        if option[0] == "drop":
-            del target.keywords[option[1]]
-        else:
-            value = ast.parse(option[2], mode="eval").body
-            i = option[1]
-            if i < len(target.args):
-                target.args[i] = value
-            else:
-                target.keywords[i - len(target.args)].value = value
-        try:
-            return ast.unparse(new_tree)
-        except Exception:
-            return None
-
-    def differential(self, seconds):
-        """For each mutant of the spec, search a call the mutant gets wrong (an outcome other
-        than the original's); print it as a kept call that ``kills`` the mutant.  Docstring
-        examples first, then calls near the mutated line's constants (each call that reaches
-        the line without telling the two apart is tried again with its numbers moved onto the
-        line's boundaries, :mod:`explore_boundaries`), then random calls.  A mutant told apart
-        early leaves its time to the ones after it."""
-        signal.signal(signal.SIGALRM, _on_alarm)
-        start, tries = time.monotonic(), 0
-        mutants = list(self.spec.get("mutants", ()))
-        examples = list(self.spec.get("examples", ()))
-        source = linecache.getlines(self.tracer.filename)
-        for index, mutant in enumerate(mutants):
-            variant = self._variant(mutant)
-            if variant is None:
-                continue
-            line = mutant["line"]
-            self.goal_lines = {line}
-            left = seconds - (time.monotonic() - start)
-            deadline = time.monotonic() + max(0.0, left) / (len(mutants) - index)
-            around = [source[line - 1]] if 0 < line <= len(source) else []
-            mutated = mutant["source"].splitlines()
-            around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
-            values = boundaries.line_constants(around)
-            queue, near, widened = list(examples), [], set()  # type: list[str], list[str], set[str]
-            while time.monotonic() < deadline:
-                expr = None  # type: typing.Optional[str]
-                if queue or near:
-                    expr = queue.pop(0) if queue else near.pop(0)
-                    action = {"qualname": expr.split("(")[0]}
-                else:
-                    action = self._pick(set())
-                    expr = self._call(action) if action else None
-                tries += 1
-                if expr is None:
-                    if not self.actions:
-                        break  # nothing to call (the examples are spent)
-                    continue
-                outcome = self._tells_apart(expr, variant)
-                if outcome is None:
-                    again, lines, _ = self._run(expr)
-                    if not self.outside:
-                        self._learn(action, expr, again)
-                    if values and line in lines and expr not in widened and len(widened) < 8:
-                        widened.add(expr)  # it reaches the line: try it on the boundaries
-                        near.extend(boundaries.near_calls(expr, values))
-                    continue
-                expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
-                outcome = self._run(expr)[0]
-                self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])
-                break
-        summary = {"done": True, "tries": tries, "kept": self.kept,
-                   "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
-        self.out.write("\n" + MARK + json.dumps(summary) + "\n")
-        self.out.flush()
-
-    def _pick(self, reached_lines):
+    def _pick(self, reached_lines, focus=4):
+        """An action, at random: one holding goals not reached yet weighs ``1 + focus`` times
+        as much for each of them."""
         weights = []
         missed = self.goal_lines - reached_lines
         for action in self.actions:
             left = sum(1 for n in missed if action.get("start", 0) <= n <= action.get("end", 0))
             # Each hang costs a whole CALL_SECONDS: what hangs gets tried less and less.
-            weights.append((1 + 4 * left) / (1 + 8 * action.get("timeouts", 0)))
+            weights.append((1 + focus * left) / (1 + 8 * action.get("timeouts", 0)))
         if not self.actions:
             return None
         return self.rng.choices(self.actions, weights=weights)[0]
@@ -843,6 +685,7 @@ def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
     explorer = Explorer(spec)
+    signal.signal(signal.SIGALRM, _on_alarm)
     if spec.get("mutants"):
         explorer.differential(float(spec.get("seconds", 20)))
     else:

@@ -1,0 +1,134 @@
+"""Differential exploration, for the explore driver (shipped beside it): the original against a
+mutant.
+
+For each mutant of the spec the driver searches a call the mutant gets wrong (an outcome other
+than the original's) and prints it as a kept call that ``kills`` the mutant.  The search tries,
+in this order:
+
+1. the docstring examples;
+2. the calls that reached the mutant's line before, for an earlier mutant (mutants share lines:
+   ``if exponent >= 33 or exponent < -30`` has four);
+3. calls near the line's constants: each call that reaches the line without telling the two
+   apart is tried again with its numbers moved onto the line's boundaries
+   (:mod:`explore_boundaries`);
+4. random calls, most of them of the function that holds the line (``FOCUS``): a mutant is
+   reached through its own function far more often than through any other.
+
+A mutant told apart early leaves its time to the ones after it.
+
+A mixin of the driver's ``Explorer`` (``_run``, ``_call``, ``_learn``, ``_emit``, ``_shrink``,
+``_variant``, ``_seen``, ``_pick`` and ``actions``).  Standalone like the driver: the standard
+library only, Python 3.8 syntax.
+"""
+
+import linecache
+import time
+import typing
+
+try:  # shipped beside the driver into the sandbox
+    import _assay_explore_boundaries as boundaries
+except ImportError:  # run from assay's source tree
+    import explore_boundaries as boundaries
+
+FOCUS = 40  # a random call's weight for the function holding the mutated line (others: 1)
+REMEMBERED = 12  # calls that reached a line, kept for the next mutant on it
+WIDENED = 8  # calls that reached the line, tried again on its boundaries, per mutant
+
+
+class Differential:
+    # What the driver's Explorer provides (annotations only: nothing at run time).
+    spec: typing.Any
+    tracer: typing.Any
+    actions: typing.Any
+    outside: bool
+    goal_lines: typing.Any
+    _run: typing.Any
+    _call: typing.Any
+    _pick: typing.Any
+    _learn: typing.Any
+    _emit: typing.Any
+    _shrink: typing.Any
+    _variant: typing.Any
+    _seen: typing.Any
+    _summary: typing.Any
+
+    def _tells_apart(self, expr, variant):
+        """The original's outcome when ``expr`` does one stable thing on the original and
+        another stable thing on the mutant; else None.  The original must return, or raise
+        on purpose: a call that only chokes on a wrong argument (a ``TypeError`` deep in an
+        expression) tells nothing a person would keep, even when the message differs."""
+        original, _, _ = self._run(expr)
+        if original[0] in ("timeout", "blocked") or self.outside:
+            return None
+        if original[0] == "raises" and not original[2]:
+            return None
+        mutated, _, _ = self._run(expr, variant)
+        seen = self._seen(original)
+        if self._seen(mutated) == seen:
+            return None
+        again, _, _ = self._run(expr)
+        mutated_again, _, _ = self._run(expr, variant)
+        if self._seen(again) != seen or self._seen(mutated_again) != self._seen(mutated):
+            return None  # one side does not do the same thing twice: no test can tell
+        return original
+
+    def differential(self, seconds):
+        """Search, for each mutant of the spec in turn, a call that tells it apart (see the
+        module); print each found as a kept call, then the summary."""
+        start, tries = time.monotonic(), 0
+        mutants = list(self.spec.get("mutants", ()))
+        examples = list(self.spec.get("examples", ()))
+        source = linecache.getlines(self.tracer.filename)
+        reaching = {}  # type: dict[int, list[str]]
+        for index, mutant in enumerate(mutants):
+            variant = self._variant(mutant)
+            if variant is None:
+                continue
+            line = mutant["line"]
+            self.goal_lines = {line}
+            left = seconds - (time.monotonic() - start)
+            deadline = time.monotonic() + max(0.0, left) / (len(mutants) - index)
+            around = [source[line - 1]] if 0 < line <= len(source) else []
+            mutated = mutant["source"].splitlines()
+            around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
+            values = boundaries.line_constants(around)
+            queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
+            near, widened = [], set()  # type: list[str], set[str]
+            while time.monotonic() < deadline:
+                expr = None  # type: typing.Optional[str]
+                if queue or near:
+                    expr = queue.pop(0) if queue else near.pop(0)
+                    action = {"qualname": expr.split("(")[0]}
+                else:
+                    action = self._pick(set(), focus=FOCUS)
+                    expr = self._call(action) if action else None
+                tries += 1
+                if expr is None:
+                    if not self.actions:
+                        break  # nothing to call (the examples are spent)
+                    continue
+                outcome = self._tells_apart(expr, variant)
+                if outcome is None:
+                    again, lines, _ = self._run(expr)
+                    if not self.outside:
+                        self._learn(action, expr, again)
+                    if line in lines:
+                        _remember(reaching.setdefault(line, []), expr)
+                        if values and expr not in widened and len(widened) < WIDENED:
+                            widened.add(expr)  # it reaches the line: try it on the boundaries
+                            near.extend(boundaries.near_calls(expr, values))
+                    continue
+                expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
+                _remember(reaching.setdefault(line, []), expr)
+                outcome = self._run(expr)[0]
+                self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])
+                break
+        self._summary(tries, start)
+
+
+def _remember(calls, expr):
+    """``expr`` first among the ``REMEMBERED`` latest calls that reached a line."""
+    if expr in calls:
+        calls.remove(expr)
+    calls.insert(0, expr)
+    del calls[REMEMBERED:]

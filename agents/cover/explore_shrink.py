@@ -1,0 +1,110 @@
+"""Shrinking a kept call to what it needs, for the explore driver (shipped beside it).
+
+A call found by random search reads like machine output: ``in_seconds(True, in_seconds(
+Unit.HOURS, 'A'))``.  :meth:`Shrinking._shrink` tries simpler versions of it (a nested call
+replaced by one of its own arguments, an optional keyword left out, an argument replaced by a
+shorter value such as ``0``, ``''`` or ``None``) and keeps each that still does what the call was
+kept for (``keeps``): ``in_seconds(1, Unit.HOURS)``.
+
+A mixin of the driver's ``Explorer`` (it calls ``self._run``).  Standalone like the driver: the
+standard library only, Python 3.8 syntax.
+"""
+
+import ast
+import copy
+import time
+import typing
+
+SHRINK_TRIES = 40  # simpler arguments tried for a kept call…
+SHRINK_SECONDS = 0.5  # …and at most this long, for one kept for coverage
+SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
+
+
+class Shrinking:
+    # What the driver's Explorer provides (annotations only: nothing at run time).
+    outside: bool
+    _run: typing.Any
+
+    def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
+        """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
+        replaced by one of its own arguments (``f(g(Unit.HOURS, 'A'))`` → ``f(Unit.HOURS)``),
+        an optional keyword argument left out, an argument replaced by a shorter value
+        (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
+        At most ``budget`` tries, and ``seconds`` when given."""
+        simple = sorted(set(SIMPLE_VALUES), key=len)
+        tries = 0
+        changed = True
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while changed and tries < budget:
+            changed = False
+            try:
+                tree = ast.parse(expr, mode="eval")
+            except SyntaxError:
+                return expr
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+            for call in calls:
+                # Simplest first: a nested call unwrapped, a keyword left out, shorter values.
+                options = []  # type: list[tuple]
+                values = list(call.args) + [k.value for k in call.keywords]
+                for i, arg in enumerate(values):
+                    if isinstance(arg, ast.Call) and hasattr(ast, "unparse"):
+                        inner = list(arg.args) + [k.value for k in arg.keywords]
+                        options += [("set", i, ast.unparse(a)) for a in inner]
+                options += [("drop", i) for i in range(len(call.keywords))]
+                for i, arg in enumerate(values):
+                    text = ast.unparse(arg) if hasattr(ast, "unparse") else None
+                    if text is None:
+                        continue
+                    for value in simple:
+                        if len(value) < len(text):
+                            options.append(("set", i, value))
+                for option in options:
+                    if tries >= budget or (deadline is not None and time.monotonic() > deadline):
+                        return expr
+                    candidate = self._edited(tree, call, option)
+                    if candidate is None or candidate == expr:
+                        continue
+                    tries += 1
+                    if keeps(candidate):
+                        expr, changed = candidate, True
+                        break
+                if changed:
+                    break
+        return expr
+
+    def _simpler(self, expr, outcome, lines, arcs):
+        """A simpler call (:meth:`_shrink`) that still reaches ``lines`` and ``arcs`` and ends
+        the same way (a value, or the same exception raised on purpose), or None."""
+
+        def keeps(candidate):
+            got, got_lines, got_arcs = self._run(candidate)
+            if (
+                self.outside
+                or got[0] != outcome[0]
+                or not (lines <= got_lines and arcs <= got_arcs)
+            ):
+                return False
+            return got[0] != "raises" or (type(got[1]) is type(outcome[1]) and got[2] == outcome[2])
+
+        simpler = self._shrink(expr, keeps, seconds=SHRINK_SECONDS)
+        return None if simpler == expr else simpler
+
+    @staticmethod
+    def _edited(tree, call, option):
+        """The expression of ``tree`` with ``option`` applied to ``call`` (copied)."""
+        new_tree = copy.deepcopy(tree)
+        index = [n for n in ast.walk(tree) if isinstance(n, ast.Call)].index(call)
+        target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
+        if option[0] == "drop":
+            del target.keywords[option[1]]
+        else:
+            value = ast.parse(option[2], mode="eval").body
+            i = option[1]
+            if i < len(target.args):
+                target.args[i] = value
+            else:
+                target.keywords[i - len(target.args)].value = value
+        try:
+            return ast.unparse(new_tree)
+        except Exception:
+            return None
