@@ -180,3 +180,56 @@ def test_the_mutation_score_keeps_to_the_time_budget(tmp_path: Path, fake_llm: F
     # 30 s of budget, 20 s for the score after, startup; in full it takes minutes.
     assert wall < 30 + AFTER_SCORE_SECONDS + 30, wall
     assert data["mutation"]["after"]["measured"] == before["measured"]
+
+
+GRADES = """\
+def grade(score):
+    if score >= 90:
+        return "A"
+    if score >= 50:
+        return "B"
+    return "C"
+"""
+GRADE_TESTS = """\
+from grades import grade
+
+
+def test_ninety_is_an_a():
+    assert grade(90) == "A"
+
+
+def test_fifty_is_a_b():
+    assert grade(50) == "B"
+
+
+def test_nothing_of_the_boundaries():
+    assert grade(10) == "C"
+"""
+
+
+def test_the_named_mutant_gate_says_which_test_caught_a_mutant_it_was_not_written_for(
+    tmp_path: Path,
+) -> None:
+    """A candidate written for one mutant may catch another: the gate finds that out in one
+    run of the mutants against the tests kept, and names the test that caught it (the report's
+    "which test for which mutant"); a test written for a mutant it does not catch goes."""
+    from agents.cover.mutant_gate import MutantGate, NamedMutant
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "grades.py").write_text(GRADES)
+    mutated = {n: GRADES.replace(f"score >= {n}", f"score > {n}") for n in (90, 50)}
+    m90 = NamedMutant("grades.py:2:0", "grades.py", mutated[90], "line 2: `>=` → `>`")
+    m50 = NamedMutant("grades.py:4:1", "grades.py", mutated[50], "line 4: `>=` → `>`")
+    path = "tests/test_grades_assay_candidate.py"
+    kills = {"test_ninety_is_an_a": m90.id, "test_nothing_of_the_boundaries": m50.id}
+    with Sandbox(repo) as sandbox:
+        gate = MutantGate(sandbox, {"PYTHONPATH": "."}, 30.0)
+        result = gate.named(
+            lambda p, c, **more: {p: c, **more}, path, GRADE_TESTS, [m90, m50], kills
+        )
+    assert sorted(result.killed) == sorted([m90.id, m50.id])
+    assert result.extra == {"test_fifty_is_a_b": [m50.id]}
+    assert "test_nothing_of_the_boundaries" not in result.code  # written for m50, caught none
+    assert "test_fifty_is_a_b" in result.code and "test_ninety_is_an_a" in result.code

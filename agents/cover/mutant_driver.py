@@ -5,7 +5,8 @@ this copy, its mutated ``source``, the node ids of the ``tests`` that run the ch
 ``timeout``).  It imports pytest once, then for each mutant writes the mutated source over the
 file, forks a child that runs ``pytest -x`` on those tests, waits (killing the child's process
 group at the timeout), and puts the original back, whatever the child did.  One line per mutant:
-``ASSAY_MUTANT {"id": ..., "status": "killed" | "survived" | "timeout"}``.  With ``"first":
+``ASSAY_MUTANT {"id": ..., "status": "killed" | "survived" | "timeout", "failed": NODE_ID}``
+(the first test that failed, "" when none said so).  With ``"first":
 true`` in the spec it stops at the first mutant caught.
 
 Forking after pytest is imported, and after one empty pytest session has loaded its plugins
@@ -29,21 +30,57 @@ MARK = "ASSAY_MUTANT "
 QUIET = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header"]
 
 
+class _FirstFailure:
+    """A pytest plugin: the node id of the first test (or file) that failed."""
+
+    def __init__(self):
+        self.nodeid = None
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed and self.nodeid is None:
+            self.nodeid = report.nodeid
+
+    def pytest_collectreport(self, report):
+        if report.failed and self.nodeid is None:
+            self.nodeid = report.nodeid
+
+
 def _run_one(tests, timeout, stop):
-    """The mutant's outcome; None when the run's time (``stop``) ended it first."""
+    """(the mutant's outcome, the first failing test's node id or ""); (None, "") when the
+    run's time (``stop``) ended it first."""
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: its own process group, quiet, pytest on the tests
+        code = 3
         try:
+            os.close(read_end)
             os.setpgid(0, 0)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
             import pytest
 
-            code = pytest.main(QUIET + list(tests))
+            first = _FirstFailure()
+            code = pytest.main(QUIET + list(tests), plugins=[first])
+            os.write(write_end, (first.nodeid or "").encode("utf-8", "replace")[:4000])
         except BaseException:
-            code = 3
+            pass
         os._exit(int(code) if isinstance(code, int) else 1)
+    os.close(write_end)
+    try:
+        status = _wait(pid, timeout, stop)
+        os.set_blocking(read_end, False)  # what the tests left running may hold the pipe
+        try:
+            failed = os.read(read_end, 4096).decode("utf-8", "replace")
+        except (BlockingIOError, OSError):
+            failed = ""
+    finally:
+        os.close(read_end)
+    return status, failed if status == "killed" else ""
+
+
+def _wait(pid, timeout, stop):
+    """The outcome of the child ``pid``; None when ``stop`` came first."""
     deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -107,13 +144,14 @@ def main(argv):
         try:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(mutant["source"])
-            status = _run_one(mutant["tests"], float(mutant.get("timeout", 30)), stop)
+            status, failed = _run_one(mutant["tests"], float(mutant.get("timeout", 30)), stop)
         finally:
             with open(path, "wb") as handle:
                 handle.write(original)
         if status is None:
             break
-        out.write("\n" + MARK + json.dumps({"id": mutant["id"], "status": status}) + "\n")
+        item = {"id": mutant["id"], "status": status, "failed": failed}
+        out.write("\n" + MARK + json.dumps(item) + "\n")
         out.flush()
         if spec.get("first") and status != "survived":
             break  # the caller wants the first mutant caught only

@@ -10,7 +10,6 @@ dropped from the candidate, and a candidate that kills none of its mutants is re
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,8 +19,6 @@ from agents.cover.mutants import mutants_for
 from agents.cover.targets import Target
 from flows import Sandbox
 
-QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
 MUTANT_SECONDS = 30.0  # one run against a mutant, at most
 
 
@@ -51,27 +48,21 @@ class MutantGate:
     def __init__(self, sandbox: Sandbox, env: Mapping[str, str], timeout: float) -> None:
         self.sandbox, self.env, self.timeout = sandbox, dict(env), min(timeout, MUTANT_SECONDS)
 
-    def _caught(self, files: dict[str, str], args: Sequence[str]) -> str | None:
-        """None when the tests pass against the mutant; else the first failing test's name
-        ("" when the output does not say: a hang, a crash)."""
-        argv = [str(self.sandbox.python), "-m", "pytest", *QUIET_PYTEST, "-rfE", *args]
-        run = self.sandbox.run(argv, extra_files=files, env=self.env, timeout=self.timeout)
-        if run.ok:
-            return None
-        found = _FAILED.search(run.output)
-        return found.group(1).split("::")[-1].split("[")[0] if found else ""
-
     def _run(
-        self, files: dict[str, str], runs: Sequence[tuple[str, NamedMutant, str]], first: bool
+        self,
+        files: dict[str, str],
+        runs: Sequence[tuple[str, NamedMutant, str]],
+        first: bool,
+        failed: dict[str, str] | None = None,
     ) -> set[str]:
         """The keys of ``runs`` (key, mutant, pytest argument) whose mutant the tests caught
-        (failed, errored or hung), all in one driver run."""
+        (failed, errored or hung), all in one driver run (``failed``: see :func:`run_mutants`)."""
         specs = [
             {"id": key, "path": m.path, "source": m.source, "tests": [arg],
              "timeout": self.timeout}
             for key, m, arg in runs
         ]  # fmt: skip
-        found = run_mutants(self.sandbox, specs, files, self.env, first=first)
+        found = run_mutants(self.sandbox, specs, files, self.env, first=first, failed=failed)
         return {key for key, status in found.items() if status != "survived"}
 
     def any_mutant(
@@ -122,16 +113,20 @@ class MutantGate:
                     keep.add(name)
                     if mutant.id not in result.killed:
                         result.killed.append(mutant.id)
-            # A test may also catch a mutant it was not written for: the rest, against the file.
-            for mutant in mutants:
-                if mutant.id in result.killed or not keep:
-                    continue
-                result.runs += 1
+            # A test may also catch a mutant it was not written for: the rest, against the
+            # tests kept, in one driver run (which test caught each: the first that failed).
+            rest = [m for m in mutants if m.id not in result.killed]
+            if rest and keep:
                 kept = keep_tests(code, keep) if keep != names else code
-                caught = self._caught(files(path, kept, **{mutant.path: mutant.source}), [path])
-                if caught is not None:
+                failed: dict[str, str] = {}
+                hits = self._run(files(path, kept), [(m.id, m, path) for m in rest], False, failed)
+                result.runs += 1
+                for mutant in rest:
+                    if mutant.id not in hits:
+                        continue
                     result.killed.append(mutant.id)
-                    if caught:
+                    caught = failed.get(mutant.id, "").split("::")[-1].split("[")[0]
+                    if caught in keep:
                         result.extra[caught] = [*result.extra.get(caught, []), mutant.id]
             if keep != names:
                 result.code = keep_tests(code, keep) if keep else ""

@@ -32,11 +32,13 @@ def run_mutants(
     *,
     seconds: float | None = None,
     first: bool = False,
+    failed: dict[str, str] | None = None,
 ) -> dict[str, RunStatus]:
     """Each mutant (``id``, ``path`` in the copy, mutated ``source``, pytest args as ``tests``,
     ``timeout``) against its tests, in one copy holding ``extra_files``: its id → outcome.
     ``seconds``: no mutant starts after them (those not run are missing from the answer).
-    ``first``: stop at the first mutant caught (killed or hung)."""
+    ``first``: stop at the first mutant caught (killed or hung).  ``failed``, when given, gets
+    for each killed mutant the node id of the first test that failed (when pytest said)."""
     if not mutants:
         return {}
     spec = {"mutants": list(mutants), "seconds": seconds, "first": first}
@@ -56,4 +58,6 @@ def run_mutants(
                 item = json.loads(line[len(MARK) :])
                 if item["status"] in _RUN_STATUSES:
                     found[str(item["id"])] = item["status"]
+                    if failed is not None and item.get("failed"):
+                        failed[str(item["id"])] = str(item["failed"])
     return found
