@@ -75,7 +75,7 @@ def project(root: Path) -> Path:
 def answer(req: RecordedRequest) -> str:
     """The model writes the test of a surviving mutant of ``kind``; asked to rewrite a test of
     ``discount`` it weakens the check (that loses mutants: refused), one of ``shipping`` it
-    only renames (kept)."""
+    only renames, saying what the number is (kept)."""
     prompt = req.prompt
     if "bug that the existing tests do not catch" in prompt and "kind" in prompt:
         return MODEL_TEST
@@ -87,7 +87,8 @@ def answer(req: RecordedRequest) -> str:
             call = re.search(r"discount\([^)]*\)", test).group(0)  # type: ignore[union-attr]
             weak = f"def test_discount_is_never_negative():\n    assert {call} >= 0\n"
             return f"```python\n{weak}```"
-        renamed = test.replace(f"def {name}(", f"def test_shipping_for_{len(prompt) % 997}(")
+        better = name.replace("_returns_", "_costs_")  # says what the number is
+        renamed = test.replace(f"def {name}(", f"def {better}(")
         return f"```python\n{renamed}```"
     return "I cannot help with that."
 
@@ -117,7 +118,7 @@ def test_survivors_become_targets_and_the_score_goes_up(
     # The readable rewrite: a renaming that keeps every check is kept; a rewrite that weakens
     # a check loses a mutant the original catches: refused, the original stays.
     rewrite = data["rewrite"]
-    assert rewrite["kept"] >= 1 and "test_shipping_for_" in written
+    assert rewrite["kept"] >= 1 and "def test_shipping_costs_" in written
     assert (
         rewrite["refused"].get("mutant-survived", 0) + rewrite["refused"].get("lost-a-mutant", 0)
         >= 1

@@ -344,6 +344,16 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
          "a name that says less"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_gives_a_b_for_80_7"),
          None),
+        # A value run together is no new word; a value said twice is noise.
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_807"),
+         "a name that says less"),
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_80_7_returns_b_for_80_7"),
+         "a name that repeats itself"),
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_of_80_7_is_a_b_grade"),
+         "a name that repeats itself"),
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_a_score_of_80_7_is_a_b"), None),
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),
+         "a name that says less"),
     ],
 )  # fmt: skip
 def test_a_rewrite_that_drops_a_check_or_reaches_out_is_refused(

@@ -159,9 +159,33 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     size = (after.end_lineno or after.lineno) - after.lineno + 1
     if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
         return "too long"
-    if _words(after.name) < _words(before.name):
-        return "a name that says less"  # ``…_returns_3_0_mb_for_3000000`` → ``…_3000000``
+    return _naming_problem(before.name, after.name)
+
+
+def _naming_problem(before: str, after: str) -> str | None:
+    """Why the name ``after`` may not replace ``before``, or None.  It must not say less: drop
+    words without adding one (``…_returns_3_0_mb_for_3000000`` → ``…_3000000``; a value run
+    together, ``2_930k`` → ``2930k``, is no new word, nor is a vague one, ``correct`` or
+    ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``)."""
+    old, new = _words(before), _words(after)
+    added = {w for w in new - old if w.isalpha() and len(w) >= 3} - _VAGUE
+    if (old - new) - _GLUE - {"returns", "gives"} and not added:
+        return "a name that says less"
+    if _repeats(after) - _repeats(before):
+        return "a name that repeats itself"
     return None
+
+
+_GLUE = {"", "a", "an", "the", "of", "for", "and", "is", "to", "with", "in", "on", "test"}
+# Words that say nothing of the behaviour (``…_returns_correct_ordinal_for_given_value``).
+_VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "result", "proper"}
+_VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
+
+
+def _repeats(name: str) -> set[str]:
+    """The words (glue words aside) that ``name`` says more than once."""
+    parts = name.lower().split("_")
+    return {w for w in parts if parts.count(w) > 1} - _GLUE
 
 
 def _words(name: str) -> set[str]:
