@@ -150,6 +150,8 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
         return "a name the test does not have"
     if _asserts(after) < _asserts(before):
         return "fewer checks"
+    if _asserts(after) > max(2, _asserts(before) + 1):
+        return "several behaviours"  # one test a behaviour: ``ordinal(1)`` … ``ordinal(111)``
     kinds_before, matches_before = _raises(before)
     kinds_after, matches_after = _raises(after)
     if kinds_before - kinds_after or matches_after < matches_before:
