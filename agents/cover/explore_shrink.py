@@ -42,7 +42,7 @@ class Shrinking:
             except SyntaxError:
                 return expr
             calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-            for call in calls:
+            for index, call in enumerate(calls):
                 # Simplest first: a nested call unwrapped, a keyword left out, shorter values.
                 options = []  # type: list[tuple]
                 values = list(call.args) + [k.value for k in call.keywords]
@@ -61,7 +61,7 @@ class Shrinking:
                 for option in options:
                     if tries >= budget or (deadline is not None and time.monotonic() > deadline):
                         return expr
-                    candidate = self._edited(tree, call, option)
+                    candidate = edited(tree, index, option)
                     if candidate is None or candidate == expr:
                         continue
                     tries += 1
@@ -89,22 +89,23 @@ class Shrinking:
         simpler = self._shrink(expr, keeps, seconds=SHRINK_SECONDS)
         return None if simpler == expr else simpler
 
-    @staticmethod
-    def _edited(tree, call, option):
-        """The expression of ``tree`` with ``option`` applied to ``call`` (copied)."""
-        new_tree = copy.deepcopy(tree)
-        index = [n for n in ast.walk(tree) if isinstance(n, ast.Call)].index(call)
-        target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
-        if option[0] == "drop":
-            del target.keywords[option[1]]
+
+def edited(tree, index, option):
+    """The expression of ``tree`` (copied) with ``option`` applied to its ``index``-th call:
+    ``("drop", i)`` leaves out its i-th keyword, ``("set", i, text)`` makes its i-th argument
+    (positional, then keywords) ``text``.  None when the result has no source form."""
+    new_tree = copy.deepcopy(tree)
+    target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
+    if option[0] == "drop":
+        del target.keywords[option[1]]
+    else:
+        value = ast.parse(option[2], mode="eval").body
+        i = option[1]
+        if i < len(target.args):
+            target.args[i] = value
         else:
-            value = ast.parse(option[2], mode="eval").body
-            i = option[1]
-            if i < len(target.args):
-                target.args[i] = value
-            else:
-                target.keywords[i - len(target.args)].value = value
-        try:
-            return ast.unparse(new_tree)
-        except Exception:
-            return None
+            target.keywords[i - len(target.args)].value = value
+    try:
+        return ast.unparse(new_tree)
+    except Exception:
+        return None

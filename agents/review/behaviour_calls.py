@@ -10,7 +10,6 @@ value returned (``repr``, ``str``, ``type``, ``attrs``) or the exception raised 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.cover.explore import render_tests
+from agents.cover.explore_shrink import edited
 from agents.review.report import BehaviourSection, Finding
 
 SIMPLE_VALUES = ("0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5")
@@ -136,28 +136,10 @@ def variants(expr: str, limit: int = MAX_VARIANTS) -> list[str]:
             text = ast.unparse(part)
             options += [("set", i, v) for v in SIMPLE_VALUES if len(v) < len(text)]
         for option in options:
-            edited = _edited(tree, index, option)
-            if edited is not None and edited != expr:
-                found.append(edited)
+            changed = edited(tree, index, option)
+            if changed is not None and changed != expr:
+                found.append(changed)
     return sorted(dict.fromkeys(found), key=len)[:limit]
-
-
-def _edited(tree: ast.Expression, index: int, option: tuple[Any, ...]) -> str | None:
-    new_tree = copy.deepcopy(tree)
-    target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
-    if option[0] == "drop":
-        del target.keywords[option[1]]
-    else:
-        value = ast.parse(option[2], mode="eval").body
-        i = option[1]
-        if i < len(target.args):
-            target.args[i] = value
-        else:
-            target.keywords[i - len(target.args)].value = value
-    try:
-        return ast.unparse(new_tree)
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def _state_test(expr: str, before: dict[str, Any], name: str, module: str) -> str | None:
