@@ -141,7 +141,7 @@ def test_with_diff_exploration_only_calls_for_the_changed_function(
     git(repo, "commit", "-qm", "base")
     (repo / "shapes.py").write_text(SHAPES.replace("    return None\n", "    return ()\n"))
     fake_llm.on(lambda req: "I cannot help with that.")
-    result, data = cover(repo, fake_llm, "--diff", "HEAD", "--explore-seconds", "5", "--no-rewrite")
+    result, data = cover(repo, fake_llm, "--diff", "HEAD", "--explore-seconds", "30", "--no-rewrite")
     assert result.returncode == 0, result.stdout + result.stderr
     text = (repo / "tests" / "test_shapes_assay.py").read_text()
     tests = re.findall(r"^def (test_\w+)", text, re.M)
@@ -241,10 +241,13 @@ def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI
     repo.mkdir()
     (repo / "units.py").write_text(UNITS)
     fake_llm.on(lambda req: "I cannot help with that.")
-    result, data = cover(repo, fake_llm, "--explore-seconds", "5", "--no-rewrite", "--mutants",
+    # The exploration ends once every goal is reached; the budget is room for a loaded machine.
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
                          "off")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    text = (repo / "tests" / "test_units_assay.py").read_text()
+    written = repo / "tests" / "test_units_assay.py"
+    assert written.exists(), result.stdout + result.stderr
+    text = written.read_text()
     assert "Unit.HOURS" in text and "Unit.MINUTES" in text, text
     assert "Unit(" not in text, text
     assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0
