@@ -141,7 +141,9 @@ def test_with_diff_exploration_only_calls_for_the_changed_function(
     git(repo, "commit", "-qm", "base")
     (repo / "shapes.py").write_text(SHAPES.replace("    return None\n", "    return ()\n"))
     fake_llm.on(lambda req: "I cannot help with that.")
-    result, data = cover(repo, fake_llm, "--diff", "HEAD", "--explore-seconds", "30", "--no-rewrite")
+    result, data = cover(
+        repo, fake_llm, "--diff", "HEAD", "--explore-seconds", "30", "--no-rewrite"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     text = (repo / "tests" / "test_shapes_assay.py").read_text()
     tests = re.findall(r"^def (test_\w+)", text, re.M)
@@ -251,3 +253,34 @@ def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI
     assert "Unit.HOURS" in text and "Unit.MINUTES" in text, text
     assert "Unit(" not in text, text
     assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0
+
+
+LEGACY = """\
+import warnings
+
+
+def old_total(items):
+    warnings.warn("old_total is deprecated; use sum", DeprecationWarning, stacklevel=2)
+    return sum(items)
+"""
+
+
+def test_a_deprecation_warning_is_checked_with_its_message(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """A function that warns on purpose: the explored test says so (removing the warning is a
+    bug it catches), and the suite with it passes."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "legacy.py").write_text(LEGACY)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
+                         "off")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = repo / "tests" / "test_legacy_assay.py"
+    assert written.exists(), result.stdout + result.stderr
+    text = written.read_text()
+    message = "old_total is deprecated; use sum"
+    assert f"with pytest.warns(DeprecationWarning, match=re.escape({message!r})):" in text, text
+    assert data["coverage"]["files"]["legacy.py"]["after"]["line"] == 100.0
+    assert not data["rolled_back"]

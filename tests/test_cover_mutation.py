@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from agents.cover.mutants import all_mutants
-from agents.cover.mutation import function_ranges
+from agents.cover.mutation import function_ranges, sample_mutants
 from agents.cover.mutation_step import AFTER_SCORE_SECONDS
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import tree_digest
@@ -135,6 +135,35 @@ def mutant_id(description: str) -> str:
     mutants = all_mutants(PRICING, function_ranges(PRICING))
     return next(f"shop/pricing.py:{m.line}:{n}" for n, m in enumerate(mutants)
                 if m.description == description)  # fmt: skip
+
+
+def test_the_hunt_goes_beyond_the_sample_where_the_suite_does_not_already_tell_apart(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """With --mutation-budget 6 the score measures 6 of the 26 mutants; the differential search
+    also looks at the 20 others: those a call of the explored tests already tells apart (the
+    suite catches them) are skipped, the boundary of discount (left out of the sample) gets a
+    test of its own, and the report says so without counting it in the score."""
+    repo = project(tmp_path / "shop")
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--mutants", "raise", "--mutation-budget", "6",
+                         "--explore-seconds", "4", "--no-rewrite")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    mutation = data["mutation"]
+    assert (mutation["before"]["measured"], mutation["before"]["total"]) == (6, 26)
+    sample = {ref.id for ref, _ in sample_mutants(repo, ["shop/pricing.py"], 6).mutants}
+    boundary = mutant_id("line 3: `>=` → `>`")
+    assert boundary not in sample
+    beyond = mutation["beyond_sample"]
+    assert beyond["searched"] == 20, beyond
+    # shipping: untested by the project, explored first; its calls tell its mutants apart.
+    assert beyond["caught"] >= 2, beyond
+    assert boundary in beyond["killed"] and not set(beyond["killed"]) & sample, beyond
+    written = (repo / "tests" / "test_pricing_assay.py").read_text()
+    assert re.search(r"discount\(100\)", written), written
+    kept = mutation["tests_for_mutants"]
+    assert any(boundary in ids.split(", ") for ids in kept.values()), kept
+    assert "beyond the sample: 20 more mutant(s) searched" in result.stdout, result.stdout
 
 
 def test_report_mode_measures_and_changes_nothing_else(

@@ -110,6 +110,7 @@ class Acceptance:
         self._hints: dict[str, dict[str, str]] = {}  # target path → name → import line
         self.kept_for: dict[str, str] = {}  # "test file::test" → the surviving mutant it kills
         self.explored: list[tuple[str, str, Target]] = []  # (test file, test, target) kept
+        self.known_calls: dict[str, list[str]] = {}  # source file → the explored calls kept
         self.last_names: list[str] = []  # the names the last accepted tests got in their file
 
     def judge(
@@ -207,6 +208,8 @@ class Acceptance:
         }  # fmt: skip
         if found.error:
             entry["error"] = found.error
+        if found.caught:
+            entry["beyond_sample_caught"] = found.caught
         self.report.explored.append(entry)
         if code is None:
             self.emit("explored", entry)
@@ -227,6 +230,7 @@ class Acceptance:
             before = len(self.files.accepted.get(test_file, ""))
             current = self.accept(target, verdict, outcome)
             entry["accepted"] = len(verdict.candidate.tests)
+            self.known_calls.setdefault(found.path, []).extend(c["expr"] for c in found.calls)
             new = _tests_of(self.files.accepted[test_file]) if before >= 0 else []
             self.explored += [(test_file, n, target) for n in new[-len(verdict.candidate.tests) :]]
         else:

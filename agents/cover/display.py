@@ -106,7 +106,8 @@ class CoverDisplay:
         elif kind == "rewritten":
             log(f"rewrote {data['before']} → {data['after']} ({data['path']})")
         elif kind == "survivors":
-            log(f"{data['count']} surviving mutant(s) become targets")
+            beyond = f" (and {data['beyond']} the sample left out)" if data.get("beyond") else ""
+            log(f"{data['count']} surviving mutant(s){beyond} become targets")
         elif kind == "done" and self.task is not None:
             self.progress.update(self.task, completed=self.progress.tasks[0].total)
 
@@ -226,6 +227,13 @@ def _print_mutation(report: CoverReport, console: Console) -> None:
     kept = report.mutation.get("tests_for_mutants", {})
     if kept:
         console.print(f"{len(kept)} test(s) were written for a surviving mutant")
+    beyond = report.mutation.get("beyond_sample") or {}
+    if beyond.get("searched"):
+        console.print(
+            f"beyond the sample: {beyond['searched']} more mutant(s) searched, "
+            f"{beyond['caught']} already told apart by the explored tests' calls, "
+            f"{len(beyond['killed'])} killed by a new test (not in the score above)"
+        )
     rewrite = report.rewrite
     if rewrite.get("tried"):
         console.print(

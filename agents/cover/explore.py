@@ -46,6 +46,7 @@ MAX_EXAMPLES = 60
 EXPLORED_QUALNAME = "<explored>"
 _EXAMPLE = re.compile(r"^\s*>>>\s?(.*)$", re.M)
 _BUILTINS = frozenset(dir(builtins))
+_WARNS = re.compile(r"\bwarn(?:_explicit)?\s*\(")  # warnings.warn(…), warn_explicit(…)
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Exploration:
     calls: list[dict] = field(default_factory=list)  # kept calls, as the driver printed them
     tries: int = 0
     seconds: float = 0.0
+    caught: int = 0  # mutants beyond the sample a known call already tells apart (not hunted)
     error: str = ""  # why the driver stopped early (it could not import the module, …)
 
 
@@ -129,6 +131,7 @@ def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int =
         "examples": examples,
         "seconds": seconds,
         "seed": seed,
+        "warns": bool(_WARNS.search(source)),  # it warns on purpose: calls' warnings are checked
     }
 
 
@@ -154,6 +157,7 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
             continue
         if item.get("done"):
             found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
+            found.caught = int(item.get("caught", 0))
         elif isinstance(item.get("expr"), str):
             found.calls.append(item)
     if run.broken:
@@ -188,14 +192,24 @@ def explore_mutants(
     seconds: float,
     pythonpath: str,
     seed: int = 0,
+    beyond: Sequence[tuple[str, int, str]] = (),
+    known: Sequence[str] = (),
 ) -> Exploration:
     """Differential exploration of one file: for each mutant ``(id, line, mutated source)``
     a call whose outcome differs between the original and the mutant, if the driver finds one
-    in its share of ``seconds``; each kept call says which mutant it ``kills``."""
+    in its share of ``seconds``; each kept call says which mutant it ``kills``.
+
+    ``beyond``: mutants the sample left out, searched after the others in a smaller share of
+    the time; one that a call of the suite's explored tests (``known``) already tells apart is
+    not searched (:attr:`Exploration.caught` counts them)."""
     path = targets[0].path
     source = (repo / path).read_text(encoding="utf-8")
     spec = spec_for(source, targets, seconds, seed)
     spec["mutants"] = [{"id": i, "line": line, "source": text} for i, line, text in mutants]
+    spec["mutants"] += [
+        {"id": i, "line": line, "source": text, "beyond": True} for i, line, text in beyond
+    ]
+    spec["known"] = list(known)
     return _drive(sandbox, spec, pythonpath, seconds, path)
 
 

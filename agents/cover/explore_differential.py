@@ -14,7 +14,10 @@ in this order:
 4. random calls, most of them of the function that holds the line (``FOCUS``): a mutant is
    reached through its own function far more often than through any other.
 
-A mutant told apart early leaves its time to the ones after it.
+A mutant told apart early leaves its time to the ones after it.  Mutants marked ``beyond`` (the
+mutation score's sample left them out) come last, with ``BEYOND_WEIGHT`` of a share each, and are
+not searched at all when one of the spec's ``known`` calls (the suite's explored tests) already
+tells them apart: the suite catches them.
 
 A mixin of the driver's ``Explorer`` (``_run``, ``_call``, ``_learn``, ``_emit``, ``_shrink``,
 ``_variant``, ``_seen``, ``_pick`` and ``actions``).  Standalone like the driver: the standard
@@ -33,6 +36,7 @@ except ImportError:  # run from assay's source tree
 FOCUS = 40  # a random call's weight for the function holding the mutated line (others: 1)
 REMEMBERED = 12  # calls that reached a line, kept for the next mutant on it
 WIDENED = 8  # calls that reached the line, tried again on its boundaries, per mutant
+BEYOND_WEIGHT = 0.3  # a mutant beyond the sample: its share of the time against a sampled one
 
 
 class Differential:
@@ -80,14 +84,26 @@ class Differential:
         examples = list(self.spec.get("examples", ()))
         source = linecache.getlines(self.tracer.filename)
         reaching = {}  # type: dict[int, list[str]]
+        weights = [BEYOND_WEIGHT if m.get("beyond") else 1.0 for m in mutants]
+        known = None  # type: typing.Optional[list[tuple[str, set[int]]]]
+        caught = 0
         for index, mutant in enumerate(mutants):
             variant = self._variant(mutant)
             if variant is None:
                 continue
             line = mutant["line"]
+            if mutant.get("beyond"):
+                if known is None:  # the lines each of the suite's calls runs, once
+                    known = [(e, self._run(e)[1]) for e in self.spec.get("known", ())]
+                if any(
+                    line in ran and self._tells_apart(e, variant) is not None for e, ran in known
+                ):
+                    caught += 1
+                    continue
             self.goal_lines = {line}
             left = seconds - (time.monotonic() - start)
-            deadline = time.monotonic() + max(0.0, left) / (len(mutants) - index)
+            share = weights[index] / sum(weights[index:])
+            deadline = time.monotonic() + max(0.0, left) * share
             around = [source[line - 1]] if 0 < line <= len(source) else []
             mutated = mutant["source"].splitlines()
             around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
@@ -123,7 +139,7 @@ class Differential:
                 outcome = self._run(expr)[0]
                 self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])
                 break
-        self._summary(tries, start)
+        self._summary(tries, start, caught=caught)
 
 
 def _remember(calls, expr):

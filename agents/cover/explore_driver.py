@@ -39,6 +39,7 @@ import sys
 import time
 import types
 import typing
+import warnings
 
 try:
     import _assay_guard as guard
@@ -65,6 +66,7 @@ MAX_CLOSURES = 40
 RERUNS = 3  # a kept call runs again this many times: a check only if every run agrees
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # default reprs differ between runs, nothing else
 STALE_SECONDS = 6.0  # stop after this long without reaching a new goal
+SAME_CLASS_OTHER = 0.5  # how often ``a + b``, ``a < b`` … take ``b`` of ``a``'s class
 CALLABLE_HINTS = (
     "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
     "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
@@ -210,6 +212,7 @@ class Explorer(Shrinking, Differential):
         # What the module read outside at import may come back from any call.
         self.tainted_at_import = guard is None or guard.tainted()
         self.closure_sources = set()
+        self.warns = bool(spec.get("warns"))  # the module gives warnings of its own
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())):
             self._add_literal(text)
         self.actions = self._actions(spec.get("targets", ()))
@@ -279,12 +282,17 @@ class Explorer(Shrinking, Differential):
                              for h in CALLABLE_HINTS)  # fmt: skip
         if "callable" in kinds or (wants_callable and self.rng.random() < 0.8):
             return self.rng.choice(self.callables)
+        # One of the annotation's kinds first, then a value of it: a union of a class and a
+        # collection is not all strings and lists (``other: Version | dict | Collection``).
         choices = []
-        for kind in kinds:
+        typed = [kind for kind in kinds if isinstance(kind, type)]
+        self.rng.shuffle(typed)
+        for kind in typed:  # the first kind that has values (a foreign class may have none)
             if kind is str and self.rng.random() < 0.3:
                 return self._mutated_string()
-            if isinstance(kind, type):
-                choices.extend(self._of_type(kind))
+            choices = self._of_type(kind)
+            if choices:
+                break
         if not choices or self.rng.random() < 0.1:
             # Anything: a kind first, so the many strings do not crowd out the few numbers.
             if self.rng.random() < 0.05:
@@ -462,6 +470,8 @@ class Explorer(Shrinking, Differential):
             return None
         form = DUNDER_FORMS.get(method)
         if form is not None and len(args) == ("{1}" in form):
+            if args and self.rng.random() < SAME_CLASS_OTHER:  # ``a < b`` of two of a kind,
+                args = [receiver if self.rng.random() < 0.25 else self._receiver(cls)]  # or a, a
             return form.format(receiver, *args)
         if method == "__call__":
             return f"{receiver}({', '.join(args)})"
@@ -481,22 +491,41 @@ class Explorer(Shrinking, Differential):
         signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
         sys.settrace(tracer.trace)
         # ("value", value, True) | ("raises", exception, deliberate) | ("timeout", None, False)
-        # | ("blocked", None, False): it tried to end the exploration
-        outcome = ("timeout", None, False)  # type: tuple[str, typing.Any, bool]
-        try:
-            outcome = ("value", eval(expr, self.ns if ns is None else ns), True)
-        except (_Timeout, RecursionError):
-            pass
-        except BaseException as exc:
-            outcome = ("raises", exc, self._deliberate(exc))
-        finally:
-            sys.settrace(None)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            sys.stdout, sys.stderr, sys.stdin = saved
+        # | ("blocked", None, False): it tried to end the exploration; then the warnings the
+        # module gave (:meth:`_warned`)
+        outcome = ("timeout", None, False)  # type: tuple[typing.Any, ...]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                outcome = ("value", eval(expr, self.ns if ns is None else ns), True)
+            except (_Timeout, RecursionError):
+                pass
+            except BaseException as exc:
+                outcome = ("raises", exc, self._deliberate(exc))
+            finally:
+                sys.settrace(None)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                sys.stdout, sys.stderr, sys.stdin = saved
+        outcome += (self._warned(caught),)
         self.outside = self.tainted_at_import or guard is None or guard.tainted(mark)
         if guard is not None and guard.blocked(mark):
-            outcome = ("blocked", None, False)
+            outcome = ("blocked", None, False, ())
         return outcome, tracer.lines, tracer.arcs
+
+    def _warned(self, caught):
+        """The warnings a call gave that the module gives on purpose: only a module that
+        calls ``warn`` has any, and only those attributed to it or to the call itself (a
+        ``stacklevel=2`` deprecation), as (class, its module, message)."""
+        if not self.warns:
+            return ()
+        found = set()
+        for item in caught:
+            where = item.filename or ""
+            if where != "<string>" and os.path.realpath(where) != self.tracer.filename:
+                continue
+            found.add((item.category.__name__, item.category.__module__,
+                       _short(str, item.message)))  # fmt: skip
+        return tuple(sorted(found))
 
     def _deliberate(self, exc):
         """Whether the module raised ``exc`` on purpose (a ``raise`` or ``assert`` of its own,
@@ -516,10 +545,15 @@ class Explorer(Shrinking, Differential):
         kind, value = outcome[:2]
         if kind == "raises":
             cls = type(value)
-            return {"raises": cls.__name__, "raises_module": cls.__module__,
-                    "message": _short(str, value)}  # fmt: skip
-        return {"repr": _short(repr, value), "str": _short(str, value), "attrs": _attributes(value),
-                "type": type(value).__name__, "type_module": type(value).__module__}  # fmt: skip
+            described = {"raises": cls.__name__, "raises_module": cls.__module__,
+                         "message": _short(str, value)}  # fmt: skip
+        else:
+            described = {"repr": _short(repr, value), "str": _short(str, value),
+                         "attrs": _attributes(value), "type": type(value).__name__,
+                         "type_module": type(value).__module__}  # fmt: skip
+        if len(outcome) > 3 and outcome[3]:
+            described["warns"] = [list(w) for w in outcome[3]]
+        return described
 
     def _facts(self, outcome):
         """The facts of one outcome (:mod:`explore_facts`), under the alarm: they read the
@@ -616,10 +650,10 @@ class Explorer(Shrinking, Differential):
                 self._emit(action, expr, outcome, new_lines, new_arcs, outside)
         self._summary(tries, start)
 
-    def _summary(self, tries, start):
-        """The last line: how many calls were tried and kept, in how long."""
+    def _summary(self, tries, start, **extra):
+        """The last line: how many calls were tried and kept, in how long (and ``extra``)."""
         summary = {"done": True, "tries": tries, "kept": self.kept,
-                   "seconds": round(time.monotonic() - start, 2)}  # fmt: skip
+                   "seconds": round(time.monotonic() - start, 2), **extra}  # fmt: skip
         self.out.write("\n" + MARK + json.dumps(summary) + "\n")
         self.out.flush()
 

@@ -6,7 +6,8 @@ with its message (``pytest.raises(ValueError, match=re.escape("negative step"))`
 value varied, it checks the facts that held in every run (:mod:`agents.cover.explore_facts`):
 the type, the length, a mapping's keys, a number's sign, the elements' types, a ``repr`` with
 addresses masked, an object's public state.  A fact that did not hold in every run is never
-checked, so a test cannot fail on a run like the observed ones.
+checked, so a test cannot fail on a run like the observed ones.  A call that gave a warning of
+the module's own (a deprecation) runs under ``pytest.warns(DeprecationWarning, match=…)``.
 
 Test names and dunder calls follow the rules of :mod:`agents.cover.rewrite_rules`:
 ``test_grade_returns_b_for_80``, ``len(box)`` rather than ``box.__len__()``, ``with`` rather
@@ -174,7 +175,27 @@ def _raises_body(expr: str, facts: Mapping[str, Any], names: _Names) -> list[str
     return [head, f"        {expr}"]
 
 
+def _warned(call: Mapping[str, Any], body: list[str] | None, names: _Names) -> list[str] | None:
+    """``body`` under ``pytest.warns`` when the call gave a warning of the module's own (the
+    first; its message when it reads the same every time)."""
+    warns = call.get("warns") or []
+    if body is None or not warns or not isinstance(warns[0], list) or len(warns[0]) != 3:
+        return body
+    name, module, message = warns[0]
+    category = names.exception(str(name), str(module))
+    category = "Warning" if category == "Exception" else category
+    match = ""
+    if isinstance(message, str) and message.strip() and _order_free(message):
+        names.imports.add("import re")
+        match = f", match=re.escape({message!r})"
+    return [f"    with pytest.warns({category}{match}):", *(f"    {line}" for line in body)]
+
+
 def _body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
+    return _warned(call, _plain_body(call, names), names)
+
+
+def _plain_body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
     expr = operator_form(call["expr"])
     facts = call["facts"] if "facts" in call else _legacy_facts(call)
     if not isinstance(facts, Mapping):

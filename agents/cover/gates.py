@@ -274,7 +274,7 @@ class Gatekeeper:
                 verdict.candidate = kept
             verdict.killed_ids = named.killed
             verdict.also_killed = named.extra
-            verdict.killed = f"{len(named.killed)} surviving mutant(s)"
+            verdict.killed = f"{len(named.killed)} mutant(s) it was written for"
         elif self.config.mutation:
             file_cov = alone.coverage.get(target.path) if alone.coverage else None
             executed = set(file_cov.executed_lines) if file_cov else None

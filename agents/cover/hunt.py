@@ -33,7 +33,9 @@ Listener = Callable[[str, dict[str, Any]], None]
 Chain = Callable[[Target, Drafter, Sequence[NamedMutant], TargetOutcome], bool]
 Survivor = tuple[MutantRef, Mutant]
 SECONDS_PER_MUTANT = 2.0  # differential exploration's time per surviving mutant…
-HUNT_FILE_FACTOR = 2.0  # …at most this many times --explore-seconds for one file
+SECONDS_BEYOND = 0.5  # …and per mutant the sample left out (searched after the survivors)…
+HUNT_FILE_FACTOR = 3.0  # …at most this many times --explore-seconds for one file
+MAX_BEYOND = 300  # mutants beyond the sample handed to the search, per file
 
 
 @dataclass
@@ -53,8 +55,10 @@ class Hunt:
         ``accepted`` so far (no model: run early, before the budget goes to the model)."""
         self.check_budget()
         survivors = self.step.survivors(dict(accepted), self.runner.seconds_left)
-        self.emit("survivors", {"count": len(survivors)})
-        for path in sorted({ref.path for ref, _ in survivors}):
+        paths = sorted({ref.path for ref, _ in survivors})
+        beyond = sum(len(self.step.beyond(path, MAX_BEYOND)) for path in paths)
+        self.emit("survivors", {"count": len(survivors), "beyond": beyond})
+        for path in paths:
             self.check_budget()
             mine = [s for s in survivors if s[0].path == path]
             current, _killed = self._explore(path, mine, current)
@@ -78,29 +82,43 @@ class Hunt:
     def _explore(
         self, path: str, survivors: Sequence[Survivor], current: CoverageReport
     ) -> tuple[CoverageReport, set[str]]:
-        targets = [t for t, _ in by_target(self.repo, survivors)]
-        seconds = self._seconds(len(survivors))
+        beyond = self.step.beyond(path, MAX_BEYOND)
+        targets = [t for t, _ in by_target(self.repo, [*survivors, *beyond])]
+        seconds = self._seconds(len(survivors), len(beyond))
         self.emit("explore", {"path": path, "targets": len(targets), "seconds": seconds})
         found = explore_mutants(
             self.sandbox, self.repo, targets, [(r.id, r.line, m.source) for r, m in survivors],
             seconds=seconds, pythonpath=self.pythonpath,
+            beyond=[(r.id, r.line, m.source) for r, m in beyond],
+            known=self.acceptance.known_calls.get(path, ()),
         )  # fmt: skip
+        # The gate asks for the sampled survivors, and for the mutants beyond the sample that
+        # a call claims to kill (the others may well be killed by the suite already).
+        claimed = {call.get("kills") for call in found.calls}
+        wanted = [*survivors, *(item for item in beyond if item[0].id in claimed)]
         current, verdict = self.acceptance.take_exploration(
-            found, targets, current, "mutants", must_kill=named(survivors)
+            found, targets, current, "mutants", must_kill=named(wanted)
         )
+        outcome = self.step.outcome
+        outcome.beyond["searched"] += len(beyond)
+        outcome.beyond["caught"] += found.caught
         if verdict is None or not verdict.accepted:
             return current, set()
+        outside = {ref.id for ref, _ in beyond}
+        outcome.beyond_killed += [i for i in verdict.killed_ids if i in outside]
         return current, set(verdict.killed_ids)
 
-    def _seconds(self, survivors: int) -> float:
-        """The search's time for one file: ``SECONDS_PER_MUTANT`` a survivor, at most
-        ``HUNT_FILE_FACTOR`` times the exploration's seconds per file, and a third of the time
-        left (the model's part comes after it)."""
+    def _seconds(self, survivors: int, beyond: int = 0) -> float:
+        """The search's time for one file: ``SECONDS_PER_MUTANT`` a survivor and
+        ``SECONDS_BEYOND`` a mutant beyond the sample, at most ``HUNT_FILE_FACTOR`` times the
+        exploration's seconds per file, and a third of the time left (the model's part comes
+        after it)."""
         cap = HUNT_FILE_FACTOR * self.options.explore_seconds
         left = self.runner.seconds_left
         if left is not None:
             cap = min(cap, left / 3)
-        return max(2.0, min(SECONDS_PER_MUTANT * survivors, cap))
+        wanted = SECONDS_PER_MUTANT * survivors + SECONDS_BEYOND * beyond
+        return max(2.0, min(wanted, cap))
 
     def _model(self, target: Target, ref: MutantRef) -> DirectDrafter:
         ctx = build_context(self.repo, target, self.acceptance.style_file(target))

@@ -60,6 +60,7 @@ class Sample:
 
     mutants: list[tuple[MutantRef, Mutant]] = field(default_factory=list)
     total: int = 0  # mutants of the targeted code before sampling
+    rest: list[tuple[MutantRef, Mutant]] = field(default_factory=list)  # left out, seeded order
 
     @property
     def sampled(self) -> bool:
@@ -150,8 +151,9 @@ def sample_mutants(repo: Path, files: Sequence[str], limit: int | None, seed: in
             found.append((ref, mutant))
     sample = Sample(found, len(found))
     if limit is not None and len(found) > limit:
-        chosen = sorted(random.Random(seed).sample(range(len(found)), limit))
-        sample.mutants = [found[i] for i in chosen]
+        order = random.Random(seed).sample(range(len(found)), len(found))
+        sample.mutants = [found[i] for i in sorted(order[:limit])]
+        sample.rest = [found[i] for i in order[limit:]]
     return sample
 
 

@@ -41,6 +41,10 @@ class MutationOutcome:
     after: Score | None = None
     kept_for: dict[str, str] = field(default_factory=dict)  # "test file::test" → mutant id
     not_rerun: int = 0  # survivors the time budget left no time to measure again: still alive
+    # Mutants the sample left out that the hunt searched too: how many, how many a call of the
+    # explored tests already told apart, and which ones a new test kills.
+    beyond: dict[str, Any] = field(default_factory=lambda: {"searched": 0, "caught": 0})
+    beyond_killed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         after = self.after or self.before
@@ -50,6 +54,7 @@ class MutationOutcome:
             "survivors": [ref.as_dict() for ref in after.survivors()] if after else [],
             "tests_for_mutants": self.kept_for,
             "not_rerun": self.not_rerun,
+            "beyond_sample": {**self.beyond, "killed": list(self.beyond_killed)},
         }
 
 
@@ -97,7 +102,10 @@ class MutationStep:
             sample.mutants = [
                 (ref, m) for ref, m in sample.mutants if ref.line in self.changed.get(ref.path, ())
             ]
-            sample.total = len(sample.mutants)
+            sample.rest = [
+                (ref, m) for ref, m in sample.rest if ref.line in self.changed.get(ref.path, ())
+            ]
+            sample.total = len(sample.mutants) + len(sample.rest)
         self.sample = sample
         self.emit("mutants", {"measuring": len(sample.mutants), "total": sample.total})
         score = self.runner.score(sample, {}, seconds=seconds)
@@ -120,6 +128,12 @@ class MutationStep:
         left = {ref.id for ref in self._current.survivors()}
         return [(ref, m) for ref, m in self.sample.mutants if ref.id in left]
 
+    def beyond(self, path: str, limit: int) -> list[tuple[MutantRef, Mutant]]:
+        """At most ``limit`` mutants of ``path`` that the sample left out (in the seeded
+        order): the hunt searches them too where its time allows.  Their tests count for the
+        score only through the sampled mutants they happen to kill as well."""
+        return [(ref, m) for ref, m in self.sample.rest if ref.path == path][:limit]
+
     def measure_after(
         self, extra_files: Mapping[str, str], seconds_left: float | None = None
     ) -> Score | None:
@@ -138,14 +152,16 @@ def named(items: Sequence[tuple[MutantRef, Mutant]]) -> list[NamedMutant]:
     return [NamedMutant(ref.id, ref.path, m.source, ref.description) for ref, m in items]
 
 
-def target_of(repo: Path, path: str, lines: Sequence[int]) -> Target:
+def target_of(
+    repo: Path, path: str, lines: Sequence[int], functions: list[Span] | None = None
+) -> Target:
     """The target standing for mutants of ``path`` on ``lines``: the innermost function that
-    holds them all (the module when none does)."""
+    holds them all (the module when none does).  ``functions``: the file's
+    :func:`spans`, when the caller has them already."""
     source = (repo / path).read_text(encoding="utf-8")
     module, root = module_of(repo, path)
     best: tuple[int, int, str] = (1, max(1, len(source.splitlines())), "<module>")
-    for node, qualname in _functions(ast.parse(source)):
-        start, end = node.lineno, node.end_lineno or node.lineno
+    for start, end, qualname in spans(source) if functions is None else functions:
         # ``<=``: a function as long as the file (its only one) stands for it, not the module.
         if all(start <= n <= end for n in lines) and end - start <= best[1] - best[0]:
             best = (start, end, qualname)
@@ -154,6 +170,15 @@ def target_of(repo: Path, path: str, lines: Sequence[int]) -> Target:
 
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
+Span = tuple[int, int, str]  # first line, last line, qualified name
+
+
+def spans(source: str) -> list[Span]:
+    """Where each function and method of ``source`` starts and ends, with its name."""
+    return [
+        (node.lineno, node.end_lineno or node.lineno, qualname)
+        for node, qualname in _functions(ast.parse(source))
+    ]
 
 
 def _functions(tree: ast.AST, prefix: str = "") -> list[tuple[Function, str]]:
@@ -172,9 +197,12 @@ def by_target(
 ) -> list[tuple[Target, list[tuple[MutantRef, Mutant]]]]:
     """Survivors grouped by the function they are in (most survivors first)."""
     groups: dict[tuple[str, str], tuple[Target, list[tuple[MutantRef, Mutant]]]] = {}
+    parsed: dict[str, list[Span]] = {}
     for item in survivors:
         ref = item[0]
-        target = target_of(repo, ref.path, [ref.line])
+        if ref.path not in parsed:
+            parsed[ref.path] = spans((repo / ref.path).read_text(encoding="utf-8"))
+        target = target_of(repo, ref.path, [ref.line], parsed[ref.path])
         key = (ref.path, target.qualname)
         if key not in groups:
             groups[key] = (target, [])
@@ -182,5 +210,5 @@ def by_target(
     out = []
     for target, items in groups.values():
         lines = [ref.line for ref, _ in items]
-        out.append((target_of(repo, target.path, lines), items))
+        out.append((target_of(repo, target.path, lines, parsed[target.path]), items))
     return sorted(out, key=lambda g: (-len(g[1]), g[0].path, g[0].start))
