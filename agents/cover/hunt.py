@@ -2,7 +2,9 @@
 
 For each file with survivors, the explorer searches calls that the original and a mutant answer
 differently (:func:`agents.cover.explore.explore_mutants`); the calls become one candidate whose
-every test is checked against its own mutant (a test that does not kill it goes).  What no call
+every test is checked against its own mutant (a test that does not kill it goes).  When the
+score measured a sample, the search goes on, in a smaller share of its time, to the mutants the
+sample left out that no call of the explored tests tells apart already.  What no call
 told apart goes to the model, a few functions at most: the function with the mutant's diff,
 "this change must make your test fail".  Every candidate passes every gate; the mutant gate
 asks for the named mutants (:mod:`agents.cover.mutant_gate`).
