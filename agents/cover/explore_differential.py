@@ -88,6 +88,8 @@ class Differential:
         known = None  # type: typing.Optional[list[tuple[str, set[int]]]]
         caught = 0
         for index, mutant in enumerate(mutants):
+            if time.monotonic() - start > seconds:
+                break  # the time is spent: the summary, before the run's own limit
             variant = self._variant(mutant)
             if variant is None:
                 continue
