@@ -263,3 +263,38 @@ def test_the_named_mutant_gate_says_which_test_caught_a_mutant_it_was_not_writte
     assert result.extra == {"test_fifty_is_a_b": [m50.id]}
     assert "test_nothing_of_the_boundaries" not in result.code  # written for m50, caught none
     assert "test_fifty_is_a_b" in result.code and "test_ninety_is_an_a" in result.code
+
+
+SLOW = """\
+import time
+
+
+def slow_double(x):
+    time.sleep(0.05)
+    return x * 2
+"""
+
+
+def test_the_differential_search_keeps_to_its_seconds_however_many_mutants_it_is_given(
+    tmp_path: Path,
+) -> None:
+    """Two hundred mutants beyond the sample, each told apart by a slow known call: the search
+    stops at its time and still says what it did (a driver cut by the sandbox's limit says
+    nothing)."""
+    from agents.cover.explore import explore_mutants
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "slow.py").write_text(SLOW)
+    mutated = SLOW.replace("x * 2", "x * 3")
+    beyond = [(f"slow.py:6:{n}", 6, mutated) for n in range(200)]
+    with Sandbox(repo) as sandbox:
+        found = explore_mutants(
+            sandbox, repo, [target_of(repo, "slow.py", [6])], [], seconds=2.0, pythonpath=".",
+            beyond=beyond, known=["slow_double(1)"],
+        )  # fmt: skip
+    assert found.error == "", found
+    assert 1 <= found.caught < 200, found  # each caught one costs 0.2 s: not all within 2 s
+    assert found.seconds < 2.0 + 1.0, found

@@ -147,7 +147,7 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
         env={"PYTHONPATH": pythonpath} if pythonpath else None,
         timeout=seconds + 30,
     )
-    found = Exploration(path)
+    found, done = Exploration(path), False
     for line in run.output.splitlines():
         if not line.startswith(MARK):
             continue
@@ -156,13 +156,14 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
         except ValueError:
             continue
         if item.get("done"):
+            done = True
             found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
             found.caught = int(item.get("caught", 0))
         elif isinstance(item.get("expr"), str):
             found.calls.append(item)
     if run.broken:
         found.error = run.broken
-    elif not found.tries and not run.timed_out:
+    elif not done and not run.timed_out:
         tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
         found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
     return found
