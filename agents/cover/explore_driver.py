@@ -285,7 +285,9 @@ class Explorer(Shrinking, Differential):
         # One of the annotation's kinds first, then a value of it: a union of a class and a
         # collection is not all strings and lists (``other: Version | dict | Collection``).
         choices = []
-        typed = [kind for kind in kinds if isinstance(kind, type)]
+        typed = [kind for kind in kinds if isinstance(kind, type) and kind is not type(None)]
+        if type(None) in kinds and (not typed or self.rng.random() < 0.1):
+            return "None"  # ``Optional[int]``: mostly an int (None is what the default says)
         self.rng.shuffle(typed)
         for kind in typed:  # the first kind that has values (a foreign class may have none)
             if kind is str and self.rng.random() < 0.3:
