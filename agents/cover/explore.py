@@ -37,6 +37,7 @@ HELPERS = {
     "_assay_explore_boundaries.py": Path(__file__).with_name("explore_boundaries.py"),
     "_assay_explore_shrink.py": Path(__file__).with_name("explore_shrink.py"),
     "_assay_explore_differential.py": Path(__file__).with_name("explore_differential.py"),
+    "_assay_explore_values.py": Path(__file__).with_name("explore_values.py"),
 }
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "

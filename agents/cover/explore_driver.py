@@ -38,7 +38,7 @@ import signal
 import sys
 import time
 import types
-import typing
+import typing  # noqa: F401  (the type comments)
 import warnings
 
 try:
@@ -49,17 +49,17 @@ try:  # shipped beside the driver into the sandbox
     import _assay_explore_facts as facts
     from _assay_explore_differential import Differential
     from _assay_explore_shrink import Shrinking
+    from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 except ImportError:  # run from assay's source tree
     import explore_facts as facts
     from explore_differential import Differential
     from explore_shrink import Shrinking
+    from explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
 LOAD_SECONDS = 5.0  # loading a mutant's module
-MAX_EXPR = 160  # characters of a value's source kept in the pool
 MAX_REPR = 300
-POOL_PER_TYPE = 24
 MAX_CALLABLES = 24
 MAX_ATTRS = 4
 MAX_CLOSURES = 40
@@ -67,10 +67,6 @@ RERUNS = 3  # a kept call runs again this many times: a check only if every run 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # default reprs differ between runs, nothing else
 STALE_SECONDS = 6.0  # stop after this long without reaching a new goal
 SAME_CLASS_OTHER = 0.5  # how often ``a + b``, ``a < b`` … take ``b`` of ``a``'s class
-CALLABLE_HINTS = (
-    "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
-    "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
-)  # fmt: skip
 DEFAULT_LITERALS = [
     "None", "True", "False", "0", "1", "-1", "2", "3", "10", "100", "0.5", "-2.5",
     "''", "' '", "'a'", "'A'", "'abc'", "'hello world'", "'Hello World'", "'foo_bar'", "'fooBar'",
@@ -192,7 +188,7 @@ def _attributes(value):
     return found
 
 
-class Explorer(Shrinking, Differential):
+class Explorer(Values, Shrinking, Differential):
     def __init__(self, spec):
         self.spec = spec
         self.rng = random.Random(spec.get("seed", 0))
@@ -216,126 +212,6 @@ class Explorer(Shrinking, Differential):
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())):
             self._add_literal(text)
         self.actions = self._actions(spec.get("targets", ()))
-
-    # -- the pool ---------------------------------------------------------------------------
-
-    def _add_literal(self, text):
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return
-        self._add(type(value), text, seed=True)
-        if isinstance(value, str):
-            self.strings.append(value)
-
-    def _add(self, kind, expr, seed=False):
-        """Into the pool: a seed (a literal of the source, an example's) stays; what calls
-        returned takes turns in ``POOL_PER_TYPE`` places after the seeds."""
-        if len(expr) > MAX_EXPR:
-            return
-        exprs = self.pool.setdefault(kind, [])
-        if expr in exprs:
-            return
-        seeds = self.seeds.get(kind, 0)
-        if seed:
-            exprs.insert(seeds, expr)
-            self.seeds[kind] = seeds + 1
-        elif len(exprs) - seeds >= POOL_PER_TYPE:
-            exprs[self.rng.randrange(seeds, len(exprs))] = expr
-        else:
-            exprs.append(expr)
-
-    def _of_type(self, kind):
-        found = []
-        for have, exprs in self.pool.items():
-            try:
-                if have is kind or (isinstance(have, type) and issubclass(have, kind)):
-                    found.extend(exprs)
-            except TypeError:
-                continue
-        return found
-
-    def _mutated_string(self):
-        text = self.rng.choice(self.strings) if self.strings else "abc"
-        choice = self.rng.randrange(6)
-        if choice == 0 and text:
-            at = self.rng.randrange(len(text))
-            text = text[:at] + text[at + 1 :]
-        elif choice == 1:
-            at = self.rng.randrange(len(text) + 1)
-            text = text[:at] + self.rng.choice(" aZ0_-.@/:#") + text[at:]
-        elif choice == 2:
-            text = text.upper() if self.rng.random() < 0.5 else text.title()
-        elif choice == 3 and self.strings:
-            text = text + self.rng.choice([" ", ""]) + self.rng.choice(self.strings)
-        elif choice == 4:
-            text = " " + text + " "
-        else:
-            text = text * 2
-        return repr(text[:80])
-
-    def _value(self, annotation, name):
-        """Source text of a value for a parameter."""
-        kinds = self._kinds(annotation)
-        lowered = name.lower()
-        wants_callable = any(h == lowered or lowered.endswith("_" + h) or lowered.startswith(h)
-                             for h in CALLABLE_HINTS)  # fmt: skip
-        if "callable" in kinds or (wants_callable and self.rng.random() < 0.8):
-            return self.rng.choice(self.callables)
-        # One of the annotation's kinds first, then a value of it: a union of a class and a
-        # collection is not all strings and lists (``other: Version | dict | Collection``).
-        choices = []
-        typed = [kind for kind in kinds if isinstance(kind, type) and kind is not type(None)]
-        if type(None) in kinds and (not typed or self.rng.random() < 0.1):
-            return "None"  # ``Optional[int]``: mostly an int (None is what the default says)
-        self.rng.shuffle(typed)
-        for kind in typed:  # the first kind that has values (a foreign class may have none)
-            if kind is str and self.rng.random() < 0.3:
-                return self._mutated_string()
-            choices = self._of_type(kind)
-            if choices:
-                break
-        if not choices or self.rng.random() < 0.1:
-            # Anything: a kind first, so the many strings do not crowd out the few numbers.
-            if self.rng.random() < 0.05:
-                return self.rng.choice(self.callables)
-            kind = self.rng.choice(sorted(self.pool, key=lambda k: k.__name__))
-            choices = self.pool[kind]
-        return self.rng.choice(choices)
-
-    def _kinds(self, annotation):
-        """Types an annotation allows (``"callable"`` for callables); [] for anything."""
-        if annotation is inspect.Parameter.empty or annotation is typing.Any:
-            return []
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, self.ns)
-            except Exception:
-                head = annotation.strip("'\" ").split("[")[0].split(".")[-1]
-                annotation = self.ns.get(head, inspect.Parameter.empty)
-                if annotation is inspect.Parameter.empty:
-                    return []
-        origin = typing.get_origin(annotation) if hasattr(typing, "get_origin") else None
-        if origin is typing.Union:
-            return [k for arg in typing.get_args(annotation) for k in self._kinds(arg)]
-        if annotation is type(None):
-            return [type(None)]
-        try:
-            import collections.abc as abc
-
-            if (
-                origin is abc.Callable
-                or annotation is abc.Callable
-                or annotation is typing.Callable
-            ):
-                return ["callable"]
-        except Exception:
-            pass
-        if origin is not None and isinstance(origin, type):
-            return [origin]
-        if isinstance(annotation, type):
-            return [annotation] + ([int] if annotation is float else [])
-        return []
 
     # -- what to call -----------------------------------------------------------------------
 
@@ -382,44 +258,6 @@ class Explorer(Shrinking, Differential):
                 init = {"qualname": cls.__qualname__ + ".__init__", "start": 0, "end": 0}
                 actions.append(dict(init, kind="init", obj=cls.__init__, cls=cls))
         return actions
-
-    def _arguments(self, func, skip_first):
-        try:
-            signature = inspect.signature(func)
-        except (TypeError, ValueError):
-            return None
-        try:
-            hints = typing.get_type_hints(func, self.ns)
-        except Exception:
-            hints = {}
-        params = list(signature.parameters.values())
-        if skip_first and params:
-            params = params[1:]
-        args, kwargs = [], []
-        for p in params:
-            annotation = hints.get(p.name, p.annotation)
-            if p.kind is p.VAR_POSITIONAL:
-                args += [self._value(annotation, p.name) for _ in range(self.rng.randrange(3))]
-            elif p.kind is p.VAR_KEYWORD:
-                continue
-            elif p.default is not p.empty:
-                if self.rng.random() < 0.5:
-                    value = self._value(annotation, p.name)
-                    if p.kind is p.POSITIONAL_ONLY:
-                        args.append(value)
-                    else:
-                        kwargs.append(f"{p.name}={value}")
-            elif p.kind is p.KEYWORD_ONLY:
-                kwargs.append(f"{p.name}={self._value(annotation, p.name)}")
-            else:
-                args.append(self._value(annotation, p.name))
-        return args + kwargs
-
-    def _receiver(self, cls):
-        have = self._of_type(cls)
-        if not have:
-            return None
-        return self.rng.choice(have)
 
     def _closures(self, action, expr, value):
         """Functions of this file that a call returned, or that an object it returned holds

@@ -1,0 +1,188 @@
+"""The explore driver's pool of values and the arguments built from it (shipped beside it).
+
+Seeds (the module's literals, its docstring examples' constants, simple defaults) stay in the
+pool; what calls returned takes turns in ``POOL_PER_TYPE`` places per type.  A parameter gets a
+value of a kind its annotation allows: one kind of a union first, then a value of it (a union of
+a class and a collection is not all strings and lists), ``None`` one time in ten for an optional
+one, a string now and then edited (a character dropped or added, upper case, two joined).
+
+A mixin of the driver's ``Explorer`` (``rng``, ``pool``, ``seeds``, ``strings``, ``callables``,
+``ns``).  Standalone like the driver: the standard library only, Python 3.8 syntax.
+"""
+
+import ast
+import inspect
+import typing
+
+MAX_EXPR = 160  # characters of a value's source kept in the pool
+POOL_PER_TYPE = 24
+CALLABLE_HINTS = (
+    "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
+    "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
+)  # fmt: skip
+
+
+class Values:
+    # What the driver's Explorer provides (annotations only: nothing at run time).
+    rng: typing.Any
+    pool: typing.Any
+    seeds: typing.Any
+    strings: typing.Any
+    callables: typing.Any
+    ns: typing.Any
+
+    def _add_literal(self, text):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return
+        self._add(type(value), text, seed=True)
+        if isinstance(value, str):
+            self.strings.append(value)
+
+    def _add(self, kind, expr, seed=False):
+        """Into the pool: a seed (a literal of the source, an example's) stays; what calls
+        returned takes turns in ``POOL_PER_TYPE`` places after the seeds."""
+        if len(expr) > MAX_EXPR:
+            return
+        exprs = self.pool.setdefault(kind, [])
+        if expr in exprs:
+            return
+        seeds = self.seeds.get(kind, 0)
+        if seed:
+            exprs.insert(seeds, expr)
+            self.seeds[kind] = seeds + 1
+        elif len(exprs) - seeds >= POOL_PER_TYPE:
+            exprs[self.rng.randrange(seeds, len(exprs))] = expr
+        else:
+            exprs.append(expr)
+
+    def _of_type(self, kind):
+        found = []
+        for have, exprs in self.pool.items():
+            try:
+                if have is kind or (isinstance(have, type) and issubclass(have, kind)):
+                    found.extend(exprs)
+            except TypeError:
+                continue
+        return found
+
+    def _mutated_string(self):
+        text = self.rng.choice(self.strings) if self.strings else "abc"
+        choice = self.rng.randrange(6)
+        if choice == 0 and text:
+            at = self.rng.randrange(len(text))
+            text = text[:at] + text[at + 1 :]
+        elif choice == 1:
+            at = self.rng.randrange(len(text) + 1)
+            text = text[:at] + self.rng.choice(" aZ0_-.@/:#") + text[at:]
+        elif choice == 2:
+            text = text.upper() if self.rng.random() < 0.5 else text.title()
+        elif choice == 3 and self.strings:
+            text = text + self.rng.choice([" ", ""]) + self.rng.choice(self.strings)
+        elif choice == 4:
+            text = " " + text + " "
+        else:
+            text = text * 2
+        return repr(text[:80])
+
+    def _value(self, annotation, name):
+        """Source text of a value for a parameter."""
+        kinds = self._kinds(annotation)
+        lowered = name.lower()
+        wants_callable = any(h == lowered or lowered.endswith("_" + h) or lowered.startswith(h)
+                             for h in CALLABLE_HINTS)  # fmt: skip
+        if "callable" in kinds or (wants_callable and self.rng.random() < 0.8):
+            return self.rng.choice(self.callables)
+        # One of the annotation's kinds first, then a value of it: a union of a class and a
+        # collection is not all strings and lists (``other: Version | dict | Collection``).
+        choices = []
+        typed = [kind for kind in kinds if isinstance(kind, type) and kind is not type(None)]
+        if type(None) in kinds and (not typed or self.rng.random() < 0.1):
+            return "None"  # ``Optional[int]``: mostly an int (None is what the default says)
+        self.rng.shuffle(typed)
+        for kind in typed:  # the first kind that has values (a foreign class may have none)
+            if kind is str and self.rng.random() < 0.3:
+                return self._mutated_string()
+            choices = self._of_type(kind)
+            if choices:
+                break
+        if not choices or self.rng.random() < 0.1:
+            # Anything: a kind first, so the many strings do not crowd out the few numbers.
+            if self.rng.random() < 0.05:
+                return self.rng.choice(self.callables)
+            kind = self.rng.choice(sorted(self.pool, key=lambda k: k.__name__))
+            choices = self.pool[kind]
+        return self.rng.choice(choices)
+
+    def _kinds(self, annotation):
+        """Types an annotation allows (``"callable"`` for callables); [] for anything."""
+        if annotation is inspect.Parameter.empty or annotation is typing.Any:
+            return []
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, self.ns)
+            except Exception:
+                head = annotation.strip("'\" ").split("[")[0].split(".")[-1]
+                annotation = self.ns.get(head, inspect.Parameter.empty)
+                if annotation is inspect.Parameter.empty:
+                    return []
+        origin = typing.get_origin(annotation) if hasattr(typing, "get_origin") else None
+        if origin is typing.Union:
+            return [k for arg in typing.get_args(annotation) for k in self._kinds(arg)]
+        if annotation is type(None):
+            return [type(None)]
+        try:
+            import collections.abc as abc
+
+            if (
+                origin is abc.Callable
+                or annotation is abc.Callable
+                or annotation is typing.Callable
+            ):
+                return ["callable"]
+        except Exception:
+            pass
+        if origin is not None and isinstance(origin, type):
+            return [origin]
+        if isinstance(annotation, type):
+            return [annotation] + ([int] if annotation is float else [])
+        return []
+
+    def _arguments(self, func, skip_first):
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):
+            return None
+        try:
+            hints = typing.get_type_hints(func, self.ns)
+        except Exception:
+            hints = {}
+        params = list(signature.parameters.values())
+        if skip_first and params:
+            params = params[1:]
+        args, kwargs = [], []
+        for p in params:
+            annotation = hints.get(p.name, p.annotation)
+            if p.kind is p.VAR_POSITIONAL:
+                args += [self._value(annotation, p.name) for _ in range(self.rng.randrange(3))]
+            elif p.kind is p.VAR_KEYWORD:
+                continue
+            elif p.default is not p.empty:
+                if self.rng.random() < 0.5:
+                    value = self._value(annotation, p.name)
+                    if p.kind is p.POSITIONAL_ONLY:
+                        args.append(value)
+                    else:
+                        kwargs.append(f"{p.name}={value}")
+            elif p.kind is p.KEYWORD_ONLY:
+                kwargs.append(f"{p.name}={self._value(annotation, p.name)}")
+            else:
+                args.append(self._value(annotation, p.name))
+        return args + kwargs
+
+    def _receiver(self, cls):
+        have = self._of_type(cls)
+        if not have:
+            return None
+        return self.rng.choice(have)
