@@ -7,6 +7,7 @@ improve, mutants show what the tests would miss.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -298,3 +299,24 @@ def test_the_differential_search_keeps_to_its_seconds_however_many_mutants_it_is
     assert found.error == "", found
     assert 1 <= found.caught < 200, found  # each caught one costs 0.2 s: not all within 2 s
     assert found.seconds < 2.0 + 1.0, found
+
+
+def test_a_driver_cut_at_its_limit_still_says_what_it_did() -> None:
+    """A call stuck in C code (the alarm cannot stop it) runs the driver into the sandbox's
+    limit: its kept calls and its last progress line still count."""
+    from agents.cover.explore import MARK, read_output
+
+    call = {"target": "f", "expr": "f(1)", "kills": "m.py:3:0", "repr": "2"}
+    output = "\n".join([
+        MARK + '{"done": false, "tries": 40, "kept": 0, "seconds": 1.5, "caught": 2}',
+        "noise the code under test printed",
+        MARK + json.dumps(call),
+        MARK + '{"done": false, "tries": 90, "kept": 1, "seconds": 3.0, "caught": 5}',
+    ])  # fmt: skip
+    found = read_output(output, "m.py")
+    assert (found.done, found.tries, found.caught, found.seconds) == (False, 90, 5, 3.0)
+    assert [c["expr"] for c in found.calls] == ["f(1)"]
+    final = read_output(
+        output + "\n" + MARK + '{"done": true, "tries": 95, "seconds": 3.2}', "m.py"
+    )
+    assert final.done and final.tries == 95

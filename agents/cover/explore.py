@@ -59,6 +59,7 @@ class Exploration:
     tries: int = 0
     seconds: float = 0.0
     caught: int = 0  # mutants beyond the sample a known call already tells apart (not hunted)
+    done: bool = False  # the driver printed its final summary
     error: str = ""  # why the driver stopped early (it could not import the module, …)
 
 
@@ -148,25 +149,34 @@ def _drive(sandbox: Sandbox, spec: dict, pythonpath: str, seconds: float, path: 
         env={"PYTHONPATH": pythonpath} if pythonpath else None,
         timeout=seconds + 30,
     )
-    found, done = Exploration(path), False
-    for line in run.output.splitlines():
+    found = read_output(run.output, path)
+    if run.broken:
+        found.error = run.broken
+    elif not found.done and run.timed_out:
+        found.error = f"cut at the time limit ({seconds + 30:.0f} s) after {found.tries} calls"
+    elif not found.done:
+        tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
+        found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
+    return found
+
+
+def read_output(output: str, path: str) -> Exploration:
+    """What the driver printed: its kept calls, and its last summary (the final one, or the
+    last progress line of a driver cut before it)."""
+    found = Exploration(path)
+    for line in output.splitlines():
         if not line.startswith(MARK):
             continue
         try:
             item = json.loads(line[len(MARK) :])
         except ValueError:
             continue
-        if item.get("done"):
-            done = True
+        if "tries" in item:
+            found.done = found.done or bool(item.get("done"))
             found.tries, found.seconds = int(item["tries"]), float(item["seconds"])
             found.caught = int(item.get("caught", 0))
         elif isinstance(item.get("expr"), str):
             found.calls.append(item)
-    if run.broken:
-        found.error = run.broken
-    elif not done and not run.timed_out:
-        tail = [t for t in run.output.strip().splitlines() if t.strip()][-1:]
-        found.error = tail[0][:300] if tail else f"exit code {run.returncode}"
     return found
 
 

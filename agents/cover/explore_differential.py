@@ -36,6 +36,7 @@ except ImportError:  # run from assay's source tree
 FOCUS = 40  # a random call's weight for the function holding the mutated line (others: 1)
 REMEMBERED = 12  # calls that reached a line, kept for the next mutant on it
 WIDENED = 8  # calls that reached the line, tried again on its boundaries, per mutant
+SHRINK_SECONDS = 2.0  # making a found call simpler, at most (each try runs it four times)
 BEYOND_WEIGHT = 0.3  # a mutant beyond the sample: its share of the time against a sampled one
 
 
@@ -90,6 +91,8 @@ class Differential:
         for index, mutant in enumerate(mutants):
             if time.monotonic() - start > seconds:
                 break  # the time is spent: the summary, before the run's own limit
+            if index:
+                self._summary(tries, start, done=False, caught=caught)
             variant = self._variant(mutant)
             if variant is None:
                 continue
@@ -136,7 +139,10 @@ class Differential:
                             widened.add(expr)  # it reaches the line: try it on the boundaries
                             near.extend(boundaries.near_calls(expr, values))
                     continue
-                expr = self._shrink(expr, lambda e, v=variant: self._tells_apart(e, v) is not None)
+                expr = self._shrink(
+                    expr, lambda e, v=variant: self._tells_apart(e, v) is not None,
+                    seconds=SHRINK_SECONDS,
+                )  # fmt: skip
                 _remember(reaching.setdefault(line, []), expr)
                 outcome = self._run(expr)[0]
                 self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])

@@ -66,6 +66,7 @@ MAX_CLOSURES = 40
 RERUNS = 3  # a kept call runs again this many times: a check only if every run agrees
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # default reprs differ between runs, nothing else
 STALE_SECONDS = 6.0  # stop after this long without reaching a new goal
+PROGRESS_EVERY = 2000  # calls between two progress lines (a summary that is not the last)
 SAME_CLASS_OTHER = 0.5  # how often ``a + b``, ``a < b`` … take ``b`` of ``a``'s class
 DEFAULT_LITERALS = [
     "None", "True", "False", "0", "1", "-1", "2", "3", "10", "100", "0.5", "-2.5",
@@ -450,6 +451,8 @@ class Explorer(Values, Shrinking, Differential):
                 action = self._pick(reached_lines)
                 expr = self._call(action) if action else None
             tries += 1
+            if tries % PROGRESS_EVERY == 0:
+                self._summary(tries, start, done=False)
             if expr is None:
                 continue
             outcome, lines, arcs = self._run(expr)
@@ -490,9 +493,12 @@ class Explorer(Values, Shrinking, Differential):
                 self._emit(action, expr, outcome, new_lines, new_arcs, outside)
         self._summary(tries, start)
 
-    def _summary(self, tries, start, **extra):
-        """The last line: how many calls were tried and kept, in how long (and ``extra``)."""
-        summary = {"done": True, "tries": tries, "kept": self.kept,
+    def _summary(self, tries, start, done=True, **extra):
+        """The last line: how many calls were tried and kept, in how long (and ``extra``).
+        Also printed along the way with ``done`` false: a call stuck in C code (where the
+        alarm cannot stop it) may run the driver into the sandbox's limit, and what it did
+        until then is still known."""
+        summary = {"done": done, "tries": tries, "kept": self.kept,
                    "seconds": round(time.monotonic() - start, 2), **extra}  # fmt: skip
         self.out.write("\n" + MARK + json.dumps(summary) + "\n")
         self.out.flush()
