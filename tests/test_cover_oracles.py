@@ -356,6 +356,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
          "    assert grade(95) == 'A'\n    assert grade(10) == 'C'\n", "several behaviours"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),
          "a name that says less"),
+        # Only a filler word dropped, the body as it was: nothing gained, the original stays.
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_b_for_80_7"),
+         "a rename that adds nothing"),
     ],
 )  # fmt: skip
 def test_a_rewrite_that_drops_a_check_or_reaches_out_is_refused(

@@ -170,8 +170,7 @@ def _naming_problem(before: str, after: str) -> str | None:
     together, ``2_930k`` → ``2930k``, is no new word, nor is a vague one, ``correct`` or
     ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``)."""
     old, new = _words(before), _words(after)
-    added = {w for w in new - old if w.isalpha() and len(w) >= 3} - _VAGUE
-    if (old - new) - _GLUE - {"returns", "gives"} and not added:
+    if (old - new) - _GLUE - {"returns", "gives"} and not _added(before, after):
         return "a name that says less"
     if _repeats(after) - _repeats(before):
         return "a name that repeats itself"
@@ -188,6 +187,11 @@ def _repeats(name: str) -> set[str]:
     """The words (glue words aside) that ``name`` says more than once."""
     parts = name.lower().split("_")
     return {w for w in parts if parts.count(w) > 1} - _GLUE
+
+
+def _added(before: str, after: str) -> set[str]:
+    """The words of their own that the name ``after`` says and ``before`` does not."""
+    return {w for w in _words(after) - _words(before) if w.isalpha() and len(w) >= 3} - _VAGUE
 
 
 def _words(name: str) -> set[str]:
@@ -213,6 +217,10 @@ def judge_rewrite(original: str, reply_code: str) -> Verdict:
     problem = _problem(before, after)
     if problem is not None:
         return Verdict(None, problem)
+    same_body = [ast.dump(n) for n in after.body] == [ast.dump(n) for n in before.body]
+    if same_body and not _added(before.name, after.name):
+        # ``…_returns_3_0_mb_for_3000000`` → ``…_3_0_mb_for_3000000``: churn, not a better test
+        return Verdict(None, "a rename that adds nothing")
     lines = text.splitlines()
     source = "\n".join(lines[_first(after) - 1 : after.end_lineno]).rstrip() + "\n"
     return Verdict(source, "accepted")
