@@ -236,20 +236,28 @@ def in_seconds(amount, unit):
 """
 
 
-def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
-    """An Enum is passed as ``Unit.HOURS``, the way a person writes it, never "constructed"
-    through the functional API with generated arguments (``Unit(True, module=0)``)."""
+def explored_only(
+    tmp_path: Path, fake_llm: FakeOpenAI, module: str, source: str
+) -> tuple[str, dict]:
+    """The test file ``assay cover`` writes for a one-module project by exploration alone
+    (the model cannot help, no rewrite, no mutants), and the report."""
     repo = tmp_path / "proj"
     repo.mkdir()
-    (repo / "units.py").write_text(UNITS)
+    (repo / f"{module}.py").write_text(source)
     fake_llm.on(lambda req: "I cannot help with that.")
     # The exploration ends once every goal is reached; the budget is room for a loaded machine.
     result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
                          "off")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    written = repo / "tests" / "test_units_assay.py"
+    written = repo / "tests" / f"test_{module}_assay.py"
     assert written.exists(), result.stdout + result.stderr
-    text = written.read_text()
+    return written.read_text(), data
+
+
+def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
+    """An Enum is passed as ``Unit.HOURS``, the way a person writes it, never "constructed"
+    through the functional API with generated arguments (``Unit(True, module=0)``)."""
+    text, data = explored_only(tmp_path, fake_llm, "units", UNITS)
     assert "Unit.HOURS" in text and "Unit.MINUTES" in text, text
     assert "Unit(" not in text, text
     assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0
@@ -270,16 +278,7 @@ def test_a_deprecation_warning_is_checked_with_its_message(
 ) -> None:
     """A function that warns on purpose: the explored test says so (removing the warning is a
     bug it catches), and the suite with it passes."""
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "legacy.py").write_text(LEGACY)
-    fake_llm.on(lambda req: "I cannot help with that.")
-    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
-                         "off")  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    written = repo / "tests" / "test_legacy_assay.py"
-    assert written.exists(), result.stdout + result.stderr
-    text = written.read_text()
+    text, data = explored_only(tmp_path, fake_llm, "legacy", LEGACY)
     message = "old_total is deprecated; use sum"
     assert f"with pytest.warns(DeprecationWarning, match=re.escape({message!r})):" in text, text
     assert data["coverage"]["files"]["legacy.py"]["after"]["line"] == 100.0
