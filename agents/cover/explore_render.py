@@ -163,12 +163,7 @@ def _raises_body(expr: str, facts: Mapping[str, Any], names: _Names) -> list[str
     if not isinstance(name, str) or not name:
         return None  # the runs raised different exceptions
     exception = names.exception(name, str(facts.get("raises_module", "")))
-    message = facts.get("message")
-    match = ""
-    if isinstance(message, str) and message.strip() and _order_free(message):
-        names.imports.add("import re")
-        match = f", match=re.escape({message!r})"
-    head = f"    with pytest.raises({exception}{match}):"
+    head = f"    with pytest.raises({exception}{_match(facts.get('message'), names)}):"
     entered = entered_receiver(expr)
     if entered is not None:
         return [head, f"        with {entered}:", "            pass"]
@@ -184,11 +179,17 @@ def _warned(call: Mapping[str, Any], body: list[str] | None, names: _Names) -> l
     name, module, message = warns[0]
     category = names.exception(str(name), str(module))
     category = "Warning" if category == "Exception" else category
-    match = ""
-    if isinstance(message, str) and message.strip() and _order_free(message):
-        names.imports.add("import re")
-        match = f", match=re.escape({message!r})"
-    return [f"    with pytest.warns({category}{match}):", *(f"    {line}" for line in body)]
+    head = f"    with pytest.warns({category}{_match(message, names)}):"
+    return [head, *(f"    {line}" for line in body)]
+
+
+def _match(message: object, names: _Names) -> str:
+    """``pytest.raises``/``warns``' ``match=`` argument for a message that reads the same every
+    time ("" for none)."""
+    if not isinstance(message, str) or not message.strip() or not _order_free(message):
+        return ""
+    names.imports.add("import re")
+    return f", match=re.escape({message!r})"
 
 
 def _body(call: Mapping[str, Any], names: _Names) -> list[str] | None:

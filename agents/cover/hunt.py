@@ -58,12 +58,12 @@ class Hunt:
         self.check_budget()
         survivors = self.step.survivors(dict(accepted), self.runner.seconds_left)
         paths = sorted({ref.path for ref, _ in survivors})
-        beyond = sum(len(self.step.beyond(path, MAX_BEYOND)) for path in paths)
-        self.emit("survivors", {"count": len(survivors), "beyond": beyond})
+        beyond = {path: self.step.beyond(path, MAX_BEYOND) for path in paths}
+        self.emit("survivors", {"count": len(survivors), "beyond": sum(map(len, beyond.values()))})
         for path in paths:
             self.check_budget()
             mine = [s for s in survivors if s[0].path == path]
-            current, _killed = self._explore(path, mine, current)
+            current, _killed = self._explore(path, mine, beyond[path], current)
         return current
 
     def ask_model(self, accepted: dict[str, str], chain: Chain) -> None:
@@ -82,9 +82,14 @@ class Hunt:
             chain(target, drafter, named([(ref, mutant)]), outcome)
 
     def _explore(
-        self, path: str, survivors: Sequence[Survivor], current: CoverageReport
+        self,
+        path: str,
+        survivors: Sequence[Survivor],
+        beyond: Sequence[Survivor],
+        current: CoverageReport,
     ) -> tuple[CoverageReport, set[str]]:
-        beyond = self.step.beyond(path, MAX_BEYOND)
+        """The search for ``survivors`` of ``path`` and, after them, the mutants ``beyond`` the
+        sample; its calls through the gates."""
         targets = [t for t, _ in by_target(self.repo, [*survivors, *beyond])]
         seconds = self._seconds(len(survivors), len(beyond))
         self.emit("explore", {"path": path, "targets": len(targets), "seconds": seconds})
