@@ -263,6 +263,29 @@ def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI
     assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0
 
 
+def test_a_call_kept_for_coverage_shows_what_the_line_does(tmp_path: Path) -> None:
+    """``in_seconds(0, Unit.HOURS)`` reaches the hours line but returns 0 whatever it multiplies
+    by: no bug there could change it, and the sandbox's gate rightly refuses the test.  Whatever
+    the random choices (ten seeds), each kept call of a scaling line returns a live value."""
+    from agents.cover.explore import explore
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNITS)
+    kept = []
+    with Sandbox(repo) as sandbox:
+        target = target_of(repo, "units.py", [11, 12, 13, 14, 15])
+        for seed in range(10):
+            found = explore(sandbox, repo, [target], seconds=10, pythonpath=".", seed=seed)
+            assert found.error == "" and found.calls, found
+            kept += [(c["expr"], c["repr"]) for c in found.calls]
+    scaled = [(expr, shown) for expr, shown in kept if re.search(r"Unit\.(HOURS|MINUTES)", expr)]
+    assert len(scaled) >= 10, kept
+    assert all(shown not in ("0", "0.0", "''", "None", "False") for _, shown in scaled), scaled
+
+
 LEGACY = """\
 import warnings
 

@@ -6,6 +6,12 @@ replaced by one of its own arguments, an optional keyword left out, an argument 
 shorter value such as ``0``, ``''`` or ``None``) and keeps each that still does what the call was
 kept for (``keeps``): ``in_seconds(1, Unit.HOURS)``.
 
+A call kept for coverage must also show something: ``in_seconds(0, Unit.HOURS)`` reaches the
+same line as ``in_seconds(2, Unit.HOURS)`` but returns ``0`` whatever the code multiplies by, so
+no bug in that line changes its result.  Shrinking never makes a result blank (``0``, ``''``,
+``None``, an empty container…) that was not, and :meth:`Shrinking._livelier` gives a blank
+argument of a call with a blank result a live value (``0`` → ``2``) where that keeps the lines.
+
 A mixin of the driver's ``Explorer`` (it calls ``self._run``).  Standalone like the driver: the
 standard library only, Python 3.8 syntax.
 """
@@ -18,6 +24,20 @@ import typing
 SHRINK_TRIES = 40  # simpler arguments tried for a kept call…
 SHRINK_SECONDS = 0.5  # …and at most this long, for one kept for coverage
 SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
+BLANK_TEXTS = {"0", "0.0", "''", '""', "None", "False", "[]", "{}", "()", "b''"}
+LIVE_VALUES = ["2", "3", "'ab'", "True", "[1, 2]", "1.5", "-2"]  # for a blank argument
+
+
+def blank(value):
+    """Whether ``value`` is one a bug can hardly change: ``0``, ``''``, ``None``, ``False``, an
+    empty built-in container (never calls the code under test: built-in types only)."""
+    if value is None or type(value) is bool:
+        return value is None or value is False
+    if type(value) in (int, float, complex):
+        return value == 0
+    if type(value) in (str, bytes, list, tuple, dict, set, frozenset):
+        return len(value) == 0
+    return False
 
 
 class Shrinking:
@@ -84,10 +104,45 @@ class Shrinking:
                 or not (lines <= got_lines and arcs <= got_arcs)
             ):
                 return False
+            if got[0] == "value":  # never a blank result for a live one
+                return blank(got[1]) <= blank(outcome[1])
             return got[0] != "raises" or (type(got[1]) is type(outcome[1]) and got[2] == outcome[2])
 
         simpler = self._shrink(expr, keeps, seconds=SHRINK_SECONDS)
+        if outcome[0] == "value" and blank(outcome[1]):
+            simpler = self._livelier(simpler, lines, arcs)
         return None if simpler == expr else simpler
+
+    def _livelier(self, expr, lines, arcs, budget=SHRINK_TRIES):
+        """``expr`` (whose result is blank) with one blank argument given a live value, so
+        that its result is not blank and still reaches ``lines`` and ``arcs``; ``expr`` itself
+        when no such value is found in ``budget`` tries."""
+        try:
+            tree = ast.parse(expr, mode="eval")
+        except SyntaxError:
+            return expr
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        tries = 0
+        for index, call in enumerate(calls):
+            values = list(call.args) + [k.value for k in call.keywords]
+            for i, arg in enumerate(values):
+                if not hasattr(ast, "unparse") or ast.unparse(arg) not in BLANK_TEXTS:
+                    continue
+                for value in LIVE_VALUES:
+                    candidate = edited(tree, index, ("set", i, value))
+                    if candidate is None or tries >= budget:
+                        continue
+                    tries += 1
+                    got, got_lines, got_arcs = self._run(candidate)
+                    if (
+                        not self.outside
+                        and got[0] == "value"
+                        and not blank(got[1])
+                        and lines <= got_lines
+                        and arcs <= got_arcs
+                    ):
+                        return candidate
+        return expr
 
 
 def edited(tree, index, option):
