@@ -180,6 +180,11 @@ def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
         {"target": "roll", "expr": "roll(6)", "stable": True, "repr": "4", "type": "int"},
         {"target": "roll", "expr": "roll(0)", "stable": False, "raises": "ValueError",
          "raises_module": "builtins"},
+        # Shrunk calls come back without their parentheses: ``a != b is True`` would chain.
+        {"target": "Rect.__ne__", "expr": "Rect(1, 1) != Rect(1, 2)", "stable": True,
+         "repr": "True", "str": "True", "type": "bool"},
+        {"target": "Rect.__lt__", "expr": "Rect(1, 1) < Rect(1, 1)", "stable": True,
+         "repr": "False", "str": "False", "type": "bool"},
     ]  # fmt: skip
     code = render_tests(calls, "shapes")
     assert code is not None
@@ -202,11 +207,13 @@ def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
         # once per call.
         "def test_roll_returns_an_int_for_6():\n    result = roll(6)\n"
         "    assert type(result).__name__ == 'int'\n",
+        "\n    assert Rect(1, 1) != Rect(1, 2)\n",
+        "\n    assert (Rect(1, 1) < Rect(1, 1)) is False\n",
     ]:
         assert expected in code, code
     assert code.count("roll(6)") == 1
     assert "roll(0)" not in code  # an exception only sometimes: not a test
-    assert render_tests([calls[-1]], "shapes") is None
+    assert render_tests([calls[8]], "shapes") is None
     # A later exploration (the mutant hunt) does not write again, under another name, a test
     # the file already has (the first one renamed by the rewrite, say).
     first = render_tests(calls[:2], "shapes")

@@ -214,8 +214,28 @@ def _plain_body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
     if entered is not None:
         return [f"    with {entered} as result:", *(f"        {c}" for c in checks)]
     if text in ("None", "True", "False"):
-        return [f"    assert {expr} is {text}"]
+        return [f"    {_identity_check(expr, text)}"]
     return [f"    result = {expr}", *(f"    {c}" for c in checks)]
+
+
+# Nodes that bind looser than ``is``: ``a != b is True`` would chain (``a != b and b is True``).
+_LOOSE = (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)
+
+
+def _identity_check(expr: str, text: str) -> str:
+    """The assertion that ``expr`` is ``None``, ``True`` or ``False``: ``assert a != b`` for
+    a comparison that holds (as a person writes it), ``assert (a < b) is False`` with the
+    parentheses a looser expression needs."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return f"assert {expr} is {text}"
+    if text == "True" and isinstance(node, ast.Compare):
+        return f"assert {expr}"
+    loose = isinstance(node, _LOOSE) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    )
+    return f"assert ({expr}) is {text}" if loose else f"assert {expr} is {text}"
 
 
 def _safe(call: dict) -> bool:
