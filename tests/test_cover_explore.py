@@ -293,6 +293,91 @@ def test_a_call_kept_for_coverage_shows_what_the_line_does(tmp_path: Path) -> No
     assert all(shown not in ("0", "0.0", "''", "None", "False") for _, shown in scaled), scaled
 
 
+CONV_CORE = '''\
+def seconds(text):
+    """Seconds in a duration: ``'90'`` or ``'2m'``.
+
+    >>> seconds('90')
+    >>> seconds('2m')
+    """
+    if text.endswith("m"):
+        return int(text[:-1]) * 60
+    return int(text)
+'''
+
+CONV_CLI = """\
+import argparse
+
+from .core import seconds
+
+
+def createparser():
+    parser = argparse.ArgumentParser(prog="conv")
+    sub = parser.add_subparsers(dest="command")
+    to = sub.add_parser("to")
+    to.add_argument("unit", choices=["s", "h"])
+    to.add_argument("duration")
+    return parser
+
+
+def cmd_to(args):
+    total = seconds(args.duration)
+    if args.unit == "h":
+        return total / 3600
+    return total
+
+
+def main(argv=None):
+    args = createparser().parse_args(argv)
+    if args.command != "to":
+        return 2
+    print(cmd_to(args))
+    return 0
+"""
+
+
+def test_a_command_line_program_is_explored_through_the_command_lines_it_accepts(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """Random values do not make a command line: the parser ``createparser()`` returns says
+    what the program takes (a subcommand, a unit among its choices, a duration), and whole
+    command lines reach ``main`` (and, parsed, ``cmd_to``)."""
+    repo = tmp_path / "proj"
+    (repo / "conv").mkdir(parents=True)
+    (repo / "conv" / "__init__.py").write_text("")
+    (repo / "conv" / "core.py").write_text(CONV_CORE)
+    (repo / "conv" / "cli.py").write_text(CONV_CLI)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
+                         "off", "--files", "conv/cli.py")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = repo / "tests" / "test_cli_assay.py"
+    assert written.exists(), result.stdout + result.stderr
+    text = written.read_text()
+    line = r"\['to', '[sh]', '[^']+'\]"
+    assert re.search(rf"main\((argv=)?{line}\)", text), text
+    assert re.search(rf"cmd_to\(createparser\(\)\.parse_args\({line}\)\)", text), text
+    assert data["coverage"]["files"]["conv/cli.py"]["after"]["line"] == 100.0, text
+
+
+def test_the_examples_of_the_modules_a_file_imports_are_its_values_too(tmp_path: Path) -> None:
+    """``cli.py`` shows no duration, but ``from .core import seconds`` does: its examples'
+    values (``'90'``, ``'2m'``) are the words a command line is made of."""
+    from agents.cover.explore import package_literals
+    from agents.cover.mutation_step import target_of
+
+    (tmp_path / "conv").mkdir()
+    (tmp_path / "conv" / "__init__.py").write_text("")
+    (tmp_path / "conv" / "core.py").write_text(CONV_CORE)
+    (tmp_path / "conv" / "cli.py").write_text(CONV_CLI)
+    target = target_of(tmp_path, "conv/cli.py", [20])
+    assert package_literals(tmp_path, target, CONV_CLI) == ["'90'", "'2m'"]
+    # Absolute imports of its own package count too; another package's do not.
+    absolute = CONV_CLI.replace("from .core", "from conv.core") + "from argparse import Action\n"
+    assert package_literals(tmp_path, target, absolute) == ["'90'", "'2m'"]
+    assert package_literals(tmp_path, target, "import argparse\n") == []
+
+
 LEGACY = """\
 import warnings
 

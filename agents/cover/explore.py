@@ -38,12 +38,14 @@ HELPERS = {
     "_assay_explore_shrink.py": Path(__file__).with_name("explore_shrink.py"),
     "_assay_explore_differential.py": Path(__file__).with_name("explore_differential.py"),
     "_assay_explore_values.py": Path(__file__).with_name("explore_values.py"),
+    "_assay_explore_cli.py": Path(__file__).with_name("explore_cli.py"),
 }
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "
 MAX_LITERAL = 60  # characters of a string literal worth trying as an argument
 MAX_LITERALS = 200
 MAX_EXAMPLES = 60
+MAX_PACKAGE_LITERALS = 40  # from the examples of the modules of its package a file imports
 EXPLORED_QUALNAME = "<explored>"
 _EXAMPLE = re.compile(r"^\s*>>>\s?(.*)$", re.M)
 _BUILTINS = frozenset(dir(builtins))
@@ -120,6 +122,53 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def package_literals(repo: Path, target: Target, source: str) -> list[str]:
+    """The constants of the docstring examples of the modules of its own package that
+    ``source`` imports from: a CLI module that does ``from .version import Version`` takes
+    ``'1.2.3'`` from ``version.py``'s examples, values no literal of its own shows."""
+    found: list[str] = []
+    for path in _imported_files(repo, target, source):
+        try:
+            _, examples = literals_of(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        for example in examples:
+            found += _constants(example)
+    return _unique(found)[:MAX_PACKAGE_LITERALS]
+
+
+def _imported_files(repo: Path, target: Target, source: str) -> list[Path]:
+    """The files of ``target``'s package that ``source`` imports from (``from .x import``,
+    ``from pkg.x import``), itself aside."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    own = (repo / target.path).resolve()
+    root = repo / target.import_root if target.import_root else repo
+    top = target.module.split(".")[0]
+    files: list[Path] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = own.parent
+            for _ in range(node.level - 1):
+                base = base.parent
+        elif node.module and node.module.split(".")[0] == top:
+            base = root
+        else:
+            continue
+        dotted = node.module.split(".") if node.module else []
+        names = [[*dotted]] if node.module else [[alias.name] for alias in node.names]
+        for parts in names:
+            place = base.joinpath(*parts)
+            for file in (place.with_name(place.name + ".py"), place / "__init__.py"):
+                if file.is_file() and file.resolve() != own and file not in files:
+                    files.append(file)
+    return files
+
+
 def spec_for(source: str, targets: Sequence[Target], seconds: float, seed: int = 0) -> dict:
     """The driver's input for one file: its module, targets, goals and seed values."""
     literals, examples = literals_of(source)
@@ -192,7 +241,9 @@ def explore(
     """Run the driver on the file of ``targets`` (all of one file) for up to ``seconds``."""
     path = targets[0].path
     source = (repo / path).read_text(encoding="utf-8")
-    return _drive(sandbox, spec_for(source, targets, seconds, seed), pythonpath, seconds, path)
+    spec = spec_for(source, targets, seconds, seed)
+    spec["package_literals"] = package_literals(repo, targets[0], source)
+    return _drive(sandbox, spec, pythonpath, seconds, path)
 
 
 def explore_mutants(
@@ -217,6 +268,7 @@ def explore_mutants(
     path = targets[0].path
     source = (repo / path).read_text(encoding="utf-8")
     spec = spec_for(source, targets, seconds, seed)
+    spec["package_literals"] = package_literals(repo, targets[0], source)
     spec["mutants"] = [{"id": i, "line": line, "source": text} for i, line, text in mutants]
     spec["mutants"] += [
         {"id": i, "line": line, "source": text, "beyond": True} for i, line, text in beyond

@@ -22,6 +22,7 @@ guard also refuses what would end the exploration (``os._exit``, a signal to its
 group, removing its working directory): such a call is skipped.
 """
 
+import argparse
 import ast
 import builtins
 import contextlib
@@ -47,11 +48,13 @@ except ImportError:  # without the guard every value counts as touched by the ou
     guard = None
 try:  # shipped beside the driver into the sandbox
     import _assay_explore_facts as facts
+    from _assay_explore_cli import CommandLines, strings_in
     from _assay_explore_differential import Differential
     from _assay_explore_shrink import Shrinking
     from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 except ImportError:  # run from assay's source tree
     import explore_facts as facts
+    from explore_cli import CommandLines, strings_in
     from explore_differential import Differential
     from explore_shrink import Shrinking
     from explore_values import MAX_EXPR, POOL_PER_TYPE, Values
@@ -189,7 +192,7 @@ def _attributes(value):
     return found
 
 
-class Explorer(Values, Shrinking, Differential):
+class Explorer(Values, Shrinking, Differential, CommandLines):
     def __init__(self, spec):
         self.spec = spec
         self.rng = random.Random(spec.get("seed", 0))
@@ -209,9 +212,14 @@ class Explorer(Values, Shrinking, Differential):
         # What the module read outside at import may come back from any call.
         self.tainted_at_import = guard is None or guard.tainted()
         self.closure_sources = set()
+        self.parsers = set()
         self.warns = bool(spec.get("warns"))  # the module gives warnings of its own
-        for text in DEFAULT_LITERALS + list(spec.get("literals", ())):
+        package = list(spec.get("package_literals", ()))
+        for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
             self._add_literal(text)
+        # The strings the docs' examples use (this module's, the modules' it imports from):
+        # the words a command line is most often made of.
+        self.example_strings = strings_in(package + list(spec.get("examples", ())))
         self.actions = self._actions(spec.get("targets", ()))
 
     # -- what to call -----------------------------------------------------------------------
@@ -509,6 +517,8 @@ class Explorer(Values, Shrinking, Differential):
             return
         value = outcome[1]
         self._add(type(value), _literal(value) or expr)
+        if isinstance(value, argparse.ArgumentParser):  # a program: its command lines
+            self._learn_parser(expr, value)
         if isinstance(value, str) and len(value) <= 80 and len(self.strings) < 2000:
             self.strings.append(value)
         if len(self.callables) < MAX_CALLABLES:
