@@ -91,9 +91,9 @@ def strings_in(texts):
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):
-            string = isinstance(node, ast.Constant) and isinstance(node.value, str)
-            if string and node.value not in found:
-                found.append(node.value)
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and value not in found:
+                found.append(value)
     return found
 
 
