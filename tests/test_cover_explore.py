@@ -355,8 +355,14 @@ def test_a_command_line_program_is_explored_through_the_command_lines_it_accepts
     assert written.exists(), result.stdout + result.stderr
     text = written.read_text()
     line = r"\['to', '[sh]', '[^']+'\]"
-    assert re.search(rf"main\((argv=)?{line}\)", text), text
     assert re.search(rf"cmd_to\(createparser\(\)\.parse_args\({line}\)\)", text), text
+    # What the program prints is what its user sees: checked, and named after.
+    printed = (
+        rf"def test_main_prints_\w+\(capsys\):\n    result = main\(argv={line}\)\n"
+        r"    assert result == 0\n    captured = capsys.readouterr\(\)\n"
+        r"    assert captured.out == '[-0-9.e]+\\n'\n"
+    )
+    assert re.search(printed, text), text
     assert data["coverage"]["files"]["conv/cli.py"]["after"]["line"] == 100.0, text
 
 
@@ -376,6 +382,45 @@ def test_the_examples_of_the_modules_a_file_imports_are_its_values_too(tmp_path:
     absolute = CONV_CLI.replace("from .core", "from conv.core") + "from argparse import Action\n"
     assert package_literals(tmp_path, target, absolute) == ["'90'", "'2m'"]
     assert package_literals(tmp_path, target, "import argparse\n") == []
+
+
+PRINTS = """\
+import sys
+import time
+
+
+def greet(name):
+    print("hello", name)
+    print("greeted", file=sys.stderr)
+    return len(name)
+
+
+def timed(n):
+    print("took", time.perf_counter())
+    return n * 2
+"""
+
+
+def test_what_a_call_prints_is_checked_when_it_prints_the_same_every_time(tmp_path: Path) -> None:
+    from agents.cover.explore import explore
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "prints.py").write_text(PRINTS)
+    with Sandbox(repo) as sandbox:
+        targets = [target_of(repo, "prints.py", [5, 6, 7]), target_of(repo, "prints.py", [11, 12])]
+        found = explore(sandbox, repo, targets, seconds=10, pythonpath=".")
+    calls = {c["target"]: c for c in found.calls}
+    assert set(calls) == {"greet", "timed"}, found
+    printed = calls["greet"]["printed"]
+    assert printed["out"].startswith("hello ") and printed["err"] == "greeted\n", calls["greet"]
+    # A clock in the output: the output is not checked, the value still is.
+    assert "printed" not in calls["timed"] and calls["timed"]["stable"], calls["timed"]
+    code = render_tests([calls["greet"]], "prints")
+    assert code is not None and "(capsys):" in code, code
+    assert "    assert captured.err == 'greeted\\n'\n" in code, code
 
 
 LEGACY = """\

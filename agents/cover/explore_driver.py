@@ -63,6 +63,7 @@ MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
 LOAD_SECONDS = 5.0  # loading a mutant's module
 MAX_REPR = 300
+MAX_PRINTED = 300  # characters a call may print and still have them checked
 MAX_CALLABLES = 24
 MAX_ATTRS = 4
 MAX_CLOSURES = 40
@@ -107,10 +108,22 @@ def _on_alarm(signum, frame):
 
 
 class _Sink(io.StringIO):
-    """Swallows what the code under test prints, without growing."""
+    """Takes what the code under test prints, keeping no more than ``MAX_PRINTED`` characters
+    of it (``printed`` is None past that: too long to check)."""
+
+    def __init__(self):
+        super().__init__()
+        self.kept = []
+        self.size = 0
 
     def write(self, text):
+        if isinstance(text, str) and self.size <= MAX_PRINTED:
+            self.kept.append(text[: MAX_PRINTED + 1 - self.size])
+            self.size += len(self.kept[-1])
         return len(text)
+
+    def printed(self):
+        return "".join(self.kept) if self.size <= MAX_PRINTED else None
 
 
 class Tracer:
@@ -335,13 +348,14 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         tracer = Tracer(self.tracer.filename)
         tracer._mine = self.tracer._mine
         saved = sys.stdout, sys.stderr, sys.stdin
-        sys.stdout, sys.stderr, sys.stdin = _Sink(), _Sink(), io.StringIO("")
+        out, err = _Sink(), _Sink()
+        sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO("")
         mark = guard.mark() if guard is not None else None
         signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
         sys.settrace(tracer.trace)
         # ("value", value, True) | ("raises", exception, deliberate) | ("timeout", None, False)
         # | ("blocked", None, False): it tried to end the exploration; then the warnings the
-        # module gave (:meth:`_warned`)
+        # module gave (:meth:`_warned`) and what it printed (stdout, stderr; None: too much)
         outcome = ("timeout", None, False)  # type: tuple[typing.Any, ...]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -355,10 +369,10 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
                 sys.settrace(None)
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 sys.stdout, sys.stderr, sys.stdin = saved
-        outcome += (self._warned(caught),)
+        outcome += (self._warned(caught), (out.printed(), err.printed()))
         self.outside = self.tainted_at_import or guard is None or guard.tainted(mark)
         if guard is not None and guard.blocked(mark):
-            outcome = ("blocked", None, False, ())
+            outcome = ("blocked", None, False, (), (None, None))
         return outcome, tracer.lines, tracer.arcs
 
     def _warned(self, caught):
@@ -402,6 +416,9 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
                          "type_module": type(value).__module__}  # fmt: skip
         if len(outcome) > 3 and outcome[3]:
             described["warns"] = [list(w) for w in outcome[3]]
+        printed = outcome[4] if len(outcome) > 4 else (None, None)
+        if printed[0] or printed[1]:  # a program's output is its behaviour too
+            described["printed"] = {"out": printed[0], "err": printed[1]}
         return described
 
     def _facts(self, outcome):
@@ -417,16 +434,17 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
 
     def _emit(self, action, expr, outcome, new_lines, new_arcs, outside, kills=None):
         described = self._describe(outcome)
+        printed = described.pop("printed", None)
         seen = _ADDRESS.sub("", json.dumps(described))
         stable = True
         runs = [self._facts(outcome)]
         for _ in range(RERUNS):  # every rerun: the facts are those that held in all of them
             again, _, _ = self._run(expr)
             outside = outside or self.outside
-            if (
-                again[0] != outcome[0]
-                or _ADDRESS.sub("", json.dumps(self._describe(again))) != seen
-            ):
+            described_again = self._describe(again)
+            if described_again.pop("printed", None) != printed:
+                printed = None  # a clock or a counter in the output: not checked
+            if again[0] != outcome[0] or _ADDRESS.sub("", json.dumps(described_again)) != seen:
                 stable = False
             runs.append(self._facts(again))
         item = {"target": action["qualname"], "expr": expr, "stable": stable,
@@ -434,6 +452,8 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
                 "outside": outside, "facts": facts.merge(runs)}  # fmt: skip
         if kills is not None:
             item["kills"] = kills
+        if printed is not None and None not in printed.values():
+            item["printed"] = printed
         item.update(described)
         self.out.write("\n" + MARK + json.dumps(item) + "\n")
         self.out.flush()

@@ -193,7 +193,21 @@ def _match(message: object, names: _Names) -> str:
 
 
 def _body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
-    return _warned(call, _plain_body(call, names), names)
+    return _printed(call, _warned(call, _plain_body(call, names), names))
+
+
+def _printed(call: Mapping[str, Any], body: list[str] | None) -> list[str] | None:
+    """``body`` then checks of what the call printed, read by pytest's ``capsys`` (when it
+    printed the same every time: a program's output is what its user sees)."""
+    printed = call.get("printed")
+    if body is None or not isinstance(printed, Mapping):
+        return body
+    checks = [
+        f"    assert captured.{stream} == {text!r}"
+        for stream in ("out", "err")
+        if isinstance(text := printed.get(stream), str) and text
+    ]
+    return [*body, "    captured = capsys.readouterr()", *checks] if checks else body
 
 
 def _plain_body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
@@ -245,6 +259,7 @@ def _safe(call: dict) -> bool:
         return False
     shown = [call.get(k) for k in ("expr", "repr", "str", "message")]
     shown += list((call.get("attrs") or {}).values())
+    shown += list((call.get("printed") or {}).values())
     return all(usable_value(text) for text in shown if isinstance(text, str))
 
 
@@ -284,7 +299,8 @@ def render_tests(
         name = seen[expr] = rename_rules(call, taken)
         if kills is not None and call.get("kills"):
             kills[name] = str(call["kills"])
-        tests.append("\n".join([f"def {name}():", *body]))
+        fixtures = "capsys" if any("capsys." in line for line in body) else ""
+        tests.append("\n".join([f"def {name}({fixtures}):", *body]))
     if not tests:
         return None
     header = ["import pytest"] if any("pytest." in t for t in tests) else []

@@ -257,6 +257,10 @@ def _outcome(call: Mapping[str, Any], node: ast.expr | None) -> str:
     raised = call.get("raises") or (facts or {}).get("raises")
     if raised:
         return "raises_" + (snake(str(raised)) or "an_error")
+    printed = call.get("printed") if isinstance(call.get("printed"), Mapping) else {}
+    out = str((printed or {}).get("out") or "").strip()
+    if out and "\n" not in out and (slug := _slug(out)) is not None:
+        return f"prints_{slug}"  # a program's output says more than its exit code
     exact, value = _exact(call)
     if exact:
         return _returns_value(value)
