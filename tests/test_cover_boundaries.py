@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agents.cover.explore_boundaries import line_constants, near_calls
+from agents.cover.explore_boundaries import line_constants, line_strings, near_calls
 from agents.cover.mutants import all_mutants
 from agents.cover.mutation import function_ranges
 from tests.fakes.openai_server import FakeOpenAI
@@ -54,6 +54,19 @@ def test_calls_near_a_boundary_move_one_number_or_one_argument() -> None:
     assert nested == ["naturaldelta(timedelta(days=365), months=True)"]
     assert near_calls("name('abc', key)", [2]) == ["name(2, key)", "name('abc', 2)"]
     assert near_calls("not a call (", [1]) == []
+
+
+def test_a_lines_strings_put_into_a_call_take_the_path_it_decides_on() -> None:
+    """``"!=": (-1, 1),`` (an entry of a dict of operators) decides for inputs that start with
+    ``!=``: a call that reached it with ``'>=1.0.0'`` is tried with ``'!=1.0.0'``."""
+    entry = '            "!=": (-1, 1),'
+    assert line_strings([entry]) == ["!="]
+    assert line_constants([entry])[:3] == [-1, -2, 0]  # a dict's entry is read too
+    assert near_calls("Version(1).match('>=1.0.0')", [], ["!="]) == [
+        "Version(1).match('!=')",
+        "Version(1).match('!=1.0.0')",
+    ]
+    assert line_strings(["if text.endswith('m') and len(text) > 40 * 'x':"]) == ["m", "x"]
 
 
 def test_a_boundary_no_literal_names_is_found_and_pinned(

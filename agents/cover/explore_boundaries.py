@@ -16,6 +16,8 @@ import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
 MAX_VALUES = 12  # constants of one line, neighbours included
 MAX_NEAR = 48  # variants of one call
+MAX_STRING = 20  # characters of a line's string worth putting into a call
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 KEYWORDS = ("elif ", "if ", "while ", "return ", "assert ", "yield ")
 
 
@@ -29,10 +31,12 @@ def _expression(line):
     text = text.rstrip(":").strip()
     if "=" in text and not any(op in text for op in ("==", "<=", ">=", "!=")):
         text = text.split("=", 1)[1].strip()  # an assignment's value
-    try:
-        return ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError):
-        return None
+    for form in (text, "{" + text.rstrip(",") + "}"):  # an expression, or a dict's entry
+        try:
+            return ast.parse(form, mode="eval")
+        except (SyntaxError, ValueError):
+            continue
+    return None
 
 
 def _number(value):
@@ -67,9 +71,38 @@ def line_constants(lines):
     return values[:MAX_VALUES]
 
 
-def near_calls(expr, values):
+def line_strings(lines):
+    """The short strings of ``lines`` (``"!=": (-1, 1),`` → ``'!='``): an input that holds one
+    takes the path the line decides on."""
+    found = []  # type: list[str]
+    for line in lines:
+        tree = _expression(line)
+        for node in ast.walk(tree) if tree is not None else ():
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and 0 < len(value) <= MAX_STRING and value not in found:
+                found.append(value)
+    return found[:MAX_VALUES]
+
+
+def _with_strings(tree, expr, strings):
+    """``expr`` with one of its strings made one of ``strings``, or led by one in place of its
+    own leading punctuation (``'>=1.0.0'`` → ``'!=1.0.0'``)."""
+    out = []  # type: list[str]
+    spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    for spot in spots:
+        text = spot.value
+        for s in strings:
+            for new in (s, s + text.lstrip(PUNCTUATION)):
+                spot.value = new
+                out.append(ast.unparse(tree))
+        spot.value = text
+    return out
+
+
+def near_calls(expr, values, strings=()):
     """``expr`` (a call's source) with one of its numbers replaced by one of ``values``; when it
-    holds no number, with one of its top-level arguments replaced instead."""
+    holds no number, with one of its top-level arguments replaced instead.  Then, with
+    ``strings`` (:func:`line_strings`), ``expr`` with one of its strings replaced."""
     if not hasattr(ast, "unparse"):  # Python 3.8: no way back to source
         return []
     try:
@@ -77,7 +110,7 @@ def near_calls(expr, values):
     except (SyntaxError, ValueError):
         return []
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and _number(n.value)]
-    out = []  # type: list[str]
+    out = _with_strings(tree, expr, strings) if strings else []  # type: list[str]
     if spots:
         for spot in spots:
             number = spot.value
@@ -85,7 +118,7 @@ def near_calls(expr, values):
                 spot.value = v
                 out.append(ast.unparse(tree))
             spot.value = number
-    elif isinstance(tree.body, ast.Call):
+    elif isinstance(tree.body, ast.Call) and values:
         args = tree.body.args
         for i, arg in enumerate(list(args)):
             for v in values:

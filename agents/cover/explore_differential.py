@@ -113,6 +113,7 @@ class Differential:
             mutated = mutant["source"].splitlines()
             around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
             values = boundaries.line_constants(around)
+            strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
             near, widened = [], set()  # type: list[str], set[str]
             while time.monotonic() < deadline:
@@ -135,9 +136,9 @@ class Differential:
                         self._learn(action, expr, again)
                     if line in lines:
                         _remember(reaching.setdefault(line, []), expr)
-                        if values and expr not in widened and len(widened) < WIDENED:
+                        if (values or strings) and expr not in widened and len(widened) < WIDENED:
                             widened.add(expr)  # it reaches the line: try it on the boundaries
-                            near.extend(boundaries.near_calls(expr, values))
+                            near.extend(boundaries.near_calls(expr, values, strings))
                     continue
                 expr = self._shrink(
                     expr, lambda e, v=variant: self._tells_apart(e, v) is not None,
