@@ -90,7 +90,7 @@ def _with_strings(tree, expr, strings):
     out = []  # type: list[str]
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
     for spot in spots:
-        text = spot.value
+        text = str(spot.value)
         for s in strings:
             for new in (s, s + text.lstrip(PUNCTUATION)):
                 spot.value = new
