@@ -48,6 +48,7 @@ class Shrinking:
     def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
         """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
         replaced by one of its own arguments (``f(g(Unit.HOURS, 'A'))`` → ``f(Unit.HOURS)``),
+        an argument-less call of a chain left out (``v.replace().bump()`` → ``v.bump()``),
         an optional keyword argument left out, an argument replaced by a shorter value
         (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
         At most ``budget`` tries, and ``seconds`` when given."""
@@ -70,6 +71,8 @@ class Shrinking:
                     if isinstance(arg, ast.Call) and hasattr(ast, "unparse"):
                         inner = list(arg.args) + [k.value for k in arg.keywords]
                         options += [("set", i, ast.unparse(a)) for a in inner]
+                if _chained(call) is not None:  # ``v.replace().bump()`` → ``v.bump()``
+                    options.append(("unchain",))
                 options += [("drop", i) for i in range(len(call.keywords))]
                 for i, arg in enumerate(values):
                     text = ast.unparse(arg) if hasattr(ast, "unparse") else None
@@ -145,13 +148,26 @@ class Shrinking:
         return expr
 
 
+def _chained(call):
+    """The receiver of the argument-less method call ``call`` is made on (``v`` for
+    ``v.replace().bump()``), or None."""
+    func = call.func
+    inner = func.value if isinstance(func, ast.Attribute) else None
+    if not isinstance(inner, ast.Call) or inner.args or inner.keywords:
+        return None
+    return inner.func.value if isinstance(inner.func, ast.Attribute) else None
+
+
 def edited(tree, index, option):
     """The expression of ``tree`` (copied) with ``option`` applied to its ``index``-th call:
     ``("drop", i)`` leaves out its i-th keyword, ``("set", i, text)`` makes its i-th argument
-    (positional, then keywords) ``text``.  None when the result has no source form."""
+    (positional, then keywords) ``text``, ``("unchain",)`` leaves out the argument-less call
+    it is made on.  None when the result has no source form."""
     new_tree = copy.deepcopy(tree)
     target = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)][index]
-    if option[0] == "drop":
+    if option[0] == "unchain":
+        target.func.value = _chained(target)
+    elif option[0] == "drop":
         del target.keywords[option[1]]
     else:
         value = ast.parse(option[2], mode="eval").body

@@ -12,6 +12,7 @@ A mixin of the driver's ``Explorer`` (``rng``, ``pool``, ``seeds``, ``strings``,
 
 import ast
 import inspect
+import keyword
 import typing
 
 MAX_EXPR = 160  # characters of a value's source kept in the pool
@@ -167,7 +168,7 @@ class Values:
             if p.kind is p.VAR_POSITIONAL:
                 args += [self._value(annotation, p.name) for _ in range(self.rng.randrange(3))]
             elif p.kind is p.VAR_KEYWORD:
-                continue
+                kwargs += self._extra_keywords(annotation, {q.name for q in params})
             elif p.default is not p.empty:
                 if self.rng.random() < 0.5:
                     value = self._value(annotation, p.name)
@@ -180,6 +181,21 @@ class Values:
             else:
                 args.append(self._value(annotation, p.name))
         return args + kwargs
+
+    def _extra_keywords(self, annotation, taken):
+        """Keyword arguments for a ``**kwargs`` parameter, half the time: one or two names
+        among the module's strings that read as names (``replace(**parts)`` gets
+        ``major=1``), or one it cannot know (``other=1``)."""
+        if self.rng.random() < 0.5:
+            return []
+        names = [t for t in self.strings if t.isidentifier() and not keyword.iskeyword(t)]
+        names = [t for t in dict.fromkeys(names) if t not in taken] or ["other"]
+        chosen = []  # type: list[str]
+        for _ in range(1 + self.rng.randrange(2)):
+            name = self.rng.choice(names) if self.rng.random() < 0.8 else "other"
+            if name not in chosen and name not in taken:
+                chosen.append(name)
+        return ["{}={}".format(n, self._value(annotation, n)) for n in chosen]
 
     def _receiver(self, cls):
         have = self._of_type(cls)

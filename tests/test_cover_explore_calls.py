@@ -1,0 +1,178 @@
+"""How exploration builds the calls a person would write, and what it checks of them: a
+command-line program through its command lines, the values of its package's examples, keyword
+arguments for ``**kwargs``, chains without their empty links; what a call prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agents.cover.explore import explore, package_literals, render_tests
+from agents.cover.explore_shrink import Shrinking
+from agents.cover.mutation_step import target_of
+from flows import Sandbox
+from tests.fakes.openai_server import FakeOpenAI
+from tests.kit.cover import cover
+
+CONV_CORE = '''\
+def seconds(text):
+    """Seconds in a duration: ``'90'`` or ``'2m'``.
+
+    >>> seconds('90')
+    >>> seconds('2m')
+    """
+    if text.endswith("m"):
+        return int(text[:-1]) * 60
+    return int(text)
+'''
+
+CONV_CLI = """\
+import argparse
+
+from .core import seconds
+
+
+def createparser():
+    parser = argparse.ArgumentParser(prog="conv")
+    sub = parser.add_subparsers(dest="command")
+    to = sub.add_parser("to")
+    to.add_argument("unit", choices=["s", "h"])
+    to.add_argument("duration")
+    return parser
+
+
+def cmd_to(args):
+    total = seconds(args.duration)
+    if args.unit == "h":
+        return total / 3600
+    return total
+
+
+def main(argv=None):
+    args = createparser().parse_args(argv)
+    if args.command != "to":
+        return 2
+    print(cmd_to(args))
+    return 0
+"""
+
+
+def test_a_command_line_program_is_explored_through_the_command_lines_it_accepts(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """Random values do not make a command line: the parser ``createparser()`` returns says
+    what the program takes (a subcommand, a unit among its choices, a duration), and whole
+    command lines reach ``main`` (and, parsed, ``cmd_to``)."""
+    repo = tmp_path / "proj"
+    (repo / "conv").mkdir(parents=True)
+    (repo / "conv" / "__init__.py").write_text("")
+    (repo / "conv" / "core.py").write_text(CONV_CORE)
+    (repo / "conv" / "cli.py").write_text(CONV_CLI)
+    fake_llm.on(lambda req: "I cannot help with that.")
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--no-rewrite", "--mutants",
+                         "off", "--files", "conv/cli.py")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = repo / "tests" / "test_cli_assay.py"
+    assert written.exists(), result.stdout + result.stderr
+    text = written.read_text()
+    line = r"\['to', '[sh]', '[^']+'\]"
+    assert re.search(rf"cmd_to\(createparser\(\)\.parse_args\({line}\)\)", text), text
+    # What the program prints is what its user sees: checked, and named after.
+    printed = (
+        rf"def test_main_prints_\w+\(capsys\):\n    result = main\(argv={line}\)\n"
+        r"    assert result == 0\n    captured = capsys.readouterr\(\)\n"
+        r"    assert captured.out == '[-0-9.e]+\\n'\n"
+    )
+    assert re.search(printed, text), text
+    assert data["coverage"]["files"]["conv/cli.py"]["after"]["line"] == 100.0, text
+
+
+def test_the_examples_of_the_modules_a_file_imports_are_its_values_too(tmp_path: Path) -> None:
+    """``cli.py`` shows no duration, but ``from .core import seconds`` does: its examples'
+    values (``'90'``, ``'2m'``) are the words a command line is made of."""
+    (tmp_path / "conv").mkdir()
+    (tmp_path / "conv" / "__init__.py").write_text("")
+    (tmp_path / "conv" / "core.py").write_text(CONV_CORE)
+    (tmp_path / "conv" / "cli.py").write_text(CONV_CLI)
+    target = target_of(tmp_path, "conv/cli.py", [20])
+    assert package_literals(tmp_path, target, CONV_CLI) == ["'90'", "'2m'"]
+    # Absolute imports of its own package count too; another package's do not.
+    absolute = CONV_CLI.replace("from .core", "from conv.core") + "from argparse import Action\n"
+    assert package_literals(tmp_path, target, absolute) == ["'90'", "'2m'"]
+    assert package_literals(tmp_path, target, "import argparse\n") == []
+
+
+PRINTS = """\
+import sys
+import time
+
+
+def greet(name):
+    print("hello", name)
+    print("greeted", file=sys.stderr)
+    return len(name)
+
+
+def timed(n):
+    print("took", time.perf_counter())
+    return n * 2
+"""
+
+
+def test_what_a_call_prints_is_checked_when_it_prints_the_same_every_time(tmp_path: Path) -> None:
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "prints.py").write_text(PRINTS)
+    with Sandbox(repo) as sandbox:
+        targets = [target_of(repo, "prints.py", [5, 6, 7]), target_of(repo, "prints.py", [11, 12])]
+        found = explore(sandbox, repo, targets, seconds=10, pythonpath=".")
+    calls = {c["target"]: c for c in found.calls}
+    assert set(calls) == {"greet", "timed"}, found
+    printed = calls["greet"]["printed"]
+    assert printed["out"].startswith("hello ") and printed["err"] == "greeted\n", calls["greet"]
+    # A clock in the output: the output is not checked, the value still is.
+    assert "printed" not in calls["timed"] and calls["timed"]["stable"], calls["timed"]
+    code = render_tests([calls["greet"]], "prints")
+    assert code is not None and "(capsys):" in code, code
+    assert "    assert captured.err == 'greeted\\n'\n" in code, code
+
+
+BOX = """\
+class Box:
+    def __init__(self, width=1, height=1):
+        self.width = width
+        self.height = height
+
+    def replace(self, **parts):
+        if not parts:
+            raise ValueError("nothing to replace")
+        unknown = set(parts) - {"width", "height"}
+        if unknown:
+            raise TypeError("unknown part(s): " + ", ".join(sorted(unknown)))
+        return Box(**{**vars(self), **parts})
+"""
+
+
+def test_a_kwargs_parameter_gets_keyword_arguments(tmp_path: Path) -> None:
+    """``replace(**parts)`` is called with the names the module's strings say (``width=…``),
+    the only way to its last line, and with one it cannot know, which it refuses on purpose."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "box.py").write_text(BOX)
+    with Sandbox(repo) as sandbox:
+        target = target_of(repo, "box.py", list(range(7, 13)))
+        found = explore(sandbox, repo, [target], seconds=10, pythonpath=".")
+    exprs = [c["expr"] for c in found.calls]
+    assert any(re.search(r"\.replace\((width|height)=", e) for e in exprs), exprs
+    refused = [c for c in found.calls if c.get("raises") == "TypeError"]
+    assert refused and refused[0]["message"].startswith("unknown part(s): "), found.calls
+
+
+def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:
+    """``Version(0).replace().bump_minor().replace(other=0)`` reads like a search's output;
+    what it needs is ``Version(0).replace(other=0)``."""
+    simpler = Shrinking()._shrink(
+        "Version(0).replace().bump_minor().replace(other=0)",
+        lambda expr: expr.endswith(".replace(other=0)"),
+    )
+    assert simpler == "Version(0).replace(other=0)"
