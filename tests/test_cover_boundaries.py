@@ -93,3 +93,41 @@ def test_a_boundary_no_literal_names_is_found_and_pinned(
     after = data["mutation"]["after"]
     assert boundary not in {s["id"] for s in data["mutation"]["survivors"]}
     assert after["killed"] > data["mutation"]["before"]["killed"]
+
+
+POWERS = """\
+POWERS = [10**3, 10**6, 10**9]
+NAMES = ["", "thousand", "million", "billion"]
+
+
+def size_word(n):
+    for i, power in enumerate(POWERS):
+        if n < power:
+            return NAMES[i]
+    return NAMES[-1]
+"""
+
+
+def test_a_boundary_a_module_constant_holds_is_found(tmp_path: Path) -> None:
+    """``if n < power`` sits on the elements of ``POWERS``: no literal shows 1000, and random
+    numbers never land on it; the numbers of the constants the function names do."""
+    from agents.cover.explore import explore_mutants
+    from agents.cover.explore_boundaries import named_constants
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    lines = POWERS.splitlines(keepends=True)[4:9]
+    namespace = {"POWERS": [1000, 10**6, 10**9], "NAMES": ["", "thousand"], "len": len}
+    assert named_constants(lines, namespace)[:6] == [1000, 999, 1001, 10**6, 10**6 - 1, 10**6 + 1]
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "powers.py").write_text(POWERS)
+    boundary = next(m for m in all_mutants(POWERS, function_ranges(POWERS))
+                    if m.line == 7 and m.description.endswith("`<` → `<=`"))  # fmt: skip
+    with Sandbox(repo) as sandbox:
+        found = explore_mutants(
+            sandbox, repo, [target_of(repo, "powers.py", [7])], [("powers.py:7:0", 7,
+            boundary.source)], seconds=5.0, pythonpath=".",
+        )  # fmt: skip
+    assert [c["kills"] for c in found.calls] == ["powers.py:7:0"], found
+    assert re.fullmatch(r"size_word\((1000|1000000|1000000000)\)", found.calls[0]["expr"]), found

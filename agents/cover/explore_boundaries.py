@@ -12,9 +12,11 @@ Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
 
 import ast
+import textwrap
 import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
 MAX_VALUES = 12  # constants of one line, neighbours included
+MAX_NAMED = 24  # numbers of the module's constants a function names, neighbours included
 MAX_NEAR = 48  # variants of one call
 MAX_STRING = 20  # characters of a line's string worth putting into a call
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -69,6 +71,29 @@ def line_constants(lines):
             if v not in values:
                 values.append(v)
     return values[:MAX_VALUES]
+
+
+def named_constants(function_lines, namespace):
+    """The numbers the module's own constants hold that the function (its source lines) names:
+    ``if value < power`` inside ``for power in powers`` sits on ``powers``' elements, which no
+    literal of the line shows.  Each with its integer neighbours, at most ``MAX_NAMED``."""
+    try:
+        tree = ast.parse(textwrap.dedent("".join(function_lines)))
+    except (SyntaxError, ValueError):
+        return []
+    found = []  # type: list[float]
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) or node.id not in namespace:
+            continue
+        value = namespace[node.id]
+        items = list(value) if isinstance(value, (list, tuple)) and len(value) <= 32 else [value]
+        found += [v for v in items if _number(v) and abs(v) < 10**12 and v not in found]
+    values = []  # type: list[float]
+    for k in found:
+        for v in [k, k - 1, k + 1] if isinstance(k, int) else [k, int(k), int(k) + 1]:
+            if v not in values:
+                values.append(v)
+    return values[:MAX_NAMED]
 
 
 def line_strings(lines):

@@ -9,7 +9,8 @@ in this order:
 2. the calls that reached the mutant's line before, for an earlier mutant (mutants share lines:
    ``if exponent >= 33 or exponent < -30`` has four);
 3. calls near the line's constants: each call that reaches the line without telling the two
-   apart is tried again with its numbers moved onto the line's boundaries
+   apart is tried again with its numbers moved onto the line's boundaries, the numbers of the
+   module's constants its function names, and with its strings made the line's
    (:mod:`explore_boundaries`);
 4. random calls, most of them of the function that holds the line (``FOCUS``): a mutant is
    reached through its own function far more often than through any other.
@@ -19,9 +20,9 @@ mutation score's sample left them out) come last, with ``BEYOND_WEIGHT`` of a sh
 not searched at all when one of the spec's ``known`` calls (the suite's explored tests) already
 tells them apart: the suite catches them.
 
-A mixin of the driver's ``Explorer`` (``_run``, ``_call``, ``_learn``, ``_emit``, ``_shrink``,
-``_variant``, ``_seen``, ``_pick`` and ``actions``).  Standalone like the driver: the standard
-library only, Python 3.8 syntax.
+A mixin of the driver's ``Explorer`` (``ns``, ``_run``, ``_call``, ``_learn``, ``_emit``,
+``_shrink``, ``_variant``, ``_seen``, ``_pick`` and ``actions``).  Standalone like the driver:
+the standard library only, Python 3.8 syntax.
 """
 
 import linecache
@@ -43,6 +44,7 @@ BEYOND_WEIGHT = 0.3  # a mutant beyond the sample: its share of the time against
 class Differential:
     # What the driver's Explorer provides (annotations only: nothing at run time).
     spec: typing.Any
+    ns: typing.Any
     tracer: typing.Any
     actions: typing.Any
     outside: bool
@@ -77,6 +79,19 @@ class Differential:
             return None  # one side does not do the same thing twice: no test can tell
         return original
 
+    def _named(self, line, source, cache):
+        """The numbers of the module's constants that the innermost function holding ``line``
+        names (:func:`explore_boundaries.named_constants`), once per function (``cache``)."""
+        spans = [(a.get("end", 0) - a.get("start", 0), a.get("start", 0), a.get("end", 0))
+                 for a in self.actions if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
+        if not spans:
+            return []
+        _, first, last = min(spans)
+        if (first, last) not in cache:
+            module = {k: v for k, v in self.ns.items() if not k.startswith("__")}
+            cache[(first, last)] = boundaries.named_constants(source[first - 1 : last], module)
+        return cache[(first, last)]
+
     def differential(self, seconds):
         """Search, for each mutant of the spec in turn, a call that tells it apart (see the
         module); print each found as a kept call, then the summary."""
@@ -85,6 +100,7 @@ class Differential:
         examples = list(self.spec.get("examples", ()))
         source = linecache.getlines(self.tracer.filename)
         reaching = {}  # type: dict[int, list[str]]
+        named = {}  # type: dict[tuple[int, int], list[float]]
         weights = [BEYOND_WEIGHT if m.get("beyond") else 1.0 for m in mutants]
         known = None  # type: typing.Optional[list[tuple[str, set[int]]]]
         caught = 0
@@ -113,6 +129,7 @@ class Differential:
             mutated = mutant["source"].splitlines()
             around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
             values = boundaries.line_constants(around)
+            values += [v for v in self._named(line, source, named) if v not in values]
             strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
             near, widened = [], set()  # type: list[str], set[str]
