@@ -125,6 +125,9 @@ def test_survivors_become_targets_and_the_score_goes_up(
         >= 1
     ), rewrite
     assert "test_discount_is_never_negative" not in written
+    # The summary says why the others stayed as they were.
+    shown = " ".join(result.stdout.split())
+    assert re.search(r"kept as written \(not kept: [^)]*(mutant-survived|lost-a-mutant) \d", shown)
     # The table and the JSON carry both measures; survivors are listed with their diff.
     assert "mutation %" in result.stdout and f"{after['score']:.1f}" in result.stdout
     for survivor in mutation["survivors"]:

@@ -303,7 +303,7 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
     module = f"from grades import grade\n\n\n{EXPLORED}\n\ndef test_other():\n    pass\n"
     (name, source), _ = split_tests(module).items()
     assert (name, source) == ("test_grade_returns_b_for_80_7", EXPLORED)
-    rewritten = rewrite_test(runner, source, context, max_tokens=120)
+    rewritten = rewrite_test(runner, source, context, max_tokens=120).source
     assert rewritten == better
     assert replace_test(module, name, rewritten) == module.replace(EXPLORED, better)
 
@@ -393,8 +393,8 @@ def test_garbage_from_the_model_leaves_the_original(fake_llm: FakeOpenAI, tmp_pa
     )
     runner = _runner(fake_llm, tmp_path)
     context = rewrite_context(GRADES, "grade")
-    assert rewrite_test(runner, EXPLORED, context) is None
-    assert rewrite_test(runner, EXPLORED, context) is None
+    assert rewrite_test(runner, EXPLORED, context).source is None
+    assert rewrite_test(runner, EXPLORED, context).source is None
     trace = read_trace(tmp_path / "t.jsonl")
     verdicts = [r["verdict"] for r in trace if r.get("kind") == "rewrite"]
     assert verdicts == ["not one test function", "a name the test does not have"]

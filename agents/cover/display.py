@@ -236,7 +236,10 @@ def _print_mutation(report: CoverReport, console: Console) -> None:
         )
     rewrite = report.rewrite
     if rewrite.get("tried"):
+        refused = sorted((rewrite.get("refused") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        why = "; ".join(f"{reason} {count}" for reason, count in refused)
         console.print(
             f"readable rewrite: {rewrite['kept']} of {rewrite['tried']} explored test(s) "
             f"rewritten by the model ({rewrite['tokens']:,} tokens); the rest kept as written"
+            + (f" (not kept: {why})" if why else "")
         )

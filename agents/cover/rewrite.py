@@ -243,9 +243,10 @@ def subject_of(fn: ast.FunctionDef) -> str:
 
 def rewrite_test(
     runner: FlowRunner, test_source: str, context: str, max_tokens: int = REWRITE_TOKENS
-) -> str | None:
+) -> Verdict:
     """The model's rewrite of one test function (a better name, sensible arguments, the same
-    checks), or None when the reply is refused (:func:`judge_rewrite`) or unusable.
+    checks) as the verdict's ``source``, None there when the reply is refused
+    (:func:`judge_rewrite`) or unusable; the verdict's ``reason`` says why.
 
     ``context``: what the model sees of the code (:func:`rewrite_context`).  One call, traced
     as stage ``rewrite_test`` with a ``rewrite`` step saying the verdict.  Raises what the
@@ -253,7 +254,7 @@ def rewrite_test(
     """
     original = _single_test(test_source)
     if original is None:
-        return None
+        return Verdict(None, "not one test function")
     function = subject_of(original)
     variables = {
         "context": context.strip() or "# (not shown)",
@@ -266,10 +267,10 @@ def rewrite_test(
         answer = runner.run(stage, variables).value
     except StageFailed:
         runner.step("rewrite", test=original.name, verdict="no code in the reply")
-        return None
+        return Verdict(None, "no code in the reply")
     verdict = judge_rewrite(test_source, answer.code)
     runner.step("rewrite", test=original.name, verdict=verdict.reason)
-    return verdict.source
+    return verdict
 
 
 def split_tests(code: str) -> dict[str, str]:

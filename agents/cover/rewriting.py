@@ -107,10 +107,11 @@ class Rewriter:
         """ "" when the rewrite replaced the original, else why not."""
         source = (self.repo / target.path).read_text(encoding="utf-8")
         subject = subject_of(_function(original))
-        new = rewrite_test(self.runner, original, rewrite_context(source, subject))
+        reply = rewrite_test(self.runner, original, rewrite_context(source, subject))
         self.outcome.tokens = self.runner.usage.stage("rewrite_test").total_tokens
+        new = reply.source
         if new is None:
-            return "refused"
+            return reply.reason  # unchanged, a rename that adds nothing, …
         new_name = _function(new).name
         header = text[: text.index(original.splitlines()[0])]
         candidate = check_static(header.rstrip() + "\n\n\n" + new, target)
