@@ -67,6 +67,28 @@ def reasons(data: dict) -> dict[str, list[str]]:
     return {t["target"].split("::")[1]: t["rejected"] for t in data["targets"]}
 
 
+def test_a_test_that_fails_in_one_repeated_run_goes_and_the_others_stay(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The repeated runs (each a new process) catch a test that fails now and then: that test
+    goes; the candidate's other tests are kept, not thrown away with it."""
+    repo = make_flat(tmp_path / "flat")
+    answer = HEAD.format(name="halve") + (
+        "import os\n\n\ndef test_halve_even():\n    assert halve(4) == 2\n\n\n"
+        "def test_halve_once():\n    assert halve(2) == 1\n"
+        "    if os.path.exists('flaky-marker'):\n        raise AssertionError('second run')\n"
+        "    open('flaky-marker', 'w').close()\n"
+    )
+    fake_llm.on(scripted({"halve": answer}))
+    result, data = cover(repo, fake_llm)
+    assert result.returncode == 0, result.stdout + result.stderr
+    halve = next(t for t in data["targets"] if t["target"].endswith("::halve"))
+    assert halve["accepted"] == 1, halve
+    text = (repo / "tests" / "test_ops_assay.py").read_text()
+    assert "def test_halve_even" in text and "test_halve_once" not in text, text
+    assert "dropped 1 flaky test(s)" in result.stderr, result.stderr[-2000:]
+
+
 def test_good_tests_accepted_bad_ones_rejected_for_the_right_reason(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:

@@ -183,6 +183,7 @@ class Acceptance:
                 "branches": verdict.gained_branches,
                 "mutant": verdict.killed,
                 "coverage": Percentages.of_files(verdict.coverage, self.report.files),
+                "notes": list(verdict.notes),  # what the gates changed: tests dropped, cut
             },
         )
         return verdict.coverage

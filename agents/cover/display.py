@@ -77,9 +77,11 @@ class CoverDisplay:
             gained = len(data["lines"]) + len(data["branches"])
             tests = data["tests"]
             named = ", ".join(tests) if len(tests) <= 4 else f"{len(tests)} tests"
+            notes = "; ".join(data.get("notes") or ())
             log(
                 f"[green]accepted[/green] {named} for {data['target'].key}: "
                 f"+{gained} lines/branches, killed {data['mutant']} → {data['path']}"
+                + (f" ({escape(notes)})" if notes else "")
             )
             self._status(self.current)
         elif kind == "rejected":

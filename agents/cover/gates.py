@@ -44,27 +44,15 @@ from agents.cover.oracle import (
     observed_values,
     repair,
 )
+from agents.cover.repeat_gate import QUIET_PYTEST, run_repeated, without_flaky
 from agents.cover.side_effects import trouble as _trouble
 from agents.cover.targets import Target, coverage_gain, runs_target
-from flows import Arc, CaseResult, CoverageReport, Sandbox, TestRun
+from flows import Arc, CaseResult, CoverageReport, RunResult, Sandbox, TestRun
 
 _IMPORT_ERROR = re.compile(r"^E?\s*((?:ModuleNotFoundError|ImportError)\b.*)$", re.M)
 _NO_FIXTURE = re.compile(r"^E\s+fixture '(\w+)' not found", re.M)
 MAX_DETAIL = 1200
 FIX_ROUNDS = 3  # repair-then-cut rounds for a candidate whose tests fail alone
-QUIET_PYTEST = ("-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly")
-
-# Runs pytest on one file N times in the same copy; stops at the first failure.
-REPEAT_DRIVER = f"""
-import subprocess, sys
-QUIET = {list(QUIET_PYTEST)!r}
-n, path = int(sys.argv[1]), sys.argv[2]
-for i in range(n):
-    code = subprocess.call([sys.executable, "-m", "pytest", *QUIET, path])
-    if code != 0:
-        print("ASSAY: run", i + 1, "of", n, "failed with exit code", code)
-        sys.exit(1)
-"""
 
 
 @dataclass(frozen=True)
@@ -218,14 +206,14 @@ class Gatekeeper:
                     return self._reject(verdict, "fails", first_failure)
             verdict.candidate = candidate
 
-        # 2. Repeatedly, in one copy.
-        repeat = self.sandbox.run(
-            [str(self.sandbox.python), "-c", REPEAT_DRIVER, str(self.config.repeat), path],
-            extra_files=self.files_with(path, code),
-            env=self.env,
-            timeout=self.config.timeout * self.config.repeat,
-        )
-        verdict.runs += 1
+        # 2. Repeatedly, in one copy, each run a new process: a test failing in one goes.
+        repeat = self._repeat(path, code, verdict)
+        if not repeat.ok and not _trouble(repeat, self.config.timeout):
+            fewer, dropped = without_flaky(code, target, repeat.output)
+            if fewer is not None:
+                verdict.candidate, code = fewer, fewer.code
+                verdict.notes.append(f"dropped {dropped} flaky test(s)")
+                repeat = self._repeat(path, code, verdict)
         if trouble := _trouble(repeat, self.config.timeout):
             return self._reject(verdict, *trouble)
         if not repeat.ok:
@@ -286,6 +274,13 @@ class Gatekeeper:
                 return self._reject(verdict, "no-mutant-killed", "; ".join(caught.tried[:2]))
             verdict.killed = caught.killed[0] if caught.killed else "no mutable code"
         return verdict
+
+    def _repeat(self, path: str, code: str, verdict: Verdict) -> RunResult:
+        verdict.runs += 1
+        files = self.files_with(path, code)
+        return run_repeated(
+            self.sandbox, path, self.config.repeat, files, self.env, self.config.timeout
+        )
 
     def _repair(self, path: str, code: str, target: Target, verdict: Verdict) -> Candidate | None:
         """Observed oracles: rerun with the asserts' values printed, write them in."""
