@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -77,7 +78,8 @@ class CoverDisplay:
             gained = len(data["lines"]) + len(data["branches"])
             tests = data["tests"]
             named = ", ".join(tests) if len(tests) <= 4 else f"{len(tests)} tests"
-            notes = "; ".join(data.get("notes") or ())
+            said = Counter(data.get("notes") or ())
+            notes = "; ".join(n + (f" (×{k})" if k > 1 else "") for n, k in said.items())
             log(
                 f"[green]accepted[/green] {named} for {data['target'].key}: "
                 f"+{gained} lines/branches, killed {data['mutant']} → {data['path']}"
