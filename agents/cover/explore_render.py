@@ -217,6 +217,10 @@ def _plain_body(call: Mapping[str, Any], names: _Names) -> list[str] | None:
         return None  # the runs did not all return, or all raise
     if "raises" in call or facts.get("kind") == "raises":
         return _raises_body(expr, facts, names)
+    if expr.startswith("hash(") and call.get("type") == "int":
+        # A hash of strings differs from one process to the next (PYTHONHASHSEED): its
+        # value, even its sign, would make a flaky test.
+        return [f"    result = {expr}", "    assert isinstance(result, int)"]
     stable = bool(call.get("stable"))
     text = call.get("repr") if stable else None
     shown = call.get("str") if stable else None
