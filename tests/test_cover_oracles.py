@@ -400,3 +400,33 @@ def test_garbage_from_the_model_leaves_the_original(fake_llm: FakeOpenAI, tmp_pa
     assert verdicts == ["not one test function", "a name the test does not have"]
     assert len(fake_llm.chat_requests) == 2  # no repair round: one call per test
     assert json.loads(fake_llm.chat_requests[0].body)["max_tokens"] == 160
+
+
+def test_a_rewrite_named_like_another_test_of_the_file_is_refused(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The model gives every rewrite the same good name: the first is kept; the next, kept,
+    would silently replace it (Python keeps the last ``def`` of a name)."""
+    from tests.kit.cover import block, cover
+    from tests.test_cover_explore import UNITS
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNITS)
+    written = repo / "tests" / "test_units_assay.py"
+    name = "test_in_seconds_multiplies_by_the_unit"
+
+    def answer(req):  # type: ignore[no-untyped-def]
+        prompt = req.messages[-1]["content"]
+        if "Rewrite this test" not in prompt:
+            return "I cannot help with that."
+        test = re.findall(r"```python\n(.*?)```", prompt, re.S)[-1]
+        return block(re.sub(r"def test_\w+\(", f"def {name}(", test, count=1))
+
+    fake_llm.on(answer)
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--mutants", "off")
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = re.findall(r"^def (test_\w+)", written.read_text(), re.M)
+    assert len(names) >= 2 and len(names) == len(set(names)), names
+    assert name in names and data["rewrite"]["kept"] == 1, data["rewrite"]
+    assert data["rewrite"]["refused"].get("a name another test has", 0) >= 1, data["rewrite"]

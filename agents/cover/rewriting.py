@@ -113,6 +113,8 @@ class Rewriter:
         if new is None:
             return reply.reason  # unchanged, a rename that adds nothing, …
         new_name = _function(new).name
+        if new_name != name and new_name in split_tests(text):
+            return "a name another test has"  # it would silently replace that test
         header = text[: text.index(original.splitlines()[0])]
         candidate = check_static(header.rstrip() + "\n\n\n" + new, target)
         if not isinstance(candidate, Candidate):
