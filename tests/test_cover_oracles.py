@@ -430,3 +430,36 @@ def test_a_rewrite_named_like_another_test_of_the_file_is_refused(
     assert len(names) >= 2 and len(names) == len(set(names)), names
     assert name in names and data["rewrite"]["kept"] == 1, data["rewrite"]
     assert data["rewrite"]["refused"].get("a name another test has", 0) >= 1, data["rewrite"]
+
+
+def test_a_rewrite_the_gates_repair_back_into_the_original_is_not_taken(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The model's rewrite differs only by a wrong expected value and a number in the name;
+    the gates repair the value to what the code gives — the original test under another name,
+    which adds nothing."""
+    from tests.kit.cover import block, cover
+    from tests.test_cover_explore import UNITS
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNITS)
+    before = {}
+
+    def answer(req):  # type: ignore[no-untyped-def]
+        prompt = req.messages[-1]["content"]
+        if "Rewrite this test" not in prompt:
+            return "I cannot help with that."
+        test = re.findall(r"```python\n(.*?)```", prompt, re.S)[-1]
+        wrong = re.sub(r"(assert result == )(\d+)", lambda m: m[1] + str(int(m[2]) + 1), test)
+        renamed = re.sub(r"def (test_\w+)\(", r"def \1_9(", wrong, count=1)
+        before[re.search(r"def (test_\w+)\(", test)[1]] = test  # type: ignore[index]
+        return block(renamed)
+
+    fake_llm.on(answer)
+    result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--mutants", "off")
+    assert result.returncode == 0, result.stdout + result.stderr
+    written = (repo / "tests" / "test_units_assay.py").read_text()
+    assert before and "_9(" not in written, written
+    assert data["rewrite"]["kept"] == 0, data["rewrite"]
+    assert data["rewrite"]["refused"].get("a rename that adds nothing", 0) >= 1, data["rewrite"]

@@ -198,6 +198,17 @@ def _words(name: str) -> set[str]:
     return set(name.lower().split("_")) - {"", "test"}
 
 
+def adds_nothing(before: ast.FunctionDef | str, after: ast.FunctionDef | str) -> bool:
+    """Whether test ``after`` (a function or its source) is ``before`` with another name that
+    says no word of its own (``…_tuple_of_2_2`` → ``…_tuple_of_2_3``)."""
+    old = _single_test(before) if isinstance(before, str) else before
+    new = _single_test(after) if isinstance(after, str) else after
+    if old is None or new is None:
+        return False
+    same_body = [ast.dump(n) for n in new.body] == [ast.dump(n) for n in old.body]
+    return same_body and not _added(old.name, new.name)
+
+
 def judge_rewrite(original: str, reply_code: str) -> Verdict:
     """Whether ``reply_code`` (the code of the model's reply) may replace the test function
     ``original``: it must be one test function (imports in the reply are dropped), with the
@@ -217,8 +228,7 @@ def judge_rewrite(original: str, reply_code: str) -> Verdict:
     problem = _problem(before, after)
     if problem is not None:
         return Verdict(None, problem)
-    same_body = [ast.dump(n) for n in after.body] == [ast.dump(n) for n in before.body]
-    if same_body and not _added(before.name, after.name):
+    if adds_nothing(before, after):
         # ``…_returns_3_0_mb_for_3000000`` → ``…_3_0_mb_for_3000000``: churn, not a better test
         return Verdict(None, "a rename that adds nothing")
     lines = text.splitlines()
