@@ -64,13 +64,7 @@ def line_constants(lines):
                     value = None
             if _number(value) and abs(value) < 10**12:
                 found.append(value)
-    values = []  # type: list[float]
-    for k in found:
-        around = [k, k - 1, k + 1] if isinstance(k, int) else [k, int(k), int(k) + 1]
-        for v in around:
-            if v not in values:
-                values.append(v)
-    return values[:MAX_VALUES]
+    return _with_neighbours(found)[:MAX_VALUES]
 
 
 def named_constants(function_lines, namespace):
@@ -88,12 +82,17 @@ def named_constants(function_lines, namespace):
         value = namespace[node.id]
         items = list(value) if isinstance(value, (list, tuple)) and len(value) <= 32 else [value]
         found += [v for v in items if _number(v) and abs(v) < 10**12 and v not in found]
+    return _with_neighbours(found)[:MAX_NAMED]
+
+
+def _with_neighbours(found):
+    """Each number of ``found`` with its integer neighbours, once each, in order."""
     values = []  # type: list[float]
     for k in found:
         for v in [k, k - 1, k + 1] if isinstance(k, int) else [k, int(k), int(k) + 1]:
             if v not in values:
                 values.append(v)
-    return values[:MAX_NAMED]
+    return values
 
 
 def line_strings(lines):
