@@ -192,7 +192,7 @@ def test_kept_calls_become_tests_that_check_what_the_code_did() -> None:
     code = render_tests(calls, "shapes")
     assert code is not None
     assert code.startswith(
-        "import re\nimport pytest\nfrom shapes import Rect, ShapeError, parse_version, roll\n"
+        "import re\n\nimport pytest\n\nfrom shapes import Rect, ShapeError, parse_version, roll\n"
     )
     for expected in [
         "def test_parse_version_returns_a_tuple_of_3_for_1_2_3():\n"

@@ -5,6 +5,8 @@ arguments for ``**kwargs``, chains without their empty links; what a call prints
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from agents.cover.explore import explore, package_literals, render_tests
@@ -166,6 +168,55 @@ def test_a_kwargs_parameter_gets_keyword_arguments(tmp_path: Path) -> None:
     assert any(re.search(r"\.replace\((width|height)=", e) for e in exprs), exprs
     refused = [c for c in found.calls if c.get("raises") == "TypeError"]
     assert refused and refused[0]["message"].startswith("unknown part(s): "), found.calls
+
+
+SPANS = """\
+from __future__ import annotations
+
+import datetime as dt
+
+
+def span(delta: dt.timedelta | float) -> str:
+    if not isinstance(delta, dt.timedelta):
+        delta = dt.timedelta(seconds=int(delta))
+    if delta.days:
+        return f"{delta.days} days"
+    if 1000 <= delta.microseconds < 1_000_000 and not delta.seconds:
+        return f"{delta.microseconds // 1000} ms"
+    return f"{delta.seconds} s"
+
+
+def when(day: dt.date) -> str:
+    today = dt.date.today()
+    if day == today:
+        return "today"
+    if day == today - dt.timedelta(days=1):
+        return "yesterday"
+    return day.isoformat()
+"""
+
+
+def test_a_module_about_dates_is_called_with_dates_written_its_way(tmp_path: Path) -> None:
+    """No literal of ``spans.py`` is a duration or a date: the pool gets values of the
+    standard library's types the module names, in its own spelling (``dt.timedelta(…)``), and
+    dates relative to today; the tests import ``datetime`` the way the module does, and pass."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "spans.py").write_text(SPANS)
+    with Sandbox(repo) as sandbox:
+        targets = [target_of(repo, "spans.py", list(range(7, 14))),
+                   target_of(repo, "spans.py", list(range(17, 23)))]  # fmt: skip
+        found = explore(sandbox, repo, targets, seconds=15, pythonpath=".")
+    code = render_tests(found.calls, "spans")
+    assert code is not None, found
+    assert code.startswith("import datetime as dt\n\nfrom spans import span, when\n"), code
+    assert re.search(r"span\(dt\.timedelta\((micro|milli)seconds=\d+\)\)", code), code
+    assert "result = when(dt.date.today())\n    assert result == 'today'\n" in code, code
+    assert "when(dt.date.today() - dt.timedelta(days=1))" in code, code
+    (repo / "test_spans.py").write_text(code)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                         cwd=repo, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:

@@ -163,7 +163,7 @@ def test_varying_results_are_checked_by_what_held_in_every_run(tmp_path: Path) -
         "    result = roll(6)\n    assert isinstance(result, int)\n    assert result > 0\n",
     ]:
         assert expected in code, code
-    assert code.startswith("import re\nimport pytest\nfrom varying import Counter, Event, ")
+    assert code.startswith("import re\n\nimport pytest\n\nfrom varying import Counter, Event, ")
 
     # The tests pass, again and again, in another process (other addresses, hash seed, times)...
     test_file = repo / "test_varying.py"

@@ -51,12 +51,14 @@ try:  # shipped beside the driver into the sandbox
     from _assay_explore_cli import CommandLines, strings_in
     from _assay_explore_differential import Differential
     from _assay_explore_shrink import Shrinking
+    from _assay_explore_stdlib import stdlib_imports, stdlib_values
     from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 except ImportError:  # run from assay's source tree
     import explore_facts as facts
     from explore_cli import CommandLines, strings_in
     from explore_differential import Differential
     from explore_shrink import Shrinking
+    from explore_stdlib import stdlib_imports, stdlib_values
     from explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 
 MARK = "ASSAY_EXPLORED "
@@ -174,6 +176,15 @@ def _short(show, value):
     return text if isinstance(text, str) and len(text) <= MAX_REPR else None
 
 
+def _names_in(expr):
+    """The names ``expr`` reads."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except (SyntaxError, ValueError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
 def _literal(value):
     """``repr(value)`` when it reads back as an equal literal (values of plain types join the
     pool as literals, not as the call that made them)."""
@@ -230,6 +241,8 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         package = list(spec.get("package_literals", ()))
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
             self._add_literal(text)
+        for kind, expr in stdlib_values(self.ns):  # ``dt.timedelta(hours=2)``
+            self._add(kind, expr, seed=True)
         # The strings the docs' examples use (this module's, the modules' it imports from):
         # the words a command line is most often made of.
         self.example_strings = strings_in(package + list(spec.get("examples", ())))
@@ -454,6 +467,9 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
             item["kills"] = kills
         if printed is not None and None not in printed.values():
             item["printed"] = printed
+        imports = stdlib_imports(self.ns, _names_in(expr))
+        if imports:
+            item["imports"] = imports  # ``dt`` → ``import datetime as dt``
         item.update(described)
         self.out.write("\n" + MARK + json.dumps(item) + "\n")
         self.out.flush()

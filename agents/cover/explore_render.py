@@ -73,7 +73,8 @@ class _Names:
         self.module = module
         self.package = module.split(".")[0]
         self.names: set[str] = set()
-        self.imports: set[str] = set()
+        self.imports: set[str] = set()  # of the package under test
+        self.stdlib: set[str] = set()  # of the standard library (``import datetime as dt``)
 
     def type_expr(self, ref: str) -> str | None:
         """A type ref of the driver's facts as a test writes it (``int``, ``Rect``)."""
@@ -299,7 +300,9 @@ def render_tests(
         body = _body(call, names)
         if body is None or "\n".join(body) in have:
             continue
-        names.names |= free
+        imports = call.get("imports") or {}  # ``dt`` → ``import datetime as dt``
+        names.names |= free - set(imports)
+        names.stdlib |= {imports[n] for n in free & set(imports)}
         name = seen[expr] = rename_rules(call, taken)
         if kills is not None and call.get("kills"):
             kills[name] = str(call["kills"])
@@ -307,13 +310,16 @@ def render_tests(
         tests.append("\n".join([f"def {name}({fixtures}):", *body]))
     if not tests:
         return None
-    header = ["import pytest"] if any("pytest." in t for t in tests) else []
     if any(line == "import re" for line in names.imports):
-        header.insert(0, "import re")
-    if names.names:
-        header.append(f"from {module} import {', '.join(sorted(names.names))}")
-    header += sorted(i for i in names.imports if i != "import re")
-    return "\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
+        names.stdlib.add("import re")
+    local = [f"from {module} import {', '.join(sorted(names.names))}"] if names.names else []
+    groups = [  # as isort orders them: the standard library, pytest, the package's
+        sorted(names.stdlib, key=lambda line: line.split()[1]),
+        ["import pytest"] if any("pytest." in t for t in tests) else [],
+        local + sorted(i for i in names.imports if i != "import re"),
+    ]
+    header = ["\n".join(group) for group in groups if group]
+    return "\n\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
 
 
 def bodies_of_tests(code: str) -> set[str]:
