@@ -4,6 +4,7 @@ arguments for ``**kwargs``, chains without their empty links; what a call prints
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from agents.cover.explore import explore, package_literals, render_tests
 from agents.cover.explore_shrink import Shrinking
+from agents.cover.explore_values import Values
 from agents.cover.mutation_step import target_of
 from flows import Sandbox
 from tests.fakes.openai_server import FakeOpenAI
@@ -217,6 +219,51 @@ def test_a_module_about_dates_is_called_with_dates_written_its_way(tmp_path: Pat
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                          cwd=repo, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+UNITS = """\
+from __future__ import annotations
+
+from typing import Iterable
+
+UNITS = ("days", "hours", "minutes")
+
+
+def keep(units: Iterable[str] | None = None) -> str:
+    \"\"\"The units left when ``units`` are suppressed.\"\"\"
+    left = list(UNITS)
+    for unit in units or ():
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit: {unit}")
+        left.remove(unit)
+    return ", ".join(left)
+"""
+
+
+def test_a_collection_of_strings_gets_the_modules_names_not_letters(tmp_path: Path) -> None:
+    """``units: Iterable[str] | None`` takes names: a string is read letter by letter and
+    refused; only a list of the module's words (``['days']``) reaches ``left.remove(unit)``."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNITS)
+    with Sandbox(repo) as sandbox:
+        target = target_of(repo, "units.py", list(range(10, 16)))
+        found = explore(sandbox, repo, [target], seconds=10, pythonpath=".")
+    named = r"keep\((units=)?\[('(days|hours|minutes)'(, )?)+\]\)"
+    kept = [c for c in found.calls if re.fullmatch(named, c["expr"]) and "repr" in c]
+    assert kept, [c["expr"] for c in found.calls]
+    assert set(ast.literal_eval(kept[0]["repr"]).split(", ")) < {"days", "hours", "minutes"}
+
+
+def test_a_union_written_with_a_bar_is_a_union() -> None:
+    """``dt.timedelta | float`` (PEP 604, what ``from __future__ import annotations`` code
+    writes) gives its kinds, as ``Optional[int]`` does."""
+    import datetime as dt
+
+    values = Values()
+    values.ns = {"dt": dt}
+    assert values._kinds("dt.timedelta | float") == [dt.timedelta, float, int]
+    assert values._kinds("int | None") == [int, type(None)]
 
 
 def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:

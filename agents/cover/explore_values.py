@@ -11,8 +11,10 @@ A mixin of the driver's ``Explorer`` (``rng``, ``pool``, ``seeds``, ``strings``,
 """
 
 import ast
+import collections.abc
 import inspect
 import keyword
+import types
 import typing
 
 MAX_EXPR = 160  # characters of a value's source kept in the pool
@@ -21,6 +23,9 @@ CALLABLE_HINTS = (
     "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
     "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
 )  # fmt: skip
+COLLECTIONS = (list, tuple, set, frozenset, collections.abc.Iterable, collections.abc.Sequence,
+               collections.abc.Collection, collections.abc.Set)  # fmt: skip
+UNIONS = (typing.Union, getattr(types, "UnionType", typing.Union))  # ``X | Y``: 3.10+
 
 
 class Values:
@@ -95,6 +100,9 @@ class Values:
                              for h in CALLABLE_HINTS)  # fmt: skip
         if "callable" in kinds or (wants_callable and self.rng.random() < 0.8):
             return self.rng.choice(self.callables)
+        words = self._words(annotation)
+        if words is not None:
+            return words
         # One of the annotation's kinds first, then a value of it: a union of a class and a
         # collection is not all strings and lists (``other: Version | dict | Collection``).
         choices = []
@@ -116,20 +124,44 @@ class Values:
             choices = self.pool[kind]
         return self.rng.choice(choices)
 
+    def _resolved(self, annotation):
+        """An annotation written as a string (``from __future__ import annotations``) as the
+        object it names, as far as the module's namespace tells."""
+        if not isinstance(annotation, str):
+            return annotation
+        try:
+            return eval(annotation, self.ns)
+        except Exception:
+            head = annotation.strip("'\" ").split("[")[0].split(".")[-1]
+            return self.ns.get(head, inspect.Parameter.empty)
+
+    def _words(self, annotation):
+        """For a collection of strings (``suppress: Iterable[str]``), half the time, a list of
+        one or two of the module's strings that read as names (``['days']``): a set of names
+        is what such a parameter takes, not ``'abc'`` read letter by letter.  Else None."""
+        annotation = self._resolved(annotation)
+        union = typing.get_origin(annotation) in UNIONS
+        wanted = any(
+            typing.get_origin(a) in COLLECTIONS
+            and [x for x in typing.get_args(a) if x is not ...] == [str]
+            for a in [*(typing.get_args(annotation) if union else ()), annotation]
+        )
+        if not wanted or self.rng.random() < 0.5:
+            return None
+        words = [t for t in dict.fromkeys(self.strings) if t.isidentifier()]
+        if not words:
+            return None
+        return repr(sorted({self.rng.choice(words) for _ in range(1 + self.rng.randrange(2))}))
+
     def _kinds(self, annotation):
         """Types an annotation allows (``"callable"`` for callables); [] for anything."""
         if annotation is inspect.Parameter.empty or annotation is typing.Any:
             return []
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, self.ns)
-            except Exception:
-                head = annotation.strip("'\" ").split("[")[0].split(".")[-1]
-                annotation = self.ns.get(head, inspect.Parameter.empty)
-                if annotation is inspect.Parameter.empty:
-                    return []
-        origin = typing.get_origin(annotation) if hasattr(typing, "get_origin") else None
-        if origin is typing.Union:
+        annotation = self._resolved(annotation)
+        if annotation is inspect.Parameter.empty:
+            return []
+        origin = typing.get_origin(annotation)
+        if origin in UNIONS:  # ``Optional[int]``, ``dt.timedelta | float``
             return [k for arg in typing.get_args(annotation) for k in self._kinds(arg)]
         if annotation is type(None):
             return [type(None)]
