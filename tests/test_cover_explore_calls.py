@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agents.cover.explore import explore, package_literals, render_tests
 from agents.cover.explore_shrink import Shrinking
+from agents.cover.explore_stdlib import stdlib_values
 from agents.cover.explore_values import Values
 from agents.cover.mutation_step import target_of
 from flows import Sandbox
@@ -264,6 +265,17 @@ def test_a_union_written_with_a_bar_is_a_union() -> None:
     values.ns = {"dt": dt}
     assert values._kinds("dt.timedelta | float") == [dt.timedelta, float, int]
     assert values._kinds("int | None") == [int, type(None)]
+
+
+def test_a_module_that_asks_isinf_gets_infinities() -> None:
+    """``if math.isinf(value) and value > 0:`` is reached by no literal: the pool gets the
+    values that answer yes (and NaN) when the module uses ``math``, and only then."""
+    import math
+
+    wanted = {"float('inf')", "float('-inf')", "float('nan')"}
+    assert {text for _, text in stdlib_values({"math": math})} == wanted
+    assert {text for _, text in stdlib_values({"isinf": math.isinf})} == wanted
+    assert stdlib_values({"floor": round}) == []
 
 
 def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:

@@ -8,7 +8,8 @@ values of those types written the way the module writes them (``dt.timedelta(mic
 numbers a person would pick, which the differential search then moves onto a mutated line's
 boundaries (``dt.timedelta(microseconds=1000)``).  Dates relative to today (``dt.date.today()``,
 an hour ago) reach what compares with the clock and give results that do not vary between runs
-("today", "an hour ago").
+("today", "an hour ago").  A module that imports ``math`` (or its ``isinf``) gets infinities
+and NaN (``float('inf')``).
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
@@ -16,6 +17,7 @@ Standalone like the driver: the standard library only, Python 3.8 syntax.
 import datetime
 import decimal
 import fractions
+import math
 import types
 import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
@@ -41,6 +43,8 @@ FROM_NOW = {
         "{0}.now() - {1}(seconds=30)", "{0}.now() - {1}(hours=3)", "{0}.now() + {1}(days=2)",
     ),
 }  # fmt: skip
+# A module that asks ``math.isinf(value)`` wants the values that answer yes.
+NOT_FINITE = ("float('inf')", "float('-inf')", "float('nan')")
 MODULES = {datetime: ("timedelta", "datetime", "date", "time"), decimal: ("Decimal",),
            fractions: ("Fraction",)}  # fmt: skip
 
@@ -74,6 +78,9 @@ def stdlib_values(namespace):
         delta = named.get(datetime.timedelta)
         if delta is not None and kind in FROM_NOW:
             values += [(kind, recipe.format(text, delta)) for recipe in FROM_NOW[kind]]
+    checks = (math.isinf, math.isnan, math.isfinite)
+    if any(v is math or any(v is c for c in checks) for v in namespace.values()):
+        values += [(float, text) for text in NOT_FINITE]
     return values
 
 
