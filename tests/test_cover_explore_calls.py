@@ -286,3 +286,33 @@ def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:
         lambda expr: expr.endswith(".replace(other=0)"),
     )
     assert simpler == "Version(0).replace(other=0)"
+
+
+def test_shrinking_puts_in_values_of_the_kind_a_parameter_takes() -> None:
+    """A flag stays a flag (``parse('', strict=0)`` is not a call a person writes), a string
+    a string (``label(name=0)`` neither), a number a number."""
+
+    def parse(text: str, strict: bool = False) -> str:
+        return text
+
+    def scale(n: int, by=2.5):
+        return n * by
+
+    def label(name: str | None) -> str:
+        return str(name)
+
+    class Explorer(Values, Shrinking):
+        pass
+
+    explorer = Explorer()
+    explorer.ns = {"parse": parse, "scale": scale, "label": label}
+    shrink = explorer._shrink
+    assert shrink("parse('1.2.3', strict=True)", lambda e: "strict=" in e) == (
+        "parse('', strict=True)"
+    )
+    assert shrink("scale(True, by=7.5)", lambda e: "by=" in e) == "scale(0, by=0)"
+    assert shrink("label(name='Hello World')", lambda e: "name=" in e) == "label(name='')"
+    # A function it cannot name without running code: any simpler value, as before.
+    assert shrink("Version(10).parse('abc', strict=True)", lambda e: "strict" in e) == (
+        "Version(0).parse(0, strict=0)"
+    )

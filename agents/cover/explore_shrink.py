@@ -4,7 +4,9 @@ A call found by random search reads like machine output: ``in_seconds(True, in_s
 Unit.HOURS, 'A'))``.  :meth:`Shrinking._shrink` tries simpler versions of it (a nested call
 replaced by one of its own arguments, an optional keyword left out, an argument replaced by a
 shorter value such as ``0``, ``''`` or ``None``) and keeps each that still does what the call was
-kept for (``keeps``): ``in_seconds(1, Unit.HOURS)``.
+kept for (``keeps``): ``in_seconds(1, Unit.HOURS)``.  A value put in is one of a kind the
+parameter takes (its annotation, else its default's type), or of the argument's own kind: a
+flag stays a flag (``parse('', strict=2)`` is not a call a person writes).
 
 A call kept for coverage must also show something: ``in_seconds(0, Unit.HOURS)`` reaches the
 same line as ``in_seconds(2, Unit.HOURS)`` but returns ``0`` whatever the code multiplies by, so
@@ -18,6 +20,7 @@ standard library only, Python 3.8 syntax.
 
 import ast
 import copy
+import inspect
 import time
 import typing
 
@@ -25,6 +28,7 @@ SHRINK_TRIES = 40  # simpler arguments tried for a kept call…
 SHRINK_SECONDS = 0.5  # …and at most this long, for one kept for coverage
 SIMPLE_VALUES = ["0", "1", "-1", "2", "''", "'a'", "None", "True", "False", "[]", "{}", "0.5"]
 BLANK_TEXTS = {"0", "0.0", "''", '""', "None", "False", "[]", "{}", "()", "b''"}
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 LIVE_VALUES = ["2", "3", "'ab'", "True", "[1, 2]", "1.5", "-2"]  # for a blank argument
 
 
@@ -43,7 +47,9 @@ def blank(value):
 class Shrinking:
     # What the driver's Explorer provides (annotations only: nothing at run time).
     outside: bool
+    ns: typing.Any
     _run: typing.Any
+    _kinds: typing.Any
 
     def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
         """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
@@ -52,7 +58,7 @@ class Shrinking:
         an optional keyword argument left out, an argument replaced by a shorter value
         (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
         At most ``budget`` tries, and ``seconds`` when given."""
-        simple = sorted(set(SIMPLE_VALUES), key=len)
+        simple = sorted(dict.fromkeys(SIMPLE_VALUES), key=len)  # the same order in every run
         tries = 0
         changed = True
         deadline = None if seconds is None else time.monotonic() + seconds
@@ -78,8 +84,9 @@ class Shrinking:
                     text = ast.unparse(arg) if hasattr(ast, "unparse") else None
                     if text is None:
                         continue
+                    kinds = _with_own(self._parameter_kinds(call, i), arg)
                     for value in simple:
-                        if len(value) < len(text):
+                        if len(value) < len(text) and _fits(value, kinds):
                             options.append(("set", i, value))
                 for option in options:
                     if tries >= budget or (deadline is not None and time.monotonic() > deadline):
@@ -94,6 +101,29 @@ class Shrinking:
                 if changed:
                     break
         return expr
+
+    def _parameter_kinds(self, call, i):
+        """The kinds (:meth:`Values._kinds`) the parameter that gets ``call``'s ``i``-th
+        argument (positional, then keywords) allows, when its function can be named without
+        running anything (``Version.parse``, not ``Version(1).bump``); else None (any)."""
+        try:
+            func = _named_function(call.func, self.ns)
+            signature = inspect.signature(func)
+            hints = typing.get_type_hints(func, self.ns)
+        except Exception:  # no such name, no signature, an annotation that does not resolve
+            return None
+        params = list(signature.parameters.values())  # a class's and a bound method's: no self
+        if i < len(call.args):
+            found = params[i] if i < len(params) and params[i].kind in POSITIONAL else None
+        else:
+            name = call.keywords[i - len(call.args)].arg
+            found = next((p for p in params if p.name == name), None)
+        if found is None:
+            return None
+        kinds = self._kinds(hints.get(found.name, found.annotation))
+        if not kinds and type(found.default) in (bool, int, float, str):
+            kinds = self._kinds(type(found.default))  # ``strict=False``: a flag takes a flag
+        return kinds or None
 
     def _simpler(self, expr, outcome, lines, arcs):
         """A simpler call (:meth:`_shrink`) that still reaches ``lines`` and ``arcs`` and ends
@@ -131,7 +161,8 @@ class Shrinking:
             for i, arg in enumerate(values):
                 if not hasattr(ast, "unparse") or ast.unparse(arg) not in BLANK_TEXTS:
                     continue
-                for value in LIVE_VALUES:
+                kinds = _with_own(self._parameter_kinds(call, i), arg)
+                for value in [v for v in LIVE_VALUES if _fits(v, kinds)]:
                     candidate = edited(tree, index, ("set", i, value))
                     if candidate is None or tries >= budget:
                         continue
@@ -146,6 +177,42 @@ class Shrinking:
                     ):
                         return candidate
         return expr
+
+
+def _fits(text, kinds):
+    """Whether the simple value ``text`` is of one of ``kinds`` (None: any kind).  A flag
+    stays a flag (``True`` is not made ``2``), a number a number, a callable a callable."""
+    if kinds is None:
+        return True
+    value = ast.literal_eval(text)
+    allowed = tuple(k for k in kinds if isinstance(k, type))
+    if type(value) is bool:
+        return bool in allowed  # ``True`` where an int is wanted reads as a flag
+    return isinstance(value, allowed)
+
+
+def _with_own(kinds, arg):
+    """``kinds`` and the type of the literal ``arg`` (an argument of a kind the parameter does
+    not take, kept on purpose, may be made a simpler one of its own kind)."""
+    if kinds is None:
+        return None
+    try:
+        return [*kinds, type(ast.literal_eval(arg))]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return kinds
+
+
+def _named_function(node, namespace):
+    """What ``node`` (a name, or attributes of one: ``Version.parse``) names in
+    ``namespace``, looked up without calling anything; KeyError/AttributeError if nothing."""
+    if isinstance(node, ast.Name):
+        return namespace[node.id]
+    if isinstance(node, ast.Attribute):
+        owner = _named_function(node.value, namespace)
+        if not (inspect.isclass(owner) or inspect.ismodule(owner)):
+            raise AttributeError(node.attr)  # an instance's attribute may be a property
+        return getattr(owner, node.attr)
+    raise KeyError(type(node).__name__)
 
 
 def _chained(call):
