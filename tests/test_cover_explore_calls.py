@@ -196,26 +196,37 @@ def when(day: dt.date) -> str:
     if day == today - dt.timedelta(days=1):
         return "yesterday"
     return day.isoformat()
+
+
+def ago(when: dt.datetime) -> str:
+    days = (dt.datetime.now() - when).days
+    return "recently" if days < 1 else f"{days} days ago"
 """
 
 
 def test_a_module_about_dates_is_called_with_dates_written_its_way(tmp_path: Path) -> None:
     """No literal of ``spans.py`` is a duration or a date: the pool gets values of the
     standard library's types the module names, in its own spelling (``dt.timedelta(…)``), and
-    dates relative to today; the tests import ``datetime`` the way the module does, and pass."""
+    dates relative to today; the tests import ``datetime`` the way the module does, and pass.
+    What a call says of a fixed date against today is checked only as far as it holds on
+    another day."""
     repo = tmp_path / "proj"
     repo.mkdir()
     (repo / "spans.py").write_text(SPANS)
     with Sandbox(repo) as sandbox:
         targets = [target_of(repo, "spans.py", list(range(7, 14))),
-                   target_of(repo, "spans.py", list(range(17, 23)))]  # fmt: skip
+                   target_of(repo, "spans.py", list(range(17, 23))),
+                   target_of(repo, "spans.py", [26, 27])]  # fmt: skip
         found = explore(sandbox, repo, targets, seconds=15, pythonpath=".")
     code = render_tests(found.calls, "spans")
     assert code is not None, found
-    assert code.startswith("import datetime as dt\n\nfrom spans import span, when\n"), code
+    assert code.startswith("import datetime as dt\n\nfrom spans import ago, span, when\n"), code
     assert re.search(r"span\(dt\.timedelta\((micro|milli)seconds=\d+\)\)", code), code
     assert "result = when(dt.date.today())\n    assert result == 'today'\n" in code, code
     assert "when(dt.date.today() - dt.timedelta(days=1))" in code, code
+    # '9468 days ago' today, '9469 days ago' tomorrow: run on another day, not checked.
+    assert "ago(dt.datetime(" in code, code
+    assert not re.search(r"== '\d+ days ago'", code), code
     (repo / "test_spans.py").write_text(code)
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                          cwd=repo, capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -40,6 +40,7 @@ HELPERS = {
     "_assay_explore_values.py": Path(__file__).with_name("explore_values.py"),
     "_assay_explore_cli.py": Path(__file__).with_name("explore_cli.py"),
     "_assay_explore_stdlib.py": Path(__file__).with_name("explore_stdlib.py"),
+    "_assay_explore_clock.py": Path(__file__).with_name("explore_clock.py"),
 }
 SPEC_FILE = "_assay_explore_spec.json"
 MARK = "ASSAY_EXPLORED "

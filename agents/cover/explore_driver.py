@@ -47,6 +47,7 @@ try:
 except ImportError:  # without the guard every value counts as touched by the outside
     guard = None
 try:  # shipped beside the driver into the sandbox
+    import _assay_explore_clock as clock
     import _assay_explore_facts as facts
     from _assay_explore_cli import CommandLines, strings_in
     from _assay_explore_differential import Differential
@@ -54,6 +55,7 @@ try:  # shipped beside the driver into the sandbox
     from _assay_explore_stdlib import stdlib_imports, stdlib_values
     from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 except ImportError:  # run from assay's source tree
+    import explore_clock as clock
     import explore_facts as facts
     from explore_cli import CommandLines, strings_in
     from explore_differential import Differential
@@ -237,6 +239,7 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         self.tainted_at_import = guard is None or guard.tainted()
         self.closure_sources = set()
         self.parsers = set()
+        self.clock = bool(clock.clock_names(vars(self.module)))  # it reads datetime's clock
         self.warns = bool(spec.get("warns"))  # the module gives warnings of its own
         package = list(spec.get("package_literals", ()))
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
@@ -451,8 +454,14 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         seen = _ADDRESS.sub("", json.dumps(described))
         stable = True
         runs = [self._facts(outcome)]
-        for _ in range(RERUNS):  # every rerun: the facts are those that held in all of them
-            again, _, _ = self._run(expr)
+        # Every rerun (the last one on another day, when the module reads the clock): the
+        # facts are those that held in all of them.
+        for another_day in [False] * RERUNS + [self.clock]:
+            if another_day:
+                with clock.shifted([vars(self.module), self.ns]):
+                    again, _, _ = self._run(expr)
+            else:
+                again, _, _ = self._run(expr)
             outside = outside or self.outside
             described_again = self._describe(again)
             if described_again.pop("printed", None) != printed:
