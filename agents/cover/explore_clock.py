@@ -43,7 +43,8 @@ class ShiftedDateTime(datetime.datetime, metaclass=_Like):
 
     @classmethod
     def utcnow(cls):
-        return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + SHIFT
+        now = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 (3.8: no UTC)
+        return now.replace(tzinfo=None) + SHIFT
 
 
 class ShiftedDate(datetime.date, metaclass=_Like):
