@@ -54,6 +54,7 @@ class Shrinking:
     def _shrink(self, expr, keeps, budget=SHRINK_TRIES, seconds=None):
         """``expr`` with its arguments made as simple as ``keeps`` allows: a nested call
         replaced by one of its own arguments (``f(g(Unit.HOURS, 'A'))`` → ``f(Unit.HOURS)``),
+        an operation by one of its operands (``f(now() - timedelta())`` → ``f(now())``),
         an argument-less call of a chain left out (``v.replace().bump()`` → ``v.bump()``),
         an optional keyword argument left out, an argument replaced by a shorter value
         (``0``, ``''``, ``None``…) — so that the test reads like one a person would write.
@@ -77,6 +78,9 @@ class Shrinking:
                     if isinstance(arg, ast.Call) and hasattr(ast, "unparse"):
                         inner = list(arg.args) + [k.value for k in arg.keywords]
                         options += [("set", i, ast.unparse(a)) for a in inner]
+                    if isinstance(arg, ast.BinOp) and hasattr(ast, "unparse"):  # ``now - delta``
+                        options += [("set", i, ast.unparse(arg.left)),
+                                    ("set", i, ast.unparse(arg.right))]  # fmt: skip
                 if _chained(call) is not None:  # ``v.replace().bump()`` → ``v.bump()``
                     options.append(("unchain",))
                 options += [("drop", i) for i in range(len(call.keywords))]
