@@ -290,7 +290,7 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
     fake_llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     better = (
-        "def test_grade_gives_b_from_80_percent():\n    result = grade(85, scale=100)\n"
+        "def test_grade_gives_b_from_85_percent():\n    result = grade(85, scale=100)\n"
         "    assert result == 'B'\n"
     )
     fake_llm.queue(f"```python\nimport pytest\nfrom grades import grade\n\n\n{better}```\n")
@@ -356,6 +356,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
          "    assert grade(95) == 'A'\n    assert grade(10) == 'C'\n", "several behaviours"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),
          "a name that says less"),
+        # Another value checked under the old value's name.
+        ("def test_grade_returns_b_for_80_7():\n    result = grade(95)\n"
+         "    assert result == 'A'\n", "a name that says what it does not check"),
         # Only a filler word dropped, the body as it was: nothing gained, the original stays.
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_b_for_80_7"),
          "a rename that adds nothing"),
@@ -445,6 +448,7 @@ def test_a_rewrite_the_gates_repair_back_into_the_original_is_not_taken(
     repo.mkdir()
     (repo / "units.py").write_text(UNITS)
     before = {}
+    names: list[str] = []  # the rewrites' names
 
     def answer(req):  # type: ignore[no-untyped-def]
         prompt = req.messages[-1]["content"]
@@ -452,7 +456,10 @@ def test_a_rewrite_the_gates_repair_back_into_the_original_is_not_taken(
             return "I cannot help with that."
         test = re.findall(r"```python\n(.*?)```", prompt, re.S)[-1]
         wrong = re.sub(r"(assert result == )(\d+)", lambda m: m[1] + str(int(m[2]) + 1), test)
-        renamed = re.sub(r"def (test_\w+)\(", r"def \1_9(", wrong, count=1)
+        value = re.search(r"assert result == (\d+)", wrong)
+        suffix = value[1] if value else "9"  # the name says the (wrong) value it checks
+        renamed = re.sub(r"def (test_\w+)\(", rf"def \1_{suffix}(", wrong, count=1)
+        names.append(re.search(r"def (test_\w+)\(", renamed)[1])  # type: ignore[index]
         before[re.search(r"def (test_\w+)\(", test)[1]] = test  # type: ignore[index]
         return block(renamed)
 
@@ -460,6 +467,6 @@ def test_a_rewrite_the_gates_repair_back_into_the_original_is_not_taken(
     result, data = cover(repo, fake_llm, "--explore-seconds", "30", "--mutants", "off")
     assert result.returncode == 0, result.stdout + result.stderr
     written = (repo / "tests" / "test_units_assay.py").read_text()
-    assert before and "_9(" not in written, written
+    assert names and not any(f"def {n}(" in written for n in names), written
     assert data["rewrite"]["kept"] == 0, data["rewrite"]
     assert data["rewrite"]["refused"].get("a rename that adds nothing", 0) >= 1, data["rewrite"]
