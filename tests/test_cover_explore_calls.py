@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agents.cover.explore import explore, package_literals, render_tests
+from agents.cover.explore import Exploration, explore, package_literals, render_tests
 from agents.cover.explore_shrink import Shrinking
 from agents.cover.explore_stdlib import stdlib_values
 from agents.cover.explore_values import Values
@@ -107,6 +107,17 @@ def test_the_examples_of_the_modules_a_file_imports_are_its_values_too(tmp_path:
     assert package_literals(tmp_path, target, "import argparse\n") == []
 
 
+def _explored(tmp_path: Path, name: str, source: str, targets: list[list[int]]) -> Exploration:
+    """What ten seconds of exploration keep of ``source`` (written as ``name`` in a project),
+    one target per list of lines."""
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / name).write_text(source)
+    with Sandbox(repo) as sandbox:
+        found = [target_of(repo, name, lines) for lines in targets]
+        return explore(sandbox, repo, found, seconds=10, pythonpath=".")
+
+
 PRINTS = """\
 import sys
 import time
@@ -125,12 +136,7 @@ def timed(n):
 
 
 def test_what_a_call_prints_is_checked_when_it_prints_the_same_every_time(tmp_path: Path) -> None:
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "prints.py").write_text(PRINTS)
-    with Sandbox(repo) as sandbox:
-        targets = [target_of(repo, "prints.py", [5, 6, 7]), target_of(repo, "prints.py", [11, 12])]
-        found = explore(sandbox, repo, targets, seconds=10, pythonpath=".")
+    found = _explored(tmp_path, "prints.py", PRINTS, [[5, 6, 7], [11, 12]])
     calls = {c["target"]: c for c in found.calls}
     assert set(calls) == {"greet", "timed"}, found
     printed = calls["greet"]["printed"]
@@ -161,12 +167,7 @@ class Box:
 def test_a_kwargs_parameter_gets_keyword_arguments(tmp_path: Path) -> None:
     """``replace(**parts)`` is called with the names the module's strings say (``width=…``),
     the only way to its last line, and with one it cannot know, which it refuses on purpose."""
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "box.py").write_text(BOX)
-    with Sandbox(repo) as sandbox:
-        target = target_of(repo, "box.py", list(range(7, 13)))
-        found = explore(sandbox, repo, [target], seconds=10, pythonpath=".")
+    found = _explored(tmp_path, "box.py", BOX, [list(range(7, 13))])
     exprs = [c["expr"] for c in found.calls]
     assert any(re.search(r"\.replace\((width|height)=", e) for e in exprs), exprs
     refused = [c for c in found.calls if c.get("raises") == "TypeError"]
@@ -255,12 +256,7 @@ def keep(units: Iterable[str] | None = None) -> str:
 def test_a_collection_of_strings_gets_the_modules_names_not_letters(tmp_path: Path) -> None:
     """``units: Iterable[str] | None`` takes names: a string is read letter by letter and
     refused; only a list of the module's words (``['days']``) reaches ``left.remove(unit)``."""
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "units.py").write_text(UNITS)
-    with Sandbox(repo) as sandbox:
-        target = target_of(repo, "units.py", list(range(10, 16)))
-        found = explore(sandbox, repo, [target], seconds=10, pythonpath=".")
+    found = _explored(tmp_path, "units.py", UNITS, [list(range(10, 16))])
     named = r"keep\((units=)?\[('(days|hours|minutes)'(, )?)+\]\)"
     kept = [c for c in found.calls if re.fullmatch(named, c["expr"]) and "repr" in c]
     assert kept, [c["expr"] for c in found.calls]
