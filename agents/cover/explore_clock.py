@@ -58,9 +58,7 @@ class ShiftedDate(datetime.date, metaclass=_Like):
 
 def _shifted_module():
     module = types.ModuleType("datetime")
-    module.__dict__.update(vars(datetime))
-    module.datetime = ShiftedDateTime
-    module.date = ShiftedDate
+    module.__dict__.update(vars(datetime), datetime=ShiftedDateTime, date=ShiftedDate)
     return module
 
 
