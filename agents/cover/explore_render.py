@@ -132,7 +132,7 @@ def _fact_checks(facts: Mapping[str, Any], names: _Names) -> list[str]:
         checks.append(f"assert str(result) == {text!r}")
     masked = facts.get("repr_masked")
     if isinstance(masked, str) and not _DEFAULT_REPR.match(masked) and "{" not in masked:
-        names.imports.add("import re")
+        names.stdlib.add("import re")
         checks.append(f"assert re.fullmatch({_pattern(masked)}, repr(result))")
     if isinstance(facts.get("keys"), list):
         checks.append(f"assert sorted(result) == [{', '.join(facts['keys'])}]")
@@ -189,7 +189,7 @@ def _match(message: object, names: _Names) -> str:
     time ("" for none)."""
     if not isinstance(message, str) or not message.strip() or not _order_free(message):
         return ""
-    names.imports.add("import re")
+    names.stdlib.add("import re")
     return f", match=re.escape({message!r})"
 
 
@@ -310,13 +310,11 @@ def render_tests(
         tests.append("\n".join([f"def {name}({fixtures}):", *body]))
     if not tests:
         return None
-    if any(line == "import re" for line in names.imports):
-        names.stdlib.add("import re")
     local = [f"from {module} import {', '.join(sorted(names.names))}"] if names.names else []
     groups = [  # as isort orders them: the standard library, pytest, the package's
         sorted(names.stdlib, key=lambda line: line.split()[1]),
         ["import pytest"] if any("pytest." in t for t in tests) else [],
-        local + sorted(i for i in names.imports if i != "import re"),
+        local + sorted(names.imports),
     ]
     header = ["\n".join(group) for group in groups if group]
     return "\n\n".join(header) + "\n\n\n" + "\n\n\n".join(tests) + "\n"
