@@ -1,13 +1,13 @@
 """A shifted clock for the explore driver (shipped beside it): does a call depend on today?
 
-``naturaltime(dt.datetime(2024, 2, 29))`` returns ``'10 months ago'`` today and ``'a year ago'``
-in two months: a test asserting the first breaks by itself, though it passed four times in a row
-when it was written.  ``naturalday(dt.date.today())`` returns ``'today'`` on any day.  To tell
-them apart the driver runs a kept call once more as if it were another day: the names of the
-module (and of the call's namespace) that stand for ``datetime``, its ``datetime`` or its
-``date`` class are swapped for versions whose ``now()``/``today()``/``utcnow()`` are
-``SHIFT`` ahead, ``isinstance`` still true of real dates.  A call whose outcome changes is not
-stable, and its test checks only what held on both days.
+``naturaltime(dt.datetime(2024, 2, 1))`` says ``'2 years ago'`` in December 2026 and
+``'3 years ago'`` from February: a test asserting the first breaks by itself, though it passed
+four times in a row when it was written.  ``naturalday(dt.date.today())`` returns ``'today'``
+on any day.  To tell them apart the driver runs a kept call once more as if it were another
+day: the names of the module (and of the call's namespace) that stand for ``datetime``, its
+``datetime`` or its ``date`` class are swapped for versions whose ``now()``/``today()``/
+``utcnow()`` are ``SHIFT`` ahead, ``isinstance`` still true of real dates.  A call whose outcome
+changes is not stable, and its test checks only what held on both days.
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
@@ -78,15 +78,17 @@ def clock_names(namespace):
 
 
 @contextlib.contextmanager
-def shifted(namespaces):
-    """The clock names of each of ``namespaces`` (dicts: the module's globals, a call's
-    namespace) swapped for their shifted stand-ins, put back after."""
+def shifted(namespaces, stand_ins):
+    """The names of ``stand_ins`` (:func:`clock_names` of the module) swapped for their shifted
+    stand-ins in each of ``namespaces`` that has them (the module's globals, a call's
+    namespace), put back after."""
     saved = []
     try:
         for namespace in namespaces:
-            for name, stand_in in clock_names(namespace).items():
-                saved.append((namespace, name, namespace[name]))
-                namespace[name] = stand_in
+            for name, stand_in in stand_ins.items():
+                if name in namespace:
+                    saved.append((namespace, name, namespace[name]))
+                    namespace[name] = stand_in
         yield
     finally:
         for namespace, name, value in reversed(saved):

@@ -239,7 +239,7 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         self.tainted_at_import = guard is None or guard.tainted()
         self.closure_sources = set()
         self.parsers = set()
-        self.clock = bool(clock.clock_names(vars(self.module)))  # it reads datetime's clock
+        self.clock = clock.clock_names(vars(self.module))  # it reads datetime's clock: how
         self.warns = bool(spec.get("warns"))  # the module gives warnings of its own
         package = list(spec.get("package_literals", ()))
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
@@ -456,9 +456,9 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         runs = [self._facts(outcome)]
         # Every rerun (the last one on another day, when the module reads the clock): the
         # facts are those that held in all of them.
-        for another_day in [False] * RERUNS + [self.clock]:
+        for another_day in [False] * RERUNS + [bool(self.clock)]:
             if another_day:
-                with clock.shifted([vars(self.module), self.ns]):
+                with clock.shifted([vars(self.module), self.ns], self.clock):
                     again, _, _ = self._run(expr)
             else:
                 again, _, _ = self._run(expr)

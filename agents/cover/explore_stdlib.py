@@ -73,13 +73,13 @@ def stdlib_values(namespace):
     module's) can name, in the module's own spelling."""
     named = _names(namespace)
     values = []  # type: list[tuple[type, str]]
+    delta = named.get(datetime.timedelta)
     for kind, text in sorted(named.items(), key=lambda item: item[1]):
         values += [(kind, recipe.format(text)) for recipe in RECIPES[kind]]
-        delta = named.get(datetime.timedelta)
         if delta is not None and kind in FROM_NOW:
             values += [(kind, recipe.format(text, delta)) for recipe in FROM_NOW[kind]]
-    checks = (math.isinf, math.isnan, math.isfinite)
-    if any(v is math or any(v is c for c in checks) for v in namespace.values()):
+    asks = (math, math.isinf, math.isnan, math.isfinite)
+    if any(any(v is a for a in asks) for v in namespace.values()):
         values += [(float, text) for text in NOT_FINITE]
     return values
 
