@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agents.cover.explore import Exploration, explore, package_literals, render_tests
 from agents.cover.explore_shrink import Shrinking
-from agents.cover.explore_stdlib import stdlib_values
+from agents.cover.explore_stdlib import builtin_values, stdlib_values
 from agents.cover.explore_values import Values
 from agents.cover.mutation_step import target_of
 from flows import Sandbox
@@ -283,6 +283,25 @@ def test_a_module_that_asks_isinf_gets_infinities() -> None:
     assert {text for _, text in stdlib_values({"math": math})} == wanted
     assert {text for _, text in stdlib_values({"isinf": math.isinf})} == wanted
     assert stdlib_values({"floor": round}) == []
+
+
+EXCLUDED = """\
+def excluded_count(excluded):
+    if type(excluded) not in (set, frozenset):
+        raise TypeError("excluded must be a set")
+    return len(excluded)
+"""
+
+
+def test_a_module_that_names_sets_is_called_with_sets(tmp_path: Path) -> None:
+    """No literal writes a set (``{}`` is a dict): a module whose code names ``set`` gets a few
+    (boltons' ``_ComplementSet(excluded=…)`` asserts it is given one), and only such a module."""
+    found = _explored(tmp_path, "excluded.py", EXCLUDED, [[2, 3, 4]])
+    returned = [c for c in found.calls if "raises" not in c and c["target"] == "excluded_count"]
+    assert returned and all(re.fullmatch(r"excluded_count\((\{[^:]*\}|(frozen)?set\(.*\))\)",
+                                         c["expr"]) for c in returned), returned  # fmt: skip
+    assert any(4 in c["lines"] for c in returned)  # the line only a set reaches
+    assert builtin_values("def f(x):\n    return sorted(x)\n") == []
 
 
 def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:

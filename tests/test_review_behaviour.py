@@ -157,3 +157,32 @@ def test_paths_that_only_say_where_a_side_ran_are_no_behaviour_change(tmp_path: 
     section = diff_against_main(repo)
     assert section.functions == 2 and section.calls >= 4
     assert section.changes == [], [c.message for c in section.changes]
+
+
+PAUSES = '''\
+def allowed(seconds):
+    """Whether a pause of ``seconds`` is allowed: two hours at most."""
+    if seconds > 60 * 60 * 2:
+        raise ValueError("two hours at most")
+    return True
+'''
+
+
+def test_a_boundary_no_generated_call_lands_on_is_found_by_the_search(tmp_path: Path) -> None:
+    """``>`` made ``>=`` on ``60 * 60 * 2``: only ``allowed(7200)`` tells the two apart, and no
+    literal of the module is 7200, so the calls generated on each side all agree.  The search
+    (the base with the head's module beside it) tries the changed line's constants and finds
+    it; the call is replayed on both sides and reported like any other change."""
+    repo = make_repo(tmp_path / "lib", {"lib/__init__.py": "", "lib/pauses.py": PAUSES})
+    git(repo, "checkout", "-q", "-b", "boundary")
+    commit(repo, {"lib/pauses.py": PAUSES.replace("seconds > 60", "seconds >= 60")})
+    section = diff_against_main(repo)
+    [change] = section.changes
+    assert change.expr == "allowed(7200)"
+    assert change.message == (
+        "behaviour change: `allowed(7200)` returned `True` before, "
+        "raises `ValueError: two hours at most` now"
+    )
+    assert change.test  # passes on the base, fails on the head (checked in both sandboxes)
+    assert (section.searched, section.found) == (1, 1)
+    assert "a search for a call that tells base and head apart found 1" in section.summary()

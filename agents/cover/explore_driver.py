@@ -52,7 +52,7 @@ try:  # shipped beside the driver into the sandbox
     from _assay_explore_cli import CommandLines, strings_in
     from _assay_explore_differential import Differential
     from _assay_explore_shrink import Shrinking
-    from _assay_explore_stdlib import stdlib_imports, stdlib_values
+    from _assay_explore_stdlib import builtin_values, stdlib_imports, stdlib_values
     from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 except ImportError:  # run from assay's source tree
     import explore_clock as clock
@@ -60,7 +60,7 @@ except ImportError:  # run from assay's source tree
     from explore_cli import CommandLines, strings_in
     from explore_differential import Differential
     from explore_shrink import Shrinking
-    from explore_stdlib import stdlib_imports, stdlib_values
+    from explore_stdlib import builtin_values, stdlib_imports, stdlib_values
     from explore_values import MAX_EXPR, POOL_PER_TYPE, Values
 
 MARK = "ASSAY_EXPLORED "
@@ -244,7 +244,9 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         package = list(spec.get("package_literals", ()))
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
             self._add_literal(text)
-        for kind, expr in stdlib_values(self.ns):  # ``dt.timedelta(hours=2)``
+        source = "".join(linecache.getlines(self.module.__file__ or ""))
+        # ``dt.timedelta(hours=2)``, ``{1, 2}``
+        for kind, expr in stdlib_values(self.ns) + builtin_values(source):
             self._add(kind, expr, seed=True)
         # The strings the docs' examples use (this module's, the modules' it imports from):
         # the words a command line is most often made of.

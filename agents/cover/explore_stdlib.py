@@ -9,7 +9,8 @@ numbers a person would pick, which the differential search then moves onto a mut
 boundaries (``dt.timedelta(microseconds=1000)``).  Dates relative to today (``dt.date.today()``,
 an hour ago) reach what compares with the clock and give results that do not vary between runs
 ("today", "an hour ago").  A module that imports ``math`` (or its ``isinf``) gets infinities
-and NaN (``float('inf')``).
+and NaN (``float('inf')``); one whose code names ``set`` or ``frozenset`` gets sets (no literal
+of the source is one, and ``_ComplementSet(excluded=…)`` asserts that it gets one).
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
@@ -18,6 +19,7 @@ import datetime
 import decimal
 import fractions
 import math
+import re
 import types
 import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
@@ -45,6 +47,8 @@ FROM_NOW = {
 }  # fmt: skip
 # A module that asks ``math.isinf(value)`` wants the values that answer yes.
 NOT_FINITE = ("float('inf')", "float('-inf')", "float('nan')")
+SETS = ((set, "set()"), (set, "{1, 2}"), (set, "{'a'}"), (frozenset, "frozenset({1})"))
+NAMES_SETS = re.compile(r"\b(set|frozenset)\b")
 MODULES = {datetime: ("timedelta", "datetime", "date", "time"), decimal: ("Decimal",),
            fractions: ("Fraction",)}  # fmt: skip
 
@@ -82,6 +86,12 @@ def stdlib_values(namespace):
     if any(any(v is a for a in asks) for v in namespace.values()):
         values += [(float, text) for text in NOT_FINITE]
     return values
+
+
+def builtin_values(source):
+    """(type, source) of the values of builtin types no literal writes that ``source`` (the
+    module's code) names: sets."""
+    return list(SETS) if NAMES_SETS.search(source) else []
 
 
 def stdlib_imports(namespace, names):

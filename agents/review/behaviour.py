@@ -29,11 +29,12 @@ from agents.cover.targets import tests_pythonpath
 from agents.errors import AssayError
 from agents.gitdiff import git, parse_diff
 from agents.review import behaviour_calls as bc
+from agents.review.behaviour_search import search
+from agents.review.behaviour_tally import IGNORED, Call, compare, tally, timings
 from agents.review.changes import ChangedFunction, changed_functions, examples_from_tests
 from agents.review.report import BehaviourSection, Change
 from agents.review.sides import SandboxFor, Side, materialise, run_pytest
 from agents.settings import Settings
-from flows import STAGE_PREFIX
 
 TEST_FILE = "test_assay_behaviour_kept.py"
 SHRUNK_CALLS = 3  # differing calls per function whose simpler variants are tried
@@ -65,15 +66,6 @@ class BehaviourOptions:
         return cls(**{**values, **overrides})
 
 
-@dataclass
-class _Call:
-    module: str
-    target: str
-    expr: str
-    base: tuple[dict[str, Any], bool] | None = None
-    head: tuple[dict[str, Any], bool] | None = None
-
-
 def _collect(
     side: Side, fns: list[ChangedFunction], opts: BehaviourOptions, seeds: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -102,20 +94,6 @@ def _collect(
     }  # fmt: skip
     timeout = 60 + opts.seconds * len(targets) * 2
     return [item for item in side.drive(spec, timeout) if "expr" in item]
-
-
-IGNORED = "ignored"
-
-
-def _compare(call: _Call) -> str:
-    """How a call seen on both sides differs: ``""`` (the same), ``"result"``, ``"state"``, or
-    ``"ignored"`` (not stable on a side, or not callable there)."""
-    if call.base is None or call.head is None:
-        return IGNORED
-    (before, stable_b), (after, stable_h) = call.base, call.head
-    if not (stable_b and stable_h and bc.comparable(before) and bc.comparable(after)):
-        return IGNORED
-    return bc.difference(before, after) or ""
 
 
 def behaviour_diff(
@@ -213,7 +191,7 @@ def _run(
     opts: BehaviourOptions,
     seeds: dict[str, Any],
 ) -> None:
-    calls: dict[tuple[str, str], _Call] = {}
+    calls: dict[tuple[str, str], Call] = {}
     by_name = {(f.module, f.qualname): f for f in changed}
     groups = list(_by_module(changed).values())
 
@@ -225,9 +203,10 @@ def _run(
     for name, found in _on_both(sides, collect).items():
         for module, item in found:
             call = calls.setdefault(
-                (module, item["expr"]), _Call(module, item["target"], item["expr"])
+                (module, item["expr"]), Call(module, item["target"], item["expr"])
             )
             setattr(call, name, (item["outcome"], bool(item["stable"])))
+            sides[name].seconds[(module, item["expr"])] = float(item.get("seconds") or 0.0)
 
     def replay(side: Side) -> dict[tuple[str, str], Any]:
         wanted = [
@@ -241,37 +220,38 @@ def _run(
     for name, seen in _on_both(sides, replay).items():
         for key, value in seen.items():
             setattr(calls[key], name, value)
-    per_fn: dict[tuple[str, str], list[_Call]] = {}
+    per_fn: dict[tuple[str, str], list[Call]] = {}
     compared_per_fn: dict[tuple[str, str], int] = {}
-    for call in calls.values():
-        fn = by_name.get((call.module, call.target))
-        if fn is None:
-            continue
-        if fn.base is None:
-            _crash(section, fn, call, seeds.get("plausible", set()))
-            continue
-        # A call built from an earlier result that held one side's sandbox path (``where(
-        # '/tmp/assay-sandbox-…')``) asks each side about the other's directory: ignored.
-        verdict = IGNORED if STAGE_PREFIX in call.expr else _compare(call)
-        if verdict == IGNORED:
-            section.ignored += 1
-            continue
-        section.calls += 1
-        key = (call.module, call.target)
-        compared_per_fn[key] = compared_per_fn.get(key, 0) + 1
-        if not verdict:
-            section.same += 1
-        else:
-            per_fn.setdefault((call.module, call.target), []).append(call)
+    count = partial(tally, section, by_name, seeds, per_fn, compared_per_fn)
+    count(calls.values())
+    # The functions whose calls all behaved the same: a search for a call that tells them
+    # apart, each found call replayed on both sides like the others.
+    quiet = [f for f in changed if f.base is not None and (f.module, f.qualname) not in per_fn]
+    leads: dict[tuple[str, str], Call] = {}
+    for fns in _by_module(quiet).values():
+        for target, expr in search(fns, sides["base"], sides["head"], opts.seconds,
+                                   opts.max_tries, opts.seed, seeds):  # fmt: skip
+            if (fns[0].module, expr) not in calls:
+                leads[(fns[0].module, expr)] = Call(fns[0].module, target, expr)
+    section.searched = len(quiet)
+    if leads:
+        keys = list(leads)
+        for name, seen in _on_both(sides, partial(_replay, keys=keys, reruns=opts.reruns)).items():
+            for key, value in seen.items():
+                setattr(leads[key], name, value)
+        count(leads.values())
+        calls.update(leads)
+        section.found = sum(1 for f in quiet if (f.module, f.qualname) in per_fn)
     for key, n in compared_per_fn.items():
         fn = by_name[key]
         if key not in per_fn and fn.head is not None:  # every compared call behaved the same
             section.unchanged.append([fn.path, fn.head.start, fn.head.end, n])
+    section.timings = timings(calls.values(), by_name, sides)
     for key, differing in per_fn.items():
         fn = by_name[key]
         compared = sum(1 for c in calls.values() if (c.module, c.target) == key)
         best = _simplest(differing, sides, opts)
-        kind = _compare(best)
+        kind = compare(best)
         assert best.base is not None and best.head is not None
         before, after = best.base[0], best.head[0]
         change = Change(fn.path, fn.qualname, fn.anchor, best.expr, before, after, kind)
@@ -285,50 +265,24 @@ def _run(
     section.changes.sort(key=lambda c: (c.path, c.line))
 
 
-def _plausible(expr: str, values: set[str]) -> bool:
-    """Whether every constant of a call is one its module, docs or tests use."""
-    try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
-        return False
-    return all(repr(n.value) in values for n in ast.walk(tree) if isinstance(n, ast.Constant))
-
-
-def _crash(
-    section: BehaviourSection, fn: ChangedFunction, call: _Call, plausible: set[str]
-) -> None:
-    """A new function's call that crashes (not a raise of its own) on plausible inputs."""
-    if call.head is None or not _plausible(call.expr, plausible):
-        return
-    outcome, stable = call.head
-    if not stable or outcome.get("raises") not in bc.CRASHES or outcome.get("deliberate"):
-        return
-    if any(c.qualname == fn.qualname and c.path == fn.path for c in section.crashes):
-        return
-    message = f"possible crash: `{bc._clip(call.expr)}` {bc.result_text(outcome)}"
-    section.crashes.append(
-        Change(fn.path, fn.qualname, fn.anchor, call.expr, {}, outcome, "crash", message=message)
-    )
-
-
 def _replay(side: Side, keys: list[tuple[str, str]], reruns: int) -> dict[tuple[str, str], Any]:
     return side.replay(keys, reruns)
 
 
-def _rank(call: _Call) -> tuple[int, int, str]:
+def _rank(call: Call) -> tuple[int, int, str]:
     """Calls that read best first: one side returning a value over both raising, then short."""
     raised = sum(1 for seen in (call.base, call.head) if seen and "raises" in seen[0])
     return (raised == 2, len(call.expr), call.expr)
 
 
-def _simplest(differing: list[_Call], sides: dict[str, Side], opts: BehaviourOptions) -> _Call:
+def _simplest(differing: list[Call], sides: dict[str, Side], opts: BehaviourOptions) -> Call:
     """The simplest call that still tells the sides apart: rounds of simpler variants of the
     best differing calls, each replayed on both sides, while they get simpler."""
     best = sorted(differing, key=_rank)[:SHRUNK_CALLS]
     tried = {c.expr for c in differing}
     for _ in range(SHRINK_ROUNDS):
         candidates = [
-            _Call(call.module, call.target, v)
+            Call(call.module, call.target, v)
             for call in best
             for v in bc.variants(call.expr)
             if v not in tried
@@ -342,7 +296,7 @@ def _simplest(differing: list[_Call], sides: dict[str, Side], opts: BehaviourOpt
             for c in candidates:
                 if (c.module, c.expr) in seen:
                     setattr(c, name, seen[(c.module, c.expr)])
-        still = [c for c in candidates if _compare(c) not in ("", IGNORED)]
+        still = [c for c in candidates if compare(c) not in ("", IGNORED)]
         better = sorted([c for c in still if _rank(c) < _rank(best[0])], key=_rank)
         if not better:
             break

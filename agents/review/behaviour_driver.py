@@ -9,13 +9,20 @@
   ``max_tries`` tries per target, or fewer when its ``seconds`` run out first (the same seed
   makes the same tries, so a run that is not cut by time is the same on every machine);
 - ``replay``: evaluates the given call texts (each in its module's namespace) and prints what
-  each did.
+  each did;
+- ``search`` (run on the base): for each target, searches a call on which this side's module
+  and ``spec["other"]`` (the head's source of it, loaded beside it) disagree — the
+  differential exploration ``assay cover`` runs against a mutant, the head being the mutant:
+  the changed lines' constants and their neighbours first (``val >= 2 ** len_`` → 2, 1, 3),
+  then calls weighted onto the changed function.  A found call is made as simple as it still
+  disagrees and printed; the caller replays it on both sides, each in its own sandbox.
 
 For every call it prints one ``ASSAY_BEHAVIOUR {json}`` line: the value returned (repr, str,
 type, public attributes) or the exception raised (type and message), the state after the call
-of its receiver and of its mutable arguments, and ``stable``: whether ``1 + reruns`` runs all
+of its receiver and of its mutable arguments, ``stable``: whether ``1 + reruns`` runs all
 agreed (a call that does not do the same thing twice on the same side says nothing about a
-change).  Every call is rebuilt from its text, so the other side can run the very same text.
+change), and ``seconds``: the fastest of those runs (what a claimed slowdown is measured by).
+Every call is rebuilt from its text, so the other side can run the very same text.
 
 Standalone like the explore driver: the standard library only, Python 3.8 syntax.
 """
@@ -30,10 +37,14 @@ import time
 import types
 import typing  # noqa: F401  (type comments)
 
+import _assay_explore_boundaries as boundaries
 import _assay_explore_driver as ex
 
 MARK = "ASSAY_BEHAVIOUR "
 MUTABLE = (list, dict, set, bytearray)
+FOCUS = 40  # a random call's weight for the searched function (others: 1)
+WIDENED = 8  # calls that reach the changed lines, tried again on their constants
+SHRINK_SECONDS = 2.0
 
 
 def _state(value):
@@ -92,13 +103,19 @@ def _eval(node, ns):
     return eval(compile(ast.Expression(body=node), "<assay call>", "eval"), ns)
 
 
+# When the call itself (not the evaluation of its parts) began, for ``Observer.took``.
+_STARTED = [0.0]
+
+
 def _evaluate(expr, ns):
     """(value, states) of one evaluation of ``expr``: the call's parts are evaluated one by
     one so that its receiver and arguments can be looked at afterwards."""
     tree = ast.parse(expr, mode="eval").body
     call, wrap = _unwrap(tree)
     if not isinstance(call, ast.Call):
-        return _eval(tree, ns), {}
+        code = compile(ast.Expression(body=tree), "<assay call>", "eval")
+        _STARTED[0] = time.perf_counter()
+        return eval(code, ns), {}
     receiver = None
     if isinstance(call.func, ast.Attribute):
         receiver = _eval(call.func.value, ns)
@@ -116,6 +133,7 @@ def _evaluate(expr, ns):
             kwargs.update(_eval(kw.value, ns))
         else:
             kwargs[kw.arg] = _eval(kw.value, ns)
+    _STARTED[0] = time.perf_counter()
     value = func(*args, **kwargs)
     if wrap == "list":
         value = list(value)
@@ -138,22 +156,30 @@ def _evaluate(expr, ns):
 class Observer(ex.Explorer):
     """The explorer, plus calls observed with the state they leave behind."""
 
-    def observe(self, expr, ns=None):
-        """(described outcome, kind, lines, arcs) of one evaluation of ``expr``."""
+    took = 0.0  # seconds of the latest call observed
+    fastest = 0.0  # the fastest run of the latest ``stable_observe``
+
+    def observe(self, expr, ns=None, traced=True):
+        """(described outcome, kind, lines, arcs) of one evaluation of ``expr`` (lines and
+        arcs empty when not ``traced``).  ``self.took``: the seconds the call itself took."""
         tracer = ex.Tracer(self.tracer.filename)
         tracer._mine = self.tracer._mine
         saved = sys.stdout, sys.stderr, sys.stdin
         sys.stdout, sys.stderr, sys.stdin = ex._Sink(), ex._Sink(), io.StringIO("")
         signal.setitimer(signal.ITIMER_REAL, ex.CALL_SECONDS)
-        sys.settrace(tracer.trace)
+        if traced:
+            sys.settrace(tracer.trace)
         outcome = ("timeout", None, False)  # type: typing.Tuple[str, typing.Any, bool]
         states = {}  # type: dict
+        _STARTED[0] = time.perf_counter()
         try:
             value, states = _evaluate(expr, self.ns if ns is None else ns)
+            self.took = time.perf_counter() - _STARTED[0]
             outcome = ("value", value, True)
         except (ex._Timeout, RecursionError):
             pass
         except BaseException as exc:
+            self.took = time.perf_counter() - _STARTED[0]
             outcome = ("raises", exc, self._deliberate(exc))
         finally:
             sys.settrace(None)
@@ -170,15 +196,22 @@ class Observer(ex.Explorer):
 
     def stable_observe(self, expr, reruns, ns=None):
         """(described outcome, stable, outcome, lines, arcs): ``expr`` run ``1 + reruns``
-        times; stable when every run described the same thing."""
+        times; stable when every run described the same thing.  ``self.fastest``: the
+        shortest rerun (not traced: a trace slows a Python loop far more than a builtin), in
+        seconds; the first run's when there are none."""
+        self.took = 0.0
         described, outcome, lines, arcs = self.observe(expr, ns)
+        self.fastest = self.took if not reruns else float("inf")
         seen = ex._ADDRESS.sub("", json.dumps(described, sort_keys=True))
         stable = "timeout" not in described
         for _ in range(reruns if stable else 0):
-            again = self.observe(expr, ns)[0]
+            again = self.observe(expr, ns, traced=False)[0]
+            self.fastest = min(self.fastest, self.took)
             if ex._ADDRESS.sub("", json.dumps(again, sort_keys=True)) != seen:
                 stable = False
                 break
+        if self.fastest == float("inf"):  # no rerun: it timed out
+            self.fastest = self.took
         return described, stable, outcome, lines, arcs
 
     def collect(self, spec):
@@ -232,8 +265,54 @@ class Observer(ex.Explorer):
                 kept.append(expr)
                 described, stable, _, _, _ = self.stable_observe(expr, reruns)
                 self._print({"target": name, "expr": expr, "stable": stable,
-                             "outcome": described})  # fmt: skip
+                             "outcome": described, "seconds": self.fastest})  # fmt: skip
         self._print({"done": True, "tries": tries,
+                     "seconds": round(time.monotonic() - start, 2)})  # fmt: skip
+
+    def search(self, spec):
+        """A call per target on which the base (this module) and the head disagree."""
+        signal.signal(signal.SIGALRM, ex._on_alarm)
+        start, tries = time.monotonic(), 0
+        head = self._variant({"source": spec.get("other", "")})
+        examples = list(spec.get("examples", ()))
+        for target in spec.get("targets", ()) if head is not None else ():
+            name = target["qualname"]
+            goal = set(target.get("lines") or range(target["start"], target["end"] + 1))
+            self.goal_lines = goal
+            deadline = time.monotonic() + float(target.get("seconds", 5))
+            last = tries + (int(spec.get("max_tries", 0)) or 10**9)
+            around = list(target.get("around", ()))
+            values = boundaries.line_constants(around)
+            strings = boundaries.line_strings(around)
+            queue = [e for e in examples if e.split("(")[0].split(".")[-1] == name.split(".")[-1]]
+            near, widened = [], set()  # type: list, set
+            while time.monotonic() < deadline and tries < last:
+                if queue or near:
+                    expr = queue.pop(0) if queue else near.pop(0)
+                    action = {"qualname": name}
+                else:
+                    action = self._pick(set(), focus=FOCUS)
+                    expr = self._call(action) if action else None
+                tries += 1
+                if expr is None:
+                    if not self.actions:
+                        break
+                    continue
+                if self._tells_apart(expr, head) is None:
+                    again, lines, _ = self._run(expr)
+                    if not self.outside:
+                        self._learn(action, expr, again)
+                    if goal & set(lines) and expr not in widened and len(widened) < WIDENED:
+                        widened.add(expr)  # it reaches the change: try it on its constants
+                        near.extend(boundaries.near_calls(expr, values, strings))
+                    continue
+                expr = self._shrink(
+                    expr, lambda e: self._tells_apart(e, head) is not None,
+                    seconds=SHRINK_SECONDS,
+                )  # fmt: skip
+                self._print({"target": name, "expr": expr, "found": True})
+                break
+        self._print({"done": True, "tries": tries, "loaded": head is not None,
                      "seconds": round(time.monotonic() - start, 2)})  # fmt: skip
 
     def _print(self, item):
@@ -260,7 +339,8 @@ def replay(spec):
             item = {"id": call["id"], "stable": True, "outcome": {"unloadable": observer}}
         else:
             described, stable, _, _, _ = observer.stable_observe(call["expr"], reruns)
-            item = {"id": call["id"], "stable": stable, "outcome": described}
+            item = {"id": call["id"], "stable": stable, "outcome": described,
+                    "seconds": observer.fastest}  # fmt: skip
         out.write("\n" + MARK + json.dumps(item) + "\n")
         out.flush()
     out.write("\n" + MARK + json.dumps({"done": True, "seconds": time.monotonic() - start}))
@@ -273,6 +353,8 @@ def main(argv):
         spec = json.load(handle)
     if spec.get("mode") == "replay":
         replay(spec)
+    elif spec.get("mode") == "search":
+        Observer(spec).search(spec)
     else:
         Observer(spec).collect(spec)
 

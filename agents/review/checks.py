@@ -1,5 +1,6 @@
 """Findings that survive a check: a second short model call scores each model finding against
-the code, and a failing input the finding claims is run on the head.
+the code, a failing input the finding claims is run on the head, and a claimed slowdown is
+measured against the base (:func:`measure_slowdowns`).
 
 Small models write plausible findings about things that are not wrong.  Each model finding gets
 one more short call (``check``): a score from 0 to 10 with a reason, and optionally a concrete
@@ -192,17 +193,63 @@ def set_aside_unchanged(findings: list[Finding], section: BehaviourSection | Non
                         min_calls: int, checks: Checks) -> list[Finding]:  # fmt: skip
     """Model findings that point into a changed function whose calls (``min_calls`` at least)
     all behaved the same on the base and the head: what they claim was so before the PR too,
-    or is not there; dropped and counted, unless running their own call confirmed them."""
+    or is not there; dropped and counted, unless running their own call confirmed them.  A
+    claimed slowdown is no claim about behaviour: :func:`measure_slowdowns` measures it."""
     if section is None or min_calls <= 0:
         return findings
     quiet = [(p, a, b) for p, a, b, n in section.unchanged if n >= min_calls]
     kept = []
     for f in findings:
         inside = any(f.path == p and a <= f.line <= b for p, a, b in quiet)
-        if f.source == "model" and not f.confirmed and inside:
+        if f.source == "model" and not f.confirmed and inside and f.category != "performance":
             checks.no_change += 1
             checks.notes.append(f"{f.path}:{f.line} set aside (no behaviour change there): "
                                 f"{f.message[:120]}")  # fmt: skip
             continue
         kept.append(f)
+    return kept
+
+
+MIN_TIMED_CALLS = 5  # calls of a function that did the same on both sides, to measure by
+MIN_SLOWDOWN = 2e-6  # seconds per call: a slowdown below this is no slowdown (nor measurable)
+
+
+def measure_slowdowns(
+    findings: list[Finding],
+    section: BehaviourSection | None,
+    slower: float,
+    checks: Checks,
+    min_calls: int = MIN_TIMED_CALLS,
+) -> list[Finding]:
+    """Model findings that claim a slowdown (category ``performance``), measured: kept, with
+    the measure as evidence, when the calls of the changed function they point into that
+    behaved the same on both sides (``min_calls`` at least) took ``slower`` times the base's
+    time or more on the head, and ``MIN_SLOWDOWN`` more per call; else dropped and counted —
+    as not slower, or as unmeasured when no call of it could be timed (a module-level line, a
+    function nothing could call).  A 1.5B model's "this can lead to performance issues" is
+    almost never a measured slowdown."""
+    if section is None or slower <= 0:
+        return findings
+    kept = []
+    for f in findings:
+        if f.source != "model" or f.confirmed or f.category != "performance":
+            kept.append(f)
+            continue
+        timed = [(n, b, h) for p, a, e, n, b, h in section.timings
+                 if p == f.path and a <= f.line <= e and n >= min_calls]  # fmt: skip
+        if not timed:
+            checks.unmeasured += 1
+            checks.notes.append(f"{f.path}:{f.line} set aside (a slowdown no call of the "
+                                f"change could measure): {f.message[:120]}")  # fmt: skip
+            continue
+        n, base_s, head_s = timed[0]
+        ratio = head_s / base_s if base_s > 0 else 1.0
+        measure = f"{n} calls of the function took {ratio:.2f}× the base's time on the head"
+        if ratio < slower or (head_s - base_s) / n < MIN_SLOWDOWN:
+            checks.not_slower += 1
+            checks.notes.append(f"{f.path}:{f.line} set aside (measured: {measure}): "
+                                f"{f.message[:120]}")  # fmt: skip
+            continue
+        checks.confirmed += 1
+        kept.append(replace(f, confirmed=True, evidence=f"Measured: {measure}."))
     return kept

@@ -106,6 +106,8 @@ class BehaviourSection:
     calls: int = 0  # calls compared (stable on both sides)
     same: int = 0
     ignored: int = 0  # not the same twice on one side, or not callable on one side
+    searched: int = 0  # functions whose calls behaved the same, searched for a differing call
+    found: int = 0  # of those, where the search found one (the replay on both sides agreeing)
     changes: list[Change] = field(default_factory=list)
     crashes: list[Change] = field(default_factory=list)
     seconds: float = 0.0
@@ -113,6 +115,9 @@ class BehaviourSection:
     # Changed functions whose compared calls all behaved the same: [path, start, end, calls]
     # (head lines), for the check of model findings that point into them.
     unchanged: list[list[Any]] = field(default_factory=list)
+    # Per changed function, [path, start, end, calls, base seconds, head seconds]: the time its
+    # calls that behaved the same took on each side, for the check of claims of a slowdown.
+    timings: list[list[Any]] = field(default_factory=list)
 
     def summary(self) -> str:
         """The one line a review shows: a refactor signal, or what changed."""
@@ -124,12 +129,21 @@ class BehaviourSection:
         )
         if self.note and not self.calls:
             return f"Behaviour diff: {self.note}."
+        searched = (
+            f"; a search for a call that tells base and head apart found {self.found} "
+            f"in {self.searched} function(s) whose calls behaved the same"
+            if self.searched
+            else ""
+        )
         if not self.changes:
-            return f"Behaviour diff: no behaviour change in {self.calls} call(s) of {fns}{ignored}."
+            return (
+                f"Behaviour diff: no behaviour change in {self.calls} call(s) of {fns}"
+                f"{searched}{ignored}."
+            )
         differ = sum(c.differing for c in self.changes)
         return (
             f"Behaviour diff: behaviour changed in {len(self.changes)} of {fns} "
-            f"({differ} of {self.calls} call(s) differ){ignored}."
+            f"({differ} of {self.calls} call(s) differ){searched}{ignored}."
         )
 
     @classmethod
@@ -156,6 +170,8 @@ class Checks:
     suggestions_fixed: int = 0  # … of the verified: repaired by the solve flow first
     suppressed: int = 0  # findings a person marked wrong before
     no_change: int = 0  # dropped: in a function the behaviour diff saw behave the same
+    not_slower: int = 0  # dropped: a claimed slowdown the head's calls did not show
+    unmeasured: int = 0  # dropped: a claimed slowdown where no call could be timed
     threshold: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -266,6 +282,10 @@ def checks_line(report: ReviewReport) -> str:
         parts.append(f"{c.suppressed} marked wrong before")
     if c.no_change:
         parts.append(f"{c.no_change} pointing where the behaviour diff saw no change")
+    if c.not_slower:
+        parts.append(f"{c.not_slower} claiming a slowdown the head's timed calls did not show")
+    if c.unmeasured:
+        parts.append(f"{c.unmeasured} claiming a slowdown where no call could be timed")
     if c.suggestions_dropped:
         parts.append(f"{c.suggestions_dropped} suggestion(s) the tests failed with")
     done = []

@@ -18,7 +18,7 @@ from agents.errors import AssayError
 from agents.review.agent import ReviewAgent, ReviewOptions
 from agents.review.behaviour import BehaviourOptions, behaviour_diff
 from agents.review.behaviour_calls import behaviour_findings
-from agents.review.checks import CheckOptions, set_aside_unchanged
+from agents.review.checks import CheckOptions, measure_slowdowns, set_aside_unchanged
 from agents.review.context import IndexContext
 from agents.review.improve import ImproveOptions, SuggestionVerifier
 from agents.review.report import BehaviourSection, ReviewReport
@@ -106,6 +106,9 @@ def run_review(
         if want["checks"]:
             report.findings = set_aside_unchanged(
                 report.findings, section, settings.review_no_change_calls, report.checks
+            )
+            report.findings = measure_slowdowns(
+                report.findings, section, settings.review_slowdown_factor, report.checks
             )
         if local and findings and want["verify"] and any(f.suggestion for f in report.findings):
             assert repo_dir is not None

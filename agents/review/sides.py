@@ -37,6 +37,8 @@ class Side:
 
     def __init__(self, name: str, root: Path, sandbox: Sandbox, pythonpath: str) -> None:
         self.name, self.root, self.sandbox, self.pythonpath = name, root, sandbox, pythonpath
+        # (module, call text) → the fastest of its runs here, in seconds
+        self.seconds: dict[tuple[str, str], float] = {}
 
     def drive(
         self, spec: dict[str, Any], timeout: float, files: dict[str, str | bytes] | None = None
@@ -74,6 +76,7 @@ class Side:
         for item in self.drive(spec, timeout=60 + 2 * len(calls) * (1 + reruns), files=files):
             if "id" in item and 0 <= item["id"] < len(calls):
                 found[calls[item["id"]]] = (item["outcome"], bool(item["stable"]))
+                self.seconds[calls[item["id"]]] = float(item.get("seconds") or 0.0)
         return found
 
     def source(self, path: str) -> str | None:

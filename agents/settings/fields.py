@@ -252,6 +252,12 @@ class Settings(BaseSettings):
         description="a model finding inside a changed function whose calls (at least "
         "this many) behaved the same on base and head is dropped unless confirmed (0: off)",
     )
+    review_slowdown_factor: float = Field(
+        1.5,
+        ge=0,
+        description="a model finding that claims a slowdown is posted only when the changed "
+        "function's calls took this many times the base's time on the head (0: not measured)",
+    )
     review_verify_suggestions: bool = Field(
         True, description="offer only suggested changes the repository's tests pass with"
     )
