@@ -302,6 +302,7 @@ def test_a_module_that_names_sets_is_called_with_sets(tmp_path: Path) -> None:
                                          c["expr"]) for c in returned), returned  # fmt: skip
     assert any(4 in c["lines"] for c in returned)  # the line only a set reaches
     assert builtin_values("def f(x):\n    return sorted(x)\n") == []
+    assert builtin_values('"""Set the values."""\n\n\ndef f(x):\n    return x  # a set\n') == []
 
 
 def test_shrinking_leaves_out_the_empty_links_of_a_chain() -> None:

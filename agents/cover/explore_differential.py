@@ -15,7 +15,9 @@ in this order:
 4. random calls, most of them of the function that holds the line (``FOCUS``): a mutant is
    reached through its own function far more often than through any other.
 
-A mutant told apart early leaves its time to the ones after it.  Mutants marked ``beyond`` (the
+The search for one mutant is :meth:`Differential.hunt`, which ``assay review``'s behaviour diff
+also runs (the base against the head's module).  A mutant told apart early leaves its time to
+the ones after it.  Mutants marked ``beyond`` (the
 mutation score's sample left them out) come last, with ``BEYOND_WEIGHT`` of a share each, and are
 not searched at all when one of the spec's ``known`` calls (the suite's explored tests) already
 tells them apart: the suite catches them.
@@ -92,6 +94,45 @@ class Differential:
             cache[(first, last)] = boundaries.named_constants(source[first - 1 : last], module)
         return cache[(first, last)]
 
+    def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None):
+        """(call, its action, tries) of the first call that tells ``variant`` apart from the
+        original, made as simple as it still does; (None, None, tries) when ``deadline`` or
+        ``max_tries`` comes first.  The calls of ``queue`` go first, then random ones weighted
+        onto the functions holding ``goal`` (line numbers); each call that reaches a goal line
+        without telling the two apart is remembered in ``seen`` (latest first) and, for the
+        first ``WIDENED`` of them, tried again on ``values`` and ``strings``
+        (:func:`explore_boundaries.near_calls`)."""
+        near, widened, tries = [], set(), 0  # type: list[str], set[str], int
+        while time.monotonic() < deadline and (max_tries is None or tries < max_tries):
+            expr = None  # type: typing.Optional[str]
+            if queue or near:
+                expr = queue.pop(0) if queue else near.pop(0)
+                action = {"qualname": expr.split("(")[0]}
+            else:
+                action = self._pick(set(), focus=FOCUS)
+                expr = self._call(action) if action else None
+            tries += 1
+            if expr is None:
+                if not self.actions:
+                    break  # nothing to call (the examples are spent)
+                continue
+            if self._tells_apart(expr, variant) is None:
+                again, lines, _ = self._run(expr)
+                if not self.outside:
+                    self._learn(action, expr, again)
+                if goal & set(lines):
+                    _remember(seen, expr)
+                    if (values or strings) and expr not in widened and len(widened) < WIDENED:
+                        widened.add(expr)  # it reaches the line: try it on the boundaries
+                        near.extend(boundaries.near_calls(expr, values, strings))
+                continue
+            expr = self._shrink(
+                expr, lambda e: self._tells_apart(e, variant) is not None, seconds=SHRINK_SECONDS
+            )
+            _remember(seen, expr)
+            return expr, action, tries
+        return None, None, tries
+
     def differential(self, seconds):
         """Search, for each mutant of the spec in turn, a call that tells it apart (see the
         module); print each found as a kept call, then the summary."""
@@ -132,39 +173,12 @@ class Differential:
             values += [v for v in self._named(line, source, named) if v not in values]
             strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
-            near, widened = [], set()  # type: list[str], set[str]
-            while time.monotonic() < deadline:
-                expr = None  # type: typing.Optional[str]
-                if queue or near:
-                    expr = queue.pop(0) if queue else near.pop(0)
-                    action = {"qualname": expr.split("(")[0]}
-                else:
-                    action = self._pick(set(), focus=FOCUS)
-                    expr = self._call(action) if action else None
-                tries += 1
-                if expr is None:
-                    if not self.actions:
-                        break  # nothing to call (the examples are spent)
-                    continue
-                outcome = self._tells_apart(expr, variant)
-                if outcome is None:
-                    again, lines, _ = self._run(expr)
-                    if not self.outside:
-                        self._learn(action, expr, again)
-                    if line in lines:
-                        _remember(reaching.setdefault(line, []), expr)
-                        if (values or strings) and expr not in widened and len(widened) < WIDENED:
-                            widened.add(expr)  # it reaches the line: try it on the boundaries
-                            near.extend(boundaries.near_calls(expr, values, strings))
-                    continue
-                expr = self._shrink(
-                    expr, lambda e, v=variant: self._tells_apart(e, v) is not None,
-                    seconds=SHRINK_SECONDS,
-                )  # fmt: skip
-                _remember(reaching.setdefault(line, []), expr)
+            expr, action, used = self.hunt(variant, {line}, values, strings, queue, deadline,
+                                           reaching.setdefault(line, []))  # fmt: skip
+            tries += used
+            if expr is not None:
                 outcome = self._run(expr)[0]
                 self._emit(action, expr, outcome, set(), set(), self.outside, kills=mutant["id"])
-                break
         self._summary(tries, start, caught=caught)
 
 

@@ -15,11 +15,11 @@ of the source is one, and ``_ComplementSet(excluded=…)`` asserts that it gets 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
 
+import ast
 import datetime
 import decimal
 import fractions
 import math
-import re
 import types
 import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
@@ -48,7 +48,7 @@ FROM_NOW = {
 # A module that asks ``math.isinf(value)`` wants the values that answer yes.
 NOT_FINITE = ("float('inf')", "float('-inf')", "float('nan')")
 SETS = ((set, "set()"), (set, "{1, 2}"), (set, "{'a'}"), (frozenset, "frozenset({1})"))
-NAMES_SETS = re.compile(r"\b(set|frozenset)\b")
+SET_NAMES = ("set", "frozenset")
 MODULES = {datetime: ("timedelta", "datetime", "date", "time"), decimal: ("Decimal",),
            fractions: ("Fraction",)}  # fmt: skip
 
@@ -90,8 +90,14 @@ def stdlib_values(namespace):
 
 def builtin_values(source):
     """(type, source) of the values of builtin types no literal writes that ``source`` (the
-    module's code) names: sets."""
-    return list(SETS) if NAMES_SETS.search(source) else []
+    module's code) names: sets, when its code names ``set`` or ``frozenset`` (the word in a
+    docstring or a comment does not count)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names = any(isinstance(n, ast.Name) and n.id in SET_NAMES for n in ast.walk(tree))
+    return list(SETS) if names else []
 
 
 def stdlib_imports(namespace, names):

@@ -42,9 +42,6 @@ import _assay_explore_driver as ex
 
 MARK = "ASSAY_BEHAVIOUR "
 MUTABLE = (list, dict, set, bytearray)
-FOCUS = 40  # a random call's weight for the searched function (others: 1)
-WIDENED = 8  # calls that reach the changed lines, tried again on their constants
-SHRINK_SECONDS = 2.0
 
 
 def _state(value):
@@ -280,38 +277,15 @@ class Observer(ex.Explorer):
             goal = set(target.get("lines") or range(target["start"], target["end"] + 1))
             self.goal_lines = goal
             deadline = time.monotonic() + float(target.get("seconds", 5))
-            last = tries + (int(spec.get("max_tries", 0)) or 10**9)
             around = list(target.get("around", ()))
             values = boundaries.line_constants(around)
             strings = boundaries.line_strings(around)
             queue = [e for e in examples if e.split("(")[0].split(".")[-1] == name.split(".")[-1]]
-            near, widened = [], set()  # type: list, set
-            while time.monotonic() < deadline and tries < last:
-                if queue or near:
-                    expr = queue.pop(0) if queue else near.pop(0)
-                    action = {"qualname": name}
-                else:
-                    action = self._pick(set(), focus=FOCUS)
-                    expr = self._call(action) if action else None
-                tries += 1
-                if expr is None:
-                    if not self.actions:
-                        break
-                    continue
-                if self._tells_apart(expr, head) is None:
-                    again, lines, _ = self._run(expr)
-                    if not self.outside:
-                        self._learn(action, expr, again)
-                    if goal & set(lines) and expr not in widened and len(widened) < WIDENED:
-                        widened.add(expr)  # it reaches the change: try it on its constants
-                        near.extend(boundaries.near_calls(expr, values, strings))
-                    continue
-                expr = self._shrink(
-                    expr, lambda e: self._tells_apart(e, head) is not None,
-                    seconds=SHRINK_SECONDS,
-                )  # fmt: skip
+            limit = int(spec.get("max_tries", 0)) or None
+            expr, _, used = self.hunt(head, goal, values, strings, queue, deadline, [], limit)
+            tries += used
+            if expr is not None:
                 self._print({"target": name, "expr": expr, "found": True})
-                break
         self._print({"done": True, "tries": tries, "loaded": head is not None,
                      "seconds": round(time.monotonic() - start, 2)})  # fmt: skip
 

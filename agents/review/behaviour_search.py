@@ -30,7 +30,7 @@ def _lines(source: str | None, numbers: Iterable[int]) -> list[str]:
     return [text[n - 1] for n in sorted(numbers) if 0 < n <= len(text)][:AROUND]
 
 
-def search_spec(
+def search(
     fns: list[ChangedFunction],
     base: Side,
     head: Side,
@@ -38,17 +38,18 @@ def search_spec(
     max_tries: int,
     seed: int,
     seeds: dict[str, Any],
-) -> dict[str, Any] | None:
-    """The driver's ``search`` spec for ``fns`` (all of one module), run on the base; None
-    when a side's source cannot be read or nothing is there to search.  ``seeds``: the
-    literals and calls of the repository's tests."""
+) -> list[tuple[str, str]]:
+    """(qualname, call text) of each function of ``fns`` (all of one module) for which the
+    search, run on the base, found a call that tells the base from the head in one process
+    (``max_tries`` tries per function, or fewer when its ``seconds`` run out first).
+    ``seeds``: the literals and calls of the repository's tests."""
     base_text, head_text = base.source(fns[0].old_path), head.source(fns[0].path)
     if base_text is None or head_text is None:
-        return None
+        return []
     try:
         literals, examples = literals_of(base_text)
     except SyntaxError:
-        return None
+        return []
     targets = []
     for f in fns:
         if f.base is None:
@@ -59,30 +60,13 @@ def search_spec(
             "lines": sorted(f.removed), "around": around, "seconds": seconds,
         })  # fmt: skip
     if not targets:
-        return None
-    return {
+        return []
+    spec = {
         "mode": "search", "module": fns[0].module, "targets": targets, "other": head_text,
         "literals": literals + seeds.get("literals", []),
         "examples": examples + seeds.get("calls", []), "seed": seed, "max_tries": max_tries,
     }  # fmt: skip
-
-
-def search(
-    fns: list[ChangedFunction],
-    base: Side,
-    head: Side,
-    seconds: float,
-    max_tries: int,
-    seed: int,
-    seeds: dict[str, Any],
-) -> list[tuple[str, str]]:
-    """(qualname, call text) of each function of ``fns`` for which the search found a call
-    that tells the base from the head in one process (``max_tries`` tries per function, or
-    fewer when its ``seconds`` run out first)."""
-    spec = search_spec(fns, base, head, seconds, max_tries, seed, seeds)
-    if spec is None:
-        return []
-    timeout = 60 + seconds * len(spec["targets"]) * 2
+    timeout = 60 + seconds * len(targets) * 2
     return [
         (item["target"], item["expr"])
         for item in base.drive(spec, timeout)
