@@ -354,6 +354,47 @@ def test_a_package_without_any_test_gets_its_first_tests_and_a_breaking_file_rol
     assert data["coverage"]["files"]["src/secret.js"]["after"]["line"] == before["line"] == 0.0
 
 
+TRIM_TS = """\
+/** Removes the common indentation of a template, and the first line when it is blank. */
+export function trim(strings: TemplateStringsArray, ...values: unknown[]): string {
+  const text = strings.reduce(
+    (out, part, i) => out + part + (i < values.length ? String(values[i]) : ""), "");
+  const lines = text.split("\\n");
+  if (lines.length > 1 && lines[0].trim() === "") {
+    lines.shift();
+  }
+  const indents = lines.filter((l) => l.trim() !== "").map((l) => l.length - l.trimStart().length);
+  const margin = indents.length > 0 ? Math.min(...indents) : 0;
+  return lines.map((l) => l.slice(margin)).join("\\n").trimEnd();
+}
+"""
+
+
+def test_a_template_tag_is_explored_with_templates_and_its_tests_call_it_as_a_tag(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    repo = make_package(tmp_path / "trim", "vitest", {"src/trim.ts": TRIM_TS}, esm=True)
+    fake_llm.on(scripted({}, "typescript"))
+    result, data = cover(repo, fake_llm, "--mutants", "report", "--mutation-budget", "6")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    # Called with strings, `trim` throws at `strings.reduce`; tagging templates runs it all.
+    after = data["coverage"]["files"]["src/trim.ts"]["after"]
+    assert after["line"] == 100.0 and after["branch"] == 100.0
+    assert fake_llm.chat_requests == []  # exploration alone
+    written = (repo / "test" / "trim.assay.test.ts").read_text()
+    tagged = re.findall(r"expect\(trim`", written)
+    assert len(tagged) >= 3, written
+    assert "expect(trim`\n" in written  # a template of several lines, written as lines
+    mutation = data["mutation"]
+    assert mutation["after"]["killed"] > mutation["before"]["killed"] == 0
+    done = subprocess.run(
+        ["node", "node_modules/vitest/vitest.mjs", "run", "--no-cache"],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_missing_node_modules_is_a_clear_error(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     repo = make_package(tmp_path / "bare", "vitest", {"src/index.js": INDEX_JS}, esm=True)
     (repo / "node_modules").unlink()

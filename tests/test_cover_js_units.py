@@ -192,7 +192,7 @@ def test_observed_values_are_written_back_as_literals(tag: list, source: str | N
     assert literal(tag) == source
 
 
-def test_kept_calls_are_those_that_ran_new_blocks() -> None:
+def test_kept_calls_ran_new_blocks_then_show_new_outcomes() -> None:
     export = read_module(ESM, "src/a.js")[0]
     jt = JsTarget(file_targets("src/a.js", ESM, read_istanbul(ISTANBUL).files["src/a.js"])[0]
                   .target, export)  # fmt: skip
@@ -202,16 +202,23 @@ def test_kept_calls_are_those_that_ran_new_blocks() -> None:
 
     observed = [
         seen(0, "1, 2", ["10:20"], ok=["n", 2]),
-        seen(1, "3, 4", ["10:20"], ok=["n", 12]),  # the same blocks: not kept
+        seen(1, "3, 4", ["10:20"], ok=["n", 12]),  # the same blocks, another value: kept after
         seen(2, "-1, 2", ["30:40"], threw={"name": "Error", "message": "negative"}),
         seen(3, "'a', 2", [], threw={"name": "TypeError", "message": "w.map is not a function"}),
         seen(4, "5, 5", ["10:20"], ok=["x"]),  # not writable as a literal
+        seen(5, "2, 1", ["10:20"], ok=["n", 2]),  # the same blocks and value as call 0
+        seen(6, "'x', 'y'", ["10:20"], ok=["s", "xy"]),  # a string from numbers: not kept
+        seen(7, "7, 7", ["10:20"], ok=["n", 49]),  # a third value on call 0's path: not kept
     ]
-    assert [o.call.id for o in keep(observed)] == [0, 2]
+    assert [o.call.id for o in keep(observed)] == [0, 1, 2]
     # The file's only target: more than five calls kept while each runs a block none ran.
     blocks = [f"{10 * k}:{10 * k + 5}" for k in range(1, 13)]
     each = [seen(n, str(n), [b for b in blocks if b != blocks[n]], ok=["n", n]) for n in range(12)]
     assert len(keep(each)) == 12
+    # Many values on one path: two of them; a call that ran a new block goes before the second.
+    many = [seen(n, str(n), ["10:20", "30:40"], ok=["n", n]) for n in range(30)]
+    many.append(seen(99, "99999", ["10:20"], ok=["n", 99]))  # the longest arguments: last
+    assert [o.call.id for o in keep(many)] == [0, 1, 99]
 
 
 def test_calls_on_earlier_results_are_written_with_the_earlier_value() -> None:
@@ -312,3 +319,35 @@ def test_a_failure_reads_as_each_tests_assertion_not_the_runners_stack() -> None
     assert "runTest" not in text
     for n in range(3):  # every failing test with what it expected, for the model's retry
         assert f"parse case {n}: AssertionError: expected {{ a: {n} }} to deeply equal {{}}" in text
+
+
+TAGS_TS = """\
+export function dedent(strings: TemplateStringsArray, ...values: unknown[]): string {
+  return strings.raw.join("");
+}
+/** @param {TemplateStringsArray} parts the template's text */
+export function html(parts, ...values) {
+  return parts.join("");
+}
+export function plain(text: string, ...rest: string[]): string {
+  return text + rest.join("");
+}
+"""
+
+
+def test_a_template_tag_is_called_with_templates_first() -> None:
+    exports = read_module(TAGS_TS, "src/tags.ts")
+    assert [(e.name, e.tag) for e in exports] == [("dedent", True), ("html", True),
+                                                  ("plain", False)]  # fmt: skip
+    cov = FileCoverage("src/tags.ts", (), tuple(range(1, 11)), (), (), (), 10, 0, 0.0)
+    calls = plan_calls(file_targets("src/tags.ts", TAGS_TS, cov))
+    dedent = [c for c in calls if c.target.export.name == "dedent"]
+    templates = [c.template for c in dedent if c.template]
+    # Templates first (the shapes a person tries, then seeded ones), each a template literal.
+    assert templates and dedent[0].template == "``" and len(set(templates)) == len(templates)
+    assert all(t.startswith("`") and t.endswith("`") for t in templates)
+    assert any("\n  alpha 1\n" in t for t in templates) and any("${" in t for t in templates)
+    assert not [c for c in calls if c.target.export.name == "plain" and c.template]
+    # A rest parameter takes none to two values: calls of several arities.
+    plain = [c.args for c in calls if c.target.export.name == "plain" and "__r(" not in c.args]
+    assert {len(a.split(", ")) for a in plain if a} >= {1, 2, 3}

@@ -29,7 +29,8 @@ def test_tests_lists_the_explored_behaviours_and_writes_only_the_picked_ones(
     assert listed.returncode == 0, listed.stdout + listed.stderr
     items = {int(n): (kind, text) for n, kind, text in ITEM.findall(listed.stdout)}
     assert "Behaviours worth testing:" in listed.stdout
-    assert items[1] == ("happy", "clamp returns a number (3 calls)"), items
+    # Three paths that return, each with a second value: what catches a wrong bound.
+    assert items[1] == ("happy", "clamp returns a number (6 calls)"), items
     assert items[2] == ("error", "clamp throws RangeError for some inputs"), items
     assert items[3][1].startswith("what the calls above leave unrun"), items
     assert "e.g. clamp(5, 0, 3) → 3 (observed)" in listed.stdout  # the JSDoc @example first

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.cover.js.explore import Observed
+from agents.cover.js.explore import Observed, written
 from agents.cover.js.render import called
 from agents.cover.js.values import literal
 from flows import Behaviour
@@ -40,7 +40,7 @@ def _kind_of(value: object) -> str:
 def _shown(o: Observed) -> tuple[str, str]:
     """The call as written in the test and what it gave."""
     name = called(o.call.target)
-    call = f"{name}({o.call.args})"
+    call = written(name, o.call)
     if o.threw is not None:
         message = o.threw.get("message", "")
         return call, f"throws {o.threw.get('name', 'an error')}" + (

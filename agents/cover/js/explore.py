@@ -23,6 +23,7 @@ from pathlib import Path
 from agents.cover.js.project import JsProject
 from agents.cover.js.runner import JsRunner
 from agents.cover.js.targets import JsTarget
+from agents.cover.js.templates import tag_templates
 from agents.cover.js.values import literal
 
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
@@ -47,6 +48,12 @@ class Call:
     args: str  # the argument list as source text ("1, 'a'")
     ctor: str = ""  # a method's constructor arguments
     example: bool = False  # from a JSDoc @example
+    template: str = ""  # a template tag's call: the template literal, backticks included
+
+
+def written(callee: str, call: Call) -> str:
+    """How ``call`` of ``callee`` reads in source: ``f(1, 'a')``, or a tag's ``f`…```."""
+    return f"{callee}{call.template}" if call.template else f"{callee}({call.args})"
 
 
 @dataclass
@@ -118,16 +125,21 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
             lists.append(inner)
             examples.add(inner)
         pool = _pool(jt)
-        arity = len(jt.params)
-        if arity == 0:
+        fixed = [p for p in jt.params if not p.startswith("...")]
+        rest = len(fixed) < len(jt.params)  # `...values`: none to two of them
+        if not jt.params:
             lists.append("")
         else:
             for value in pool[:SAME_VALUE_LISTS]:
-                lists.append(", ".join([value] * arity))
+                lists.append(", ".join([value] * max(1, len(fixed))))
             while len(lists) < per_target * 3:  # small numbers first, then anything
                 choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
+                arity = len(fixed) + (rng.randint(0, 2) if rest else 0)
                 lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
         ctor = _ctor(jt) if jt.method is not None else ""
+        if jt.method is None and jt.export.tag:  # tagged first: how a tag is meant to be used
+            for template in tag_templates(rng, per_target // 2):
+                calls.append(Call(len(calls), jt, "", template=template))
         for args in lists:
             if args in args_seen:
                 continue
@@ -144,7 +156,7 @@ def _call_source(call: Call) -> str:
     if jt.export.name == "default":
         name = "(__mod.default ?? __mod)"
     if jt.method is None:
-        return f"() => {name}({call.args})"
+        return f"() => {written(name, call)}"
     if jt.method == "constructor":
         return f"(box) => {{ box.self = new {name}({call.args}); return undefined; }}"
     method = next((m for m in jt.export.methods if m.name == jt.method), None)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from agents.cover.js.explore import Observed
+from agents.cover.js.explore import Observed, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.values import _object, literal
@@ -35,6 +36,13 @@ def _state(observed: Observed) -> str | None:
 
 def _signature(o: Observed) -> str:
     return json.dumps([o.ok, o.threw, o.state, o.is_async], sort_keys=True)
+
+
+def _kind(o: Observed) -> str:
+    """What kind of outcome a call had: the error it threw, or the type of what it returned."""
+    if o.threw is not None:
+        return f"throws {o.threw.get('name')}"
+    return str(o.ok[0]) if isinstance(o.ok, list) and o.ok else type(o.ok).__name__
 
 
 def misuse(o: Observed) -> bool:
@@ -77,42 +85,65 @@ def _units(o: Observed, universe: dict[str, set[str]]) -> set[str]:
 def _plainness(o: Observed) -> tuple[int, int]:
     """Examples first, then calls with simple arguments (short, one kind of value)."""
     args = o.call.args
+    if o.call.template:  # a tag's template: shorter first
+        return (1, len(o.call.template))
     kinds = {("s" if "'" in a or '"' in a else "n") for a in args.split(",") if a.strip()}
     return (0 if o.call.example else 1 + len(kinds), len(args))
 
 
+@dataclass
+class _Tally:
+    """What ``keep`` kept of one target so far."""
+
+    outcomes: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)  # the kinds of outcome of the first pass
+    count: int = 0
+    twice: set[frozenset[str]] = field(default_factory=set)  # paths shown with a second value
+
+
 def keep(observed: Sequence[Observed]) -> list[Observed]:
     """Per target, the calls that ran blocks of the module no earlier call ran (examples and
-    simple arguments first); where the runtime gave no blocks, the first call of each distinct
-    outcome.  At most ``KEEP_PER_TARGET`` per target, more when the file has few targets (a
-    module that exports one big function needs more than five calls to show it)."""
-    usable = [o for o in observed if renderable(o)]
+    simple arguments first; where the runtime gave no blocks, the first call of each distinct
+    outcome); then, once per path (the blocks a call ran), a call that shows an outcome none
+    kept shows, of a kind they show: a second value on a path, what catches a wrong operator or
+    pattern on it (not a new kind, such as a string out of a function of numbers called with
+    strings).  At most
+    ``KEEP_PER_TARGET`` per target, more when the file has few targets (a module that exports
+    one big function needs more than five calls to show it)."""
+    usable = sorted((o for o in observed if renderable(o)), key=_plainness)
     targets = len({o.call.target.target.key for o in usable})
     cap = max(KEEP_PER_TARGET, KEEP_PER_FILE // max(1, targets))
     universe: dict[str, set[str]] = {}
     for o in usable:
         for fn, idle in o.blocks or []:
             universe.setdefault(str(fn), set()).update(str(r) for r in _items(idle))
-    kept: list[Observed] = []
+    kept: dict[int, Observed] = {}
     covered: set[str] = set()
-    seen: dict[str, set[str]] = {}
-    for o in sorted(usable, key=_plainness):
-        key = o.call.target.target.key
-        signatures = seen.setdefault(key, set())
-        if len(signatures) >= cap:
-            continue
-        if o.blocks is not None:
-            new = _units(o, universe) - covered
-            if not new:
+    tallies: dict[str, _Tally] = {}
+    for second in (False, True):
+        for o in usable:
+            tally = tallies.setdefault(o.call.target.target.key, _Tally())
+            sig = _signature(o)
+            if o.call.id in kept or tally.count >= cap:
                 continue
-            covered |= new
-        sig = _signature(o) if o.blocks is None else f"{o.call.id}"
-        if sig in signatures:
-            continue
-        signatures.add(sig)
-        kept.append(o)
-    kept.sort(key=lambda o: o.call.id)
-    return kept
+            if second:
+                path = frozenset(_units(o, universe)) if o.blocks is not None else frozenset()
+                if path in tally.twice or _kind(o) not in tally.kinds or sig in tally.outcomes:
+                    continue
+                tally.twice.add(path)
+            else:
+                if o.blocks is not None:
+                    new = _units(o, universe) - covered
+                    if not new:
+                        continue
+                    covered |= new
+                elif sig in tally.outcomes:
+                    continue
+                tally.kinds.add(_kind(o))
+            tally.count += 1
+            tally.outcomes.add(sig)
+            kept[o.call.id] = o
+    return sorted(kept.values(), key=lambda o: o.call.id)
 
 
 def header(project: JsProject, test_path: str, source: str, names: Sequence[str],
@@ -162,7 +193,7 @@ def case_title(o: Observed) -> str:
     """A kept call's test title (unique in its file: the call's id when it is long)."""
     jt, call = o.call.target, o.call
     name = _callee(jt)
-    shown = f"{called(jt)}({call.args})"
+    shown = written(called(jt), call).replace("\n", "\\n")
     if len(shown) > 60:
         shown = f"{name} call {call.id}"
     if o.threw is not None:
@@ -179,7 +210,7 @@ def _case(o: Observed) -> str:
     jt, call = o.call.target, o.call
     name = _callee(jt)
     if jt.method is None:
-        expr = f"{name}({call.args})"
+        expr = written(name, call)
         setup = ""
     elif jt.method == "constructor":
         expr = f"new {name}({call.args})"

@@ -78,6 +78,7 @@ class Export:
     methods: list[Method] = field(default_factory=list)
     is_async: bool = False
     module_values: list[str] = field(default_factory=list)  # see module_values()
+    tag: bool = False  # a template tag: its first parameter is a TemplateStringsArray
 
     @property
     def binding(self) -> str:
@@ -150,6 +151,19 @@ def _examples(comment: str, name: str) -> list[str]:
     return out
 
 
+def _is_tag(node: Any, comment: str) -> bool:
+    """Whether a function is a template tag: its first parameter's TypeScript type or its
+    first JSDoc ``@param`` says ``TemplateStringsArray``."""
+    params = node.child_by_field_name("parameters")
+    named = params.named_children if params is not None else []
+    first = next((c for c in named if c.type != "comment"), None)
+    annotation = first.child_by_field_name("type") if first is not None else None
+    if annotation is not None:
+        return "TemplateStringsArray" in _text(annotation)
+    found = re.search(r"@param\s*\{([^}]*)\}", comment)
+    return found is not None and "TemplateStringsArray" in found.group(1)
+
+
 def _comment_before(node: Any) -> str:
     prev = node.prev_named_sibling
     if prev is not None and prev.type == "comment" and _end(prev) >= _line(node) - 1:
@@ -197,11 +211,13 @@ def _declared(root: Any) -> dict[str, tuple[Any, Any]]:
 def _export(name: str, local: str, node: Any, outer: Any) -> Export:
     kind = "class" if node.type in CLASS_DECLS else "function"
     is_async = any(c.type == "async" for c in node.children)
+    comment = _comment_before(outer)
     return Export(
         name=name, local=local, kind=kind, start=_line(outer), end=_end(node),
         body_start=_body_start(node), params=_params(node) if kind == "function" else [],
-        examples=_examples(_comment_before(outer), local), literals=_literals(node),
+        examples=_examples(comment, local), literals=_literals(node),
         methods=_methods(node) if kind == "class" else [], is_async=is_async,
+        tag=kind == "function" and _is_tag(node, comment),
     )  # fmt: skip
 
 
