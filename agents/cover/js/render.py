@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from agents.cover.js.explore import Observed, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
+from agents.cover.js.templates import FIXED
 from agents.cover.js.values import _object, literal
 
 KEEP_PER_TARGET = 5  # at least; a file with few targets shares KEEP_PER_FILE among them
@@ -82,13 +83,14 @@ def _units(o: Observed, universe: dict[str, set[str]]) -> set[str]:
     return units
 
 
-def _plainness(o: Observed) -> tuple[int, int]:
-    """Examples first, then calls with simple arguments (short, one kind of value)."""
+def _plainness(o: Observed) -> tuple[int, int, int]:
+    """Examples first, then calls with simple arguments (short, one kind of value); a tag's
+    templates: the shapes a person tries first (each made to show one thing), then shorter."""
     args = o.call.args
-    if o.call.template:  # a tag's template: shorter first
-        return (1, len(o.call.template))
+    if o.call.template:
+        return (1, 0 if o.call.template in FIXED else 1, len(o.call.template))
     kinds = {("s" if "'" in a or '"' in a else "n") for a in args.split(",") if a.strip()}
-    return (0 if o.call.example else 1 + len(kinds), len(args))
+    return (0 if o.call.example else 1 + len(kinds), 0, len(args))
 
 
 @dataclass
