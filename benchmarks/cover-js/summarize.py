@@ -1,4 +1,5 @@
-"""The benchmark's table for benchmarks/RESULTS.md, from results/ (run_assay.sh, measure.sh).
+"""The benchmark's table for benchmarks/RESULTS.md, from results/ (run_assay.sh, measure.sh):
+the latest measurement of each package and suite.
 
 python3 benchmarks/cover-js/summarize.py
 """
@@ -13,7 +14,11 @@ RESULTS = HERE / "results"
 
 
 def main() -> None:
-    measured = [json.loads(line) for line in (RESULTS / "measure.jsonl").read_text().splitlines()]
+    lines = (RESULTS / "measure.jsonl").read_text().splitlines()
+    latest = {}  # measure.jsonl is a log: the latest row of each package and suite
+    for row in (json.loads(line) for line in lines if line.strip()):
+        latest[row["name"], row["suite"]] = row
+    measured = list(latest.values())
     walls = {}
     wall_file = RESULTS / "wall.jsonl"
     if wall_file.exists():

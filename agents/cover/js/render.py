@@ -109,9 +109,8 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     outcome); then, once per path (the blocks a call ran), a call that shows an outcome none
     kept shows, of a kind they show: a second value on a path, what catches a wrong operator or
     pattern on it (not a new kind, such as a string out of a function of numbers called with
-    strings).  At most
-    ``KEEP_PER_TARGET`` per target, more when the file has few targets (a module that exports
-    one big function needs more than five calls to show it)."""
+    strings).  At most ``KEEP_PER_TARGET`` per target, more when the file has few targets (a
+    module that exports one big function needs more than five calls to show it)."""
     usable = sorted((o for o in observed if renderable(o)), key=_plainness)
     targets = len({o.call.target.target.key for o in usable})
     cap = max(KEEP_PER_TARGET, KEEP_PER_FILE // max(1, targets))

@@ -2,10 +2,6 @@ import { describe, expect, it } from "vitest";
 import stringify from "../lib/stringify.js";
 
 describe("stringify", () => {
-  it("returns \"\" for stringify(null, null)", () => {
-    expect(stringify(null, null)).toEqual("");
-  });
-
   it("returns \"\" for stringify(0, 0)", () => {
     expect(stringify(0, 0)).toEqual("");
   });
@@ -14,87 +10,91 @@ describe("stringify", () => {
     expect(() => stringify(2, 2)).toThrow("Cannot use 'in' operator to search for 'indices' in 2");
   });
 
-  it("returns \"?filter=true\" for stringify({ filter: true }, { addQueryPrefix: true })", () => {
-    expect(stringify({ filter: true }, { addQueryPrefix: true })).toEqual("?filter=true");
+  it("throws for stringify(2, 1)", () => {
+    expect(() => stringify(2, 1)).toThrow("Cannot use 'in' operator to search for 'indices' in 1");
   });
 
-  it("returns \"\" for stringify(10, { charset: 'iso-8859-1' })", () => {
-    expect(stringify(10, { charset: 'iso-8859-1' })).toEqual("");
+  it("returns \"encode=true\" for stringify({ encode: true }, { commaRoundTrip: true })", () => {
+    expect(stringify({ encode: true }, { commaRoundTrip: true })).toEqual("encode=true");
   });
 
-  it("returns \"\" for stringify({}, { encoder: null })", () => {
-    expect(stringify({}, { encoder: null })).toEqual("");
+  it("returns \"\" for stringify('a&b=c', { charset: 'utf-8' })", () => {
+    expect(stringify('a&b=c', { charset: 'utf-8' })).toEqual("");
   });
 
-  it("returns \"\" for stringify(0, { indices: true })", () => {
-    expect(stringify(0, { indices: true })).toEqual("");
+  it("returns \"\" for stringify({}, { allowDots: true })", () => {
+    expect(stringify({}, { allowDots: true })).toEqual("");
   });
 
-  it("returns \"encode=true\" for stringify({ encode: true }, 0)", () => {
-    expect(stringify({ encode: true }, 0)).toEqual("encode=true");
+  it("returns \"?indices=true\" for stringify({ indices: true }, { addQueryPrefix: true })", () => {
+    expect(stringify({ indices: true }, { addQueryPrefix: true })).toEqual("?indices=true");
   });
 
-  it("throws for stringify(false, [])", () => {
-    expect(() => stringify(false, [])).toThrow("Array.prototype.filter called on null or undefined");
+  it("returns \"allowDots=true\" for stringify({ allowDots: true }, 0)", () => {
+    expect(stringify({ allowDots: true }, 0)).toEqual("allowDots=true");
   });
 
-  it("returns \"\" for stringify([], { commaRoundTrip: true })", () => {
-    expect(stringify([], { commaRoundTrip: true })).toEqual("");
+  it("returns \"\" for stringify(0, { allowEmptyArrays: true })", () => {
+    expect(stringify(0, { allowEmptyArrays: true })).toEqual("");
   });
 
-  it("returns \"\" for stringify({}, { encodeValuesOnly: true })", () => {
-    expect(stringify({}, { encodeValuesOnly: true })).toEqual("");
+  it("returns \"indices=true\" for stringify({ indices: true }, { encodeValuesOnly: true })", () => {
+    expect(stringify({ indices: true }, { encodeValuesOnly: true })).toEqual("indices=true");
   });
 
-  it("returns \"encoder=\" for stringify({ encoder: null }, 0)", () => {
-    expect(stringify({ encoder: null }, 0)).toEqual("encoder=");
+  it("returns \"\" for stringify([], {})", () => {
+    expect(stringify([], {})).toEqual("");
   });
 
-  it("returns \"\" for stringify(2, { encodeDotInKeys: true })", () => {
-    expect(stringify(2, { encodeDotInKeys: true })).toEqual("");
+  it("returns \"\" for stringify({}, { skipNulls: true })", () => {
+    expect(stringify({}, { skipNulls: true })).toEqual("");
   });
 
-  it("returns \"delimiter=false\" for stringify({ delimiter: false }, { skipNulls: true })", () => {
-    expect(stringify({ delimiter: false }, { skipNulls: true })).toEqual("delimiter=false");
+  it("returns \"\" for stringify([], { delimiter: false })", () => {
+    expect(stringify([], { delimiter: false })).toEqual("");
   });
 
-  it("returns \"\" for stringify(2, { delimiter: true })", () => {
-    expect(stringify(2, { delimiter: true })).toEqual("");
+  it("returns \"\" for stringify(true, { encodeDotInKeys: true })", () => {
+    expect(stringify(true, { encodeDotInKeys: true })).toEqual("");
   });
 
-  it("returns \"\" for stringify('a=b,c', { charset: 'utf-8' })", () => {
-    expect(stringify('a=b,c', { charset: 'utf-8' })).toEqual("");
+  it("returns \"\" for stringify(null, { addQueryPrefix: true })", () => {
+    expect(stringify(null, { addQueryPrefix: true })).toEqual("");
   });
 
-  it("returns \"format=true\" for stringify({ format: true }, { encode: true })", () => {
-    expect(stringify({ format: true }, { encode: true })).toEqual("format=true");
+  it("returns \"\" for stringify('a&b', { charset: 'iso-8859-1' })", () => {
+    expect(stringify('a&b', { charset: 'iso-8859-1' })).toEqual("");
   });
 
-  it("returns \"0=1&1=2&2=3\" for stringify([1, 2, 3], { encodeValuesOnly: true })", () => {
-    expect(stringify([1, 2, 3], { encodeValuesOnly: true })).toEqual("0=1&1=2&2=3");
+  it("returns \"utf8=%E2%9C%93&indices=true\" for stringify({ indices: true }, { charsetSentinel: true })", () => {
+    expect(stringify({ indices: true }, { charsetSentinel: true })).toEqual("utf8=%E2%9C%93&indices=true");
   });
 
-  it("returns \"commaRoundTrip=true\" for stringify({ commaRoundTrip: true }, { encode: false })", () => {
-    expect(stringify({ commaRoundTrip: true }, { encode: false })).toEqual("commaRoundTrip=true");
+  it("returns \"serializeDate=true\" for stringify({ serializeDate: true }, { skipNulls: true })", () => {
+    expect(stringify({ serializeDate: true }, { skipNulls: true })).toEqual("serializeDate=true");
   });
 
-  it("returns \"\" for stringify(undefined, { indices: false })", () => {
-    expect(stringify(undefined, { indices: false })).toEqual("");
+  it("returns \"\" for stringify(10, { indices: true })", () => {
+    expect(stringify(10, { indices: true })).toEqual("");
   });
 
-  it("returns \"\" for stringify({}, { charsetSentinel: true })", () => {
-    expect(stringify({}, { charsetSentinel: true })).toEqual("");
+  it("returns \"filter=true\" for stringify({ filter: true }, 0)", () => {
+    expect(stringify({ filter: true }, 0)).toEqual("filter=true");
   });
 
-  it("throws for stringify(0.5, { format: true })", () => {
-    expect(() => stringify(0.5, { format: true })).toThrow("Unknown format option provided.");
+  it("throws for stringify(2, { format: true })", () => {
+    expect(() => stringify(2, { format: true })).toThrow("Unknown format option provided.");
   });
 
-  it("returns \"\" for stringify(0, { allowEmptyArrays: false })", () => {
-    expect(stringify(0, { allowEmptyArrays: false })).toEqual("");
+  it("returns \"format=false\" for stringify({ format: false }, { indices: false })", () => {
+    expect(stringify({ format: false }, { indices: false })).toEqual("format=false");
   });
 
-  it("returns \"\" for stringify(0, { allowDots: true })", () => {
-    expect(stringify(0, { allowDots: true })).toEqual("");
+  it("returns \"\" for stringify(1, { encode: true })", () => {
+    expect(stringify(1, { encode: true })).toEqual("");
+  });
+
+  it("throws for stringify(1, [1, 2, 3])", () => {
+    expect(() => stringify(1, [1, 2, 3])).toThrow("Array.prototype.filter called on null or undefined");
   });
 });

@@ -6,20 +6,20 @@ describe("encode", () => {
     expect(encode(0, 0, 0, 0, 0)).toEqual("0");
   });
 
+  it("returns \"1\" for encode(1, 1, 1, 1, 1)", () => {
+    expect(encode(1, 1, 1, 1, 1)).toEqual("1");
+  });
+
   it("returns \"iso-8859-1\" for encode call 5", () => {
     expect(encode('iso-8859-1', 'iso-8859-1', 'iso-8859-1', 'iso-8859-1', 'iso-8859-1')).toEqual("iso-8859-1");
   });
 
-  it("returns \"%5Bobject%20Object%5D\" for encode({ allowPrototypes: true }, [], 0x29, [], 0x5F)", () => {
-    expect(encode({ allowPrototypes: true }, [], 0x29, [], 0x5F)).toEqual("%5Bobject%20Object%5D");
+  it("returns [] for encode([], 0x7E, 0x800, 'iso-8859-1', [1, 2, 3])", () => {
+    expect(encode([], 0x7E, 0x800, 'iso-8859-1', [1, 2, 3])).toEqual([]);
   });
 
-  it("returns \"\" for encode('', -1, undefined, 0.5, false)", () => {
-    expect(encode('', -1, undefined, 0.5, false)).toEqual("");
-  });
-
-  it("returns \"false\" for encode(false, 2, 2, 2, 10)", () => {
-    expect(encode(false, 2, 2, 2, 10)).toEqual("false");
+  it("returns \"%5Bobject%20Object%5D\" for encode({}, 3, 3, 0, -1)", () => {
+    expect(encode({}, 3, 3, 0, -1)).toEqual("%5Bobject%20Object%5D");
   });
 });
 
@@ -36,12 +36,12 @@ describe("merge", () => {
     expect(merge([], -1, {})).toEqual([-1]);
   });
 
-  it("returns [null] for merge(null, [], true)", () => {
-    expect(merge(null, [], true)).toEqual([null]);
+  it("returns its result for merge call 69", () => {
+    expect(merge({ plainObjects: false }, { allowPrototypes: true }, -1)).toEqual({ plainObjects: false, allowPrototypes: true });
   });
 
-  it("returns its result for merge(-1, { allowPrototypes: false }, false)", () => {
-    expect(merge(-1, { allowPrototypes: false }, false)).toEqual([-1, { allowPrototypes: false }]);
+  it("returns [undefined, 1, 2, 3] for merge(undefined, [1, 2, 3], true)", () => {
+    expect(merge(undefined, [1, 2, 3], true)).toEqual([undefined, 1, 2, 3]);
   });
 });
 
@@ -52,6 +52,14 @@ describe("compact", () => {
 
   it("returns 0 for compact(0)", () => {
     expect(compact(0)).toEqual(0);
+  });
+
+  it("returns 1 for compact(1)", () => {
+    expect(compact(1)).toEqual(1);
+  });
+
+  it("returns \"a\" for compact('a')", () => {
+    expect(compact('a')).toEqual("a");
   });
 });
 
@@ -64,8 +72,16 @@ describe("decode", () => {
     expect(decode('iso-8859-1', 'iso-8859-1', 'iso-8859-1')).toEqual("iso-8859-1");
   });
 
-  it("returns \"a%b\" for decode('a%b', [1, 2, 3], 10)", () => {
-    expect(decode('a%b', [1, 2, 3], 10)).toEqual("a%b");
+  it("returns \"a%b\" for decode('a%b', null, undefined)", () => {
+    expect(decode('a%b', null, undefined)).toEqual("a%b");
+  });
+
+  it("returns \"\\n  first\\n    second\\n\" for decode call 139", () => {
+    expect(decode('\n  first\n    second\n', { plainObjects: false }, 'iso-8859-1')).toEqual("\n  first\n    second\n");
+  });
+
+  it("returns \"  padded  \" for decode('  padded  ', 0, 'a b')", () => {
+    expect(decode('  padded  ', 0, 'a b')).toEqual("  padded  ");
   });
 });
 
@@ -78,18 +94,22 @@ describe("arrayToObject", () => {
     expect(arrayToObject(1, 1)).toEqual({});
   });
 
-  it("returns its result for arrayToObject('a%b', { plainObjects: true })", () => {
-    expect(arrayToObject('a%b', { plainObjects: true })).toEqual({ "0": "a", "1": "%", "2": "b" });
+  it("returns its result for arrayToObject('undefined', 'undefined')", () => {
+    expect(arrayToObject('undefined', 'undefined')).toEqual({ "0": "u", "1": "n", "2": "d", "3": "e", "4": "f", "5": "i", "6": "n", "7": "e", "8": "d" });
   });
 
-  it("returns its result for arrayToObject('a b', 'a b')", () => {
-    expect(arrayToObject('a b', 'a b')).toEqual({ "0": "a", "1": " ", "2": "b" });
+  it("returns its result for arrayToObject('a%b c', 'hello world')", () => {
+    expect(arrayToObject('a%b c', 'hello world')).toEqual({ "0": "a", "1": "%", "2": "b", "3": " ", "4": "c" });
+  });
+
+  it("returns {} for arrayToObject({}, { plainObjects: true })", () => {
+    expect(arrayToObject({}, { plainObjects: true })).toEqual({});
   });
 });
 
 describe("maybeMap", () => {
-  it("returns [] for maybeMap([], false)", () => {
-    expect(maybeMap([], false)).toEqual([]);
+  it("returns [] for maybeMap([], 2)", () => {
+    expect(maybeMap([], 2)).toEqual([]);
   });
 });
 
@@ -112,8 +132,16 @@ describe("assign", () => {
     expect(assign(0, 0)).toEqual(0);
   });
 
-  it("throws for assign(0, [1, 2, 3])", () => {
-    expect(() => assign(0, [1, 2, 3])).toThrow("Cannot create property '0' on number '0'");
+  it("returns 1 for assign(1, 1)", () => {
+    expect(assign(1, 1)).toEqual(1);
+  });
+
+  it("throws for assign('a\\r\\n\\tb', 'a%b')", () => {
+    expect(() => assign('a\r\n\tb', 'a%b')).toThrow("Cannot assign to read only property '0' of string 'a\r\n\tb'");
+  });
+
+  it("throws for assign(0, { plainObjects: false })", () => {
+    expect(() => assign(0, { plainObjects: false })).toThrow("Cannot create property 'plainObjects' on number '0'");
   });
 });
 
@@ -127,6 +155,10 @@ describe("combine", () => {
   it("returns [0, 0] for combine(0, 0)", () => {
     expect(combine(0, 0)).toEqual([0, 0]);
   });
+
+  it("returns [1, 1] for combine(1, 1)", () => {
+    expect(combine(1, 1)).toEqual([1, 1]);
+  });
 });
 
 describe("merge", () => {
@@ -135,18 +167,15 @@ describe("merge", () => {
         const source = { c: 3, d: 4 };
         const options = { plainObjects: true };
 
-        const expected = { a: 1, b: 2, c: 3, d: 4 };
-        expect(merge(target, source, options)).toEqual(expected);
+        expect(merge(target, source, options)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
     });
 });
 
 describe("merge", () => {
   it(    "should merge objects", () => {
-        const target = { a: 1, b: 2 };
-        const source = { c: 3, d: 4 };
-        const options = { plainObjects: true };
-
-        expect(merge(target, source, options)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
+      const target = { a: 1, b: 2 };
+      const source = { c: 3, d: 4 };
+      expect(merge(target, source)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
     });
 });
 
@@ -168,23 +197,6 @@ describe("compact", () => {
     expect(compact(input)).toEqual(expected);
   });
 
-  it('should compact objects with nested objects and arrays', () => {
-    const input = { a: 1, b: { c: 2 }, d: [3, 4] };
-    const expected = { a: 1, b: { c: 2 }, d: [3, 4] };
-    expect(compact(input)).toEqual(expected);
-  });
-
-  it('should compact objects with nested arrays', () => {
-    const input = { a: 1, b: [2, { c: 3 }] };
-    const expected = { a: 1, b: [2, { c: 3 }] };
-    expect(compact(input)).toEqual(expected);
-  });
-
-  it('should compact objects with nested arrays', () => {
-    const input = { a: 1, b: [2, { c: 3 }] };
-    const expected = { a: 1, b: [2, { c: 3 }] };
-    expect(compact(input)).toEqual(expected);
-  });
 });
 
 describe("compact", () => {
@@ -248,15 +260,10 @@ describe("maybeMap", () => {
 });
 
 describe("isBuffer", () => {
-  it("should return true for a buffer", () => {
-    const buffer = Buffer.from([1, 2, 3]);
-    expect(isBuffer(buffer)).toBe(true);
-  });
-
-  it("should return false for an object that is not a buffer", () => {
-    const obj = { a: 1 };
-    expect(isBuffer(obj)).toBe(false);
-  });
+  it(    "should return true for a buffer instance", () => {
+      const buffer = new Buffer(10);
+      expect(isBuffer(buffer)).toBe(true);
+    });
 });
 
 describe("isBuffer", () => {
@@ -268,5 +275,40 @@ describe("isBuffer", () => {
   it("should return false if the object is not a buffer", () => {
     const obj = {};
     expect(isBuffer(obj)).toEqual(false);
+  });
+});
+
+describe("arrayToObject", () => {
+  it("should convert an array to an object with the first element as key and the rest as values", () => {
+    const source = [1, 2, 3];
+    const options = { plainObjects: true };
+    const expected = { "0": 1, "1": 2, "2": 3 };
+    expect(arrayToObject(source, options)).toEqual(expected);
+  });
+});
+
+describe("arrayToObject", () => {
+
+    it("should handle an array of objects without undefined values", () => {
+        const source = [{ prop: 1 }, undefined, { prop: 3 }];
+        const options = { plainObjects: false };
+        const expected = { "0": { prop: 1 }, "2": { prop: 3 } };
+        expect(arrayToObject(source, options)).toEqual(expected);
+    });
+
+    it("should handle an array with mixed types", () => {
+        const source = [1, undefined, "three"];
+        const options = { plainObjects: false };
+        const expected = { "0": 1, "2": "three" };
+        expect(arrayToObject(source, options)).toEqual(expected);
+    });
+});
+
+describe("decode", () => {
+  it("should decode a string with %20", () => {
+    const str = "%20";
+    const expected = " ";
+    const result = decode(str);
+    expect(result).toEqual(expected);
   });
 });
