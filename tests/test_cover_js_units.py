@@ -351,3 +351,18 @@ def test_a_template_tag_is_called_with_templates_first() -> None:
     # A rest parameter takes none to two values: calls of several arities.
     plain = [c.args for c in calls if c.target.export.name == "plain" and "__r(" not in c.args]
     assert {len(a.split(", ")) for a in plain if a} >= {1, 2, 3}
+
+
+def test_a_tags_fixed_shape_is_kept_before_a_shorter_seeded_template_on_the_same_blocks() -> None:
+    from agents.cover.js.templates import FIXED
+
+    cov = FileCoverage("src/tags.ts", (), tuple(range(1, 11)), (), (), (), 10, 0, 0.0)
+    jt = next(t for t in file_targets("src/tags.ts", TAGS_TS, cov) if t.export.name == "dedent")
+    indented_value = next(t for t in FIXED if "${'first" in t)
+
+    def tagged(n: int, template: str) -> Observed:
+        return Observed(Call(n, jt, "", template=template), ok=["s", "x"], blocks=[["0:9", []]])
+
+    # The same blocks and outcome: one is kept, the fixed shape, though the seeded one is shorter.
+    kept = keep([tagged(1, "`${'a\\nb'}`"), tagged(2, indented_value)])
+    assert [o.call.template for o in kept] == [indented_value]
