@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from agents.cover.js.explore import Observed, written
 from agents.cover.js.render import called
-from agents.cover.js.values import literal
+from agents.cover.js.values import kind_of, literal
 from flows import Behaviour
 
 MODEL_LINE = "what the calls above leave unrun: the model drafts a test"
@@ -23,18 +23,6 @@ MODEL_LINE = "what the calls above leave unrun: the model drafts a test"
 class JsBehaviour:
     behaviour: Behaviour
     calls: list[Observed] = field(default_factory=list)  # empty: the model's part
-
-
-def _kind_of(value: object) -> str:
-    """A recorded value's kind (the recorder's tags, see :mod:`agents.cover.js.values`)."""
-    tag = value[0] if isinstance(value, list) and value else None
-    if tag == "n":
-        return "a number"
-    if tag in ("nan", "inf"):
-        return "a non-finite number"
-    names = {"u": "undefined", "null": "null", "s": "a string", "b": "a boolean",
-             "a": "an array", "o": "an object", "i": "an instance"}  # fmt: skip
-    return names.get(str(tag), "a value")
 
 
 def _shown(o: Observed) -> tuple[str, str]:
@@ -61,7 +49,7 @@ def _group(o: Observed) -> tuple[str, str, str]:
     if o.call.target.method is not None and literal(o.ok) in (None, "undefined"):
         return f"{target}/updates", "happy", f"{name} updates the instance"
     kind = "async" if o.is_async else "happy"
-    what = _kind_of(o.ok)
+    what = kind_of(o.ok)
     verb = "resolves to" if o.is_async else "returns"
     return f"{target}/returns/{what}", kind, f"{name} {verb} {what}"
 

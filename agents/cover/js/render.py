@@ -18,7 +18,7 @@ from agents.cover.js.explore import Observed, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import FIXED
-from agents.cover.js.values import _object, literal
+from agents.cover.js.values import _object, kind_of, literal
 
 KEEP_PER_TARGET = 5  # at least; a file with few targets shares KEEP_PER_FILE among them
 KEEP_PER_FILE = 24
@@ -43,7 +43,7 @@ def _kind(o: Observed) -> str:
     """What kind of outcome a call had: the error it threw, or the type of what it returned."""
     if o.threw is not None:
         return f"throws {o.threw.get('name')}"
-    return str(o.ok[0]) if isinstance(o.ok, list) and o.ok else type(o.ok).__name__
+    return kind_of(o.ok)
 
 
 def misuse(o: Observed) -> bool:
@@ -118,26 +118,26 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     for o in usable:
         for fn, idle in o.blocks or []:
             universe.setdefault(str(fn), set()).update(str(r) for r in _items(idle))
+    paths = {o.call.id: frozenset(_units(o, universe)) for o in usable if o.blocks is not None}
     kept: dict[int, Observed] = {}
     covered: set[str] = set()
     tallies: dict[str, _Tally] = {}
     for second in (False, True):
         for o in usable:
             tally = tallies.setdefault(o.call.target.target.key, _Tally())
-            sig = _signature(o)
+            sig, path = _signature(o), paths.get(o.call.id)
             if o.call.id in kept or tally.count >= cap:
                 continue
             if second:
-                path = frozenset(_units(o, universe)) if o.blocks is not None else frozenset()
+                path = path or frozenset()
                 if path in tally.twice or _kind(o) not in tally.kinds or sig in tally.outcomes:
                     continue
                 tally.twice.add(path)
             else:
-                if o.blocks is not None:
-                    new = _units(o, universe) - covered
-                    if not new:
+                if path is not None:
+                    if not path - covered:
                         continue
-                    covered |= new
+                    covered |= path
                 elif sig in tally.outcomes:
                     continue
                 tally.kinds.add(_kind(o))

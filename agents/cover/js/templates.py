@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
 
 FIXED = [  # the shapes a person tries first
     "``", "`hello`", "`a ${1} c`",
@@ -38,30 +37,30 @@ def tag_templates(rng: random.Random, count: int) -> list[str]:
     tries = 0
     while len(out) < count and tries < count * 20:
         tries += 1
-        text = _template(rng, VALUES)
+        text = _template(rng)
         if text not in out:
             out.append(text)
     return out
 
 
-def _line(rng: random.Random, pool: Sequence[str], k: int) -> str:
+def _line(rng: random.Random, k: int) -> str:
     text = f"{WORDS[k % len(WORDS)]} {k + 1}"
     roll = rng.random()
     if roll < 0.45:
-        value = "${" + rng.choice(pool) + "}"
+        value = "${" + rng.choice(VALUES) + "}"
         text = rng.choice([f"{value} {text}", f"{text} {value}", value, f"{text}: {value}"])
     if rng.random() < 0.1:
         text += "  "  # blanks at the line's end
     return text
 
 
-def _template(rng: random.Random, pool: Sequence[str]) -> str:
+def _template(rng: random.Random) -> str:
     base = rng.choice(INDENTS)
     lines = []
     for k in range(rng.randint(1, 4)):
         roll = rng.random()
         indent = base + rng.choice(INDENTS) if roll < 0.25 else "" if roll < 0.35 else base
-        lines.append(indent + _line(rng, pool, k))
+        lines.append(indent + _line(rng, k))
     if len(lines) > 1 and rng.random() < 0.2:
         lines.insert(rng.randint(1, len(lines) - 1), rng.choice(["", base]))  # a blank line
     eol = "\\r\n" if rng.random() < 0.15 else "\n"

@@ -52,3 +52,15 @@ def _object(entries: list[object]) -> str | None:
         shown = name if name.isidentifier() else json.dumps(name)
         parts.append(f"{shown}: {text}")
     return "{ " + ", ".join(parts) + " }" if parts else "{}"
+
+
+def kind_of(value: object) -> str:
+    """A recorded value's kind, as a person says it ("a number", "a string")."""
+    tag = value[0] if isinstance(value, list) and value else None
+    if tag == "n":
+        return "a number"
+    if tag in ("nan", "inf"):
+        return "a non-finite number"
+    names = {"u": "undefined", "null": "null", "s": "a string", "b": "a boolean",
+             "a": "an array", "o": "an object", "i": "an instance"}  # fmt: skip
+    return names.get(str(tag), "a value")
