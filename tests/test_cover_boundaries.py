@@ -51,9 +51,25 @@ def test_a_lines_constants_and_their_neighbours_are_the_boundaries() -> None:
 def test_calls_near_a_boundary_move_one_number_or_one_argument() -> None:
     assert near_calls("period(600)", [7200, 7199]) == ["period(7200)", "period(7199)"]
     nested = near_calls("naturaldelta(timedelta(days=3), months=True)", [365])
-    assert nested == ["naturaldelta(timedelta(days=365), months=True)"]
+    assert nested == [
+        "naturaldelta(timedelta(days=3))",  # the default of ``months`` applies
+        "naturaldelta(timedelta(days=365), months=True)",
+    ]
     assert near_calls("name('abc', key)", [2]) == ["name(2, key)", "name('abc', 2)"]
     assert near_calls("not a call (", [1]) == []
+
+
+def test_a_call_is_tried_without_each_keyword_argument_first() -> None:
+    """A changed default shows only in a call that leaves its argument out."""
+    assert near_calls("wrap('abc', width=2, sep='-')", []) == [
+        "wrap('abc', sep='-')",
+        "wrap('abc', width=2)",
+        "wrap('abc')",
+    ]
+    assert near_calls("wrap('abc', width=2, **extra)", [])[:2] == [
+        "wrap('abc', **extra)",
+        "wrap('abc', width=2)",
+    ]
 
 
 def test_a_lines_strings_put_into_a_call_take_the_path_it_decides_on() -> None:
@@ -131,3 +147,39 @@ def test_a_boundary_a_module_constant_holds_is_found(tmp_path: Path) -> None:
         )  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["powers.py:7:0"], found
     assert re.fullmatch(r"size_word\((1000|1000000|1000000000)\)", found.calls[0]["expr"]), found
+
+
+LABELS = '''\
+def label(code, width=3):
+    """The short form of a product code.
+
+    >>> label("ZX" * 3, width=2)
+    'ZX'
+    """
+    if code != "ZX" * 3:
+        return None
+    return code[:width]
+'''
+
+
+def test_a_changed_default_is_told_apart_by_a_call_that_leaves_it_out(tmp_path: Path) -> None:
+    """The mutant ``width=3`` → ``width=4`` sits on the signature, a line no call runs; the
+    one call that gets past the guard is the docstring's, which passes ``width``.  Without it,
+    the default shows: ``label('ZXZXZX')`` is ``'ZXZ'``, on the mutant ``'ZXZX'``."""
+    from agents.cover.explore import explore_mutants
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "labels.py").write_text(LABELS)
+    default = next(m for m in all_mutants(LABELS, function_ranges(LABELS))
+                   if "default" in m.description)  # fmt: skip
+    assert default.line == 1
+    with Sandbox(repo) as sandbox:
+        found = explore_mutants(
+            sandbox, repo, [target_of(repo, "labels.py", [7, 8, 9])],
+            [("labels.py:1:0", 1, default.source)], seconds=5.0, pythonpath=".",
+        )  # fmt: skip
+    assert [c["kills"] for c in found.calls] == ["labels.py:1:0"], found
+    assert found.calls[0]["expr"] in ("label('ZX' * 3)", "label('ZXZXZX')"), found

@@ -274,6 +274,39 @@ def test_enum_arguments_are_members_by_name(tmp_path: Path, fake_llm: FakeOpenAI
     assert data["coverage"]["files"]["units.py"]["after"]["line"] == 100.0
 
 
+UNIT_NAMES = (
+    UNITS
+    + """
+
+def to_seconds(amount, unit="seconds"):
+    factor = Unit[unit.upper()]
+    if factor is Unit.HOURS:
+        return amount * 3600
+    if factor is Unit.MINUTES:
+        return amount * 60
+    return amount
+"""
+)
+
+
+def test_a_unit_named_by_a_string_is_passed_by_its_members_name(tmp_path: Path) -> None:
+    """``Unit[unit.upper()]``: the function takes a member's name, a string no literal of the
+    module shows (``"hours"``); the explored calls pass each member's name in lower case and
+    reach every branch."""
+    from agents.cover.explore import explore
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "units.py").write_text(UNIT_NAMES)
+    with Sandbox(repo) as sandbox:
+        target = target_of(repo, "units.py", [19, 20, 21, 22, 23, 24])
+        found = explore(sandbox, repo, [target], seconds=10, pythonpath=".")
+    calls = [c["expr"] for c in found.calls if c["expr"].startswith("to_seconds(")]
+    assert any("'hours'" in e for e in calls) and any("'minutes'" in e for e in calls), calls
+
+
 def test_a_call_kept_for_coverage_shows_what_the_line_does(tmp_path: Path) -> None:
     """``in_seconds(0, Unit.HOURS)`` reaches the hours line but returns 0 whatever it multiplies
     by: no bug there could change it, and the sandbox's gate rightly refuses the test.  Whatever

@@ -234,6 +234,38 @@ def test_a_module_about_dates_is_called_with_dates_written_its_way(tmp_path: Pat
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+AGES = """\
+import datetime as dt
+
+
+def age(delta: dt.timedelta) -> str:
+    years, days = divmod(delta.days, 365)
+    months = int(days // 30.5)
+    if years == 0:
+        if months < 2:
+            return "weeks"
+        return f"{months} months"
+    if years == 1:
+        if not months:
+            return f"1 year, {days} days"
+        if months == 1:
+            return "1 year, 1 month"
+        return f"1 year, {months} months"
+    return f"{years} years"
+"""
+
+
+def test_durations_of_every_scale_reach_a_modules_months_and_years(tmp_path: Path) -> None:
+    """A duration of some months, a year and some days, a year and some months, two years:
+    each branch of ``age`` wants one of a scale none of the module's literals shows."""
+    found = _explored(tmp_path, "ages.py", AGES, [list(range(5, 18))])
+    shown = {c.get("repr") for c in found.calls}
+    assert {"'1 year, 1 month'", "'weeks'"} <= shown, shown
+    assert any(re.fullmatch(r"'1 year, \d+ days'", str(r)) for r in shown), shown
+    assert any(re.fullmatch(r"'1 year, [2-9]\d* months'", str(r)) for r in shown), shown
+    assert any(re.fullmatch(r"'([2-9]|1[01]) months'", str(r)) for r in shown), shown
+
+
 UNITS = """\
 from __future__ import annotations
 

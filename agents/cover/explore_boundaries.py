@@ -6,7 +6,9 @@ do (7200 is not among them).  So when a call reaches a mutated line without tell
 apart, the driver tries the same call with its numbers, or else its arguments, replaced by the
 line's constants (literals and constant expressions, each evaluated) and their neighbours
 (``k - 1``, ``k``, ``k + 1``): ``naturaldelta(60)`` becomes ``naturaldelta(7200)``,
-``naturaldelta(timedelta(days=3))`` becomes ``naturaldelta(timedelta(days=365))``.
+``naturaldelta(timedelta(days=3))`` becomes ``naturaldelta(timedelta(days=365))``.  A call
+that passes keyword arguments is tried first without each of them: a changed default
+(``format="%.1f"`` → ``"%.1fX"``) shows only in a call that leaves the argument out.
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
@@ -123,10 +125,28 @@ def _with_strings(tree, expr, strings):
     return out
 
 
+def _without_keywords(tree):
+    """The call ``tree`` without each of its top-level keyword arguments in turn, then without
+    all of them (the defaults apply)."""
+    call = tree.body
+    if not isinstance(call, ast.Call) or not call.keywords:
+        return []
+    keywords = list(call.keywords)
+    out = []  # type: list[str]
+    for index in range(len(keywords)):
+        call.keywords = keywords[:index] + keywords[index + 1 :]
+        out.append(ast.unparse(tree))
+    call.keywords = [k for k in keywords if k.arg is None]  # ``**extra`` stays
+    out.append(ast.unparse(tree))
+    call.keywords = keywords
+    return out
+
+
 def near_calls(expr, values, strings=()):
-    """``expr`` (a call's source) with one of its numbers replaced by one of ``values``; when it
-    holds no number, with one of its top-level arguments replaced instead.  Then, with
-    ``strings`` (:func:`line_strings`), ``expr`` with one of its strings replaced."""
+    """``expr`` (a call's source) without each of its keyword arguments; then with one of its
+    numbers replaced by one of ``values``; when it holds no number, with one of its top-level
+    arguments replaced instead.  Then, with ``strings`` (:func:`line_strings`), ``expr`` with
+    one of its strings replaced."""
     if not hasattr(ast, "unparse"):  # Python 3.8: no way back to source
         return []
     try:
@@ -134,7 +154,8 @@ def near_calls(expr, values, strings=()):
     except (SyntaxError, ValueError):
         return []
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and _number(n.value)]
-    out = _with_strings(tree, expr, strings) if strings else []  # type: list[str]
+    out = _without_keywords(tree)
+    out += _with_strings(tree, expr, strings) if strings else []
     if spots:
         for spot in spots:
             number = spot.value

@@ -27,6 +27,7 @@ A mixin of the driver's ``Explorer`` (``ns``, ``_run``, ``_call``, ``_learn``, `
 the standard library only, Python 3.8 syntax.
 """
 
+import dis
 import linecache
 import time
 import typing
@@ -94,14 +95,29 @@ class Differential:
             cache[(first, last)] = boundaries.named_constants(source[first - 1 : last], module)
         return cache[(first, last)]
 
+    def _goal(self, line):
+        """The lines a call must run to reach ``line``: the line itself, and, when ``line`` is
+        in a signature (a default value: never run at call time), the first line of that
+        function's body."""
+        goal = {line}
+        for action in self.actions:
+            code = getattr(action.get("obj"), "__code__", None)
+            if code is None or not action.get("start", 0) <= line <= action.get("end", 0):
+                continue
+            body = sorted(n for _, n in dis.findlinestarts(code) if n and n > line)
+            run = [n for _, n in dis.findlinestarts(code) if n and n <= line]
+            if body and not any(n > code.co_firstlineno for n in run):
+                goal.add(body[0])  # ``line`` is before the body: part of the signature
+        return goal
+
     def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None):
         """(call, its action, tries) of the first call that tells ``variant`` apart from the
         original, made as simple as it still does; (None, None, tries) when ``deadline`` or
         ``max_tries`` comes first.  The calls of ``queue`` go first, then random ones weighted
         onto the functions holding ``goal`` (line numbers); each call that reaches a goal line
         without telling the two apart is remembered in ``seen`` (latest first) and, for the
-        first ``WIDENED`` of them, tried again on ``values`` and ``strings``
-        (:func:`explore_boundaries.near_calls`)."""
+        first ``WIDENED`` of them, tried again without each keyword argument and on ``values``
+        and ``strings`` (:func:`explore_boundaries.near_calls`)."""
         near, widened, tries = [], set(), 0  # type: list[str], set[str], int
         while time.monotonic() < deadline and (max_tries is None or tries < max_tries):
             expr = None  # type: typing.Optional[str]
@@ -122,7 +138,7 @@ class Differential:
                     self._learn(action, expr, again)
                 if goal & set(lines):
                     _remember(seen, expr)
-                    if (values or strings) and expr not in widened and len(widened) < WIDENED:
+                    if expr not in widened and len(widened) < WIDENED:
                         widened.add(expr)  # it reaches the line: try it on the boundaries
                         near.extend(boundaries.near_calls(expr, values, strings))
                 continue
@@ -154,15 +170,16 @@ class Differential:
             if variant is None:
                 continue
             line = mutant["line"]
+            goal = self._goal(line)
             if mutant.get("beyond"):
                 if known is None:  # the lines each of the suite's calls runs, once
-                    known = [(e, self._run(e)[1]) for e in self.spec.get("known", ())]
+                    known = [(e, set(self._run(e)[1])) for e in self.spec.get("known", ())]
                 if any(
-                    line in ran and self._tells_apart(e, variant) is not None for e, ran in known
+                    goal & ran and self._tells_apart(e, variant) is not None for e, ran in known
                 ):
                     caught += 1
                     continue
-            self.goal_lines = {line}
+            self.goal_lines = goal
             left = seconds - (time.monotonic() - start)
             share = weights[index] / sum(weights[index:])
             deadline = time.monotonic() + max(0.0, left) * share
@@ -173,7 +190,7 @@ class Differential:
             values += [v for v in self._named(line, source, named) if v not in values]
             strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
-            expr, action, used = self.hunt(variant, {line}, values, strings, queue, deadline,
+            expr, action, used = self.hunt(variant, goal, values, strings, queue, deadline,
                                            reaching.setdefault(line, []))  # fmt: skip
             tries += used
             if expr is not None:

@@ -71,6 +71,7 @@ MAX_PRINTED = 300  # characters a call may print and still have them checked
 MAX_CALLABLES = 24
 MAX_ATTRS = 4
 MAX_CLOSURES = 40
+MAX_ENUM_NAMES = 12  # an Enum's member names, in lower case, as strings to pass
 RERUNS = 3  # a kept call runs again this many times: a check only if every run agrees
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # default reprs differ between runs, nothing else
 STALE_SECONDS = 6.0  # stop after this long without reaching a new goal
@@ -292,6 +293,8 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
                 names = list(cls.__members__)[:POOL_PER_TYPE]  # ``Unit(True, module=0)``
                 for name in names:
                     self._add(cls, "{}.{}".format(cls.__name__, name), seed=True)
+                for name in list(cls.__members__)[:MAX_ENUM_NAMES]:  # ``Unit[unit.upper()]``
+                    self._add_literal(repr(name.lower()))  # takes ``"days"``
                 actions = [a for a in actions if not (a.get("cls") is cls and a["kind"] == "init")]
                 continue
             if not any(a.get("cls") is cls and a["kind"] == "init" for a in actions):

@@ -2,15 +2,17 @@
 
 A module about durations (``naturaldelta(value: dt.timedelta | float)``) is rarely called with a
 duration from its literals and what its calls returned: none of its literals is a timedelta, and
-the calls that return one want one first.  When the module's namespace holds ``datetime`` (under
+the calls that return one want one first. When the module's namespace holds ``datetime`` (under
 its own alias: ``import datetime as dt``), or one of the value types below, the pool gets a few
-values of those types written the way the module writes them (``dt.timedelta(microseconds=1500)``):
-numbers a person would pick, which the differential search then moves onto a mutated line's
-boundaries (``dt.timedelta(microseconds=1000)``).  Dates relative to today (``dt.date.today()``,
-an hour ago) reach what compares with the clock and give results that do not vary between runs
-("today", "an hour ago").  A module that imports ``math`` (or its ``isinf``) gets infinities
-and NaN (``float('inf')``); one whose code names ``set`` or ``frozenset`` gets sets (no literal
-of the source is one, and ``_ComplementSet(excluded=…)`` asserts that it gets one).
+values of those types written the way the module writes them
+(``dt.timedelta(microseconds=1500)``): numbers a person would pick, durations of every scale a
+person names (seconds to a few months, a year and some days, a year and some months, two years),
+which the differential search then moves onto a mutated line's boundaries
+(``dt.timedelta(microseconds=1000)``). Dates relative to today (``dt.date.today()``, an hour
+ago) reach what compares with the clock and give results that do not vary between runs ("today",
+"an hour ago"). A module that imports ``math`` (or its ``isinf``) gets infinities and NaN
+(``float('inf')``); one whose code names ``set`` or ``frozenset`` gets sets (no literal of the
+source is one, and ``_ComplementSet(excluded=…)`` asserts that it gets one).
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
@@ -27,7 +29,8 @@ import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 RECIPES = {
     datetime.timedelta: (
         "{}()", "{}(seconds=1)", "{}(seconds=45)", "{}(minutes=30)", "{}(hours=2)",
-        "{}(days=1)", "{}(days=3, hours=4)", "{}(days=400)", "{}(microseconds=1500)",
+        "{}(days=1)", "{}(days=3, hours=4)", "{}(days=100)", "{}(days=370)", "{}(days=400)",
+        "{}(days=500)", "{}(days=800)", "{}(microseconds=1500)",
         "{}(milliseconds=250)", "{}(days=-1)", "{}(weeks=6)",
     ),
     datetime.datetime: (

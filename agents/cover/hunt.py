@@ -36,7 +36,8 @@ Chain = Callable[[Target, Drafter, Sequence[NamedMutant], TargetOutcome], bool]
 Survivor = tuple[MutantRef, Mutant]
 SECONDS_PER_MUTANT = 2.0  # differential exploration's time per surviving mutant…
 SECONDS_BEYOND = 0.5  # …and per mutant the sample left out (searched after the survivors)…
-HUNT_FILE_FACTOR = 3.0  # …at most this many times --explore-seconds for one file
+HUNT_FILE_FACTOR = 6.0  # …at most this many times --explore-seconds for one file…
+HUNT_SHARE = 0.45  # …and at most this share of the time left (the model's part comes after it)
 MAX_BEYOND = 300  # mutants beyond the sample handed to the search, per file
 
 
@@ -118,12 +119,13 @@ class Hunt:
     def _seconds(self, survivors: int, beyond: int = 0) -> float:
         """The search's time for one file: ``SECONDS_PER_MUTANT`` a survivor and
         ``SECONDS_BEYOND`` a mutant beyond the sample, at most ``HUNT_FILE_FACTOR`` times the
-        exploration's seconds per file, and a third of the time left (the model's part comes
-        after it)."""
+        exploration's seconds per file, and ``HUNT_SHARE`` of the time left.  It is the
+        cheapest way to a killed mutant there is (tens of them a minute, where a model round
+        gets one test at best), so it gets the larger part."""
         cap = HUNT_FILE_FACTOR * self.options.explore_seconds
         left = self.runner.seconds_left
         if left is not None:
-            cap = min(cap, left / 3)
+            cap = min(cap, left * HUNT_SHARE)
         wanted = SECONDS_PER_MUTANT * survivors + SECONDS_BEYOND * beyond
         return max(2.0, min(wanted, cap))
 

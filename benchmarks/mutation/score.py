@@ -228,17 +228,19 @@ def _mutation(
     env: dict,
     log: Path,
     limit: int | None = None,
+    only: set[str] | None = None,
 ) -> dict:
     session = cwd / "session.sqlite"
     shutil.copy2(root / "mutants.sqlite", session)
-    if limit:  # a smoke test of the harness, not a result: the first LIMIT mutants only
+    if limit or only is not None:  # not a result: the first LIMIT mutants, or ONLY these
         con = sqlite3.connect(session)
         ids = [
             r[0]
             for r in con.execute(
                 "select job_id from mutation_specs order by module_path, operator_name, occurrence"
             )
-        ][limit:]
+        ]
+        ids = ids[limit:] if limit else [i for i in ids if i not in (only or set())]
         con.executemany("delete from mutation_specs where job_id = ?", [(i,) for i in ids])
         con.executemany("delete from work_items where job_id = ?", [(i,) for i in ids])
         con.commit()
@@ -357,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--limit", type=int, help="only the first N mutants: a smoke test, not a result"
     )
+    ap.add_argument(
+        "--survivors-of",
+        metavar="TAG",
+        help="only the mutants the suite of TAG let survive (its last score of --dist): which"
+        " of them this suite kills. A diagnosis, not a result",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the throwaway copy")
     args = ap.parse_args(argv)
 
@@ -375,6 +383,24 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     bench = json.loads((root / "bench.json").read_text())
     venv = Path(bench["venv"])
+    only = None
+    if args.survivors_of:
+        theirs = work / "results" / "scores" / args.survivors_of / args.dist / "session.sqlite"
+        if not theirs.exists():
+            print(
+                f"--survivors-of {args.survivors_of}: no scored session at {theirs}",
+                file=sys.stderr,
+            )
+            return 2
+        con = sqlite3.connect(theirs)
+        only = {
+            r[0]
+            for r in con.execute("select job_id from work_results where test_outcome = 'SURVIVED'")
+        }
+        con.close()
+        if args.tag == args.survivors_of:
+            print("--survivors-of: give this run another --tag", file=sys.stderr)
+            return 2
     py = str(venv / "bin" / "python")
     out_dir = work / "results" / "scores" / args.tag / args.dist
     for t in tests:  # the run's files are replaced: never where a suite lives
@@ -438,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_mutation:
             timeout = float(max(20, round(4 * base["wall_s"])))
             test_cmd = _pytest(py, runner, targets, ["-q", *args_sel], fail_fast=True)
-            mut = _mutation(venv, root, bench, test_cmd, timeout, tmp, env, log, args.limit)
+            mut = _mutation(venv, root, bench, test_cmd, timeout, tmp, env, log, args.limit, only)
             shutil.copy2(mut.pop("session"), out_dir / "session.sqlite")
             (out_dir / "survivors.json").write_text(
                 json.dumps(mut.pop("survivors"), indent=1) + "\n"
@@ -454,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     (out_dir / "score.json").write_text(json.dumps(result, indent=2) + "\n")
-    if not args.no_mutation and not args.limit:
+    if not args.no_mutation and not args.limit and only is None:
         with (work / "results" / "scores.jsonl").open("a") as f:
             f.write(json.dumps(result) + "\n")
     c, m = result["coverage"]["total"], result.get("mutation", {}).get("total")
