@@ -379,3 +379,24 @@ def test_shrinking_puts_in_values_of_the_kind_a_parameter_takes() -> None:
     assert shrink("Version(10).parse('abc', strict=True)", lambda e: "strict" in e) == (
         "Version(0).parse(0, strict=0)"
     )
+
+
+def test_a_typed_parameter_never_gets_a_function() -> None:
+    """``when: dt.datetime | None`` takes a date, None, or now and then a value of another
+    kind (what a defensive branch wants), never ``lambda *a, **k: False``: a test passing a
+    function where the annotation says a date is one nobody keeps.  An unannotated one may."""
+    import datetime as dt
+    import inspect
+    import random
+
+    values = Values()
+    values.ns, values.rng, values.strings = {"dt": dt}, random.Random(5), ["soon"]
+    values.pool, values.seeds = {}, {}
+    values.callables = ["lambda x: x"]
+    for kind, expr in [(dt.datetime, "dt.datetime(2000, 1, 1)"), (int, "3"), (str, "'soon'")]:
+        values._add(kind, expr, seed=True)
+    typed = [values._value("dt.datetime | None", "when") for _ in range(3000)]
+    assert "lambda x: x" not in typed
+    assert {"dt.datetime(2000, 1, 1)", "None", "3"} <= set(typed), set(typed)
+    anything = [values._value(inspect.Parameter.empty, "when") for _ in range(3000)]
+    assert "lambda x: x" in anything

@@ -322,8 +322,13 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         ("I would rename it.", "not one test function"),
         ("def test_a():\n    assert grade(80.7) == 'B'\n\ndef test_b():\n    pass\n",
          "not one test function"),
+        # A value pinned before, only its truth or its type after: the rewrite checks less.
         ("def test_grade_of_80_7_is_a_letter():\n    result = grade(80.7)\n    assert result\n",
-         None),
+         "a weaker check"),
+        ("def test_grade_of_80_7_is_a_string():\n    result = grade(80.7)\n"
+         "    assert isinstance(result, str)\n", "a weaker check"),
+        ("def test_grade_of_80_7_is_one_letter():\n    result = grade(80.7)\n"
+         "    assert len(result) == 1\n", "a weaker check"),
         ("def test_grade_b():\n    result = grade(80.7)\n", "fewer checks"),
         ("def test_grade_b():\n    result = grade(80.7)\n    assert True\n", "fewer checks"),
         ("def test_grade_b():\n    result = str(80.7)\n    assert result == '80.7'\n",

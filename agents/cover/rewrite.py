@@ -128,6 +128,26 @@ def _asserts(fn: ast.FunctionDef) -> int:
     )
 
 
+def _exact(fn: ast.FunctionDef) -> int:
+    """Its asserts that pin a value (``assert result == ' '``, ``is None``), not only a type or
+    a length (``isinstance(result, str)``, ``len(result) == 6``)."""
+
+    def pins(test: ast.expr) -> bool:
+        if not isinstance(test, ast.Compare) or not isinstance(test.ops[0], ast.Eq | ast.Is):
+            return False
+        sides = [test.left, *test.comparators]
+        return not any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _SHAPE
+            for side in sides
+            for n in ast.walk(side)
+        )
+
+    return sum(1 for node in ast.walk(fn) if isinstance(node, ast.Assert) and pins(node.test))
+
+
+_SHAPE = {"len", "type", "isinstance", "sorted", "set"}  # what checks a shape, not the value
+
+
 def _dunders(fn: ast.FunctionDef) -> set[str]:
     return {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr[:2] == "__"}
 
@@ -151,6 +171,8 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
         return "a name the test does not have"
     if _asserts(after) < _asserts(before):
         return "fewer checks"
+    if _exact(after) < _exact(before):
+        return "a weaker check"  # ``== ' '`` made ``isinstance(result, str)``
     if _asserts(after) > max(2, _asserts(before) + 1):
         return "several behaviours"  # one test a behaviour: ``ordinal(1)`` … ``ordinal(111)``
     kinds_before, matches_before = _raises(before)
