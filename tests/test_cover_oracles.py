@@ -357,6 +357,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_of_80_7_is_a_b_grade"),
          "a name that repeats itself"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_a_score_of_80_7_is_a_b"), None),
+        # Another verb for "returns" is no new word.
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_uses_b_for_80_7"),
+         "a rename that adds nothing"),
         ("def test_grade_returns_b_for_80_7():\n    assert grade(80.7) == 'B'\n"
          "    assert grade(95) == 'A'\n    assert grade(10) == 'C'\n", "several behaviours"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),

@@ -145,7 +145,7 @@ def _exact(fn: ast.FunctionDef) -> int:
     return sum(1 for node in ast.walk(fn) if isinstance(node, ast.Assert) and pins(node.test))
 
 
-_SHAPE = {"len", "type", "isinstance", "sorted", "set"}  # what checks a shape, not the value
+_SHAPE = {"len", "type", "isinstance"}  # what checks a kind or a size, not the value
 
 
 def _dunders(fn: ast.FunctionDef) -> set[str]:
@@ -216,6 +216,8 @@ _GLUE = {"", "a", "an", "the", "of", "for", "and", "is", "to", "with", "in", "on
 # Words that say nothing of the behaviour (``…_returns_correct_ordinal_for_given_value``).
 _VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "result", "proper"}
 _VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
+# Verbs that say no more than "returns" (``…_returns_a_for_a`` → ``…_uses_a_for_a``).
+_VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
 
 
 def _repeats(name: str) -> set[str]:
