@@ -75,8 +75,9 @@ def project(root: Path) -> Path:
 
 def answer(req: RecordedRequest) -> str:
     """The model writes the test of a surviving mutant of ``kind``; asked to rewrite a test of
-    ``discount`` it weakens the check (that loses mutants: refused), one of ``shipping`` it
-    only renames, saying what the number is (kept)."""
+    ``discount`` it checks a total far from the boundary instead (still an exact value, but
+    the boundary's mutant goes unseen: refused), one of ``shipping`` it only renames, saying
+    what the number is (kept)."""
     prompt = req.prompt
     if "bug that the existing tests do not catch" in prompt and "kind" in prompt:
         return MODEL_TEST
@@ -85,8 +86,7 @@ def answer(req: RecordedRequest) -> str:
         test = found.group(1)
         name = re.search(r"def (\w+)\(", test).group(1)  # type: ignore[union-attr]
         if "discount(" in test:
-            call = re.search(r"discount\([^)]*\)", test).group(0)  # type: ignore[union-attr]
-            weak = f"def test_discount_is_never_negative():\n    assert {call} >= 0\n"
+            weak = "def test_discount_leaves_small_totals_alone():\n    assert discount(50) == 50\n"
             return f"```python\n{weak}```"
         better = name.replace("_returns_", "_costs_")  # says what the number is
         renamed = test.replace(f"def {name}(", f"def {better}(")
@@ -116,8 +116,8 @@ def test_survivors_become_targets_and_the_score_goes_up(
     assert "def test_kind_png" in written
     model_tests = [test for test in kept if test.endswith("::test_kind_png")]
     assert model_tests, kept
-    # The readable rewrite: a renaming that keeps every check is kept; a rewrite that weakens
-    # a check loses a mutant the original catches: refused, the original stays.
+    # The readable rewrite: a renaming that keeps every check is kept; a rewrite that checks
+    # another value loses a mutant the original catches: refused, the original stays.
     rewrite = data["rewrite"]
     assert rewrite["kept"] >= 1 and "def test_shipping_costs_" in written
     assert (

@@ -377,10 +377,27 @@ def test_a_rewrite_that_drops_a_check_or_reaches_out_is_refused(
 ) -> None:
     verdict = judge_rewrite(EXPLORED, reply)
     if reason is None:
-        # Weaker, but a check all the same: the mutants the lead's gates run decide.
+        # Nothing the rules refuse: the gates decide (the same mutants killed, or it goes).
         assert verdict.source is not None
         return
     assert (verdict.source, verdict.reason) == (None, reason)
+
+
+def test_a_name_that_says_false_over_a_check_of_true_is_refused() -> None:
+    """Seen on semver (2026-12-04): the rewrite of ``…_is_compatible_returns_false`` checked
+    other versions, ``is True``, under the same name."""
+    original = (
+        "def test_version_is_compatible_returns_false():\n"
+        "    assert Version(1, 1, 0).is_compatible(Version(1, 0, 0)) is False\n"
+    )
+    swapped = (
+        "def test_version_is_compatible_returns_false():\n"
+        "    assert Version(1, 0, 0).is_compatible(Version(1, 1, 0)) is True\n"
+    )
+    verdict = judge_rewrite(original, swapped)
+    assert (verdict.source, verdict.reason) == (None, "a name that says what it does not check")
+    other = swapped.replace("returns_false", "accepts_a_newer_minor")
+    assert judge_rewrite(original, other).source == other
 
 
 def test_a_raises_check_and_its_message_must_survive_a_rewrite() -> None:

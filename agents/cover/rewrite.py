@@ -185,18 +185,26 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
         return "too long"
     naming = _naming_problem(before.name, after.name)
-    if naming is None and _unchecked_numbers(after) - _unchecked_numbers(before):
+    if naming is None and _unsaid_values(after) - _unsaid_values(before):
         return "a name that says what it does not check"  # ``…_2_930k`` over ``'2.9 KiB'``
     return naming
 
 
-def _unchecked_numbers(fn: ast.FunctionDef) -> set[str]:
-    """The words of ``fn``'s name that hold a digit (values: ``2_930k`` of ``'2.930K'``) and
-    that its body does not say: a rewrite that checks another value under the old value's
-    name reads as a lie."""
+_NAMED_VALUES = {"true", "false", "none"}  # words of a name that say a value
+
+
+def _unsaid_values(fn: ast.FunctionDef) -> set[str]:
+    """The words of ``fn``'s name that say a value (hold a digit, ``2_930k`` of ``'2.930K'``,
+    or are ``true``/``false``/``none``) and that its body does not say: a rewrite that checks
+    another value under the old value's name reads as a lie (``…_returns_false`` over
+    ``is True``)."""
     body = " ".join(ast.unparse(n) for n in fn.body).lower()
     said = set(re.split(r"[^0-9a-z]+", body))
-    return {w for w in _words(fn.name) if any(c.isdigit() for c in w) and w not in said}
+    return {
+        w
+        for w in _words(fn.name)
+        if (any(c.isdigit() for c in w) or w in _NAMED_VALUES) and w not in said
+    }
 
 
 def _naming_problem(before: str, after: str) -> str | None:
