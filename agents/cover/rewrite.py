@@ -258,7 +258,8 @@ def judge_rewrite(original: str, reply_code: str) -> Verdict:
     """Whether ``reply_code`` (the code of the model's reply) may replace the test function
     ``original``: it must be one test function (imports in the reply are dropped), with the
     same parameters and decorators, calling what the original calls, with at least as many
-    asserts and ``pytest.raises`` (and their ``match=``), reading no name the original does
+    asserts, exact checks (``== 'B'``, not ``isinstance``) and ``pytest.raises`` (and their
+    ``match=``), a name that says no value its body does not, reading no name the original does
     not (builtins aside, but not ``open``, ``eval``, ``getattr``…), without imports, loops,
     ``try``, nested definitions or dunder attributes of its own."""
     before = _single_test(original)
