@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
 
 from agents.cover import rewrite_prompts as prompts
+from agents.cover.rewrite_names import added, naming_problem, unsaid_values
 from agents.cover.rewrite_rules import operator_form as operator_form
 from agents.cover.rewrite_rules import rename_rules as rename_rules
 from agents.cover.rewrite_rules import snake
@@ -184,63 +184,10 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     size = (after.end_lineno or after.lineno) - after.lineno + 1
     if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
         return "too long"
-    naming = _naming_problem(before.name, after.name)
-    if naming is None and _unsaid_values(after) - _unsaid_values(before):
+    naming = naming_problem(before.name, after.name)
+    if naming is None and unsaid_values(after) - unsaid_values(before):
         return "a name that says what it does not check"  # ``…_2_930k`` over ``'2.9 KiB'``
     return naming
-
-
-_NAMED_VALUES = {"true", "false", "none"}  # words of a name that say a value
-
-
-def _unsaid_values(fn: ast.FunctionDef) -> set[str]:
-    """The words of ``fn``'s name that say a value (hold a digit, ``2_930k`` of ``'2.930K'``,
-    or are ``true``/``false``/``none``) and that its body does not say: a rewrite that checks
-    another value under the old value's name reads as a lie (``…_returns_false`` over
-    ``is True``)."""
-    body = " ".join(ast.unparse(n) for n in fn.body).lower()
-    said = set(re.split(r"[^0-9a-z]+", body))
-    return {
-        w
-        for w in _words(fn.name)
-        if (any(c.isdigit() for c in w) or w in _NAMED_VALUES) and w not in said
-    }
-
-
-def _naming_problem(before: str, after: str) -> str | None:
-    """Why the name ``after`` may not replace ``before``, or None.  It must not say less: drop
-    words without adding one (``…_returns_3_0_mb_for_3000000`` → ``…_3000000``; a value run
-    together, ``2_930k`` → ``2930k``, is no new word, nor is a vague one, ``correct`` or
-    ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``)."""
-    old, new = _words(before), _words(after)
-    if (old - new) - _GLUE - {"returns", "gives"} and not _added(before, after):
-        return "a name that says less"
-    if _repeats(after) - _repeats(before):
-        return "a name that repeats itself"
-    return None
-
-
-_GLUE = {"", "a", "an", "the", "of", "for", "and", "is", "to", "with", "in", "on", "test"}
-# Words that say nothing of the behaviour (``…_returns_correct_ordinal_for_given_value``).
-_VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "result", "proper"}
-_VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
-# Verbs that say no more than "returns" (``…_returns_a_for_a`` → ``…_uses_a_for_a``).
-_VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
-
-
-def _repeats(name: str) -> set[str]:
-    """The words (glue words aside) that ``name`` says more than once."""
-    parts = name.lower().split("_")
-    return {w for w in parts if parts.count(w) > 1} - _GLUE
-
-
-def _added(before: str, after: str) -> set[str]:
-    """The words of their own that the name ``after`` says and ``before`` does not."""
-    return {w for w in _words(after) - _words(before) if w.isalpha() and len(w) >= 3} - _VAGUE
-
-
-def _words(name: str) -> set[str]:
-    return set(name.lower().split("_")) - {"", "test"}
 
 
 def adds_nothing(before: ast.FunctionDef | str, after: ast.FunctionDef | str) -> bool:
@@ -251,7 +198,7 @@ def adds_nothing(before: ast.FunctionDef | str, after: ast.FunctionDef | str) ->
     if old is None or new is None:
         return False
     same_body = [ast.dump(n) for n in new.body] == [ast.dump(n) for n in old.body]
-    return same_body and not _added(old.name, new.name)
+    return same_body and not added(old.name, new.name)
 
 
 def judge_rewrite(original: str, reply_code: str) -> Verdict:

@@ -1,0 +1,59 @@
+"""Whether a rewritten test's name says the behaviour: no less than the original's name, no
+word twice, no value its body does not check (:func:`agents.cover.rewrite.judge_rewrite`)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_NAMED_VALUES = {"true", "false", "none"}  # words of a name that say a value
+
+
+def unsaid_values(fn: ast.FunctionDef) -> set[str]:
+    """The words of ``fn``'s name that say a value (hold a digit, ``2_930k`` of ``'2.930K'``,
+    or are ``true``/``false``/``none``) and that its body does not say: a rewrite that checks
+    another value under the old value's name reads as a lie (``…_returns_false`` over
+    ``is True``)."""
+    body = " ".join(ast.unparse(n) for n in fn.body).lower()
+    said = set(re.split(r"[^0-9a-z]+", body))
+    return {
+        w
+        for w in _words(fn.name)
+        if (any(c.isdigit() for c in w) or w in _NAMED_VALUES) and w not in said
+    }
+
+
+def naming_problem(before: str, after: str) -> str | None:
+    """Why the name ``after`` may not replace ``before``, or None.  It must not say less: drop
+    words without adding one (``…_returns_3_0_mb_for_3000000`` → ``…_3000000``; a value run
+    together, ``2_930k`` → ``2930k``, is no new word, nor is a vague one, ``correct`` or
+    ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``)."""
+    old, new = _words(before), _words(after)
+    if (old - new) - _GLUE - {"returns", "gives"} and not added(before, after):
+        return "a name that says less"
+    if _repeats(after) - _repeats(before):
+        return "a name that repeats itself"
+    return None
+
+
+_GLUE = {"", "a", "an", "the", "of", "for", "and", "is", "to", "with", "in", "on", "test"}
+# Words that say nothing of the behaviour (``…_returns_correct_ordinal_for_given_value``).
+_VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "result", "proper"}
+_VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
+# Verbs that say no more than "returns" (``…_returns_a_for_a`` → ``…_uses_a_for_a``).
+_VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
+
+
+def _repeats(name: str) -> set[str]:
+    """The words (glue words aside) that ``name`` says more than once."""
+    parts = name.lower().split("_")
+    return {w for w in parts if parts.count(w) > 1} - _GLUE
+
+
+def added(before: str, after: str) -> set[str]:
+    """The words of their own that the name ``after`` says and ``before`` does not."""
+    return {w for w in _words(after) - _words(before) if w.isalpha() and len(w) >= 3} - _VAGUE
+
+
+def _words(name: str) -> set[str]:
+    return set(name.lower().split("_")) - {"", "test"}
