@@ -104,10 +104,9 @@ class Differential:
             code = getattr(action.get("obj"), "__code__", None)
             if code is None or not action.get("start", 0) <= line <= action.get("end", 0):
                 continue
-            body = sorted(n for _, n in dis.findlinestarts(code) if n and n > line)
-            run = [n for _, n in dis.findlinestarts(code) if n and n <= line]
-            if body and not any(n > code.co_firstlineno for n in run):
-                goal.add(body[0])  # ``line`` is before the body: part of the signature
+            body = [n for _, n in dis.findlinestarts(code) if n and n > code.co_firstlineno]
+            if body and line < min(body):  # before the body: part of the signature
+                goal.add(min(body))
         return goal
 
     def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None):

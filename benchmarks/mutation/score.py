@@ -384,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = json.loads((root / "bench.json").read_text())
     venv = Path(bench["venv"])
     only = None
+    if args.survivors_of == args.tag:
+        print("--survivors-of: give this run another --tag", file=sys.stderr)
+        return 2
     if args.survivors_of:
         theirs = work / "results" / "scores" / args.survivors_of / args.dist / "session.sqlite"
         if not theirs.exists():
@@ -398,9 +401,6 @@ def main(argv: list[str] | None = None) -> int:
             for r in con.execute("select job_id from work_results where test_outcome = 'SURVIVED'")
         }
         con.close()
-        if args.tag == args.survivors_of:
-            print("--survivors-of: give this run another --tag", file=sys.stderr)
-            return 2
     py = str(venv / "bin" / "python")
     out_dir = work / "results" / "scores" / args.tag / args.dist
     for t in tests:  # the run's files are replaced: never where a suite lives
