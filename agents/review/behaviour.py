@@ -6,7 +6,8 @@ docstring examples, calls in the repository's tests, simple values, earlier resu
 other side replays the same call texts (:mod:`agents.review.behaviour_driver`).  Outcomes are
 compared (:mod:`agents.review.behaviour_calls`): value, exception type and message, the state of
 the receiver and of mutable arguments.  A call that does not do the same thing twice on one side
-is ignored.  Each changed function whose behaviour differs gets one change: its simplest
+is ignored, and one that differs counts only after nine more runs a side, in new processes,
+all did what its first run did (a random result must not pass for a change).  Each changed function whose behaviour differs gets one change: its simplest
 differing call (one round of simpler variants, replayed on both sides), both outcomes, and a
 regression test pinning the old outcome, kept only when it passes on the base and fails on the
 head.  New functions are only explored for crashes.  Budgeted per function, seeded.
@@ -39,6 +40,10 @@ from agents.settings import Settings
 TEST_FILE = "test_assay_behaviour_kept.py"
 SHRUNK_CALLS = 3  # differing calls per function whose simpler variants are tried
 SHRINK_ROUNDS = 3
+# A call that differs is run again on both sides, in a new process, this many more times before
+# it counts: a coin toss agrees with itself over three runs one time in four, over nine one
+# time in 256, and a result that hangs on the process (its id, the clock) changes with it.
+CONFIRM_RERUNS = 8
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ def _run(
     for name, seen in _on_both(sides, replay).items():
         for key, value in seen.items():
             setattr(calls[key], name, value)
+    _confirm(calls.values(), sides)
     per_fn: dict[tuple[str, str], list[Call]] = {}
     compared_per_fn: dict[tuple[str, str], int] = {}
     count = partial(tally, section, by_name, seeds, per_fn, compared_per_fn)
@@ -239,6 +245,7 @@ def _run(
         for name, seen in _on_both(sides, partial(_replay, keys=keys, reruns=opts.reruns)).items():
             for key, value in seen.items():
                 setattr(leads[key], name, value)
+        _confirm(leads.values(), sides)
         count(leads.values())
         calls.update(leads)
         section.found = sum(1 for f in quiet if (f.module, f.qualname) in per_fn)
@@ -269,6 +276,23 @@ def _replay(side: Side, keys: list[tuple[str, str]], reruns: int) -> dict[tuple[
     return side.replay(keys, reruns)
 
 
+def _confirm(calls: Iterable[Call], sides: dict[str, Side]) -> None:
+    """The calls that differ, run again on both sides (``CONFIRM_RERUNS``): a side's outcome
+    stays stable only if every new run did exactly what the first run did; one not replayed
+    (the sandbox failed) is no longer stable.  The others are left as they are."""
+    differing = {(c.module, c.expr): c for c in calls if compare(c) not in ("", IGNORED)}
+    if not differing:
+        return
+    keys = list(differing)
+    again = _on_both(sides, partial(_replay, keys=keys, reruns=CONFIRM_RERUNS))
+    for name, seen in again.items():
+        for key, call in differing.items():
+            first = getattr(call, name)
+            now = seen.get(key)
+            stable = now is not None and now[1] and bc.same(first[0], now[0])
+            setattr(call, name, (first[0], stable))
+
+
 def _rank(call: Call) -> tuple[int, int, str]:
     """Calls that read best first: one side returning a value over both raising, then short."""
     raised = sum(1 for seen in (call.base, call.head) if seen and "raises" in seen[0])
@@ -296,6 +320,7 @@ def _simplest(differing: list[Call], sides: dict[str, Side], opts: BehaviourOpti
             for c in candidates:
                 if (c.module, c.expr) in seen:
                     setattr(c, name, seen[(c.module, c.expr)])
+        _confirm(candidates, sides)
         still = [c for c in candidates if compare(c) not in ("", IGNORED)]
         better = sorted([c for c in still if _rank(c) < _rank(best[0])], key=_rank)
         if not better:

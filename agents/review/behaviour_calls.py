@@ -44,6 +44,11 @@ def _key(outcome: dict[str, Any], part: str) -> str:
     return _ADDRESS.sub("", json.dumps(keep, sort_keys=True))
 
 
+def same(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two runs of a call on one side did exactly the same (value, exception, state)."""
+    return all(_key(one, part) == _key(other, part) for part in ("result", "state"))
+
+
 def difference(before: dict[str, Any], after: dict[str, Any]) -> str | None:
     """``"result"`` (value or exception), ``"state"`` (receiver or arguments) or None.
 
