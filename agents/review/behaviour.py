@@ -6,11 +6,12 @@ docstring examples, calls in the repository's tests, simple values, earlier resu
 other side replays the same call texts (:mod:`agents.review.behaviour_driver`).  Outcomes are
 compared (:mod:`agents.review.behaviour_calls`): value, exception type and message, the state of
 the receiver and of mutable arguments.  A call that does not do the same thing twice on one side
-is ignored, and one that differs counts only after nine more runs a side, in new processes,
-all did what its first run did (a random result must not pass for a change).  Each changed function whose behaviour differs gets one change: its simplest
-differing call (one round of simpler variants, replayed on both sides), both outcomes, and a
-regression test pinning the old outcome, kept only when it passes on the base and fails on the
-head.  New functions are only explored for crashes.  Budgeted per function, seeded.
+is ignored, and one that differs counts only after nine more runs a side, in new processes, all
+did what its first run did (a random result must not pass for a change).  Each changed function
+whose behaviour differs gets one change: its simplest differing call (one round of simpler
+variants, replayed on both sides), both outcomes, and a regression test pinning the old outcome,
+kept only when it passes on the base and fails on the head.  New functions are only explored for
+crashes.  Budgeted per function, seeded.
 """
 
 from __future__ import annotations
