@@ -78,7 +78,7 @@ def test_a_lines_strings_put_into_a_call_take_the_path_it_decides_on() -> None:
     entry = '            "!=": (-1, 1),'
     assert line_strings([entry]) == ["!="]
     assert line_constants([entry])[:3] == [-1, -2, 0]  # a dict's entry is read too
-    assert near_calls("Version(1).match('>=1.0.0')", [], ["!="]) == [
+    assert near_calls("Version(1).match('>=1.0.0')", [], ["!="])[:2] == [
         "Version(1).match('!=')",
         "Version(1).match('!=1.0.0')",
     ]
@@ -183,3 +183,72 @@ def test_a_changed_default_is_told_apart_by_a_call_that_leaves_it_out(tmp_path: 
         )  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["labels.py:1:0"], found
     assert found.calls[0]["expr"] in ("label('ZX' * 3)", "label('ZXZXZX')"), found
+
+
+OPERATORS = '''\
+def compare(a, b):
+    """-1, 0 or 1 as version ``a`` is older than, the same as or newer than ``b``."""
+    left = [int(part) for part in a.split(".")]
+    right = [int(part) for part in b.split(".")]
+    return (left > right) - (left < right)
+
+
+def matches(version, expr):
+    """Whether ``version`` meets ``expr``, an operator and a version.
+
+    >>> versions.matches("2.0.0", ">=1.0.0")
+    True
+    """
+    op = expr[:2] if expr[:2] in ("<=", ">=", "!=", "==") else expr[:1]
+    allowed = {
+        "<": (-1,),
+        ">": (1,),
+        ">=": (0, 1),
+        "!=": (-1, 1),
+    }[op]
+    return compare(version, expr[len(op):]) in allowed
+'''
+
+
+def test_a_version_inside_a_string_is_moved_to_reach_the_other_side_of_a_comparison(
+    tmp_path: Path,
+) -> None:
+    """``"<": (-1,)`` made ``(-2,)`` shows only on a version older than the one after ``<``.
+    The docstring's example names the package (``versions.matches``), which the module itself
+    does not hold: it runs as ``matches(...)``.  Its ``'>=1.0.0'`` becomes ``'<1.0.0'`` (the
+    line's string), and then ``'<10.0.0'`` (a number written inside a string moved):
+    ``matches('2.0.0', '<10.0.0')`` is true, and false on the mutant."""
+    from agents.cover.explore import explore_mutants
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    assert near_calls("matches('2.0.0', '<1.0.0')", [])[:4] == [
+        "matches('0.0.0', '<1.0.0')",
+        "matches('1.0.0', '<1.0.0')",
+        "matches('3.0.0', '<1.0.0')",
+        "matches('20.0.0', '<1.0.0')",
+    ]
+    from agents.cover.explore_values import local_examples
+
+    named = ['versions.matches("2.0.0", ">=1.0.0")', "other.matches(1)", "matches('1.0.0', '<')"]
+    assert local_examples(named, "versions.ops", {"matches": None}) == [
+        "matches('2.0.0', '>=1.0.0')",  # the package's name, which the module does not hold
+        "other.matches(1)",
+        "matches('1.0.0', '<')",
+    ]
+    repo = tmp_path / "proj"
+    (repo / "versions").mkdir(parents=True)
+    (repo / "versions" / "__init__.py").write_text("from versions.ops import matches\n")
+    (repo / "versions" / "ops.py").write_text(OPERATORS)
+    mutants = all_mutants(OPERATORS, function_ranges(OPERATORS), lines=[16])
+    older = [(f"versions/ops.py:16:{n}", 16, m.source) for n, m in enumerate(mutants)]
+    assert [m.description for m in mutants] == ["line 16: `'<'` → `'<X'`", "line 16: `1` → `2`"]
+    with Sandbox(repo) as sandbox:
+        found = explore_mutants(
+            sandbox, repo, [target_of(repo, "versions/ops.py", [16])], older, seconds=6.0,
+            pythonpath=".",
+        )  # fmt: skip
+    assert sorted(c["kills"] for c in found.calls) == [i for i, _, _ in older], found
+    older_than = next(c for c in found.calls if c["kills"] == older[1][0])
+    assert re.fullmatch(r"matches\('[0-9.]+', '<[0-9.]+'\)", older_than["expr"]), older_than
+    assert older_than["repr"] == "True", older_than

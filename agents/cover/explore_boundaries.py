@@ -14,6 +14,7 @@ Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
 
 import ast
+import re
 import textwrap
 import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
@@ -21,6 +22,8 @@ MAX_VALUES = 12  # constants of one line, neighbours included
 MAX_NAMED = 24  # numbers of the module's constants a function names, neighbours included
 MAX_NEAR = 48  # variants of one call
 MAX_STRING = 20  # characters of a line's string worth putting into a call
+DIGITS = re.compile(r"[0-9]+")
+MAX_DIGIT_RUNS = 3  # numbers written inside one string that are moved
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 KEYWORDS = ("elif ", "if ", "while ", "return ", "assert ", "yield ")
 
@@ -125,6 +128,25 @@ def _with_strings(tree, expr, strings):
     return out
 
 
+def _with_digits(tree, values):
+    """``tree`` with one number written inside one of its strings moved: to 0, one less, one
+    more, ten times more, or one of ``values`` (``'<1.0.0'`` → ``'<0.0.0'``, ``'<2.0.0'``,
+    ``'<10.0.0'``): a version, a date or a size the code compares inside the string."""
+    out = []  # type: list[str]
+    spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    extra = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    for spot in spots:
+        text = str(spot.value)
+        for found in list(DIGITS.finditer(text))[:MAX_DIGIT_RUNS]:
+            n = int(found.group())
+            for new in [0, n - 1, n + 1, n * 10 or 10, *extra]:
+                if new >= 0 and new != n:
+                    spot.value = text[: found.start()] + str(new) + text[found.end() :]
+                    out.append(ast.unparse(tree))
+        spot.value = text
+    return out
+
+
 def _without_keywords(tree):
     """The call ``tree`` without each of its top-level keyword arguments in turn, then without
     all of them (the defaults apply)."""
@@ -143,10 +165,10 @@ def _without_keywords(tree):
 
 
 def near_calls(expr, values, strings=()):
-    """``expr`` (a call's source) without each of its keyword arguments; then with one of its
-    numbers replaced by one of ``values``; when it holds no number, with one of its top-level
-    arguments replaced instead.  Then, with ``strings`` (:func:`line_strings`), ``expr`` with
-    one of its strings replaced."""
+    """``expr`` (a call's source) without each of its keyword arguments; with ``strings``
+    (:func:`line_strings`), with one of its strings replaced; with one number written inside
+    a string moved (:func:`_with_digits`); then with one of its numbers replaced by one of
+    ``values``, or, when it holds no number, one of its top-level arguments."""
     if not hasattr(ast, "unparse"):  # Python 3.8: no way back to source
         return []
     try:
@@ -156,6 +178,7 @@ def near_calls(expr, values, strings=()):
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and _number(n.value)]
     out = _without_keywords(tree)
     out += _with_strings(tree, expr, strings) if strings else []
+    out += _with_digits(tree, values)
     if spots:
         for spot in spots:
             number = spot.value

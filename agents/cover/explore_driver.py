@@ -53,7 +53,7 @@ try:  # shipped beside the driver into the sandbox
     from _assay_explore_differential import Differential
     from _assay_explore_shrink import Shrinking
     from _assay_explore_stdlib import builtin_values, stdlib_imports, stdlib_values
-    from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values
+    from _assay_explore_values import MAX_EXPR, POOL_PER_TYPE, Values, local_examples
 except ImportError:  # run from assay's source tree
     import explore_clock as clock
     import explore_facts as facts
@@ -61,7 +61,7 @@ except ImportError:  # run from assay's source tree
     from explore_differential import Differential
     from explore_shrink import Shrinking
     from explore_stdlib import builtin_values, stdlib_imports, stdlib_values
-    from explore_values import MAX_EXPR, POOL_PER_TYPE, Values
+    from explore_values import MAX_EXPR, POOL_PER_TYPE, Values, local_examples
 
 MARK = "ASSAY_EXPLORED "
 CALL_SECONDS = 1.0  # one call's limit
@@ -242,6 +242,7 @@ class Explorer(Values, Shrinking, Differential, CommandLines):
         self.parsers = set()
         self.clock = clock.clock_names(vars(self.module))  # it reads datetime's clock: how
         self.warns = bool(spec.get("warns"))  # the module gives warnings of its own
+        spec["examples"] = local_examples(spec.get("examples", ()), spec["module"], self.ns)
         package = list(spec.get("package_literals", ()))
         for text in DEFAULT_LITERALS + list(spec.get("literals", ())) + package:
             self._add_literal(text)

@@ -236,3 +236,38 @@ class Values:
         if not have:
             return None
         return self.rng.choice(have)
+
+
+class _Unqualified(ast.NodeTransformer):
+    """``package.Name`` made ``Name`` where the namespace holds ``Name`` (see below)."""
+
+    def __init__(self, package, ns):
+        self.package, self.ns, self.changed = package, ns, False
+
+    def visit_Attribute(self, node):
+        value = node.value
+        if isinstance(value, ast.Name) and value.id == self.package and node.attr in self.ns:
+            self.changed = True
+            return ast.copy_location(ast.Name(id=node.attr, ctx=node.ctx), node)
+        self.generic_visit(node)
+        return node
+
+
+def local_examples(examples, module_name, ns):
+    """The docstring examples as the module's own namespace runs them: in ``semver/version.py``
+    ``semver.Version.parse("2.0.0").match(">=1.0.0")`` names the package, which the module does
+    not hold, and becomes ``Version.parse('2.0.0').match('>=1.0.0')``; the others as they are."""
+    package = module_name.split(".")[0]
+    if package in ns or not hasattr(ast, "unparse"):
+        return list(examples)
+    out = []
+    for text in examples:
+        try:
+            tree = ast.parse(text, mode="eval")
+        except (SyntaxError, ValueError):
+            out.append(text)
+            continue
+        visitor = _Unqualified(package, ns)
+        tree = visitor.visit(tree)
+        out.append(ast.unparse(tree) if visitor.changed else text)
+    return out
