@@ -252,3 +252,40 @@ def test_a_version_inside_a_string_is_moved_to_reach_the_other_side_of_a_compari
     older_than = next(c for c in found.calls if c["kills"] == older[1][0])
     assert re.fullmatch(r"matches\('[0-9.]+', '<[0-9.]+'\)", older_than["expr"]), older_than
     assert older_than["repr"] == "True", older_than
+
+
+SCALES = '''\
+import math
+
+
+def prefix(value):
+    """The SI prefix of ``value``: '' below a thousand, then 'k', 'M'… up to 'Q'."""
+    exponent = int(math.floor(math.log10(abs(value)))) if value else 0
+    if exponent >= 33:
+        raise ValueError("beyond the last prefix")
+    return " kMGTPEZYRQ"[max(exponent, 0) // 3].strip()
+'''
+
+
+def test_a_boundary_on_a_logarithm_is_found_at_the_power_it_stands_for(tmp_path: Path) -> None:
+    """``exponent >= 33`` made ``> 33`` shows only on a number of 34 digits: ``prefix(33)`` is
+    far off; the function takes ``log10``, so the line's numbers are tried as powers of ten."""
+    from agents.cover.explore import explore_mutants
+    from agents.cover.explore_boundaries import exponent_values
+    from agents.cover.mutation_step import target_of
+    from flows import Sandbox
+
+    assert exponent_values(["    e = log10(v)\n"], [3, -2, 0.5])[:4] == [1000, -1000, 0.01, -0.01]
+    assert exponent_values(["    e = v.bit_length()\n"], [3]) == []  # no logarithm
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "scales.py").write_text(SCALES)
+    boundary = next(m for m in all_mutants(SCALES, function_ranges(SCALES))
+                    if m.line == 7 and m.description.endswith("`>=` → `>`"))  # fmt: skip
+    with Sandbox(repo) as sandbox:
+        found = explore_mutants(
+            sandbox, repo, [target_of(repo, "scales.py", [7])], [("scales.py:7:0", 7,
+            boundary.source)], seconds=5.0, pythonpath=".",
+        )  # fmt: skip
+    assert [c["kills"] for c in found.calls] == ["scales.py:7:0"], found
+    assert found.calls[0]["expr"] == "prefix(1e+33)", found

@@ -23,6 +23,8 @@ MAX_NAMED = 24  # numbers of the module's constants a function names, neighbours
 MAX_NEAR = 48  # variants of one call
 MAX_STRING = 20  # characters of a line's string worth putting into a call
 DIGITS = re.compile(r"[0-9]+")
+LOGARITHM = re.compile(r"\blog(10|2)?\s*\(")
+MAX_EXPONENT = 40  # a power of ten further out is not an input anyone passes
 MAX_DIGIT_RUNS = 3  # numbers written inside one string that are moved
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 KEYWORDS = ("elif ", "if ", "while ", "return ", "assert ", "yield ")
@@ -88,6 +90,22 @@ def named_constants(function_lines, namespace):
         items = list(value) if isinstance(value, (list, tuple)) and len(value) <= 32 else [value]
         found += [v for v in items if _number(v) and abs(v) < 10**12 and v not in found]
     return _with_neighbours(found)[:MAX_NAMED]
+
+
+def exponent_values(function_lines, values):
+    """When the function takes a logarithm (``exponent = floor(log10(abs(value)))``), a
+    boundary on ``exponent >= 33`` sits on ``1e+33``: each whole number of ``values`` as a
+    power of ten (of two after ``log2``), and its negative."""
+    found = LOGARITHM.search("".join(function_lines))
+    if found is None:
+        return []
+    base = 2 if found.group(1) == "2" else 10
+    out = []  # type: list[float]
+    for k in values:
+        if isinstance(k, int) and not isinstance(k, bool) and abs(k) <= MAX_EXPONENT:
+            power = base**k if k >= 0 and base**k < 10**15 else float(base) ** k
+            out += [v for v in (power, -power) if v not in out]
+    return out
 
 
 def _with_neighbours(found):

@@ -85,15 +85,19 @@ class Differential:
     def _named(self, line, source, cache):
         """The numbers of the module's constants that the innermost function holding ``line``
         names (:func:`explore_boundaries.named_constants`), once per function (``cache``)."""
-        spans = [(a.get("end", 0) - a.get("start", 0), a.get("start", 0), a.get("end", 0))
-                 for a in self.actions if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
-        if not spans:
+        first, last = self._span(line)
+        if not last:
             return []
-        _, first, last = min(spans)
         if (first, last) not in cache:
             module = {k: v for k, v in self.ns.items() if not k.startswith("__")}
             cache[(first, last)] = boundaries.named_constants(source[first - 1 : last], module)
         return cache[(first, last)]
+
+    def _span(self, line):
+        """(first, last) line of the innermost function holding ``line``; (0, 0) for none."""
+        spans = [(a.get("end", 0) - a.get("start", 0), a.get("start", 0), a.get("end", 0))
+                 for a in self.actions if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
+        return min(spans)[1:] if spans else (0, 0)
 
     def _goal(self, line):
         """The lines a call must run to reach ``line``: the line itself, and, when ``line`` is
@@ -187,6 +191,9 @@ class Differential:
             around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
             values = boundaries.line_constants(around)
             values += [v for v in self._named(line, source, named) if v not in values]
+            first, last = self._span(line)
+            powers = boundaries.exponent_values(source[first - 1 : last] if last else [], values)
+            values += [v for v in powers if v not in values]
             strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
             expr, action, used = self.hunt(variant, goal, values, strings, queue, deadline,
