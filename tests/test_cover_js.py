@@ -395,6 +395,59 @@ def test_a_template_tag_is_explored_with_templates_and_its_tests_call_it_as_a_ta
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+QUERY_JS = """\
+export function parseQuery(text, options) {
+  const opts = options || {};
+  const out = {};
+  for (const part of String(text).split(opts.delimiter || "&")) {
+    if (!part) continue;
+    const [key, value] = part.split("=");
+    const nested = /^(\\w+)\\[(\\w+)\\]$/.exec(key);
+    if (nested) {
+      out[nested[1]] = { ...(out[nested[1]] || {}), [nested[2]]: value };
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+"""
+QUERY_README = """\
+# query
+
+```js
+import { parseQuery } from "query";
+
+parseQuery('user[name]=ada&user[lang]=en');
+// { user: { name: 'ada', lang: 'en' } }
+
+const input = window.location.search;
+parseQuery(input, { delimiter: ';' });
+```
+"""
+
+
+def test_the_calls_a_readme_shows_are_explored_first_and_kept_as_written(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """Only a key with brackets takes the nested branch, and no random string has one; the
+    README shows such a call.  It is explored like a JSDoc example and kept as written; the
+    README's call on a variable (``parseQuery(input, …)``) is left out."""
+    repo = make_package(
+        tmp_path / "query", "vitest", {"src/query.js": QUERY_JS, "README.md": QUERY_README},
+        esm=True,
+    )  # fmt: skip
+    fake_llm.on(scripted({}))
+    result, data = cover(repo, fake_llm, "--mutants", "off")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = data["coverage"]["files"]["src/query.js"]["after"]
+    assert after["line"] == 100.0 and after["branch"] == 100.0, after
+    written = (repo / "test" / "query.assay.test.js").read_text()
+    assert "parseQuery('user[name]=ada&user[lang]=en')" in written, written
+    assert 'user: { name: "ada", lang: "en" }' in written, written
+    assert "input" not in written
+
+
 def test_missing_node_modules_is_a_clear_error(tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     repo = make_package(tmp_path / "bare", "vitest", {"src/index.js": INDEX_JS}, esm=True)
     (repo / "node_modules").unlink()

@@ -366,3 +366,25 @@ def test_a_tags_fixed_shape_is_kept_before_a_shorter_seeded_template_on_the_same
     # The same blocks and outcome: one is kept, the fixed shape, though the seeded one is shorter.
     kept = keep([tagged(1, "`${'a\\nb'}`"), tagged(2, indented_value)])
     assert [o.call.template for o in kept] == [indented_value]
+
+
+def test_a_readmes_calls_of_an_export_are_read_when_their_arguments_are_values(
+    tmp_path: Path,
+) -> None:
+    from agents.cover.js.readme import readme_calls
+
+    (tmp_path / "README.md").write_text(
+        "# qs\n\n```javascript\nvar qs = require('qs');\n"
+        "assert.deepEqual(qs.parse('a[b]=c', { depth: 1 }), { a: { b: 'c' } });\n"
+        "qs.parse('a=b;c=d,e=f', { delimiter: /[;,]/ });\n"
+        "qs.parse(str);  // a variable the README made\n"
+        "qs.parse('a', { decoder: function (s) { return s; } });\n"
+        "qs.stringify({\n  a: ['b', 'c'],\n}, { arrayFormat: 'brackets' });\n"
+        "qs.parse(`a=${value}`);\nfunction parse(text) {}\n```\n\n"
+        "```python\nparse('not javascript')\n```\n\n    parse('an indented block')\n"
+    )
+    assert readme_calls(tmp_path, ["parse", "stringify", "missing"]) == {
+        "parse": ["parse('a[b]=c', { depth: 1 })", "parse('a=b;c=d,e=f', { delimiter: /[;,]/ })"],
+        "stringify": ["stringify({ a: ['b', 'c'], }, { arrayFormat: 'brackets' })"],
+    }
+    assert readme_calls(tmp_path / "nowhere", ["parse"]) == {}

@@ -360,6 +360,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         # Another verb for "returns" is no new word.
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_uses_b_for_80_7"),
          "a rename that adds nothing"),
+        # The test's machinery is no word of the behaviour (seen: `test_pytest_warns_…`).
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_pytest_function_call_grade"),
+         "a name that says less"),
         ("def test_grade_returns_b_for_80_7():\n    assert grade(80.7) == 'B'\n"
          "    assert grade(95) == 'A'\n    assert grade(10) == 'C'\n", "several behaviours"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),

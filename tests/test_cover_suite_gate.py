@@ -75,7 +75,11 @@ def test_a_test_that_fails_only_beside_the_suite_goes_and_the_rest_stays(
 
 GRADES = '''\
 def grade(score):
-    """Letter grade for a score out of 100."""
+    """Letter grade for a score out of 100.
+
+    >>> grade(95)
+    'A'
+    """
     if score >= 90:
         return "A"
     if score >= 80:
@@ -95,7 +99,8 @@ def test_the_readable_rewrite_keeps_its_share_of_a_slow_models_time(
 ) -> None:
     """The model takes 25 s a test it is asked to write (for ``unlock``'s code, which no
     generated call guesses); --max-minutes 0.75 would go to those calls, but the last 22 s
-    (half of it, below 30 s) are held for rewriting the explored tests, whose calls are quick."""
+    (half of it, below 30 s) are held for rewriting the explored tests, whose calls are quick.
+    The test of the docstring's own call is not among them."""
     root = tmp_path / "grades"
     root.mkdir()
     (root / "grades.py").write_text(GRADES)
@@ -114,5 +119,10 @@ def test_the_readable_rewrite_keeps_its_share_of_a_slow_models_time(
                          "--max-minutes", "0.75", "--repeat", "1", "--no-mutation")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert data["rewrite"]["kept"] >= 1, (data["rewrite"], result.stderr)
-    assert "_as_graded" in (root / "tests" / "test_grades_assay.py").read_text()
+    written = (root / "tests" / "test_grades_assay.py").read_text()
+    assert "_as_graded" in written
+    # The docstring's own call reads as its author wrote it: not sent to the model.
+    assert data["rewrite"]["as_documented"] == 1, data["rewrite"]
+    [documented] = re.findall(r"def (\w+)\(\):\n(?:    .*\n)*?.*grade\(95\)", written)
+    assert not documented.endswith("_as_graded"), written
     assert time.monotonic() - started < 45 + 40

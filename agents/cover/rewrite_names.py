@@ -42,6 +42,8 @@ _VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "resul
 _VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
 # Verbs that say no more than "returns" (``…_returns_a_for_a`` → ``…_uses_a_for_a``).
 _VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
+# The test's own machinery (``test_pytest_warns_compare_…``), not the code's behaviour.
+_VAGUE |= {"pytest", "assert", "function", "method", "call", "calls"}
 
 
 def _repeats(name: str) -> set[str]:

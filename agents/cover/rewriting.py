@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agents.cover.candidate import Candidate, check_static
+from agents.cover.explore import literals_of
 from agents.cover.gates import Gatekeeper
 from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.mutants import mutants_for
@@ -28,6 +29,7 @@ from agents.cover.rewrite import (
     split_tests,
     subject_of,
 )
+from agents.cover.rewrite_pick import rewrite_order
 from agents.cover.targets import Target
 from agents.cover.writer import candidate_beside
 from flows import CoverageReport, FlowRunner
@@ -52,10 +54,12 @@ class RewriteOutcome:
     tokens: int = 0
     refused: dict[str, int] = field(default_factory=dict)  # why a rewrite was not kept
     examples: list[dict[str, str]] = field(default_factory=list)  # before → after, a few
+    as_documented: int = 0  # tests calling the code as its docstring does: not sent
 
     def as_dict(self) -> dict[str, Any]:
         return {"tried": self.tried, "kept": self.kept, "refused": self.refused,
-                "tokens": self.tokens, "examples": self.examples}  # fmt: skip
+                "tokens": self.tokens, "examples": self.examples,
+                "as_documented": self.as_documented}  # fmt: skip
 
 
 class Files(Protocol):
@@ -89,10 +93,21 @@ class Rewriter:
     outcome: RewriteOutcome = field(default_factory=RewriteOutcome)
 
     def run(self, current: CoverageReport) -> None:
-        """Rewrite the explored tests accepted in this run, one by one, in their files."""
-        for path, name, target in list(self.acceptance.explored)[: self.limit]:
-            self.check_budget()
+        """Rewrite the explored tests accepted in this run, the least readable first
+        (:func:`agents.cover.rewrite_pick.rewrite_order`), one by one, in their files."""
+        items = []
+        for path, name, target in self.acceptance.explored:
             text = self.acceptance.files.accepted.get(path)
+            original = split_tests(text).get(name) if text else None
+            if original is not None:
+                items.append((path, name, target, original))
+        shown: dict[str, list[str]] = {}
+        order = rewrite_order([(t[3], self._examples(t[2], shown)) for t in items])
+        self.outcome.as_documented = len(items) - len(order)
+        for index in order[: self.limit]:
+            path, name, target, _ = items[index]
+            self.check_budget()
+            text = self.acceptance.files.accepted.get(path)  # as the rewrites so far left it
             original = split_tests(text).get(name) if text else None
             if text is None or original is None:
                 continue
@@ -100,6 +115,16 @@ class Rewriter:
             why = self._one(path, name, original, text, target, current)
             if why:
                 self.outcome.refused[why] = self.outcome.refused.get(why, 0) + 1
+
+    def _examples(self, target: Target, cache: dict[str, list[str]]) -> list[str]:
+        """The calls the docstrings of ``target``'s file show (once per file)."""
+        if target.path not in cache:
+            try:
+                source = (self.repo / target.path).read_text(encoding="utf-8")
+                cache[target.path] = literals_of(source)[1]
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                cache[target.path] = []
+        return cache[target.path]
 
     def _one(
         self, path: str, name: str, original: str, text: str, target: Target,

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.cover.js.readme import readme_calls
 from agents.cover.js.symbols import Export, read_module, syntax_error
 from agents.cover.targets import Target, TargetScan
 from flows import CoverageReport, FileCoverage
@@ -96,5 +97,21 @@ def find_targets(
             continue
         found.extend(file_targets(path, text, cov, changed.get(path) if changed else None))
     found.sort(key=lambda t: (-t.target.gain, t.target.path, t.target.start))
+    with_readme_examples(repo, found)
     scan.targets = [t.target for t in found]
     return found, scan
+
+
+def with_readme_examples(repo: Path, targets: Sequence[JsTarget]) -> None:
+    """The calls the README at ``repo`` shows of each exported function (by its exported or
+    its own name: ``qs.parse('a[b]=c')`` for ``lib/parse.js``'s default export) join its
+    examples, after its JSDoc ones."""
+    functions = [t.export for t in targets if t.method is None]
+    names = {n for e in functions for n in (e.name, e.local) if n != "default"}
+    calls = readme_calls(repo, names) if names else {}
+    for export in functions:
+        for name in dict.fromkeys(n for n in (export.name, export.local) if n != "default"):
+            for call in calls.get(name, ()):
+                written = export.local + call[len(name) :]
+                if written not in export.examples:
+                    export.examples.append(written)
