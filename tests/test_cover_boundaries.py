@@ -277,6 +277,11 @@ def test_a_boundary_on_a_logarithm_is_found_at_the_power_it_stands_for(tmp_path:
 
     assert exponent_values(["    e = log10(v)\n"], [3, -2, 0.5])[:4] == [1000, -1000, 0.01, -0.01]
     assert exponent_values(["    e = v.bit_length()\n"], [3]) == []  # no logarithm
+    # A power goes where a quantity is (1500), never onto a count or a precision (3): a format
+    # of 10**9 digits is built in C code, where no alarm stops it (humanize's hunt was cut so).
+    near = near_calls("metric(1500, 'V', 3)", [2], powers=[10**9])
+    assert "metric(1000000000, 'V', 3)" in near and "metric(1500, 'V', 1000000000)" not in near
+    assert not [c for c in near_calls("intword(12400, '%.1f')", [10**9]) if "%.1000" in c]
     repo = tmp_path / "proj"
     repo.mkdir()
     (repo / "scales.py").write_text(SCALES)

@@ -400,3 +400,19 @@ def test_a_typed_parameter_never_gets_a_function() -> None:
     assert {"dt.datetime(2000, 1, 1)", "None", "3"} <= set(typed), set(typed)
     anything = [values._value(inspect.Parameter.empty, "when") for _ in range(3000)]
     assert "lambda x: x" in anything
+
+
+def test_a_parameter_that_counts_digits_never_gets_a_huge_number() -> None:
+    """``intword("1200000000")``'s number is in the pool; as ``ndigits`` it would make
+    ``"{0:.{1}f}".format(value, ndigits)`` build a string of a gigabyte in C code, where no
+    alarm stops the call.  A counting parameter gets small numbers; another may get it."""
+    import random
+
+    values = Values()
+    values.ns, values.rng, values.strings = {}, random.Random(3), []
+    values.pool, values.seeds, values.callables = {}, {}, []
+    for expr in ("1200000000", "3", "-1"):
+        values._add(int, expr, seed=True)
+    counted = {values._value("int", "ndigits") for _ in range(500)}
+    assert "1200000000" not in counted and {"3", "-1"} <= counted, counted
+    assert "1200000000" in {values._value("int", "value") for _ in range(500)}

@@ -26,6 +26,8 @@ DIGITS = re.compile(r"[0-9]+")
 LOGARITHM = re.compile(r"\blog(10|2)?\s*\(")
 MAX_EXPONENT = 40  # a power of ten further out is not an input anyone passes
 MAX_DIGIT_RUNS = 3  # numbers written inside one string that are moved
+MAX_WRITTEN = 10**6  # a number put into a string ('%.1000000f' is still quick to format)
+QUANTITY = 100  # a whole number this large is an amount, not a count or a precision
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 KEYWORDS = ("elif ", "if ", "while ", "return ", "assert ", "yield ")
 
@@ -152,13 +154,14 @@ def _with_digits(tree, values):
     ``'<10.0.0'``): a version, a date or a size the code compares inside the string."""
     out = []  # type: list[str]
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    extra = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    extra = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    extra = [v for v in extra if 0 <= v <= MAX_WRITTEN]
     for spot in spots:
         text = str(spot.value)
         for found in list(DIGITS.finditer(text))[:MAX_DIGIT_RUNS]:
             n = int(found.group())
             for new in [0, n - 1, n + 1, n * 10 or 10, *extra]:
-                if new >= 0 and new != n:
+                if 0 <= new != n and (new <= MAX_WRITTEN or new < n * 11):
                     spot.value = text[: found.start()] + str(new) + text[found.end() :]
                     out.append(ast.unparse(tree))
         spot.value = text
@@ -182,11 +185,14 @@ def _without_keywords(tree):
     return out
 
 
-def near_calls(expr, values, strings=()):
+def near_calls(expr, values, strings=(), powers=()):
     """``expr`` (a call's source) without each of its keyword arguments; with ``strings``
     (:func:`line_strings`), with one of its strings replaced; with one number written inside
     a string moved (:func:`_with_digits`); then with one of its numbers replaced by one of
-    ``values``, or, when it holds no number, one of its top-level arguments."""
+    ``values``, or, when it holds no number, one of its top-level arguments.  ``powers``
+    (:func:`exponent_values`) replace only the call's first number or one that is a quantity
+    (a float, or 100 and more), never a later small whole number: a precision of ``10**9``
+    digits would build a string of a gigabyte in C code, where no alarm stops it."""
     if not hasattr(ast, "unparse"):  # Python 3.8: no way back to source
         return []
     try:
@@ -198,9 +204,11 @@ def near_calls(expr, values, strings=()):
     out += _with_strings(tree, expr, strings) if strings else []
     out += _with_digits(tree, values)
     if spots:
+        first = min(spots, key=lambda n: (n.lineno, n.col_offset))
         for spot in spots:
             number = spot.value
-            for v in values:
+            quantity = spot is first or isinstance(number, float) or abs(number) >= QUANTITY
+            for v in list(values) + (list(powers) if quantity else []):
                 spot.value = v
                 out.append(ast.unparse(tree))
             spot.value = number

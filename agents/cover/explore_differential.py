@@ -99,6 +99,26 @@ class Differential:
                  for a in self.actions if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
         return min(spans)[1:] if spans else (0, 0)
 
+    def _known_lines(self, calls, end):
+        """(call, the lines it runs) of the suite's explored ``calls``, as many as time allows
+        before ``end`` (a slow one costs a whole call's limit)."""
+        out = []
+        for expr in calls:
+            if time.monotonic() > end:
+                break
+            out.append((expr, set(self._run(expr)[1])))
+        return out
+
+    def _caught(self, known, goal, variant, end):
+        """Whether a known call that runs a ``goal`` line tells ``variant`` apart, asked while
+        time is left before ``end``: a mutant that loops makes each such call a whole limit."""
+        for expr, ran in known:
+            if time.monotonic() > end:
+                return False
+            if goal & ran and self._tells_apart(expr, variant) is not None:
+                return True
+        return False
+
     def _goal(self, line):
         """The lines a call must run to reach ``line``: the line itself, and, when ``line`` is
         in a signature (a default value: never run at call time), the first line of that
@@ -113,14 +133,15 @@ class Differential:
                 goal.add(min(body))
         return goal
 
-    def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None):
+    def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None,
+             powers=()):  # fmt: skip
         """(call, its action, tries) of the first call that tells ``variant`` apart from the
         original, made as simple as it still does; (None, None, tries) when ``deadline`` or
         ``max_tries`` comes first.  The calls of ``queue`` go first, then random ones weighted
         onto the functions holding ``goal`` (line numbers); each call that reaches a goal line
         without telling the two apart is remembered in ``seen`` (latest first) and, for the
-        first ``WIDENED`` of them, tried again without each keyword argument and on ``values``
-        and ``strings`` (:func:`explore_boundaries.near_calls`)."""
+        first ``WIDENED`` of them, tried again without each keyword argument and on ``values``,
+        ``strings`` and ``powers`` (:func:`explore_boundaries.near_calls`)."""
         near, widened, tries = [], set(), 0  # type: list[str], set[str], int
         while time.monotonic() < deadline and (max_tries is None or tries < max_tries):
             expr = None  # type: typing.Optional[str]
@@ -143,7 +164,7 @@ class Differential:
                     _remember(seen, expr)
                     if expr not in widened and len(widened) < WIDENED:
                         widened.add(expr)  # it reaches the line: try it on the boundaries
-                        near.extend(boundaries.near_calls(expr, values, strings))
+                        near.extend(boundaries.near_calls(expr, values, strings, powers))
                 continue
             expr = self._shrink(
                 expr, lambda e: self._tells_apart(e, variant) is not None, seconds=SHRINK_SECONDS
@@ -175,11 +196,10 @@ class Differential:
             line = mutant["line"]
             goal = self._goal(line)
             if mutant.get("beyond"):
+                end = start + seconds
                 if known is None:  # the lines each of the suite's calls runs, once
-                    known = [(e, set(self._run(e)[1])) for e in self.spec.get("known", ())]
-                if any(
-                    goal & ran and self._tells_apart(e, variant) is not None for e, ran in known
-                ):
+                    known = self._known_lines(self.spec.get("known", ()), end)
+                if self._caught(known, goal, variant, end):
                     caught += 1
                     continue
             self.goal_lines = goal
@@ -193,11 +213,11 @@ class Differential:
             values += [v for v in self._named(line, source, named) if v not in values]
             first, last = self._span(line)
             powers = boundaries.exponent_values(source[first - 1 : last] if last else [], values)
-            values += [v for v in powers if v not in values]
             strings = boundaries.line_strings(around)
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
-            expr, action, used = self.hunt(variant, goal, values, strings, queue, deadline,
-                                           reaching.setdefault(line, []))  # fmt: skip
+            seen = reaching.setdefault(line, [])
+            expr, action, used = self.hunt(variant, goal, values, strings, queue, deadline, seen,
+                                           powers=powers)  # fmt: skip
             tries += used
             if expr is not None:
                 outcome = self._run(expr)[0]

@@ -23,6 +23,12 @@ CALLABLE_HINTS = (
     "fn", "func", "function", "mapper", "callback", "predicate", "handler", "key", "fork",
     "reject", "resolve", "folder", "filterer", "fail", "success", "transformer", "lazy",
 )  # fmt: skip
+# A parameter that counts digits, characters or repeats: a number of the pool such as the
+# ``1200000000`` of ``intword("1200000000")`` passed as ``ndigits`` builds a string of a
+# gigabyte in C code, where no alarm stops the call (humanize's hunt hung on it).
+COUNT_HINTS = ("precision", "ndigits", "digits", "decimals", "places", "width", "indent",
+               "repeat", "times", "count", "depth", "padding")  # fmt: skip
+MAX_COUNT = 10_000
 COLLECTIONS = (list, tuple, set, frozenset, collections.abc.Iterable, collections.abc.Sequence,
                collections.abc.Collection, collections.abc.Set)  # fmt: skip
 UNIONS = (typing.Union, getattr(types, "UnionType", typing.Union))  # ``X | Y``: 3.10+
@@ -124,7 +130,11 @@ class Values:
                 return self.rng.choice(self.callables)
             kind = self.rng.choice(sorted(self.pool, key=lambda k: k.__name__))
             choices = self.pool[kind]
-        return self.rng.choice(choices)
+        value = self.rng.choice(choices)
+        counts = any(lowered == h or lowered.endswith("_" + h) for h in COUNT_HINTS)
+        if counts and _magnitude(value) > MAX_COUNT:
+            return self.rng.choice(("0", "1", "2", "3", "10"))
+        return value
 
     def _resolved(self, annotation):
         """An annotation written as a string (``from __future__ import annotations``) as the
@@ -236,6 +246,17 @@ class Values:
         if not have:
             return None
         return self.rng.choice(have)
+
+
+def _magnitude(text):
+    """The size of a number written as ``text`` (0 for anything else)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return abs(value)
 
 
 class _Unqualified(ast.NodeTransformer):
