@@ -1,8 +1,10 @@
 """Which explored tests the model's readable rewrite goes to first (it has time for a few): the
-least readable first, never one that calls the code as its docstring does."""
+least readable first, never one that calls the code as its docstring does; and a rewrite that
+only writes a default out adds nothing."""
 
 from __future__ import annotations
 
+from agents.cover.rewrite import adds_nothing, defaults_of
 from agents.cover.rewrite_pick import machine_likeness, rewrite_order
 
 EXAMPLES = ["naturalsize(3000000)", 'semver.Version.parse("2.0.0").match(">=1.0.0")']
@@ -36,3 +38,20 @@ def test_a_test_of_the_docstrings_own_call_is_never_sent_and_the_oddest_goes_fir
     tests = [AS_DOCUMENTED, PLAIN, MESSAGE, PACKAGE_EXAMPLE, ODD]
     assert rewrite_order([(t, EXAMPLES) for t in tests]) == [4, 2, 1]
     assert machine_likeness("not python (", EXAMPLES) is None
+
+
+SIZES = """\
+def naturalsize(value, binary=False, gnu=False, format="%.1f"):
+    ...
+"""
+
+
+def test_a_rewrite_that_only_writes_a_default_out_adds_nothing() -> None:
+    """Kept on humanize once: ``naturalsize(1)`` → ``naturalsize(1, binary=False)``, same name."""
+    defaults = defaults_of(SIZES, "naturalsize")
+    assert defaults == {"binary": "False", "gnu": "False", "format": "'%.1f'"}
+    written_out = PLAIN.replace("naturalsize(1)", "naturalsize(1, binary=False)")
+    assert adds_nothing(PLAIN, written_out, defaults)
+    assert not adds_nothing(PLAIN, written_out)  # without the defaults: a change
+    other = PLAIN.replace("naturalsize(1)", "naturalsize(1, binary=True)")
+    assert not adds_nothing(PLAIN, other, defaults)  # another value is a change

@@ -207,7 +207,8 @@ def near_calls(expr, values, strings=(), powers=()):
         first = min(spots, key=lambda n: (n.lineno, n.col_offset))
         for spot in spots:
             number = spot.value
-            quantity = spot is first or isinstance(number, float) or abs(number) >= QUANTITY
+            big = isinstance(number, int) and abs(number) >= QUANTITY
+            quantity = spot is first or isinstance(number, float) or big
             for v in list(values) + (list(powers) if quantity else []):
                 spot.value = v
                 out.append(ast.unparse(tree))

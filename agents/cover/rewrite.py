@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -190,15 +191,51 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     return naming
 
 
-def adds_nothing(before: ast.FunctionDef | str, after: ast.FunctionDef | str) -> bool:
+def adds_nothing(
+    before: ast.FunctionDef | str,
+    after: ast.FunctionDef | str,
+    defaults: dict[str, str] | None = None,
+) -> bool:
     """Whether test ``after`` (a function or its source) is ``before`` with another name that
-    says no word of its own (``…_tuple_of_2_2`` → ``…_tuple_of_2_3``)."""
+    says no word of its own (``…_tuple_of_2_2`` → ``…_tuple_of_2_3``).  With ``defaults`` (a
+    parameter's name → its default's source, :func:`defaults_of`), a keyword argument passed
+    as its default is no change either (``naturalsize(1)`` → ``naturalsize(1, binary=False)``)."""
     old = _single_test(before) if isinstance(before, str) else before
     new = _single_test(after) if isinstance(after, str) else after
     if old is None or new is None:
         return False
-    same_body = [ast.dump(n) for n in new.body] == [ast.dump(n) for n in old.body]
+    body = [_without_defaults(n, defaults or {}) for n in new.body]
+    same_body = [ast.dump(n) for n in body] == [ast.dump(n) for n in old.body]
     return same_body and not added(old.name, new.name)
+
+
+def defaults_of(source: str, qualname: str) -> dict[str, str]:
+    """The defaults of function ``qualname`` in ``source``: a parameter's name → its source."""
+    try:
+        _, node = _find(ast.parse(source), qualname)
+    except SyntaxError:
+        return {}
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return {}
+    args = node.args
+    positional = [*args.posonlyargs, *args.args][-len(args.defaults) :] if args.defaults else []
+    pairs: list[tuple[ast.arg, ast.expr | None]] = [*zip(positional, args.defaults, strict=True)]
+    pairs += zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    return {a.arg: ast.unparse(d) for a, d in pairs if d is not None}
+
+
+def _without_defaults(node: ast.stmt, defaults: dict[str, str]) -> ast.stmt:
+    """``node`` with every keyword argument that passes its default left out."""
+    if not defaults:
+        return node
+    node = copy.deepcopy(node)
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        call.keywords = [k for k in call.keywords if not _passes_default(k, defaults)]
+    return node
+
+
+def _passes_default(keyword: ast.keyword, defaults: dict[str, str]) -> bool:
+    return keyword.arg is not None and defaults.get(keyword.arg) == ast.unparse(keyword.value)
 
 
 def judge_rewrite(original: str, reply_code: str) -> Verdict:

@@ -23,6 +23,7 @@ from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.mutants import mutants_for
 from agents.cover.rewrite import (
     adds_nothing,
+    defaults_of,
     replace_test,
     rewrite_context,
     rewrite_test,
@@ -165,7 +166,8 @@ class Rewriter:
         new = split_tests(verdict.candidate.code).get(new_name, "")
         if not new:
             return "rejected"
-        if adds_nothing(original, new):  # the gates' repairs gave back the original's body
+        # The gates' repairs gave back the original's body, or only a default was written out.
+        if adds_nothing(original, new, defaults_of(source, subject)):
             return "a rename that adds nothing"
         self.acceptance.files.replace(path, replace_test(text, name, new))
         self.acceptance.rename(path, name, new_name)
