@@ -143,8 +143,12 @@ def write_text_module(root: Path) -> None:
     (root / "calc" / "text.py").write_text(TEXT)
 
 
-# The model's expected value is wrong ('Hey'): the gates repair it to what the code returns.
-REWRITTEN = "```python\ndef test_shout_capitalizes_a_word():\n    assert shout('hey') == 'Hey'\n```"
+# The model's expected value is wrong ('HEY HEY', as the docstring says): the gates repair it to
+# what the code returns.
+REWRITTEN = (
+    "```python\ndef test_shout_repeats_a_word_in_capitals():\n"
+    "    assert shout('hey', 2) == 'HEY HEY'\n```"
+)
 
 
 def text_answer(req: RecordedRequest) -> str:
@@ -152,6 +156,6 @@ def text_answer(req: RecordedRequest) -> str:
     if "Which behaviours does the docstring" in prompt:
         return CLAIMS
     if "Rewrite this test" in prompt:  # one readable rewrite; the others refused
-        return REWRITTEN if "def test_shout_returns_hi_for_hi" in prompt else "no"
+        return REWRITTEN if "def test_shout_returns_a_a_for_a_and_2" in prompt else "no"
     assert "checks: a word of spaces gives an empty string" in prompt, prompt
     return SHOUT_TEST
