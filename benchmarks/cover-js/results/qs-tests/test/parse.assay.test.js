@@ -2,99 +2,144 @@ import { describe, expect, it } from "vitest";
 import parse from "../lib/parse.js";
 
 describe("parse", () => {
-  it("returns {} for parse('', '')", () => {
-    expect(parse('', '')).toEqual({});
+  it("returns { a: \"c\" } for parse('a=c')", () => {
+    expect(parse('a=c')).toEqual({ a: "c" });
   });
 
-  it("returns {} for parse(0, 0)", () => {
-    expect(parse(0, 0)).toEqual({});
+  it("returns its result for parse('a[hasOwnProperty]=b', { plainObjects: true })", () => {
+    expect(parse('a[hasOwnProperty]=b', { plainObjects: true })).toEqual({ a: { hasOwnProperty: "b" } });
   });
 
-  it("returns {} for parse(1, 1)", () => {
-    expect(parse(1, 1)).toEqual({});
+  it("returns its result for parse('a[hasOwnProperty]=b', { allowPrototypes: true })", () => {
+    expect(parse('a[hasOwnProperty]=b', { allowPrototypes: true })).toEqual({ a: { hasOwnProperty: "b" } });
   });
 
-  it("returns { \"0\": 1, \"1\": 2, \"2\": 3 } for parse([1, 2, 3], { plainObjects: true })", () => {
-    expect(parse([1, 2, 3], { plainObjects: true })).toEqual({ "0": 1, "1": 2, "2": 3 });
+  it("returns its result for parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1 })", () => {
+    expect(parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1 })).toEqual({ a: { b: { "[c][d][e][f][g][h][i]": "j" } } });
   });
 
-  it("returns {} for parse(false, { allowPrototypes: true })", () => {
-    expect(parse(false, { allowPrototypes: true })).toEqual({});
+  it("throws for parse call 7", () => {
+    expect(() => parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1, strictDepth: true })).toThrow("Input depth exceeded depth option of 1 and strictDepth is true");
   });
 
-  it("returns { a: { b: \"\" } } for parse('a[b]c', 'a')", () => {
-    expect(parse('a[b]c', 'a')).toEqual({ a: { b: "" } });
+  it("returns { a: \"b\" } for parse('a=b&c=d', { parameterLimit: 1 })", () => {
+    expect(parse('a=b&c=d', { parameterLimit: 1 })).toEqual({ a: "b" });
   });
 
-  it("returns {} for parse(1, { comma: true })", () => {
-    expect(parse(1, { comma: true })).toEqual({});
+  it("returns { a: \"b\", c: \"d\" } for parse('?a=b&c=d', { ignoreQueryPrefix: true })", () => {
+    expect(parse('?a=b&c=d', { ignoreQueryPrefix: true })).toEqual({ a: "b", c: "d" });
   });
 
-  it("returns { \"a]\": \"b\" } for parse('a]=b', 'a,b')", () => {
-    expect(parse('a]=b', 'a,b')).toEqual({ "a]": "b" });
+  it("returns { a: \"b\", c: \"d\" } for parse('a=b;c=d', { delimiter: ';' })", () => {
+    expect(parse('a=b;c=d', { delimiter: ';' })).toEqual({ a: "b", c: "d" });
   });
 
-  it("returns { depth: false } for parse({ depth: false }, { depth: false })", () => {
-    expect(parse({ depth: false }, { depth: false })).toEqual({ depth: false });
+  it("returns { a: { b: \"c\" } } for parse('a.b=c', { allowDots: true })", () => {
+    expect(parse('a.b=c', { allowDots: true })).toEqual({ a: { b: "c" } });
   });
 
-  it("returns {} for parse({}, { charsetSentinel: true })", () => {
-    expect(parse({}, { charsetSentinel: true })).toEqual({});
+  it("returns its result for parse call 13", () => {
+    expect(parse('name%252Eobj.first=John&name%252Eobj.last=Doe', { decodeDotInKeys: true })).toEqual({ "name.obj": { first: "John", last: "Doe" } });
   });
 
-  it("returns {} for parse({}, { allowEmptyArrays: false })", () => {
-    expect(parse({}, { allowEmptyArrays: false })).toEqual({});
+  it("returns { foo: [], bar: \"baz\" } for parse('foo[]&bar=baz', { allowEmptyArrays: true })", () => {
+    expect(parse('foo[]&bar=baz', { allowEmptyArrays: true })).toEqual({ foo: [], bar: "baz" });
   });
 
-  it("returns {} for parse(undefined, { decodeDotInKeys: true })", () => {
-    expect(parse(undefined, { decodeDotInKeys: true })).toEqual({});
+  it("returns { foo: \"baz\" } for parse('foo=bar&foo=baz', { duplicates: 'last' })", () => {
+    expect(parse('foo=bar&foo=baz', { duplicates: 'last' })).toEqual({ foo: "baz" });
   });
 
-  it("returns { \"0\": 1, \"1\": 2, \"2\": 3 } for parse([1, 2, 3], { arrayLimit: true })", () => {
-    expect(parse([1, 2, 3], { arrayLimit: true })).toEqual({ "0": 1, "1": 2, "2": 3 });
+  it("returns { a: \"§\" } for parse('a=%A7', { charset: 'iso-8859-1' })", () => {
+    expect(parse('a=%A7', { charset: 'iso-8859-1' })).toEqual({ a: "§" });
   });
 
-  it("returns { string: \"\" } for parse('string', { charset: 'iso-8859-1' })", () => {
-    expect(parse('string', { charset: 'iso-8859-1' })).toEqual({ string: "" });
+  it("returns { a: \"ø\" } for parse call 20", () => {
+    expect(parse('utf8=%E2%9C%93&a=%C3%B8', { charset: 'iso-8859-1', charsetSentinel: true })).toEqual({ a: "ø" });
   });
 
-  it("returns { \"a,b\": \"\" } for parse('a,b', { duplicates: 'last' })", () => {
-    expect(parse('a,b', { duplicates: 'last' })).toEqual({ "a,b": "" });
+  it("returns { a: \"ø\" } for parse call 21", () => {
+    expect(parse('utf8=%26%2310003%3B&a=%F8', { charset: 'utf-8', charsetSentinel: true })).toEqual({ a: "ø" });
   });
 
-  it("returns { delimiter: true } for parse({ delimiter: true }, { allowDots: true })", () => {
-    expect(parse({ delimiter: true }, { allowDots: true })).toEqual({ delimiter: true });
+  it("returns { a: [\"b\", \"c\"] } for parse('a[1]=c&a[0]=b')", () => {
+    expect(parse('a[1]=c&a[0]=b')).toEqual({ a: ["b", "c"] });
   });
 
-  it("returns { \"0\": 1, \"1\": 2, \"2\": 3 } for parse([1, 2, 3], { strictNullHandling: false })", () => {
-    expect(parse([1, 2, 3], { strictNullHandling: false })).toEqual({ "0": 1, "1": 2, "2": 3 });
+  it("returns { a: [\"\", \"b\"] } for parse('a[]=&a[]=b')", () => {
+    expect(parse('a[]=&a[]=b')).toEqual({ a: ["", "b"] });
   });
 
-  it("returns { strictNullHandling: true } for parse({ strictNullHandling: true }, { parseArrays: false })", () => {
-    expect(parse({ strictNullHandling: true }, { parseArrays: false })).toEqual({ strictNullHandling: true });
+  it("returns { a: { \"100\": \"b\" } } for parse('a[100]=b')", () => {
+    expect(parse('a[100]=b')).toEqual({ a: { "100": "b" } });
   });
 
-  it("returns { \"0\": 1, \"1\": 2, \"2\": 3 } for parse([1, 2, 3], { allowDots: false })", () => {
-    expect(parse([1, 2, 3], { allowDots: false })).toEqual({ "0": 1, "1": 2, "2": 3 });
+  it("returns { a: { \"1\": \"b\" } } for parse('a[1]=b', { arrayLimit: 0 })", () => {
+    expect(parse('a[1]=b', { arrayLimit: 0 })).toEqual({ a: { "1": "b" } });
   });
 
-  it("returns { depth: false } for parse({ depth: false }, 0)", () => {
-    expect(parse({ depth: false }, 0)).toEqual({ depth: false });
+  it("returns { a: { \"0\": \"b\" } } for parse('a[]=b', { parseArrays: false })", () => {
+    expect(parse('a[]=b', { parseArrays: false })).toEqual({ a: { "0": "b" } });
   });
 
-  it("returns { \"a,b\": \"\" } for parse('a,b', { charset: 'utf-8' })", () => {
-    expect(parse('a,b', { charset: 'utf-8' })).toEqual({ "a,b": "" });
+  it("returns { a: [{ b: \"c\" }] } for parse('a[][b]=c')", () => {
+    expect(parse('a[][b]=c')).toEqual({ a: [{ b: "c" }] });
   });
 
-  it("returns { delimiter: true } for parse({ delimiter: true }, { decodeDotInKeys: true })", () => {
-    expect(parse({ delimiter: true }, { decodeDotInKeys: true })).toEqual({ delimiter: true });
+  it("returns { a: [\"b\", \"c\"] } for parse('a=b,c', { comma: true })", () => {
+    expect(parse('a=b,c', { comma: true })).toEqual({ a: ["b", "c"] });
   });
 
-  it("returns { a: \"\" } for parse('a', 'a')", () => {
-    expect(parse('a', 'a')).toEqual({ a: "" });
+  it("returns { a: \"\", b: \"\" } for parse('a&b=')", () => {
+    expect(parse('a&b=')).toEqual({ a: "", b: "" });
   });
 
-  it("returns {} for parse({}, { interpretNumericEntities: true })", () => {
-    expect(parse({}, { interpretNumericEntities: true })).toEqual({});
+  it("returns { a: null, b: \"\" } for parse('a&b=', { strictNullHandling: true })", () => {
+    expect(parse('a&b=', { strictNullHandling: true })).toEqual({ a: null, b: "" });
   });
+});
+
+describe("parse", () => {
+  it("should parse an empty string", () => {
+    const str = "";
+    const opts = {};
+    expect(parse(str, opts)).toEqual({});
+  });
+
+  it("should parse a null value", () => {
+    const str = null;
+    const opts = {};
+    expect(parse(str, opts)).toEqual({});
+  });
+
+  it("should parse an undefined value", () => {
+    const str = undefined;
+    const opts = {};
+    expect(parse(str, opts)).toEqual({});
+  });
+
+  it("should parse a string with no keys", () => {
+    const str = "";
+    const opts = { plainObjects: true };
+    expect(parse(str, opts)).toEqual({});
+  });
+
+  it("should parse a string with one key", () => {
+    const str = "key=value";
+    const opts = {};
+    expect(parse(str, opts)).toEqual({ key: "value" });
+  });
+
+  it("should parse a string with multiple keys", () => {
+    const str = "key1=value1&key2=value2";
+    const opts = {};
+    expect(parse(str, opts)).toEqual({ key1: "value1", key2: "value2" });
+  });
+
+  it("should parse a string with multiple keys and values", () => {
+    const str = "key1=value1&key2=value2&key3=value3";
+    const opts = {};
+    expect(parse(str, opts)).toEqual({ key1: "value1", key2: "value2", key3: "value3" });
+  });
+
 });

@@ -2,99 +2,99 @@ import { describe, expect, it } from "vitest";
 import stringify from "../lib/stringify.js";
 
 describe("stringify", () => {
-  it("returns \"\" for stringify(0, 0)", () => {
-    expect(stringify(0, 0)).toEqual("");
+  it("returns \"a[b]=c\" for stringify({ a: { b: 'c' } }, { encode: false })", () => {
+    expect(stringify({ a: { b: 'c' } }, { encode: false })).toEqual("a[b]=c");
   });
 
-  it("throws for stringify(2, 2)", () => {
-    expect(() => stringify(2, 2)).toThrow("Cannot use 'in' operator to search for 'indices' in 2");
+  it("returns its result for stringify call 3", () => {
+    expect(stringify({ a: 'b', c: ['d', 'e=f'], f: [['g'], ['h']] }, { encodeValuesOnly: true })).toEqual("a=b&c[0]=d&c[1]=e%3Df&f[0][0]=g&f[1][0]=h");
   });
 
-  it("throws for stringify(2, 1)", () => {
-    expect(() => stringify(2, 1)).toThrow("Cannot use 'in' operator to search for 'indices' in 1");
+  it("returns \"a=b&a=c&a=d\" for stringify({ a: ['b', 'c', 'd'] }, { indices: false })", () => {
+    expect(stringify({ a: ['b', 'c', 'd'] }, { indices: false })).toEqual("a=b&a=c&a=d");
   });
 
-  it("returns \"encode=true\" for stringify({ encode: true }, { commaRoundTrip: true })", () => {
-    expect(stringify({ encode: true }, { commaRoundTrip: true })).toEqual("encode=true");
+  it("returns \"a%5B%5D=b&a%5B%5D=c\" for stringify({ a: ['b', 'c'] }, { arrayFormat: 'brackets' })", () => {
+    expect(stringify({ a: ['b', 'c'] }, { arrayFormat: 'brackets' })).toEqual("a%5B%5D=b&a%5B%5D=c");
   });
 
-  it("returns \"\" for stringify('a&b=c', { charset: 'utf-8' })", () => {
-    expect(stringify('a&b=c', { charset: 'utf-8' })).toEqual("");
+  it("returns \"a=b%2Cc\" for stringify({ a: ['b', 'c'] }, { arrayFormat: 'comma' })", () => {
+    expect(stringify({ a: ['b', 'c'] }, { arrayFormat: 'comma' })).toEqual("a=b%2Cc");
   });
 
-  it("returns \"\" for stringify({}, { allowDots: true })", () => {
-    expect(stringify({}, { allowDots: true })).toEqual("");
+  it("returns \"a.b.c=d&a.b.e=f\" for stringify call 11", () => {
+    expect(stringify({ a: { b: { c: 'd', e: 'f' } } }, { allowDots: true })).toEqual("a.b.c=d&a.b.e=f");
   });
 
-  it("returns \"?indices=true\" for stringify({ indices: true }, { addQueryPrefix: true })", () => {
-    expect(stringify({ indices: true }, { addQueryPrefix: true })).toEqual("?indices=true");
+  it("returns its result for stringify call 12", () => {
+    expect(stringify({ "name.obj": { "first": "John", "last": "Doe" } }, { allowDots: true, encodeDotInKeys: true })).toEqual("name%252Eobj.first=John&name%252Eobj.last=Doe");
   });
 
-  it("returns \"allowDots=true\" for stringify({ allowDots: true }, 0)", () => {
-    expect(stringify({ allowDots: true }, 0)).toEqual("allowDots=true");
+  it("returns \"foo[]&bar=baz\" for stringify call 13", () => {
+    expect(stringify({ foo: [], bar: 'baz' }, { allowEmptyArrays: true })).toEqual("foo[]&bar=baz");
   });
 
-  it("returns \"\" for stringify(0, { allowEmptyArrays: true })", () => {
-    expect(stringify(0, { allowEmptyArrays: true })).toEqual("");
+  it("returns \"a=\" for stringify({ a: '' })", () => {
+    expect(stringify({ a: '' })).toEqual("a=");
   });
 
-  it("returns \"indices=true\" for stringify({ indices: true }, { encodeValuesOnly: true })", () => {
-    expect(stringify({ indices: true }, { encodeValuesOnly: true })).toEqual("indices=true");
+  it("returns \"\" for stringify({ a: [] })", () => {
+    expect(stringify({ a: [] })).toEqual("");
   });
 
-  it("returns \"\" for stringify([], {})", () => {
-    expect(stringify([], {})).toEqual("");
+  it("returns \"\" for stringify({ a: [{}] })", () => {
+    expect(stringify({ a: [{}] })).toEqual("");
   });
 
-  it("returns \"\" for stringify({}, { skipNulls: true })", () => {
-    expect(stringify({}, { skipNulls: true })).toEqual("");
+  it("returns \"\" for stringify({ a: { b: []} })", () => {
+    expect(stringify({ a: { b: []} })).toEqual("");
   });
 
-  it("returns \"\" for stringify([], { delimiter: false })", () => {
-    expect(stringify([], { delimiter: false })).toEqual("");
+  it("returns \"a=\" for stringify({ a: null, b: undefined })", () => {
+    expect(stringify({ a: null, b: undefined })).toEqual("a=");
   });
 
-  it("returns \"\" for stringify(true, { encodeDotInKeys: true })", () => {
-    expect(stringify(true, { encodeDotInKeys: true })).toEqual("");
+  it("returns \"?a=b&c=d\" for stringify({ a: 'b', c: 'd' }, { addQueryPrefix: true })", () => {
+    expect(stringify({ a: 'b', c: 'd' }, { addQueryPrefix: true })).toEqual("?a=b&c=d");
   });
 
-  it("returns \"\" for stringify(null, { addQueryPrefix: true })", () => {
-    expect(stringify(null, { addQueryPrefix: true })).toEqual("");
+  it("returns \"a=b;c=d\" for stringify({ a: 'b', c: 'd' }, { delimiter: ';' })", () => {
+    expect(stringify({ a: 'b', c: 'd' }, { delimiter: ';' })).toEqual("a=b;c=d");
   });
 
-  it("returns \"\" for stringify('a&b', { charset: 'iso-8859-1' })", () => {
-    expect(stringify('a&b', { charset: 'iso-8859-1' })).toEqual("");
+  it("returns \"a=b&e=f\" for stringify call 23", () => {
+    expect(stringify({ a: 'b', c: 'd', e: 'f' }, { filter: ['a', 'e'] })).toEqual("a=b&e=f");
   });
 
-  it("returns \"utf8=%E2%9C%93&indices=true\" for stringify({ indices: true }, { charsetSentinel: true })", () => {
-    expect(stringify({ indices: true }, { charsetSentinel: true })).toEqual("utf8=%E2%9C%93&indices=true");
+  it("returns \"a%5B0%5D=b&a%5B2%5D=d\" for stringify call 24", () => {
+    expect(stringify({ a: ['b', 'c', 'd'], e: 'f' }, { filter: ['a', 0, 2] })).toEqual("a%5B0%5D=b&a%5B2%5D=d");
   });
 
-  it("returns \"serializeDate=true\" for stringify({ serializeDate: true }, { skipNulls: true })", () => {
-    expect(stringify({ serializeDate: true }, { skipNulls: true })).toEqual("serializeDate=true");
+  it("returns \"a=&b=\" for stringify({ a: null, b: '' })", () => {
+    expect(stringify({ a: null, b: '' })).toEqual("a=&b=");
   });
 
-  it("returns \"\" for stringify(10, { indices: true })", () => {
-    expect(stringify(10, { indices: true })).toEqual("");
+  it("returns \"a&b=\" for stringify({ a: null, b: '' }, { strictNullHandling: true })", () => {
+    expect(stringify({ a: null, b: '' }, { strictNullHandling: true })).toEqual("a&b=");
   });
 
-  it("returns \"filter=true\" for stringify({ filter: true }, 0)", () => {
-    expect(stringify({ filter: true }, 0)).toEqual("filter=true");
+  it("returns \"a=b\" for stringify({ a: 'b', c: null}, { skipNulls: true })", () => {
+    expect(stringify({ a: 'b', c: null}, { skipNulls: true })).toEqual("a=b");
   });
 
-  it("throws for stringify(2, { format: true })", () => {
-    expect(() => stringify(2, { format: true })).toThrow("Unknown format option provided.");
+  it("returns \"%E6=%E6\" for stringify({ æ: 'æ' }, { charset: 'iso-8859-1' })", () => {
+    expect(stringify({ æ: 'æ' }, { charset: 'iso-8859-1' })).toEqual("%E6=%E6");
   });
 
-  it("returns \"format=false\" for stringify({ format: false }, { indices: false })", () => {
-    expect(stringify({ format: false }, { indices: false })).toEqual("format=false");
+  it("returns \"utf8=%E2%9C%93&a=%E2%98%BA\" for stringify({ a: '☺' }, { charsetSentinel: true })", () => {
+    expect(stringify({ a: '☺' }, { charsetSentinel: true })).toEqual("utf8=%E2%9C%93&a=%E2%98%BA");
   });
 
-  it("returns \"\" for stringify(1, { encode: true })", () => {
-    expect(stringify(1, { encode: true })).toEqual("");
+  it("returns \"utf8=%26%2310003%3B&a=%E6\" for stringify call 31", () => {
+    expect(stringify({ a: 'æ' }, { charsetSentinel: true, charset: 'iso-8859-1' })).toEqual("utf8=%26%2310003%3B&a=%E6");
   });
 
-  it("throws for stringify(1, [1, 2, 3])", () => {
-    expect(() => stringify(1, [1, 2, 3])).toThrow("Array.prototype.filter called on null or undefined");
+  it("returns \"a=b%20c\" for stringify({ a: 'b c' }, { format : 'RFC3986' })", () => {
+    expect(stringify({ a: 'b c' }, { format : 'RFC3986' })).toEqual("a=b%20c");
   });
 });

@@ -161,68 +161,56 @@ describe("combine", () => {
   });
 });
 
+describe("encode", () => {
+  it('should encode a string with no plus signs', () => {
+    expect(encode('hello world')).toEqual('hello%20world');
+  });
+
+  it('should encode a long string', () => {
+    const longString = 'a'.repeat(1024);
+    expect(encode(longString)).toEqual(longString);
+  });
+
+  it('should encode special characters', () => {
+    expect(encode('%')).toEqual('%25');
+    expect(encode('&')).toEqual('%26');
+    expect(encode('*')).toEqual('%2A');
+    expect(encode('+')).toEqual('%2B');
+    expect(encode(',')).toEqual('%2C');
+    expect(encode('/')).toEqual('%2F');
+    expect(encode(':')).toEqual('%3A');
+    expect(encode(';')).toEqual('%3B');
+    expect(encode('<')).toEqual('%3C');
+    expect(encode('=')).toEqual('%3D');
+    expect(encode('>')).toEqual('%3E');
+    expect(encode('?')).toEqual('%3F');
+    expect(encode('@')).toEqual('%40');
+    expect(encode('!')).toEqual('%21');
+  });
+
+  it('should encode empty string', () => {
+    expect(encode('')).toEqual('');
+  });
+
+});
+
 describe("merge", () => {
-  it(    "should merge objects correctly", () => {
-        const target = { a: 1, b: 2 };
-        const source = { c: 3, d: 4 };
-        const options = { plainObjects: true };
+  it("should merge two objects correctly", () => {
+    const target = {};
+    const source = { a: 1, b: 2 };
+    const options = { plainObjects: true };
 
-        expect(merge(target, source, options)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
-    });
-});
-
-describe("merge", () => {
-  it(    "should merge objects", () => {
-      const target = { a: 1, b: 2 };
-      const source = { c: 3, d: 4 };
-      expect(merge(target, source)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
-    });
-});
-
-describe("compact", () => {
-  it('should return the same object if it is not an object', () => {
-    const result = compact(42);
-    expect(result).toEqual(42);
+    const expected = { a: 1, b: 2 };
+    expect(merge(target, source, options)).toEqual(expected);
   });
 
-  it('should compact objects with nested objects and arrays', () => {
-    const input = { a: 1, b: { c: 2 }, d: [3, 4] };
-    const expected = { a: 1, b: { c: 2 }, d: [3, 4] };
-    expect(compact(input)).toEqual(expected);
-  });
+  it("should merge an array into an object correctly", () => {
+    const target = {};
+    const source = [3, 4];
+    const options = { plainObjects: true };
 
-  it('should compact objects with nested arrays', () => {
-    const input = { a: 1, b: [2, { c: 3 }] };
-    const expected = { a: 1, b: [2, { c: 3 }] };
-    expect(compact(input)).toEqual(expected);
-  });
-
-});
-
-describe("compact", () => {
-
-  it('should return an empty string when passed an empty string', () => {
-    expect(compact('')).toEqual('');
-  });
-
-  it('should return zero when passed a number', () => {
-    expect(compact(0)).toBe(0);
-  });
-
-  it('should return true when passed a boolean true', () => {
-    expect(compact(true)).toBe(true);
-  });
-
-  it('should return false when passed a boolean false', () => {
-    expect(compact(false)).toBe(false);
-  });
-
-  it('should return an array of numbers when passed an array of numbers', () => {
-    expect(compact([1, 2, 3])).toEqual([1, 2, 3]);
-  });
-
-  it('should return an object with nested objects when passed an object with nested objects', () => {
-    expect(compact({ a: { b: null } })).toEqual({ a: { b: null } });
+    const expected = { 0: 3, 1: 4 };
+    expect(merge(target, source, options)).toEqual(expected);
   });
 
 });
@@ -259,25 +247,6 @@ describe("maybeMap", () => {
   });
 });
 
-describe("isBuffer", () => {
-  it(    "should return true for a buffer instance", () => {
-      const buffer = new Buffer(10);
-      expect(isBuffer(buffer)).toBe(true);
-    });
-});
-
-describe("isBuffer", () => {
-  it(    "should return true if the object is a buffer", () => {
-      const obj = { constructor: { isBuffer: () => true } };
-      expect(isBuffer(obj)).toEqual(true);
-    });
-
-  it("should return false if the object is not a buffer", () => {
-    const obj = {};
-    expect(isBuffer(obj)).toEqual(false);
-  });
-});
-
 describe("arrayToObject", () => {
   it("should convert an array to an object with the first element as key and the rest as values", () => {
     const source = [1, 2, 3];
@@ -311,4 +280,22 @@ describe("decode", () => {
     const result = decode(str);
     expect(result).toEqual(expected);
   });
+});
+
+describe("isBuffer", () => {
+  it(    "should return true for a Buffer instance", () => {
+      const buffer = new Buffer(10);
+      expect(isBuffer(buffer)).toBe(true);
+    });
+});
+
+describe("encode", () => {
+  it("encodes a string with non-ASCII characters", async () => {
+    const str = "你好，世界！";
+    const expected = encodeURIComponent(str).replace(/%u[0-9a-f]{4}/gi, function ($0) {
+      return '%26%23' + parseInt($0.slice(2), 16) + '%3B';
+    });
+    expect(encode(str)).toEqual(expected);
+  });
+
 });
