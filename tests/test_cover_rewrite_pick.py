@@ -38,6 +38,12 @@ def test_a_test_of_the_docstrings_own_call_is_never_sent_and_the_oddest_goes_fir
     tests = [AS_DOCUMENTED, PLAIN, MESSAGE, PACKAGE_EXAMPLE, ODD]
     assert rewrite_order([(t, EXAMPLES) for t in tests]) == [4, 2, 1]
     assert machine_likeness("not python (", EXAMPLES) is None
+    raises = (
+        "def test_clamp_raises_value_error_for_0():\n"
+        "    with pytest.raises(ValueError, match=re.escape('Invalid format. Must be a string')):\n"
+        "        clamp(0, format=0)\n"
+    )
+    assert machine_likeness(raises, EXAMPLES) == 0  # the message checked is the code's
 
 
 SIZES = """\
