@@ -8,11 +8,36 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from agents.cover.explore import Exploration, explore_mutants
 from agents.cover.explore_boundaries import line_constants, line_strings, near_calls
+from agents.cover.explore_values import local_examples
 from agents.cover.mutants import all_mutants
 from agents.cover.mutation import function_ranges
+from agents.cover.mutation_step import target_of
+from flows import Sandbox
 from tests.fakes.openai_server import FakeOpenAI
 from tests.kit.cover import cover
+
+
+def hunt(
+    root: Path,
+    files: dict[str, str],
+    path: str,
+    lines: list[int],
+    mutants: list[tuple[str, int, str]],
+    seconds: float = 5.0,
+) -> Exploration:
+    """The differential search, in the sandbox, for ``mutants`` ((id, line, mutated source)) of
+    ``path`` in a project of ``files`` at ``root``, its target the code holding ``lines``."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    with Sandbox(root) as sandbox:
+        return explore_mutants(
+            sandbox, root, [target_of(root, path, lines)], mutants, seconds=seconds,
+            pythonpath=".",
+        )  # fmt: skip
+
 
 PERIODS = '''\
 def period(seconds):
@@ -127,24 +152,15 @@ def size_word(n):
 def test_a_boundary_a_module_constant_holds_is_found(tmp_path: Path) -> None:
     """``if n < power`` sits on the elements of ``POWERS``: no literal shows 1000, and random
     numbers never land on it; the numbers of the constants the function names do."""
-    from agents.cover.explore import explore_mutants
     from agents.cover.explore_boundaries import named_constants
-    from agents.cover.mutation_step import target_of
-    from flows import Sandbox
 
     lines = POWERS.splitlines(keepends=True)[4:9]
     namespace = {"POWERS": [1000, 10**6, 10**9], "NAMES": ["", "thousand"], "len": len}
     assert named_constants(lines, namespace)[:6] == [1000, 999, 1001, 10**6, 10**6 - 1, 10**6 + 1]
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "powers.py").write_text(POWERS)
     boundary = next(m for m in all_mutants(POWERS, function_ranges(POWERS))
                     if m.line == 7 and m.description.endswith("`<` → `<=`"))  # fmt: skip
-    with Sandbox(repo) as sandbox:
-        found = explore_mutants(
-            sandbox, repo, [target_of(repo, "powers.py", [7])], [("powers.py:7:0", 7,
-            boundary.source)], seconds=5.0, pythonpath=".",
-        )  # fmt: skip
+    found = hunt(tmp_path / "proj", {"powers.py": POWERS}, "powers.py", [7],
+                 [("powers.py:7:0", 7, boundary.source)])  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["powers.py:7:0"], found
     assert re.fullmatch(r"size_word\((1000|1000000|1000000000)\)", found.calls[0]["expr"]), found
 
@@ -166,21 +182,11 @@ def test_a_changed_default_is_told_apart_by_a_call_that_leaves_it_out(tmp_path: 
     """The mutant ``width=3`` → ``width=4`` sits on the signature, a line no call runs; the
     one call that gets past the guard is the docstring's, which passes ``width``.  Without it,
     the default shows: ``label('ZXZXZX')`` is ``'ZXZ'``, on the mutant ``'ZXZX'``."""
-    from agents.cover.explore import explore_mutants
-    from agents.cover.mutation_step import target_of
-    from flows import Sandbox
-
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "labels.py").write_text(LABELS)
     default = next(m for m in all_mutants(LABELS, function_ranges(LABELS))
                    if "default" in m.description)  # fmt: skip
     assert default.line == 1
-    with Sandbox(repo) as sandbox:
-        found = explore_mutants(
-            sandbox, repo, [target_of(repo, "labels.py", [7, 8, 9])],
-            [("labels.py:1:0", 1, default.source)], seconds=5.0, pythonpath=".",
-        )  # fmt: skip
+    found = hunt(tmp_path / "proj", {"labels.py": LABELS}, "labels.py", [7, 8, 9],
+                 [("labels.py:1:0", 1, default.source)])  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["labels.py:1:0"], found
     assert found.calls[0]["expr"] in ("label('ZX' * 3)", "label('ZXZXZX')"), found
 
@@ -218,36 +224,24 @@ def test_a_version_inside_a_string_is_moved_to_reach_the_other_side_of_a_compari
     does not hold: it runs as ``matches(...)``.  Its ``'>=1.0.0'`` becomes ``'<1.0.0'`` (the
     line's string), and then ``'<10.0.0'`` (a number written inside a string moved):
     ``matches('2.0.0', '<10.0.0')`` is true, and false on the mutant."""
-    from agents.cover.explore import explore_mutants
-    from agents.cover.mutation_step import target_of
-    from flows import Sandbox
-
     assert near_calls("matches('2.0.0', '<1.0.0')", [])[:4] == [
         "matches('0.0.0', '<1.0.0')",
         "matches('1.0.0', '<1.0.0')",
         "matches('3.0.0', '<1.0.0')",
         "matches('20.0.0', '<1.0.0')",
     ]
-    from agents.cover.explore_values import local_examples
-
     named = ['versions.matches("2.0.0", ">=1.0.0")', "other.matches(1)", "matches('1.0.0', '<')"]
     assert local_examples(named, "versions.ops", {"matches": None}) == [
         "matches('2.0.0', '>=1.0.0')",  # the package's name, which the module does not hold
         "other.matches(1)",
         "matches('1.0.0', '<')",
     ]
-    repo = tmp_path / "proj"
-    (repo / "versions").mkdir(parents=True)
-    (repo / "versions" / "__init__.py").write_text("from versions.ops import matches\n")
-    (repo / "versions" / "ops.py").write_text(OPERATORS)
     mutants = all_mutants(OPERATORS, function_ranges(OPERATORS), lines=[16])
     older = [(f"versions/ops.py:16:{n}", 16, m.source) for n, m in enumerate(mutants)]
     assert [m.description for m in mutants] == ["line 16: `'<'` → `'<X'`", "line 16: `1` → `2`"]
-    with Sandbox(repo) as sandbox:
-        found = explore_mutants(
-            sandbox, repo, [target_of(repo, "versions/ops.py", [16])], older, seconds=6.0,
-            pythonpath=".",
-        )  # fmt: skip
+    files = {"versions/__init__.py": "from versions.ops import matches\n",
+             "versions/ops.py": OPERATORS}  # fmt: skip
+    found = hunt(tmp_path / "proj", files, "versions/ops.py", [16], older, seconds=6.0)
     assert sorted(c["kills"] for c in found.calls) == [i for i, _, _ in older], found
     older_than = next(c for c in found.calls if c["kills"] == older[1][0])
     assert re.fullmatch(r"matches\('[0-9.]+', '<[0-9.]+'\)", older_than["expr"]), older_than
@@ -270,10 +264,7 @@ def prefix(value):
 def test_a_boundary_on_a_logarithm_is_found_at_the_power_it_stands_for(tmp_path: Path) -> None:
     """``exponent >= 33`` made ``> 33`` shows only on a number of 34 digits: ``prefix(33)`` is
     far off; the function takes ``log10``, so the line's numbers are tried as powers of ten."""
-    from agents.cover.explore import explore_mutants
     from agents.cover.explore_boundaries import exponent_values
-    from agents.cover.mutation_step import target_of
-    from flows import Sandbox
 
     assert exponent_values(["    e = log10(v)\n"], [3, -2, 0.5])[:4] == [1000, -1000, 0.01, -0.01]
     assert exponent_values(["    e = v.bit_length()\n"], [3]) == []  # no logarithm
@@ -282,15 +273,9 @@ def test_a_boundary_on_a_logarithm_is_found_at_the_power_it_stands_for(tmp_path:
     near = near_calls("metric(1500, 'V', 3)", [2], powers=[10**9])
     assert "metric(1000000000, 'V', 3)" in near and "metric(1500, 'V', 1000000000)" not in near
     assert not [c for c in near_calls("intword(12400, '%.1f')", [10**9]) if "%.1000" in c]
-    repo = tmp_path / "proj"
-    repo.mkdir()
-    (repo / "scales.py").write_text(SCALES)
     boundary = next(m for m in all_mutants(SCALES, function_ranges(SCALES))
                     if m.line == 7 and m.description.endswith("`>=` → `>`"))  # fmt: skip
-    with Sandbox(repo) as sandbox:
-        found = explore_mutants(
-            sandbox, repo, [target_of(repo, "scales.py", [7])], [("scales.py:7:0", 7,
-            boundary.source)], seconds=5.0, pythonpath=".",
-        )  # fmt: skip
+    found = hunt(tmp_path / "proj", {"scales.py": SCALES}, "scales.py", [7],
+                 [("scales.py:7:0", 7, boundary.source)])  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["scales.py:7:0"], found
     assert found.calls[0]["expr"] == "prefix(1e+33)", found
