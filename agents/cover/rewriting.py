@@ -97,9 +97,12 @@ class Rewriter:
         """Rewrite the explored tests accepted in this run, the least readable first
         (:func:`agents.cover.rewrite_pick.rewrite_order`), one by one, in their files."""
         items = []
+        tests: dict[str, dict[str, str]] = {}  # each file split once
         for path, name, target in self.acceptance.explored:
-            text = self.acceptance.files.accepted.get(path)
-            original = split_tests(text).get(name) if text else None
+            if path not in tests:
+                text = self.acceptance.files.accepted.get(path)
+                tests[path] = split_tests(text) if text else {}
+            original = tests[path].get(name)
             if original is not None:
                 items.append((path, name, target, original))
         shown: dict[str, list[str]] = {}
