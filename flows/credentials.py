@@ -43,7 +43,10 @@ _KEY_FORMATS = (
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWT
     r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@",  # a URL with a password
     r"https?://[0-9a-f]{32}(?::[0-9a-f]{32})?@",  # Sentry DSN
-    r"(?i:\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)=[^&\s'\"]{4,})",
+    # a ``password=...`` pair, not a keyword argument in code (``bump_build(token=None)``,
+    # ``connect(password=getpass())``): no Python constant, no call, no argument list
+    r"(?i:\b(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)="
+    r"(?!(?:None|True|False)\b)[^&\s'\"(),]{4,}(?![\w(.]))",
 )
 _KEY_FORMAT = re.compile("|".join(f"(?:{pattern})" for pattern in _KEY_FORMATS))
 _TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{24,}")

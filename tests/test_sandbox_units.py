@@ -51,6 +51,9 @@ PLAIN = [
     "ValueError: invalid literal for int() with base 10: 'abc'",
     "3.141592653589793",
     "{'a': 1, 'b': [1, 2, 3]}",
+    # keyword arguments in code (an explored call such as bump_build(token=None) is kept as is)
+    "Version(3).bump_build(token=None)",
+    "Client(password=getpass(), token=Version(1))",
 ]
 
 
