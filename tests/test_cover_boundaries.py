@@ -28,14 +28,14 @@ def hunt(
     seconds: float = 5.0,
 ) -> Exploration:
     """The differential search, in the sandbox, for ``mutants`` ((id, line, mutated source)) of
-    ``path`` in a project of ``files`` at ``root``, its target the code holding ``lines``."""
+    ``path`` in a project of ``files`` at ``root``, its targets the functions holding ``lines``."""
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+    targets = {t.qualname: t for t in (target_of(root, path, [line]) for line in lines)}
     with Sandbox(root) as sandbox:
         return explore_mutants(
-            sandbox, root, [target_of(root, path, lines)], mutants, seconds=seconds,
-            pythonpath=".",
+            sandbox, root, list(targets.values()), mutants, seconds=seconds, pythonpath=".",
         )  # fmt: skip
 
 
@@ -279,3 +279,79 @@ def test_a_boundary_on_a_logarithm_is_found_at_the_power_it_stands_for(tmp_path:
                  [("scales.py:7:0", 7, boundary.source)])  # fmt: skip
     assert [c["kills"] for c in found.calls] == ["scales.py:7:0"], found
     assert found.calls[0]["expr"] == "prefix(1e+33)", found
+
+
+RELEASES = '''\
+class Release:
+    def __init__(self, major, minor=0, tag=None):
+        self.major, self.minor, self.tag = major, minor, tag
+
+    def compatible(self, other):
+        """Whether ``other`` can stand in for this release.
+
+        >>> Release(1, 0).compatible(Release(1, 1))
+        True
+        """
+        if 0 == self.major == other.major and self.minor != other.minor:
+            return False
+        return self.major == other.major and other.minor >= self.minor
+
+    def tagged(self, token="build"):
+        """This release with a build tag.
+
+        >>> Release(3, 4).tagged().tag
+        'build.1'
+        """
+        if token is None:
+            tag = "none.1"
+        else:
+            tag = str(token) + ".1"
+        return Release(self.major, self.minor, tag)
+'''
+
+
+def test_two_equal_numbers_move_together_and_a_parameter_the_line_names_is_passed() -> None:
+    """``0 == self.major == other.major`` holds only when both releases are 0.x: moving one
+    number at a time never gets there; ``if token is None`` decides only for a call that
+    passes ``token``, which the docstring's call leaves at its default."""
+    from agents.cover.explore_boundaries import conditions_over, line_parameters
+
+    method = RELEASES.splitlines(keepends=True)[4:13]  # compatible(), lines 5-13
+    assert [c.strip() for c in conditions_over(method, 5, 12)] == [
+        "if 0 == self.major == other.major and self.minor != other.minor:"
+    ]  # what decides whether ``return False`` runs: its boundary
+    assert conditions_over(method, 5, 13) == []
+
+    near = near_calls("Release(1, 0).compatible(Release(1, 1))", [0, -1, 1])
+    assert near.index("Release(0, 0).compatible(Release(0, 1))") > near.index(
+        "Release(0, 0).compatible(Release(1, 1))"
+    ), near  # the single numbers first, then the pairs
+    line = ["        if token is None:\n"]
+    assert line_parameters(line, ["self", "token"]) == [("token", 0)]
+    assert line_parameters(line, ["tagger", "token"]) == [("token", 1)]  # a function's
+    assert line_parameters(["        x = 1\n"], ["self", "token"]) == []
+    assert near_calls("Release(3).tagged()", [], ["v"], params=[("token", 0)])[:2] == [
+        "Release(3).tagged(token='v')",
+        "Release(3).tagged(token=None)",
+    ]
+    assert near_calls("Release(3).tagged('x')", [], [], params=[("token", 0)]) == [
+        "Release(3).tagged(None)"
+    ]
+
+
+def test_the_hunt_finds_the_calls_a_person_writes_for_a_0x_release_and_a_missing_token(
+    tmp_path: Path,
+) -> None:
+    """The branch only two 0.x releases take, and the one only ``token=None`` takes, are each
+    told apart by the docstring's own call made so: the kept calls are those (and a keyword
+    argument in code is not taken for a credential on the way out of the sandbox)."""
+    every = all_mutants(RELEASES, function_ranges(RELEASES))
+    wanted = [m for m in every if m.kind == "branch" and m.line in (12, 22)]
+    assert [m.line for m in wanted] == [12, 22], [m.description for m in every]
+    mutants = [(f"releases.py:{m.line}:{n}", m.line, m.source) for n, m in enumerate(wanted)]
+    found = hunt(tmp_path / "proj", {"releases.py": RELEASES}, "releases.py", [12, 22], mutants)
+    kept = {c["kills"]: c["expr"] for c in found.calls}
+    assert kept == {
+        "releases.py:12:0": "Release(0, 0).compatible(Release(0, 1))",
+        "releases.py:22:1": "Release(0).tagged(token=None)",
+    }, found

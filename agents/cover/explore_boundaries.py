@@ -20,8 +20,10 @@ import typing  # noqa: F401 (type comments: Python 3.8 syntax)
 
 MAX_VALUES = 12  # constants of one line, neighbours included
 MAX_NAMED = 24  # numbers of the module's constants a function names, neighbours included
-MAX_NEAR = 48  # variants of one call
+MAX_NEAR = 64  # variants of one call
+MAX_PAIRS = 6  # pairs of equal numbers in one call moved together
 MAX_STRING = 20  # characters of a line's string worth putting into a call
+MAX_PARAM_VALUES = 4  # strings and numbers of the line a parameter it names is given each
 DIGITS = re.compile(r"[0-9]+")
 LOGARITHM = re.compile(r"\blog(10|2)?\s*\(")
 MAX_EXPONENT = 40  # a power of ten further out is not an input anyone passes
@@ -120,6 +122,39 @@ def _with_neighbours(found):
     return values
 
 
+def conditions_over(function_lines, first, line):
+    """The source lines of the conditions (``if``, ``elif``, ``while``) that decide whether
+    ``line`` runs, in the function whose source is ``function_lines`` (starting at line
+    ``first``): a mutant in a branch's body sits on the boundary its condition draws."""
+    try:
+        tree = ast.parse(textwrap.dedent("".join(function_lines)))
+    except (SyntaxError, ValueError):
+        return []
+    out = []  # type: list[str]
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.If, ast.While)):
+            continue
+        at = line - first + 1
+        inside = [n for n in node.body + node.orelse if n.lineno <= at <= n.end_lineno]
+        start = node.test.lineno - 1
+        if inside and 0 <= start < len(function_lines):
+            out += function_lines[start : node.test.end_lineno]
+    return out
+
+
+def line_parameters(lines, names):
+    """The parameters among ``names`` (a function's, in order) that ``lines`` name, each with
+    its position among a call's arguments (``self`` or ``cls`` not counted): ``(name, index)``."""
+    words = set()  # type: set[str]
+    for line in lines:
+        tree = _expression(line)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Name):
+                words.add(node.id)
+    skip = 1 if names and names[0] in ("self", "cls") else 0
+    return [(n, i - skip) for i, n in enumerate(names) if i >= skip and n in words]
+
+
 def line_strings(lines):
     """The short strings of ``lines`` (``"!=": (-1, 1),`` → ``'!='``): an input that holds one
     takes the path the line decides on."""
@@ -185,11 +220,65 @@ def _without_keywords(tree):
     return out
 
 
-def near_calls(expr, values, strings=(), powers=()):
-    """``expr`` (a call's source) without each of its keyword arguments; with ``strings``
+def _with_parameters(tree, params, values, strings):
+    """The call ``tree`` with each of ``params`` (``(name, position)``: a parameter the mutated
+    line names, its index among the call's positional arguments) given one of the line's
+    ``strings``, ``None`` or one of its ``values``, in place or as a keyword: a line
+    ``elif token == "":`` decides only for a call that passes ``token=""`` or ``None``, which
+    a call leaving the default never does."""
+    call = tree.body
+    if not isinstance(call, ast.Call) or not params:
+        return []
+    numbers = [v for v in values if abs(v) <= MAX_WRITTEN][:MAX_PARAM_VALUES]  # maybe a count
+    choices = [*list(strings)[:MAX_PARAM_VALUES], None, *numbers]
+    out = []  # type: list[str]
+    for name, position in params:
+        keywords = list(call.keywords)
+        passed = [k for k in keywords if k.arg == name]
+        if passed:
+            spot = passed[0]
+            old = spot.value
+            for v in choices:
+                spot.value = ast.Constant(v)
+                out.append(ast.unparse(tree))
+            spot.value = old
+        elif 0 <= position < len(call.args):
+            old = call.args[position]
+            for v in choices:
+                call.args[position] = ast.Constant(v)
+                out.append(ast.unparse(tree))
+            call.args[position] = old
+        else:
+            for v in choices:
+                call.keywords = [*keywords, ast.keyword(arg=name, value=ast.Constant(v))]
+                out.append(ast.unparse(tree))
+            call.keywords = keywords
+    return out
+
+
+def _with_pairs(spots, values):
+    """Sources of the call whose numbers are ``spots`` with two numbers that were equal moved
+    together onto one of ``values``: ``if 0 == self.major == other.major`` compares two
+    arguments with each other and with the line's constant, which moving one number at a
+    time never satisfies (``Version(1, 0, 0).is_compatible(Version(1, 1, 0))`` →
+    ``Version(0, 0, 0).is_compatible(Version(0, 1, 0))``)."""
+    pairs = [(a, b) for i, a in enumerate(spots) for b in spots[i + 1 :]
+             if a.value == b.value and type(a.value) is type(b.value)]  # fmt: skip
+    out = []  # type: list[tuple[typing.Any, typing.Any, float]]
+    for v in values:
+        for a, b in pairs[:MAX_PAIRS]:
+            if a.value != v:
+                out.append((a, b, v))
+    return out
+
+
+def near_calls(expr, values, strings=(), powers=(), params=()):
+    """``expr`` (a call's source) without each of its keyword arguments; with each of
+    ``params`` set to a value of the line (:func:`_with_parameters`); with ``strings``
     (:func:`line_strings`), with one of its strings replaced; with one number written inside
     a string moved (:func:`_with_digits`); then with one of its numbers replaced by one of
-    ``values``, or, when it holds no number, one of its top-level arguments.  ``powers``
+    ``values``, or two equal numbers of it together (:func:`_with_pairs`), or, when it holds
+    no number, one of its top-level arguments.  ``powers``
     (:func:`exponent_values`) replace only the call's first number or one that is a quantity
     (a float, or 100 and more), never a later small whole number: a precision of ``10**9``
     digits would build a string of a gigabyte in C code, where no alarm stops it."""
@@ -201,6 +290,7 @@ def near_calls(expr, values, strings=(), powers=()):
         return []
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and _number(n.value)]
     out = _without_keywords(tree)
+    out += _with_parameters(tree, params, values, strings)
     out += _with_strings(tree, expr, strings) if strings else []
     out += _with_digits(tree, values)
     if spots:
@@ -213,6 +303,11 @@ def near_calls(expr, values, strings=(), powers=()):
                 spot.value = v
                 out.append(ast.unparse(tree))
             spot.value = number
+        for a, b, v in _with_pairs(spots, values):
+            old = a.value
+            a.value = b.value = v
+            out.append(ast.unparse(tree))
+            a.value = b.value = old
     elif isinstance(tree.body, ast.Call) and values:
         args = tree.body.args
         for i, arg in enumerate(list(args)):

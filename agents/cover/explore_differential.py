@@ -28,6 +28,7 @@ the standard library only, Python 3.8 syntax.
 """
 
 import dis
+import inspect
 import linecache
 import time
 import typing
@@ -39,6 +40,7 @@ except ImportError:  # run from assay's source tree
 
 FOCUS = 40  # a random call's weight for the function holding the mutated line (others: 1)
 REMEMBERED = 12  # calls that reached a line, kept for the next mutant on it
+UNNAMED = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 WIDENED = 8  # calls that reached the line, tried again on its boundaries, per mutant
 SHRINK_SECONDS = 2.0  # making a found call simpler, at most (each try runs it four times)
 BEYOND_WEIGHT = 0.3  # a mutant beyond the sample: its share of the time against a sampled one
@@ -93,11 +95,27 @@ class Differential:
             cache[(first, last)] = boundaries.named_constants(source[first - 1 : last], module)
         return cache[(first, last)]
 
+    def _innermost(self, line):
+        """The action of the innermost function holding ``line``, or None."""
+        spans = [(a.get("end", 0) - a.get("start", 0), i) for i, a in enumerate(self.actions)
+                 if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
+        return self.actions[min(spans)[1]] if spans else None
+
+    def _parameters(self, line):
+        """The parameter names, in order, of the innermost function holding ``line``."""
+        obj = (self._innermost(line) or {}).get("obj")
+        if not callable(obj):
+            return []
+        try:
+            signature = inspect.signature(obj)
+        except (TypeError, ValueError):  # a builtin, a class without a signature
+            return []
+        return [p.name for p in signature.parameters.values() if p.kind not in UNNAMED]
+
     def _span(self, line):
         """(first, last) line of the innermost function holding ``line``; (0, 0) for none."""
-        spans = [(a.get("end", 0) - a.get("start", 0), a.get("start", 0), a.get("end", 0))
-                 for a in self.actions if a.get("start", 0) <= line <= a.get("end", 0)]  # fmt: skip
-        return min(spans)[1:] if spans else (0, 0)
+        action = self._innermost(line)
+        return (action.get("start", 0), action.get("end", 0)) if action else (0, 0)
 
     def _known_lines(self, calls, end):
         """(call, the lines it runs) of the suite's explored ``calls``, as many as time allows
@@ -134,14 +152,16 @@ class Differential:
         return goal
 
     def hunt(self, variant, goal, values, strings, queue, deadline, seen, max_tries=None,
-             powers=()):  # fmt: skip
+             powers=(), params=(), function=frozenset()):  # fmt: skip
         """(call, its action, tries) of the first call that tells ``variant`` apart from the
         original, made as simple as it still does; (None, None, tries) when ``deadline`` or
         ``max_tries`` comes first.  The calls of ``queue`` go first, then random ones weighted
         onto the functions holding ``goal`` (line numbers); each call that reaches a goal line
-        without telling the two apart is remembered in ``seen`` (latest first) and, for the
-        first ``WIDENED`` of them, tried again without each keyword argument and on ``values``,
-        ``strings`` and ``powers`` (:func:`explore_boundaries.near_calls`)."""
+        without telling the two apart is remembered in ``seen`` (latest first).  The first
+        ``WIDENED`` calls that reach a goal line or another of ``function`` (the lines of the
+        function holding it: a branch's body is reached only by calls it is missing) are
+        tried again without each keyword argument, with the line's ``params`` set, and on
+        ``values``, ``strings`` and ``powers`` (:func:`explore_boundaries.near_calls`)."""
         near, widened, tries = [], set(), 0  # type: list[str], set[str], int
         while time.monotonic() < deadline and (max_tries is None or tries < max_tries):
             expr = None  # type: typing.Optional[str]
@@ -162,9 +182,10 @@ class Differential:
                     self._learn(action, expr, again)
                 if goal & set(lines):
                     _remember(seen, expr)
-                    if expr not in widened and len(widened) < WIDENED:
-                        widened.add(expr)  # it reaches the line: try it on the boundaries
-                        near.extend(boundaries.near_calls(expr, values, strings, powers))
+                near_line = (goal | function) & set(lines)
+                if near_line and expr not in widened and len(widened) < WIDENED:
+                    widened.add(expr)  # it reaches the line: try it on the boundaries
+                    near.extend(boundaries.near_calls(expr, values, strings, powers, params))
                 continue
             expr = self._shrink(
                 expr, lambda e: self._tells_apart(e, variant) is not None, seconds=SHRINK_SECONDS
@@ -209,15 +230,18 @@ class Differential:
             around = [source[line - 1]] if 0 < line <= len(source) else []
             mutated = mutant["source"].splitlines()
             around += [mutated[line - 1]] if 0 < line <= len(mutated) else []
+            first, last = self._span(line)
+            around += boundaries.conditions_over(source[first - 1 : last], first, line)
             values = boundaries.line_constants(around)
             values += [v for v in self._named(line, source, named) if v not in values]
-            first, last = self._span(line)
             powers = boundaries.exponent_values(source[first - 1 : last] if last else [], values)
             strings = boundaries.line_strings(around)
+            params = boundaries.line_parameters(around, self._parameters(line))
             queue = examples + [e for e in reaching.get(line, ()) if e not in examples]
             seen = reaching.setdefault(line, [])
             expr, action, used = self.hunt(variant, goal, values, strings, queue, deadline, seen,
-                                           powers=powers)  # fmt: skip
+                                           powers=powers, params=params,
+                                           function=set(range(first, last + 1)))  # fmt: skip
             tries += used
             if expr is not None:
                 outcome = self._run(expr)[0]
