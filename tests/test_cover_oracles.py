@@ -329,6 +329,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
          "    assert isinstance(result, str)\n", "a weaker check"),
         ("def test_grade_of_80_7_is_one_letter():\n    result = grade(80.7)\n"
          "    assert len(result) == 1\n", "a weaker check"),
+        # ``is None`` says what ``== None`` says, as a person writes it
+        ("def test_grade_of_80_7_is_b():\n    result = grade(80.7)\n    assert result == 'B'\n"
+         "    assert result != None\n", "== None"),
         ("def test_grade_b():\n    result = grade(80.7)\n", "fewer checks"),
         ("def test_grade_b():\n    result = grade(80.7)\n    assert True\n", "fewer checks"),
         ("def test_grade_b():\n    result = str(80.7)\n    assert result == '80.7'\n",

@@ -122,11 +122,17 @@ def _raises(fn: ast.FunctionDef) -> tuple[Counter[str], int]:
 
 def _asserts(fn: ast.FunctionDef) -> int:
     """Its asserts that check something (``assert True`` does not)."""
+    return sum(not isinstance(a.test, ast.Constant) for a in ast.walk(fn) if type(a) is ast.Assert)
+
+
+def _loose(fn: ast.FunctionDef) -> int:
+    """Its comparisons with ``None``, ``True`` or ``False`` by ``==`` or ``!=`` (``is`` says it)."""
     return sum(
-        1
-        for node in ast.walk(fn)
-        if isinstance(node, ast.Assert) and not isinstance(node.test, ast.Constant)
-    )
+        isinstance(op, ast.Eq | ast.NotEq) and isinstance(right, ast.Constant)
+        and any(right.value is c for c in (None, True, False))
+        for node in ast.walk(fn) if isinstance(node, ast.Compare)
+        for op, right in zip(node.ops, node.comparators, strict=True)
+    )  # fmt: skip
 
 
 def _exact(fn: ast.FunctionDef) -> int:
@@ -174,6 +180,8 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
         return "fewer checks"
     if _exact(after) < _exact(before):
         return "a weaker check"  # ``== ' '`` made ``isinstance(result, str)``
+    if _loose(after) > _loose(before):
+        return "== None"  # ``result.value is None`` made ``result.value == None``
     if _asserts(after) > max(2, _asserts(before) + 1):
         return "several behaviours"  # one test a behaviour: ``ordinal(1)`` … ``ordinal(111)``
     kinds_before, matches_before = _raises(before)
