@@ -317,7 +317,7 @@ def test_two_equal_numbers_move_together_and_a_parameter_the_line_names_is_passe
     from agents.cover.explore_boundaries import conditions_over, line_parameters
 
     method = RELEASES.splitlines(keepends=True)[4:13]  # compatible(), lines 5-13
-    assert [c.strip() for c in conditions_over(method, 5, 12)] == [
+    assert conditions_over(method, 5, 12) == [
         "if 0 == self.major == other.major and self.minor != other.minor:"
     ]  # what decides whether ``return False`` runs: its boundary
     assert conditions_over(method, 5, 13) == []
@@ -326,6 +326,23 @@ def test_two_equal_numbers_move_together_and_a_parameter_the_line_names_is_passe
     assert near.index("Release(0, 0).compatible(Release(0, 1))") > near.index(
         "Release(0, 0).compatible(Release(1, 1))"
     ), near  # the single numbers first, then the pairs
+    # All numbers at once: ``minor == patch == 0`` holds for no call that moves one of them.
+    assert "Release(0, 0).compatible(Release(0, 0))" in near_calls(
+        "Release(3, 4).compatible(Release(3, 5))", [0]
+    )
+    moved = near_calls("parse('3.4.5-rc.2').next('major')", [])
+    assert "parse('0.0.0-rc.0').next('major')" in moved
+    # A line inside a condition written over several lines reads as the whole condition.
+    condition = [
+        "def next(v, part):\n",
+        "    if v.pre and (\n",
+        "        part == 'major' and v.minor == v.patch == 0\n",
+        "    ):\n",
+        "        return v\n",
+    ]
+    whole = "if v.pre and ( part == 'major' and v.minor == v.patch == 0 ):"
+    assert conditions_over(condition, 10, 12) == [whole] == conditions_over(condition, 10, 14)
+    assert line_constants([whole])[:1] == [0] and line_strings([whole]) == ["major"]
     line = ["        if token is None:\n"]
     assert line_parameters(line, ["self", "token"]) == [("token", 0)]
     assert line_parameters(line, ["tagger", "token"]) == [("token", 1)]  # a function's

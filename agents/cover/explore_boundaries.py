@@ -24,6 +24,7 @@ MAX_NEAR = 64  # variants of one call
 MAX_PAIRS = 6  # pairs of equal numbers in one call moved together
 MAX_STRING = 20  # characters of a line's string worth putting into a call
 MAX_PARAM_VALUES = 4  # strings and numbers of the line a parameter it names is given each
+MAX_AT_ONCE = 4  # values all numbers of a call (or of a string) are set to at once
 DIGITS = re.compile(r"[0-9]+")
 LOGARITHM = re.compile(r"\blog(10|2)?\s*\(")
 MAX_EXPONENT = 40  # a power of ten further out is not an input anyone passes
@@ -123,22 +124,25 @@ def _with_neighbours(found):
 
 
 def conditions_over(function_lines, first, line):
-    """The source lines of the conditions (``if``, ``elif``, ``while``) that decide whether
-    ``line`` runs, in the function whose source is ``function_lines`` (starting at line
-    ``first``): a mutant in a branch's body sits on the boundary its condition draws."""
+    """The conditions (``if``, ``elif``, ``while``), each as one line of source, that hold
+    ``line`` in their test or decide whether it runs, in the function whose source is
+    ``function_lines`` (starting at line ``first``): a mutant in a branch's body sits on the
+    boundary its condition draws, and a line inside a condition written over several lines
+    (``or (part == "major" and version.minor == version.patch == 0)``) reads only as the whole."""
     try:
         tree = ast.parse(textwrap.dedent("".join(function_lines)))
     except (SyntaxError, ValueError):
         return []
+    at = line - first + 1
     out = []  # type: list[str]
     for node in ast.walk(tree):
         if not isinstance(node, (ast.If, ast.While)):
             continue
-        at = line - first + 1
+        test = node.test
         inside = [n for n in node.body + node.orelse if n.lineno <= at <= n.end_lineno]
-        start = node.test.lineno - 1
-        if inside and 0 <= start < len(function_lines):
-            out += function_lines[start : node.test.end_lineno]
+        if inside or test.lineno <= at <= test.end_lineno:
+            lines = function_lines[test.lineno - 1 : test.end_lineno]
+            out.append(" ".join(text.strip() for text in lines))  # ``if (a and\n b):``
     return out
 
 
@@ -186,19 +190,25 @@ def _with_strings(tree, expr, strings):
 def _with_digits(tree, values):
     """``tree`` with one number written inside one of its strings moved: to 0, one less, one
     more, ten times more, or one of ``values`` (``'<1.0.0'`` → ``'<0.0.0'``, ``'<2.0.0'``,
-    ``'<10.0.0'``): a version, a date or a size the code compares inside the string."""
+    ``'<10.0.0'``): a version, a date or a size the code compares inside the string; then
+    with all its numbers made 0 or one of ``values`` at once (``'3.4.5-rc.2'`` →
+    ``'0.0.0-rc.0'``)."""
     out = []  # type: list[str]
     spots = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
     extra = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
     extra = [v for v in extra if 0 <= v <= MAX_WRITTEN]
     for spot in spots:
         text = str(spot.value)
-        for found in list(DIGITS.finditer(text))[:MAX_DIGIT_RUNS]:
+        runs = list(DIGITS.finditer(text))
+        for found in runs[:MAX_DIGIT_RUNS]:
             n = int(found.group())
             for new in [0, n - 1, n + 1, n * 10 or 10, *extra]:
                 if 0 <= new != n and (new <= MAX_WRITTEN or new < n * 11):
                     spot.value = text[: found.start()] + str(new) + text[found.end() :]
                     out.append(ast.unparse(tree))
+        for new in [0, *extra][:MAX_AT_ONCE] if len(runs) > 1 else []:  # all at once
+            spot.value = DIGITS.sub(str(new), text)
+            out.append(ast.unparse(tree))
         spot.value = text
     return out
 
@@ -272,13 +282,29 @@ def _with_pairs(spots, values):
     return out
 
 
+def _all_at_once(tree, spots, values):
+    """The call ``tree`` with all its numbers (``spots``) made one of ``values`` at once:
+    ``version.minor == version.patch == 0`` holds for ``Version(0, 0, 0, 'rc')`` and for no
+    call that moves one number of ``Version(3, 4, 5, 'rc')``."""
+    numbers = [spot.value for spot in spots]
+    out = []  # type: list[str]
+    for v in values[:MAX_AT_ONCE] if len(spots) > 1 else []:
+        for spot in spots:
+            spot.value = v
+        out.append(ast.unparse(tree))
+    for i, spot in enumerate(spots):
+        spot.value = numbers[i]
+    return out
+
+
 def near_calls(expr, values, strings=(), powers=(), params=()):
     """``expr`` (a call's source) without each of its keyword arguments; with each of
     ``params`` set to a value of the line (:func:`_with_parameters`); with ``strings``
     (:func:`line_strings`), with one of its strings replaced; with one number written inside
-    a string moved (:func:`_with_digits`); then with one of its numbers replaced by one of
-    ``values``, or two equal numbers of it together (:func:`_with_pairs`), or, when it holds
-    no number, one of its top-level arguments.  ``powers``
+    a string moved, or all of them (:func:`_with_digits`); then with one of its numbers
+    replaced by one of ``values``, or all of them (:func:`_all_at_once`), or two equal ones
+    together (:func:`_with_pairs`), or, when it holds no number, one of its top-level
+    arguments.  ``powers``
     (:func:`exponent_values`) replace only the call's first number or one that is a quantity
     (a float, or 100 and more), never a later small whole number: a precision of ``10**9``
     digits would build a string of a gigabyte in C code, where no alarm stops it."""
@@ -303,6 +329,7 @@ def near_calls(expr, values, strings=(), powers=(), params=()):
                 spot.value = v
                 out.append(ast.unparse(tree))
             spot.value = number
+        out += _all_at_once(tree, spots, values)
         for a, b, v in _with_pairs(spots, values):
             old = a.value
             a.value = b.value = v
