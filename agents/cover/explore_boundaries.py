@@ -8,7 +8,11 @@ line's constants (literals and constant expressions, each evaluated) and their n
 (``k - 1``, ``k``, ``k + 1``): ``naturaldelta(60)`` becomes ``naturaldelta(7200)``,
 ``naturaldelta(timedelta(days=3))`` becomes ``naturaldelta(timedelta(days=365))``.  A call
 that passes keyword arguments is tried first without each of them: a changed default
-(``format="%.1f"`` → ``"%.1fX"``) shows only in a call that leaves the argument out.
+(``format="%.1f"`` → ``"%.1fX"``) shows only in a call that leaves the argument out.  A
+parameter the line names is passed the line's values (``elif token is None:`` →
+``bump_build(token=None)``); two equal numbers, or all of a call's numbers, move together
+(``0 == self.major == other.major``); a mutant in a branch's body takes its values from the
+condition over it.
 
 Standalone like the driver: the standard library only, Python 3.8 syntax.
 """
