@@ -270,19 +270,22 @@ def _with_parameters(tree, params, values, strings):
     return out
 
 
-def _with_pairs(spots, values):
-    """Sources of the call whose numbers are ``spots`` with two numbers that were equal moved
-    together onto one of ``values``: ``if 0 == self.major == other.major`` compares two
-    arguments with each other and with the line's constant, which moving one number at a
-    time never satisfies (``Version(1, 0, 0).is_compatible(Version(1, 1, 0))`` →
+def _with_pairs(tree, spots, values):
+    """The call ``tree`` with two of its numbers (``spots``) that were equal moved together
+    onto one of ``values``: ``if 0 == self.major == other.major`` compares two arguments with
+    each other and with the line's constant, which moving one number at a time never
+    satisfies (``Version(1, 0, 0).is_compatible(Version(1, 1, 0))`` →
     ``Version(0, 0, 0).is_compatible(Version(0, 1, 0))``)."""
     pairs = [(a, b) for i, a in enumerate(spots) for b in spots[i + 1 :]
              if a.value == b.value and type(a.value) is type(b.value)]  # fmt: skip
-    out = []  # type: list[tuple[typing.Any, typing.Any, float]]
+    out = []  # type: list[str]
     for v in values:
         for a, b in pairs[:MAX_PAIRS]:
-            if a.value != v:
-                out.append((a, b, v))
+            old = a.value
+            if old != v:
+                a.value = b.value = v
+                out.append(ast.unparse(tree))
+                a.value = b.value = old
     return out
 
 
@@ -334,11 +337,7 @@ def near_calls(expr, values, strings=(), powers=(), params=()):
                 out.append(ast.unparse(tree))
             spot.value = number
         out += _all_at_once(tree, spots, values)
-        for a, b, v in _with_pairs(spots, values):
-            old = a.value
-            a.value = b.value = v
-            out.append(ast.unparse(tree))
-            a.value = b.value = old
+        out += _with_pairs(tree, spots, values)
     elif isinstance(tree.body, ast.Call) and values:
         args = tree.body.args
         for i, arg in enumerate(list(args)):
