@@ -75,7 +75,7 @@ def test_exploration_covers_what_calls_can_reach_and_leaves_the_rest_to_the_mode
     repo = make_shapes(tmp_path / "proj")
     fake_llm.on(lambda req: "I cannot help with that.")
     # --no-rewrite: the readable rewrite asks the model about every explored test (its own tests
-    # are in test_cover_mutation and test_cover_oracles); here the model is for what is missed.
+    # are in test_cover_mutation and test_cover_rewrite); here the model is for what is missed.
     result, data = cover(repo, fake_llm, "--explore-seconds", "8", "--no-rewrite")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "explored shapes.py:" in result.stderr

@@ -4,7 +4,8 @@ only writes a default out adds nothing."""
 
 from __future__ import annotations
 
-from agents.cover.rewrite import adds_nothing, defaults_of
+from agents.cover.rewrite import adds_nothing
+from agents.cover.rewrite_context import defaults_of
 from agents.cover.rewrite_pick import machine_likeness, rewrite_order
 
 EXAMPLES = ["naturalsize(3000000)", 'semver.Version.parse("2.0.0").match(">=1.0.0")']

@@ -3,12 +3,13 @@
 Explored tests are named and written by rule first (:mod:`agents.cover.rewrite_rules`).  What a
 rule cannot do, a short model call can: a name that says the behaviour, arguments that make
 sense for the function (its docstring, defaults and literals suggest them).  One call per test
-(:func:`rewrite_test`): the function's signature and docstring (:func:`rewrite_context`), the
-test, the instruction; bounded ``max_tokens``, a stop sequence, hung up once the code block
-closes.  The reply is judged by the AST (:func:`judge_rewrite`): one test function, calling the
-same code, with at least as many checks, no new names, no imports — else it is refused and the
-original stays.  An accepted rewrite still has to pass every gate and kill at least the mutants
-the original killed: that is the caller's job.
+(:func:`rewrite_test`): the function's signature and docstring
+(:func:`agents.cover.rewrite_context.rewrite_context`), the test, the instruction; bounded
+``max_tokens``, a stop sequence, hung up once the code block closes.  The reply is judged by the
+AST (:func:`judge_rewrite`): a test function calling the same code, with at least as many
+checks, no new names, no imports — else it is refused and the original stays.  An accepted
+rewrite still has to pass every gate and kill at least the mutants the original killed: that is
+the caller's job.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from agents.cover.rewrite_rules import snake
 from flows import CodeAnswer, FlowRunner, RetryPolicy, Route, Stage, StageFailed
 
 REWRITE_TOKENS = 160  # a short test function; the caller may give more
-MAX_CONTEXT = 900  # characters of the code shown
 MAX_NAME = 80
 MAX_LINES = 14  # a rewrite longer than this and twice the original is refused
 _BUILTINS = frozenset(dir(builtins))
@@ -65,16 +65,28 @@ class Verdict:
     reason: str
 
 
+def _tests(code: str) -> list[ast.FunctionDef]:
+    """The test functions of ``code`` when it holds nothing else (imports aside), else [].  A
+    last function cut off (the reply ran out of tokens) is left out, the ones before it kept."""
+    text = textwrap.dedent(code)
+    while True:
+        try:
+            tree = ast.parse(text)
+            break
+        except SyntaxError:
+            cut = text.rfind("\ndef ")
+            if cut < 0:
+                return []
+            text = text[:cut]
+    body = [n for n in tree.body if not isinstance(n, ast.Import | ast.ImportFrom)]
+    tests = [n for n in body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+    return tests if len(tests) == len(body) else []
+
+
 def _single_test(code: str) -> ast.FunctionDef | None:
     """The one test function of ``code`` (imports aside), or None."""
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except SyntaxError:
-        return None
-    body = [n for n in tree.body if not isinstance(n, ast.Import | ast.ImportFrom)]
-    if len(body) != 1 or not isinstance(body[0], ast.FunctionDef):
-        return None
-    return body[0] if body[0].name.startswith("test") else None
+    tests = _tests(code)
+    return tests[0] if len(tests) == 1 else None
 
 
 def _called(fn: ast.FunctionDef) -> Counter[str]:
@@ -217,21 +229,6 @@ def adds_nothing(
     return same_body and not added(old.name, new.name)
 
 
-def defaults_of(source: str, qualname: str) -> dict[str, str]:
-    """The defaults of function ``qualname`` in ``source``: a parameter's name → its source."""
-    try:
-        _, node = _find(ast.parse(source), qualname)
-    except SyntaxError:
-        return {}
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return {}
-    args = node.args
-    positional = [*args.posonlyargs, *args.args][-len(args.defaults) :] if args.defaults else []
-    pairs: list[tuple[ast.arg, ast.expr | None]] = [*zip(positional, args.defaults, strict=True)]
-    pairs += zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    return {a.arg: ast.unparse(d) for a, d in pairs if d is not None}
-
-
 def _without_defaults(node: ast.stmt, defaults: dict[str, str]) -> ast.stmt:
     """``node`` with every keyword argument that passes its default left out."""
     if not defaults:
@@ -248,19 +245,28 @@ def _passes_default(keyword: ast.keyword, defaults: dict[str, str]) -> bool:
 
 def judge_rewrite(original: str, reply_code: str) -> Verdict:
     """Whether ``reply_code`` (the code of the model's reply) may replace the test function
-    ``original``: it must be one test function (imports in the reply are dropped), with the
+    ``original``: it must be a test function (imports in the reply are dropped), with the
     same parameters and decorators, calling what the original calls, with at least as many
     asserts, exact checks (``== 'B'``, not ``isinstance``) and ``pytest.raises`` (and their
     ``match=``), a name that says no value its body does not, reading no name the original does
     not (builtins aside, but not ``open``, ``eval``, ``getattr``…), without imports, loops,
-    ``try``, nested definitions or dunder attributes of its own."""
+    ``try``, nested definitions or dunder attributes of its own.  A reply of several test
+    functions (the model split the test, or added others) gives the first that passes, if any."""
     before = _single_test(original)
     if before is None:
         return Verdict(None, "the original is not one test function")
     text = textwrap.dedent(reply_code)
-    after = _single_test(text)
-    if after is None:
+    tests = _tests(text)
+    if not tests:
         return Verdict(None, "not one test function")
+    verdicts = [_judge_one(before, after, text) for after in tests]
+    if len(tests) == 1:
+        return verdicts[0]
+    kept = (v for v in verdicts if v.source is not None)
+    return next(kept, Verdict(None, "not one test function"))
+
+
+def _judge_one(before: ast.FunctionDef, after: ast.FunctionDef, text: str) -> Verdict:
     if ast.dump(after) == ast.dump(before):
         return Verdict(None, "unchanged")
     problem = _problem(before, after)
@@ -346,65 +352,3 @@ def replace_test(code: str, name: str, new_source: str) -> str:
 
 def _first(node: ast.FunctionDef) -> int:
     return min([node.lineno, *(d.lineno for d in node.decorator_list)])
-
-
-# -- what the model sees ---------------------------------------------------------------------
-
-
-def _find(tree: ast.Module, qualname: str) -> tuple[ast.ClassDef | None, ast.AST | None]:
-    scope: list[ast.stmt] = tree.body
-    owner: ast.ClassDef | None = None
-    node: ast.AST | None = None
-    for part in qualname.split("."):
-        kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-        node = next((n for n in scope if isinstance(n, kinds) and n.name == part), None)
-        if node is None:
-            return owner, None
-        if isinstance(node, ast.ClassDef):
-            owner, scope = node, node.body
-    return (owner if owner is not node else None), node
-
-
-def _head(lines: list[str], node: ast.AST) -> str:
-    """A definition's signature and docstring, its body elided."""
-    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    body = node.body[0]
-    has_doc = isinstance(body, ast.Expr) and isinstance(body.value, ast.Constant)
-    end = (body.end_lineno or body.lineno) if has_doc else body.lineno - 1
-    head = lines[first - 1 : max(end, node.lineno)]
-    indent = " " * (body.col_offset if hasattr(body, "col_offset") else 4)
-    return "\n".join([*head, indent + "..."])
-
-
-def rewrite_context(source: str, qualname: str, max_chars: int = MAX_CONTEXT) -> str:
-    """What the model sees of ``qualname`` in ``source``: the module's short constants, the
-    class line (and its ``__init__``'s signature) for a method, the function's signature and
-    docstring — no body."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return ""
-    lines = source.splitlines()
-    owner, node = _find(tree, qualname)
-    if node is None:
-        return ""
-    parts = [
-        ast.get_source_segment(source, n) or ""
-        for n in tree.body
-        if isinstance(n, ast.Assign)
-        and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets)
-        and isinstance(n.value, ast.Constant)
-    ][:3]
-    if owner is not None:
-        doc = owner.body[0]
-        has_doc = isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
-        end = (doc.end_lineno or doc.lineno) if has_doc else owner.lineno
-        parts.append("\n".join(lines[owner.lineno - 1 : end]))
-        init = next((n for n in owner.body if isinstance(n, ast.FunctionDef)
-                     and n.name == "__init__" and n is not node), None)  # fmt: skip
-        if init is not None:
-            parts.append(_head(lines, init))
-    parts.append(_head(lines, node))
-    text = "\n".join(p for p in parts if p)
-    return text if len(text) <= max_chars else text[: max_chars - 4].rstrip() + "\n..."

@@ -43,6 +43,11 @@ OPERATOR_FORMS = {
     "__getitem__": "{0}[{1}]",
 }  # fmt: skip
 _RECEIVER, _ARGUMENT = "_assay_receiver", "_assay_argument"
+# A comparison before a number, as words (a version range ``'>=1.0.0'``, a bound ``'<5'``).
+COMPARISON_WORDS = {
+    ">=": "at_least", "<=": "at_most", "==": "equal_to", "!=": "not", ">": "above", "<": "below",
+}  # fmt: skip
+_COMPARISON = re.compile(r"(?:>=|<=|==|!=|>|<)(?=\s*\d)")
 
 
 # -- dunder calls ----------------------------------------------------------------------------
@@ -116,7 +121,9 @@ def snake(name: str) -> str:
 
 
 def _slug(value: object) -> str | None:
-    """A value as part of a name (``80``, ``minus_1``, ``0_5``, ``b``), if it is short."""
+    """A value as part of a name (``80``, ``minus_1``, ``0_5``, ``b``, ``at_least_1_0_0`` for
+    ``'>=1.0.0'``, ``50_percent``), if it is short and says the value: None for a string whose
+    symbols a name would drop (``'-1.00 x 10³³'`` is no ``1_00_x_10``)."""
     if value is None or isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
@@ -124,7 +131,12 @@ def _slug(value: object) -> str | None:
     elif isinstance(value, str):
         if not value:
             return "empty_string"
-        text = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
+        text = re.sub(r"(?:^|(?<=\s))-(?=\d)", " minus ", value.lower())
+        text = re.sub(_COMPARISON, lambda m: f" {COMPARISON_WORDS[m[0]]} ", text)
+        text = re.sub(r"(?<=\d)\s*%", " percent ", text)
+        if re.search(r"[^a-z0-9\s._,:/+'\"()\[\]-]", text):
+            return None
+        text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     else:
         return None
     return text if text and len(text) <= MAX_SLUG else None

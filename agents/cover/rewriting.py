@@ -23,13 +23,12 @@ from agents.cover.mutant_gate import MutantGate, NamedMutant
 from agents.cover.mutants import mutants_for
 from agents.cover.rewrite import (
     adds_nothing,
-    defaults_of,
     replace_test,
-    rewrite_context,
     rewrite_test,
     split_tests,
     subject_of,
 )
+from agents.cover.rewrite_context import defaults_of, rewrite_context
 from agents.cover.rewrite_pick import rewrite_order
 from agents.cover.targets import Target
 from agents.cover.writer import candidate_beside
