@@ -237,6 +237,20 @@ def test_a_raises_check_and_its_message_must_survive_a_rewrite() -> None:
     assert judge_rewrite(original, no_match).reason == "fewer checks"
     kept = original.replace("test_counter_bump_raises_value_error", "test_bump_refuses_negatives")
     assert judge_rewrite(original, kept).source == kept
+    # A name that no longer says the call fails (seen on semver, 2026-12-04:
+    # ``test_version_parse_raises_value_error`` → ``test_version_parse_abc``, kept then).
+    hidden = original.replace(
+        "test_counter_bump_raises_value_error", "test_counter_bump_by_minus_1"
+    )
+    assert judge_rewrite(original, hidden).reason == "a name that hides the error"
+    stopped = original.replace(
+        "test_counter_bump_raises_value_error", "test_bump_stops_at_a_negative"
+    )
+    assert judge_rewrite(original, stopped).reason == "a name that hides the error"
+    said = original.replace(
+        "test_counter_bump_raises_value_error", "test_bump_by_minus_1_is_a_value_error"
+    )
+    assert judge_rewrite(original, said).source == said
 
 
 def test_garbage_from_the_model_leaves_the_original(fake_llm: FakeOpenAI, tmp_path: Path) -> None:

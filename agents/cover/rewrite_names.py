@@ -27,16 +27,24 @@ def naming_problem(before: str, after: str) -> str | None:
     """Why the name ``after`` may not replace ``before``, or None.  It must not say less: drop
     words without adding one (``…_returns_3_0_mb_for_3000000`` → ``…_3000000``; a value run
     together, ``2_930k`` → ``2930k``, is no new word, nor is a vague one, ``correct`` or
-    ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``)."""
+    ``given``), nor say a word twice (``…_1000_returns_1_0_kb_for_1000``), nor leave out that
+    the call fails when the original's says it raises."""
     old, new = _words(before), _words(after)
     if (old - new) - _GLUE - {"returns", "gives"} and not added(before, after):
         return "a name that says less"
+    named, stems = _error_named(before), {w.removesuffix("s") for w in new}
+    if "raises" in old and not (new & _ERROR_WORDS or (named and named <= stems)):
+        # ``test_version_parse_raises_value_error`` → ``test_version_parse_abc``
+        return "a name that hides the error"
     if _repeats(after) - _repeats(before):
         return "a name that repeats itself"
     return None
 
 
 _GLUE = {"", "a", "an", "the", "of", "for", "and", "is", "to", "with", "in", "on", "test"}
+# Words that say a call fails (else the name must say the whole error the original's says).
+_ERROR_WORDS = {"raises", "raise", "rejects", "refuses", "fails", "error", "errors", "invalid"}
+_ERROR_WORDS |= {"exception", "throws", "denies", "forbids", "disallows", "not", "cannot"}
 # Words that say nothing of the behaviour (``…_returns_correct_ordinal_for_given_value``).
 _VAGUE = {"correct", "correctly", "given", "value", "values", "expected", "result", "proper"}
 _VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "specific"}
@@ -44,6 +52,15 @@ _VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "
 _VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
 # The test's own machinery (``test_pytest_warns_compare_…``), not the code's behaviour.
 _VAGUE |= {"pytest", "assert", "function", "method", "call", "calls"}
+
+
+def _error_named(name: str) -> set[str]:
+    """The words of the error a name says is raised: ``value``, ``error`` of
+    ``test_bump_raises_value_error_for_minus_1``."""
+    parts = name.lower().split("_")
+    after = parts[parts.index("raises") + 1 :] if "raises" in parts else []
+    words = after[: after.index("for")] if "for" in after else after
+    return {w.removesuffix("s") for w in words} - _GLUE
 
 
 def _repeats(name: str) -> set[str]:
