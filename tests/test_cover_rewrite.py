@@ -167,6 +167,9 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         # The test's machinery is no word of the behaviour (seen: `test_pytest_warns_…`).
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_pytest_function_call_grade"),
          "a name that says less"),
+        # Seen on humanize (2026-12-04): ``test_deactivate_returns_none`` → ``…_no_args``.
+        (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_with_args"),
+         "a name that says less"),
         ("def test_grade_returns_b_for_80_7():\n    assert grade(80.7) == 'B'\n"
          "    assert grade(95) == 'A'\n    assert grade(10) == 'C'\n", "several behaviours"),
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_returns_correct_value"),

@@ -51,7 +51,8 @@ _VAGUE |= {"properly", "valid", "works", "input", "output", "some", "certain", "
 # Verbs that say no more than "returns" (``…_returns_a_for_a`` → ``…_uses_a_for_a``).
 _VAGUE |= {"uses", "yields", "produces", "makes", "outputs", "handles", "checks"}
 # The test's own machinery (``test_pytest_warns_compare_…``), not the code's behaviour.
-_VAGUE |= {"pytest", "assert", "function", "method", "call", "calls"}
+_VAGUE |= {"pytest", "assert", "function", "method", "call", "calls", "args", "arguments"}
+_VAGUE |= {"argument", "kwargs", "params", "parameters"}  # ``test_deactivate_no_args``
 
 
 def _error_named(name: str) -> set[str]:
@@ -71,7 +72,8 @@ def _repeats(name: str) -> set[str]:
 
 def added(before: str, after: str) -> set[str]:
     """The words of their own that the name ``after`` says and ``before`` does not."""
-    return {w for w in _words(after) - _words(before) if w.isalpha() and len(w) >= 3} - _VAGUE
+    new = _words(after) - _words(before)
+    return {w for w in new if w.isalpha() and len(w) >= 3} - _VAGUE - _GLUE
 
 
 def _words(name: str) -> set[str]:
