@@ -19,7 +19,7 @@ from agents.indexing import IndexService
 from agents.settings import Settings
 from agents.testgen.claims_driver import judge
 from agents.testgen.explored import behaviours_of
-from agents.testgen.symbols import find_symbol, outline, retrieve_examples
+from agents.testgen.symbols import find_repo, find_symbol, outline, retrieve_examples
 from flows.pycode import adds_nothing
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest
 from tests.kit.cli import run_assay
@@ -253,6 +253,22 @@ def test_symbols_picks_and_retrieval_from_the_index(tmp_path: Path, assay_home: 
     (settings.index_dir / "repos.json").write_text("{not json")
     examples, warning = retrieve_examples(repo, "tests for clamp", settings)
     assert examples == "" and warning.startswith("the code index could not be read (")
+
+
+def test_without_a_project_file_the_repository_is_above_the_package(tmp_path: Path) -> None:
+    """Seen on an sdist's sources (2026-12-04): ``humanize/number.py`` taken as the module
+    ``number`` of the repository ``humanize/``, so every test failed to import it."""
+    package = tmp_path / "src" / "pkg" / "sub"
+    package.mkdir(parents=True)
+    for folder in (package, package.parent):
+        (folder / "__init__.py").write_text("")
+    (package / "mod.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "src" / "script.py").write_text("def g():\n    return 2\n")
+    assert find_repo(package / "mod.py") == tmp_path / "src"
+    assert find_repo(tmp_path / "src" / "script.py") == tmp_path / "src"
+    assert find_symbol(tmp_path / "src", package / "mod.py", "f").path == "pkg/sub/mod.py"
+    (tmp_path / "pyproject.toml").write_text("")  # a project file still decides
+    assert find_repo(package / "mod.py") == tmp_path
 
 
 def test_explored_calls_are_grouped_into_named_behaviours_and_claims_judged(tmp_path: Path) -> None:

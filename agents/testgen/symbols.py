@@ -27,11 +27,15 @@ class Symbol:
 
 
 def find_repo(path: Path) -> Path:
-    """The repository holding ``path``: the nearest parent with .git or a project file."""
+    """The repository holding ``path``: the nearest parent with .git or a project file; with
+    none, the directory above the package ``path`` is in (``pkg/mod.py`` imports as
+    ``pkg.mod`` from there, not as ``mod``)."""
     start = path.resolve().parent if path.is_file() else path.resolve()
     for candidate in (start, *start.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
+    while (start / "__init__.py").is_file() and start.parent != start:
+        start = start.parent
     return start
 
 
