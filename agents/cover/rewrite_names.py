@@ -16,10 +16,18 @@ def unsaid_values(fn: ast.FunctionDef) -> set[str]:
     ``is True``)."""
     body = " ".join(ast.unparse(n) for n in fn.body).lower()
     said = set(re.split(r"[^0-9a-z]+", body))
+    # A number the body says only after a minus is no value a name says without ``minus``
+    # (``…_compare_returns_1`` over ``== -1``).
+    plain = {
+        m[0] for m in re.finditer(r"[0-9a-z]+", body) if body[m.start() - 1 : m.start()] != "-"
+    }
+    parts = fn.name.lower().split("_")
     return {
         w
-        for w in _words(fn.name)
-        if (any(c.isdigit() for c in w) or w in _NAMED_VALUES) and w not in said
+        for i, w in enumerate(parts)
+        if w not in ("", "test")
+        and (any(c.isdigit() for c in w) or w in _NAMED_VALUES)
+        and w not in (said if i and parts[i - 1] == "minus" else plain)
     }
 
 
