@@ -164,9 +164,9 @@ def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
     )
     # The readable rewrite: kept (it passes every gate and kills the same mutants).  The tests
     # of the docstring's own calls (`shout("hi")`, `shout("hi", 0)`) are not sent to it.
-    assert data["rewrite"]["kept"] == 1 and data["rewrite"]["tried"] >= 1
+    assert data["rewrite"]["kept"] == 1 and data["rewrite"]["tried"] >= 1, data["rewrite"]
     assert data["rewrite"]["as_documented"] == 2, data["rewrite"]
-    assert "rewritten test_shout_returns_a_a_for_a_and_2 → test_shout_repeats_a_word_in_" in (
+    assert "rewritten test_shout_returns_a_string_for_a_and_2 → test_shout_repeats_a_word_in_" in (
         result.stderr
     )
     written = (repo / "tests" / "test_text_assay.py").read_text()
@@ -175,7 +175,7 @@ def test_explored_behaviours_the_docstring_the_mutants_and_the_readable_rewrite(
         in written
     )
     assert "taken out" not in result.stderr and not data["removed"]  # what passed is written
-    assert "def test_shout_returns_a_a_for_a_and_2" not in written
+    assert "def test_shout_returns_a_string_for_a_and_2" not in written
     assert 'def test_shout_returns_hi_for_hi():\n    result = shout("hi")\n' in written
     assert "def test_shout_a_word_of_spaces" in written and "HI HI" not in written
     assert "pytest.raises(ValueError, match=re.escape('times must be at least 1'))" in written

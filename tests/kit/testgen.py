@@ -155,7 +155,8 @@ def text_answer(req: RecordedRequest) -> str:
     prompt = req.messages[1]["content"]
     if "Which behaviours does the docstring" in prompt:
         return CLAIMS
+    # The rule name leaves out 'A!A' (a name would drop the "!"): returns_a_string.
     if "Rewrite this test" in prompt:  # one readable rewrite; the others refused
-        return REWRITTEN if "def test_shout_returns_a_a_for_a_and_2" in prompt else "no"
+        return REWRITTEN if "def test_shout_returns_a_string_for_a_and_2" in prompt else "no"
     assert "checks: a word of spaces gives an empty string" in prompt, prompt
     return SHOUT_TEST
