@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from agents.cover import rewrite_prompts as prompts
-from agents.cover.rewrite_names import added, naming_problem, unsaid_values
+from agents.cover.rewrite_names import added, naming_problem, unchecked_value
 from agents.cover.rewrite_rules import operator_form as operator_form
 from agents.cover.rewrite_rules import rename_rules as rename_rules
 from agents.cover.rewrite_rules import snake
@@ -206,9 +206,7 @@ def _problem(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
     if size > max(MAX_LINES, 2 * ((before.end_lineno or before.lineno) - before.lineno + 1)):
         return "too long"
     naming = naming_problem(before.name, after.name)
-    if naming is None and unsaid_values(after) - unsaid_values(before):
-        return "a name that says what it does not check"  # ``…_2_930k`` over ``'2.9 KiB'``
-    return naming
+    return naming or unchecked_value(before, after)
 
 
 def adds_nothing(

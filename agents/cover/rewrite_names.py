@@ -31,6 +31,16 @@ def unsaid_values(fn: ast.FunctionDef) -> set[str]:
     }
 
 
+UNCHECKED = "a name that says what it does not check"
+
+
+def unchecked_value(before: ast.FunctionDef, after: ast.FunctionDef) -> str | None:
+    """:data:`UNCHECKED` when ``after``'s name says a value its body does not check where
+    ``before``'s did (``…_2_930k`` over ``'2.9 KiB'``, ``…_returns_1`` over ``== -1``), else
+    None."""
+    return UNCHECKED if unsaid_values(after) - unsaid_values(before) else None
+
+
 def naming_problem(before: str, after: str) -> str | None:
     """Why the name ``after`` may not replace ``before``, or None.  It must not say less: drop
     words without adding one (``…_returns_3_0_mb_for_3000000`` → ``…_3000000``; a value run

@@ -29,7 +29,7 @@ from agents.cover.rewrite import (
     subject_of,
 )
 from agents.cover.rewrite_context import defaults_of, rewrite_context
-from agents.cover.rewrite_names import unsaid_values
+from agents.cover.rewrite_names import unchecked_value
 from agents.cover.rewrite_pick import rewrite_order
 from agents.cover.targets import Target
 from agents.cover.writer import candidate_beside
@@ -169,8 +169,9 @@ class Rewriter:
         new = split_tests(verdict.candidate.code).get(new_name, "")
         if not new:
             return "rejected"
-        if unsaid_values(_function(new)) - unsaid_values(_function(original)):
-            return "a name that says what it does not check"  # the repaired value is another
+        unchecked = unchecked_value(_function(original), _function(new))
+        if unchecked:
+            return unchecked  # the gates' repair made the checked value another
         # The gates' repairs gave back the original's body, or only a default was written out.
         if adds_nothing(original, new, defaults_of(source, subject)):
             return "a rename that adds nothing"
