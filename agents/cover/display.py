@@ -71,6 +71,15 @@ class CoverDisplay:
             if data.get("error"):
                 found += f" (stopped: {escape(data['error'])})"
             log(f"explored{how} {data['file']}: {found}")
+        elif kind == "telling-apart":
+            self._status(f"{data['path']}: the explored calls on its mutants (up to "
+                         f"{data['seconds']:.0f} s)")  # fmt: skip
+        elif kind == "told-apart":
+            stopped = f" (stopped: {escape(data['error'])})" if data.get("error") else ""
+            added = f"{data['caught_by_added']} more by {len(data['added'])} call(s) added"
+            kept = f"{data['caught_by_kept']} caught by the kept ones"
+            log(f"mutants of {data['path']}: {data['run']} of {data['mutants']} run through the "
+                f"explored calls; {kept}, {added}{stopped}")  # fmt: skip
         elif kind == "accepted":
             self.accepted += len(data["tests"])
             cov: Percentages = data["coverage"]

@@ -31,7 +31,7 @@ for name in "${NAMES[@]}"; do
 for g in json.load(open(sys.argv[1]))[sys.argv[2]]["sources"]: print("--files"); print(g)' "$HERE/packages.json" "$name")
   start=$(date +%s)
   timeout "$((BUDGET + 300))" "$ASSAY" cover "$copy" --llm-base-url "$ENDPOINT/v1" \
-    --max-minutes "$minutes" "${files[@]}" --mutants off \
+    --max-minutes "$minutes" "${files[@]}" --mutants raise --mutation-budget 30 \
     --report "$HERE/results/$name.json" || echo "assay exited $? on $name" >&2
   echo "{\"name\": \"$name\", \"seconds\": $(( $(date +%s) - start ))}" >> "$HERE/results/wall.jsonl"
   rm -rf "$HERE/results/$name-tests"; mkdir -p "$HERE/results/$name-tests"

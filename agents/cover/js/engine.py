@@ -18,6 +18,7 @@ from typing import Any
 
 from agents.cover.candidate import Rejection
 from agents.cover.js.behaviours import group_behaviours
+from agents.cover.js.differential import catching_calls
 from agents.cover.js.drafting import JsDrafter, problem_text, prompt_for
 from agents.cover.js.explore import explore_file
 from agents.cover.js.gates import JsGates, Verdict
@@ -29,7 +30,7 @@ from agents.cover.js.project import (
     js_test_command,
 )
 from agents.cover.js.render import case_title, keep, render_tests
-from agents.cover.js.runner import JsRunner, JsTestRun, install
+from agents.cover.js.runner import JsRunner, JsTestRun, baseline_failures, install
 from agents.cover.js.targets import JsTarget, find_targets
 from agents.cover.js.testfile import statics
 from agents.cover.js.writing import JsTestFiles
@@ -167,19 +168,7 @@ class JsCoverAgent:
         command = " ".join(self.js.argv(None, True)[:3])
         self.emit("baseline", {"command": command})
         run = self.js.run(None, files=self.project.placeholder_test())
-        failing = sorted({c.name for c in run.cases if c.status == "failed"})
-        if run.coverage is None or (run.error and not run.cases):
-            raise InputError(
-                f"The project's tests could not run with {self.project.runner}: "
-                f"{(run.error or run.failure())[-800:]}",
-                "check that they pass with the project's own test command, or pass --test-command",
-            )
-        if failing and not self.options.allow_failing:
-            raise InputError(
-                f"{len(failing)} of the project's tests fail before assay adds any: "
-                f"{', '.join(failing[:5])}",
-                "fix them, or pass --allow-failing to leave them out of the gates",
-            )
+        failing = baseline_failures(run, self.project.runner, self.options.allow_failing)
         self.known_failing = set(failing)
         if failing:
             self.emit("allow-failing", {"tests": failing})
@@ -249,12 +238,19 @@ class JsCoverAgent:
             self._check_budget()
             self.emit("explore", {"path": source, "targets": len(group), "seconds": seconds})
             found = explore_file(self.js, self.project, source, group, seconds=seconds)
-            kept = keep(found.observed)
+            kept, told = keep(found.observed), None
             if self.choose is not None:
                 kept = self._pick(kept)
+            elif kept and self.options.mutants == "raise":  # survivors become targets
+                self.emit("telling-apart", {"path": source, "seconds": seconds})
+                told = catching_calls(self.js, self.project, self.repo, source, found.observed,
+                                      kept, seconds=seconds, changed=self.changed)  # fmt: skip
+                self.emit("told-apart", told.record())
+                kept = told.with_added(kept)
             record: dict[str, Any] = {
                 "file": source, "calls_tried": found.tried, "calls_kept": len(kept),
                 "accepted": 0, "hung": found.hung[:10], "error": found.error[:300],
+                "mutants": told.record() if told else None,
             }  # fmt: skip
             self.report.explored.append(record)
             self.emit("explored", record)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from agents.cover.js.option_sweep import sweep_args
 from agents.cover.js.project import JsProject
 from agents.cover.js.runner import JsRunner
 from agents.cover.js.targets import JsTarget
@@ -37,8 +38,10 @@ FILE_CALLS = 400
 CHAINED = 4  # calls per target on earlier results
 RECORDS = "explore.jsonl"
 
-# The recorder: runs every planned call twice and appends what it did (see the module).
+# The recorder (what a call did, as data) and the test that runs every planned call twice and
+# appends what it did (see the module).
 RECORDER = Path(__file__).with_name("recorder.js").read_text(encoding="utf-8")
+EXPLORE_RUN = Path(__file__).with_name("explore_run.js").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def _pool(target: JsTarget) -> list[str]:
 def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
     """Calls for each target: its @example calls first, then argument lists from its pool,
     then (``CHAINED`` per target) calls whose first argument is what an earlier call of
-    another target returned (``__r(id)``, written back as that value's literal)."""
+    another target returned (``__r(id)``, written back as that value's literal), then each
+    key of an options parameter on its own (:mod:`agents.cover.js.option_sweep`)."""
     rng = random.Random(seed)
     calls = _planned(targets, rng)
     earlier = list(calls)
@@ -105,6 +109,12 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
             args = ", ".join(filter(None, [f"__r({source.id})", rest]))
             ctor = _ctor(jt) if jt.method is not None else ""
             calls.append(Call(len(calls), jt, args, ctor))
+    for jt in targets:  # each key of an options parameter on its own (option_sweep)
+        if jt.method is None:
+            fallback = [v for v in jt.export.module_values + SIMPLE if v[:1] in "'\""]
+            for args in sweep_args(jt.params, jt.export.examples, jt.export.option_objects,
+                                   fallback):  # fmt: skip
+                calls.append(Call(len(calls), jt, args))
     return calls
 
 
@@ -150,26 +160,31 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
     return calls
 
 
-def _call_source(call: Call) -> str:
+def call_source(call: Call) -> str:
+    """``call`` as a function of ``(box, __mod)``: the module it calls is an argument, so the
+    same plan runs on the module under test and on its mutants."""
     jt = call.target
     name = f"__mod[{json.dumps(jt.export.name)}]"
     if jt.export.name == "default":
         name = "(__mod.default ?? __mod)"
     if jt.method is None:
-        return f"() => {written(name, call)}"
+        return f"(box, __mod) => {written(name, call)}"
     if jt.method == "constructor":
-        return f"(box) => {{ box.self = new {name}({call.args}); return undefined; }}"
+        return f"(box, __mod) => {{ box.self = new {name}({call.args}); return undefined; }}"
     method = next((m for m in jt.export.methods if m.name == jt.method), None)
     if method is not None and method.is_static:
-        return f"() => {name}[{json.dumps(jt.method)}]({call.args})"
+        return f"(box, __mod) => {name}[{json.dumps(jt.method)}]({call.args})"
     return (
-        f"(box) => {{ const o = new {name}({call.ctor}); box.self = o; "
+        f"(box, __mod) => {{ const o = new {name}({call.ctor}); box.self = o; "
         f"return o[{json.dumps(jt.method)}]({call.args}); }}"
     )
 
 
-def explorer_source(project: JsProject, test_path: str, source: str, calls: Sequence[Call]) -> str:
-    """The generated test file that makes ``calls`` of ``source``'s exports."""
+def explorer_source(
+    project: JsProject, test_path: str, source: str, calls: Sequence[Call], run: str = EXPLORE_RUN
+) -> str:
+    """The generated test file that makes ``calls`` of ``source``'s exports: the recorder, then
+    ``run`` (the test that drives it; exploration's by default)."""
     spec = json.dumps(project.import_path(test_path, source))
     lines = ["// @ts-nocheck", "/* eslint-disable */"]
     if project.import_style == "cjs":
@@ -183,9 +198,9 @@ def explorer_source(project: JsProject, test_path: str, source: str, calls: Sequ
         lines.append('import { test as __test } from "vitest";')
     else:
         lines.append("const __test = test;")
-    plan = ",\n".join(f"  [{c.id}, {_call_source(c)}]" for c in calls)
+    plan = ",\n".join(f"  [{c.id}, {call_source(c)}]" for c in calls)
     lines.append(f"const __plan = [\n{plan}\n];")
-    return "\n".join(lines) + "\n" + RECORDER
+    return "\n".join(lines) + "\n" + RECORDER + run
 
 
 def _read(data: bytes, calls: Sequence[Call]) -> tuple[list[Observed], set[int]]:

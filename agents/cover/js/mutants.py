@@ -118,8 +118,11 @@ def _is_key(node: Any) -> bool:
 
 
 def _in_type_or_default(node: Any) -> bool:
-    """Literals not to change as constants: in types, imports, ``require``, defaults."""
+    """Literals not to change as constants: in types, imports, ``require``, defaults, and a
+    directive (``'use strict'``: changed, it is a string no one reads)."""
     parent = node.parent
+    if parent is not None and parent.type == "expression_statement" and node.type == "string":
+        return True
     while parent is not None:
         if parent.type in SKIP_LITERALS_IN:
             return True

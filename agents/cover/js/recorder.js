@@ -1,5 +1,6 @@
 // assay's exploration recorder: appended to a generated test file (agents/cover/js/explore.py).
-// It expects __plan, __mod, __fs, __inspector, __src and __test to be defined before it.
+// It expects __plan, __mod, __fs, __inspector, __src and __test to be defined before it, and
+// one of explore_run.js (exploration) or mutants_run.js (the calls made on mutants) after it.
 const __out = process.env.ASSAY_EXPLORE_OUT;
 function __tag(v, depth) {
   if (depth > 4) return ["x"];
@@ -65,10 +66,11 @@ function __r(id) {
   // What an earlier call returned: the argument of a later one.
   return __results[id];
 }
-async function __once(call, id) {
+async function __once(call, id, mod) {
+  // One call of the plan on module `mod` (the module under test, or a mutant of it).
   const box = {};
   try {
-    let value = call(box);
+    let value = call(box, mod);
     if (value && typeof value.then === "function") {
       box.async = true;
       value = await Promise.race([value, new Promise((_, no) => setTimeout(() => no(new Error("__assay_slow")), 2000))]);
@@ -79,15 +81,3 @@ async function __once(call, id) {
     return { threw: __err(e), state: "self" in box ? __tag(box.self, 0) : null, async: !!box.async };
   }
 }
-__test("assay exploration", async () => {
-  await __startBlocks();
-  for (const [id, call] of __plan) {
-    __fs.appendFileSync(__out, JSON.stringify({ id, start: true }) + "\n");
-    await __blocks();
-    const first = await __once(call, id);
-    const blocks = await __blocks();
-    const second = await __once(call, id);
-    const same = JSON.stringify(first) === JSON.stringify(second);
-    __fs.appendFileSync(__out, JSON.stringify({ id, ...first, blocks, stable: same }) + "\n");
-  }
-}, 600000);

@@ -2,9 +2,9 @@
 
 :func:`keep` picks, per target, the calls with distinct outcomes (different values or errors)
 whose results can be written as literals; :func:`render_tests` writes them as one test file in
-the runner's style: ``expect(f(1, 2)).toEqual(3)``, ``expect(() => f(-1)).toThrow("…")``,
-``await expect(f()).resolves.toEqual(…)``, and for a method the instance's state afterwards
-(``toMatchObject``).
+the runner's style: ``expect(f(1, 2)).toEqual(3)``, ``expect(() => f(-1)).toThrow(new
+RangeError("…"))`` (the whole message), ``await expect(f()).resolves.toEqual(…)``, and for a
+method the instance's state afterwards (``toMatchObject``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import FIXED
 from agents.cover.js.values import _object, kind_of, literal
 
+BUILTIN_ERRORS = frozenset({"Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
+                            "EvalError", "URIError"})  # fmt: skip
 KEEP_PER_TARGET = 5  # at least; a file with few targets shares KEEP_PER_FILE among them
 KEEP_PER_FILE = 24
 MISUSE = re.compile(
@@ -207,6 +209,16 @@ def case_title(o: Observed) -> str:
     return f"returns {value if value and len(value) < 30 else 'its result'} for {shown}"
 
 
+def _throws(threw: dict[str, str]) -> str:
+    """The matcher of an error: its whole message (``toThrow("…")`` would pass on any message
+    that contains it), as an error of its class when that is a built-in one."""
+    if not threw.get("message"):
+        return "toThrow()"
+    name = threw.get("name", "")
+    made = name if name in BUILTIN_ERRORS else "Error"
+    return f"toThrow(new {made}({json.dumps(threw['message'], ensure_ascii=False)}))"
+
+
 def _case(o: Observed) -> str:
     jt, call = o.call.target, o.call
     name = _callee(jt)
@@ -223,12 +235,9 @@ def _case(o: Observed) -> str:
         expr = f"{name}.{jt.method}({call.args})" if static else f"subject.{jt.method}({call.args})"
     body: list[str] = []
     if o.threw is not None:
-        message = json.dumps(o.threw.get("message", ""), ensure_ascii=False)
-        matcher = f"toThrow({message})" if o.threw.get("message") else "toThrow()"
+        matcher = _throws(o.threw)
         if o.is_async:
-            body.append(
-                f"    await expect({expr}).rejects.{matcher.replace('toThrow', 'toThrow')};"
-            )
+            body.append(f"    await expect({expr}).rejects.{matcher};")
         else:
             body.append(f"    expect(() => {expr}).{matcher};")
     elif jt.method == "constructor":

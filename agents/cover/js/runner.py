@@ -236,3 +236,22 @@ def install(sandbox: Sandbox, command: str, timeout: float) -> None:
             f"--install-command {command!r} failed: {tail}",
             "fix the command (it runs in the sandbox's copy of the package)",
         )
+
+
+def baseline_failures(run: JsTestRun, runner: str, allow_failing: bool) -> list[str]:
+    """The project's own tests that fail before assay adds any; an error when the suite could
+    not run, or when some fail and ``--allow-failing`` was not given."""
+    failing = sorted({c.name for c in run.cases if c.status == "failed"})
+    if run.coverage is None or (run.error and not run.cases):
+        raise InputError(
+            f"The project's tests could not run with {runner}: "
+            f"{(run.error or run.failure())[-800:]}",
+            "check that they pass with the project's own test command, or pass --test-command",
+        )
+    if failing and not allow_failing:
+        raise InputError(
+            f"{len(failing)} of the project's tests fail before assay adds any: "
+            f"{', '.join(failing[:5])}",
+            "fix them, or pass --allow-failing to leave them out of the gates",
+        )
+    return failing

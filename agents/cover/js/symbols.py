@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.cover.js.option_sweep import option_objects
 from indexer import parser_for
 
 FUNCTION_VALUES = frozenset(
@@ -78,6 +79,7 @@ class Export:
     methods: list[Method] = field(default_factory=list)
     is_async: bool = False
     module_values: list[str] = field(default_factory=list)  # see module_values()
+    option_objects: list[str] = field(default_factory=list)  # see option_sweep
     tag: bool = False  # a template tag: its first parameter is a TemplateStringsArray
 
     @property
@@ -293,59 +295,29 @@ def read_module(text: str, path: str) -> list[Export]:
                     add(name, ref if name == "default" else name, node, outer)
                 elif value is not None:
                     add(name, default_name(path) if name == "default" else name, value, stmt)
-    shared = module_values(root)
+    shared, objects = module_values(root), option_objects(root)
     for export in exports.values():
-        export.module_values = shared
+        export.module_values, export.option_objects = shared, objects
     return sorted(exports.values(), key=lambda e: e.start)
-
-
-OPTION_NAMES = re.compile(r"^(opts?|options|config|cfg|settings)$", re.I)
-COMPARISONS = frozenset({"===", "!==", "==", "!="})
-
-
-def _option_key(node: Any) -> str:
-    """``opts.key`` → "key" (an options object's member), else ""."""
-    if node is None or node.type != "member_expression":
-        return ""
-    obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
-    if obj is None or prop is None or obj.type != "identifier":
-        return ""
-    return _text(prop) if OPTION_NAMES.match(_text(obj)) else ""
 
 
 def module_values(root: Any, options: int = 30, strings: int = 16) -> list[str]:
     """Arguments the whole module suggests, beyond one function's literals: options objects
-    with the keys the module reads (``opts.allowDots`` → ``{ allowDots: true }``) and the values
-    it compares them with (``opts.charset === 'utf-8'`` → ``{ charset: 'utf-8' }``); and strings
-    made of its short punctuation literals (a parser's ``'['``, ``'='``, ``'&'`` →
-    ``'a[b]=c'``)."""
-    keys: dict[str, list[str]] = {}
+    (:func:`~agents.cover.js.option_sweep.option_objects`: ``opts.allowDots`` → ``{ allowDots:
+    true }``, ``opts.charset === 'utf-8'`` → ``{ charset: 'utf-8' }``); and strings made of its
+    short punctuation literals (a parser's ``'['``, ``'='``, ``'&'`` → ``'a[b]=c'``)."""
     marks: list[str] = []
     stack = [root]
     while stack:
         n = stack.pop()
         stack.extend(reversed(n.children))
-        if key := _option_key(n):
-            keys.setdefault(key, [])
-        elif n.type == "binary_expression":
-            op = n.child_by_field_name("operator")
-            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-            if op is None or _text(op) not in COMPARISONS or left is None or right is None:
-                continue
-            for side, other in ((left, right), (right, left)):
-                if (key := _option_key(side)) and other.type in LITERALS:
-                    values = keys.setdefault(key, [])
-                    if _text(other) not in values:
-                        values.append(_text(other))
-        elif n.type == "string":
+        if n.type == "string":
             inner = _text(n)[1:-1]
             plain = "\\" not in inner and "'" not in inner and not inner.isalnum()
             if 1 <= len(inner) <= 2 and plain and inner not in marks:
                 marks.append(inner)
-    objects = [f"{{ {key}: {value} }}" for key, values in keys.items()
-               for value in values[:3] or ["true", "false"]]  # fmt: skip
     texts: list[str] = []
     for i, first in enumerate(marks[:8]):
         texts.append(f"'a{first}b'")
         texts += [f"'a{first}b{second}c'" for second in marks[i + 1 : i + 3]]
-    return objects[:options] + texts[:strings]
+    return option_objects(root)[:options] + texts[:strings]

@@ -1,0 +1,135 @@
+"""An options object's keys, each tried on its own: how a JS API's options are explored.
+
+JavaScript APIs take their switches as an options object (``parse(str, { allowDots: true })``),
+and most of their branches and most of their bugs sit on those keys: a value compared with
+(``opts.charset === 'iso-8859-1'``), a type checked (``typeof opts.depth === 'number'``), a
+value of the wrong type refused (``throw new TypeError('Decoder has to be a function.')``).
+Random arguments rarely build such an object.  :func:`option_objects` reads the keys a module
+takes off its options (``opts``, ``options``, ``config``…) and the values it compares them with
+or checks their type against, and gives one small object per key and value — the wrong type
+included, so the checks that refuse it run.  :func:`sweep_args` makes, for a function with an
+options parameter, one call per object with the first arguments of its own examples (its
+JSDoc and README calls), so each key is seen on input the function is meant for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+OPTION_NAMES = re.compile(r"^(opts?|options|config|cfg|settings)$", re.I)
+COMPARISONS = frozenset({"===", "!==", "==", "!="})
+LITERALS = frozenset({"number", "string", "true", "false", "null"})
+# ``typeof opts.key === 'T'``: values of that type, then one of another (the refusal's input)
+OF_TYPE = {
+    "boolean": ["true", "false", "'yes'"],
+    "number": ["0", "1", "'1'"],
+    "string": ["''", "'a'", "1"],
+    "function": ["(value) => value", "'f'"],
+    "object": ["{}", "null"],
+}
+VALUES_PER_KEY = 5
+OTHER = "'other'"
+SWEEP_PER_TARGET = 240
+PREFIXES = 3  # first arguments a sweep tries each object with
+
+
+def _text(node: Any) -> str:
+    return str(node.text.decode(errors="replace"))
+
+
+def option_key(node: Any) -> str:
+    """``opts.key`` → "key" (an options object's member), else ""."""
+    if node is None or node.type != "member_expression":
+        return ""
+    obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
+    if obj is None or prop is None or obj.type != "identifier":
+        return ""
+    return _text(prop) if OPTION_NAMES.match(_text(obj)) else ""
+
+
+def _typeof_key(node: Any) -> str:
+    """``typeof opts.key`` → "key", else ""."""
+    if node is None or node.type != "unary_expression":
+        return ""
+    op, arg = node.child_by_field_name("operator"), node.child_by_field_name("argument")
+    return option_key(arg) if op is not None and _text(op) == "typeof" else ""
+
+
+def _compared(node: Any) -> tuple[str, list[str]] | None:
+    """A comparison of an option with a literal: (key, values to try)."""
+    op = node.child_by_field_name("operator")
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if op is None or _text(op) not in COMPARISONS or left is None or right is None:
+        return None
+    for side, other in ((left, right), (right, left)):
+        if other.type not in LITERALS:
+            continue
+        if key := option_key(side):
+            return key, [_text(other)]
+        if (key := _typeof_key(side)) and other.type == "string":
+            return key, OF_TYPE.get(_text(other)[1:-1], [])
+    return None
+
+
+def option_objects(root: Any) -> list[str]:
+    """One ``{ key: value }`` per key the module reads off an options object and per value it
+    compares that key with (``true``, ``false`` for a key only read)."""
+    keys: dict[str, list[str]] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        stack.extend(reversed(n.children))
+        if key := option_key(n):
+            keys.setdefault(key, [])
+        elif n.type == "binary_expression" and (found := _compared(n)):
+            values = keys.setdefault(found[0], [])
+            values += [v for v in found[1] if v not in values]
+            if found[1][:1] and found[1][0][:1] in "'\"" and OTHER not in values:
+                values.append(OTHER)  # a string none of the comparisons expects
+    return [f"{{ {key}: {value} }}" for key, values in keys.items()
+            for value in values[:VALUES_PER_KEY] or ["true", "false"]]  # fmt: skip
+
+
+def split_args(text: str) -> list[str]:
+    """A call's argument list split at its top-level commas (quotes and brackets kept whole)."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    last = text[start:].strip()
+    return [*parts, last] if last else parts
+
+
+def sweep_args(params: list[str], examples: list[str], objects: list[str],
+               fallback: list[str]) -> list[str]:  # fmt: skip
+    """Argument lists of a function with an options parameter (not its first): each object
+    after the first arguments of its examples (``fallback`` values without examples)."""
+    at = next((i for i, p in enumerate(params) if i and OPTION_NAMES.match(p)), None)
+    if at is None or not objects:
+        return []
+    prefixes: list[str] = []
+    for example in examples:
+        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        if len(args) >= at and ", ".join(args[:at]) not in prefixes:
+            prefixes.append(", ".join(args[:at]))
+    for value in fallback:
+        if len(prefixes) >= PREFIXES:
+            break
+        prefixes.append(", ".join([value] * at))
+    out = [f"{prefix}, {obj}" for obj in objects for prefix in prefixes[:PREFIXES]]
+    return out[:SWEEP_PER_TARGET]

@@ -1,0 +1,104 @@
+"""JS/TS: an options object explored key by key, and surviving mutants become targets.
+
+End to end through the CLI on a CommonJS package run by vitest in the real sandbox (the model is
+the scripted fake server, and says nothing useful: what is shown here is exploration's), plus
+the sweep's planning on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from agents.cover.js.option_sweep import option_objects, split_args, sweep_args
+from agents.cover.js.symbols import parse
+from tests.fakes.openai_server import FakeOpenAI
+from tests.kit.cli import run_assay
+from tests.kit.js import make_package
+
+FORMAT_JS = """\
+'use strict';
+
+function format(value, opts) {
+  var options = opts || {};
+  if (typeof options.digits !== 'undefined' && typeof options.digits !== 'number') {
+    throw new TypeError('digits must be a number');
+  }
+  var text = Number(value).toFixed(typeof options.digits === 'number' ? options.digits : 2);
+  if (options.unit === 'percent') {
+    text = text + ' %';
+  }
+  if (options.sign === true && value > 0) {
+    return '+' + text;
+  }
+  return text;
+}
+
+function percent(value) {
+  return Math.min(Math.max(value, 0), 100) + ' %';
+}
+
+module.exports = { format, percent };
+"""
+
+
+def test_an_options_parameter_is_swept_one_key_at_a_time_with_the_examples_first_arguments() -> (
+    None
+):
+    root = parse(FORMAT_JS, "lib/format.js").root_node
+    objects = option_objects(root)
+    # a type check gives values of the type and one of another (what the check refuses); a
+    # comparison with a string gives that string and one no comparison expects
+    assert "{ digits: 0 }" in objects and "{ digits: '1' }" in objects
+    assert "{ unit: 'percent' }" in objects and "{ unit: 'other' }" in objects
+    assert "{ sign: true }" in objects
+    assert split_args("'a,b', { c: [1, 2] }, f(x, y)") == ["'a,b'", "{ c: [1, 2] }", "f(x, y)"]
+    calls = sweep_args(["value", "opts"], ["format(12.5, { unit: 'percent' })"], objects, ["'a'"])
+    assert "12.5, { digits: '1' }" in calls and "'a', { sign: true }" in calls
+    assert len(calls) == 2 * len(objects)  # the example's first argument, then the fallback
+    assert sweep_args(["opts"], [], objects, ["'a'"]) == []  # options first: not swept
+
+
+def test_surviving_mutants_become_targets_and_each_added_test_says_which_it_catches(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """Exploration keeps the calls that run new code: ``percent`` has one path, and its kept
+    calls are small numbers, which ``Math.min(…, 100)`` turned into ``101`` does not change.
+    With ``--mutants raise`` the explored calls are made on each mutant and one that tells it
+    apart is added (``percent(101)``), named with its mutant in the report; the suite then
+    catches those mutants.  ``--mutants report`` keeps only the covering calls."""
+    repo = make_package(tmp_path / "fmt", "vitest", {"lib/format.js": FORMAT_JS})
+    fake_llm.on(lambda req: "I cannot help with that.")
+    report = tmp_path / "report.json"
+    common = ["--llm-base-url", fake_llm.url, "--llm-model", "fake-model", "--attempts", "1",
+              "--rounds", "1", "--candidate-timeout", "20", "--mutation-budget", "0"]  # fmt: skip
+    result = run_assay("cover", str(repo), *common, "--report", str(report), timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    told = data["explored"][0]["mutants"]
+    assert told["caught_by_added"] >= 1 and told["added"], told
+    assert told["run"] == told["mutants"] > 0, told
+    written = (repo / "test" / "format.assay.test.js").read_text()
+    for added in told["added"]:
+        assert json.dumps(added["test"]) in written, added
+        assert re.fullmatch(r"lib/format\.js line \d+: .+", added["mutant"]), added
+    survivors = {f"{s['file']} {s['description']}" for s in data["mutation"]["survivors"]}
+    for added in told["added"]:  # each is caught by the suite as written
+        assert added["mutant"] not in survivors, (added, survivors)
+    assert "mutants of lib/format.js" in result.stdout + result.stderr
+    assert any("`100` → `101`" in added["mutant"] for added in told["added"]), told
+    # the sweep's calls are in the suite: the refused type (its message matched whole: a
+    # mutant that only adds to it is caught) and the percent unit
+    assert 'toThrow(new TypeError("digits must be a number"))' in written, written
+    assert "{ unit: 'percent' }" in written, written
+
+    other = make_package(tmp_path / "fmt2", "vitest", {"lib/format.js": FORMAT_JS})
+    report2 = tmp_path / "report2.json"
+    result = run_assay("cover", str(other), *common, "--mutants", "report", "--report",
+                       str(report2), timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    plain = json.loads(report2.read_text())
+    assert plain["explored"][0]["mutants"] is None
+    assert plain["explored"][0]["calls_kept"] < data["explored"][0]["calls_kept"]
+    assert plain["mutation"]["after"]["killed"] < data["mutation"]["after"]["killed"]
