@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from agents.cover.js.option_sweep import option_objects, split_args, sweep_args
@@ -102,3 +103,55 @@ def test_surviving_mutants_become_targets_and_each_added_test_says_which_it_catc
     assert plain["explored"][0]["mutants"] is None
     assert plain["explored"][0]["calls_kept"] < data["explored"][0]["calls_kept"]
     assert plain["mutation"]["after"]["killed"] < data["mutation"]["after"]["killed"]
+
+
+DIGITS_JS = """\
+'use strict';
+
+function digits(n) {
+  var count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count++;
+  }
+  return count;
+}
+
+module.exports = { digits };
+"""
+
+
+def test_mutants_that_hang_are_left_out_and_cost_about_one_run_each(
+    tmp_path: Path, assay_home: Path
+) -> None:
+    """Deleting ``n = Math.floor(n / 10)`` or turning ``/`` into ``*`` makes ``digits`` loop
+    forever on the explored calls: those mutants are left out (the run that hung goes on after
+    them in a new process), every other one is told apart, and the hangs cost seconds, not the
+    step's whole time."""
+    from agents.cover.js.differential import catching_calls
+    from agents.cover.js.explore import explore_file
+    from agents.cover.js.project import detect_project
+    from agents.cover.js.render import keep
+    from agents.cover.js.runner import JsRunner
+    from agents.cover.js.targets import find_targets
+    from agents.runtime import open_sandbox
+    from agents.settings import load_settings
+    from flows import repo_files
+
+    repo = make_package(tmp_path / "digits", "vitest", {"lib/digits.js": DIGITS_JS})
+    with open_sandbox(load_settings(repo).settings, repo, language="javascript") as sandbox:
+        project = detect_project(repo, repo_files(repo))
+        runner = JsRunner(sandbox, project, timeout=120)
+        baseline = runner.run(None, files=project.placeholder_test())
+        assert baseline.coverage is not None
+        targets, _ = find_targets(repo, baseline.coverage, project.sources)
+        found = explore_file(runner, project, "lib/digits.js", targets, seconds=60)
+        kept = keep(found.observed)[:1]  # one call kept: the others are there to be added
+        started = time.monotonic()
+        told = catching_calls(runner, project, repo, "lib/digits.js", found.observed, kept,
+                              seconds=300)  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert told.left_out >= 2, told.record()  # the two that loop forever, at least
+    assert told.run + told.left_out == told.mutants, told.record()
+    assert told.caught_by_added >= 1 and told.error == "", told.record()
+    assert elapsed < 120, (elapsed, told.record())

@@ -32,8 +32,8 @@ from agents.cover.mutants import Mutant
 
 MUTANTS_RUN = Path(__file__).with_name("mutants_run.js").read_text(encoding="utf-8")
 BATCH = 60  # mutants loaded in one run of the runner
-FIRST_BATCH = 10  # the first run's, which measures how long a mutant takes
-FIRST_TIMEOUT = 60.0
+FIRST_BATCH = 3  # the first run's, which measures how long a mutant takes
+FIRST_TIMEOUT = 30.0
 ADDED_PER_FILE = 24
 SHOWN = 20  # calls added for a mutant listed in the report, per file
 
@@ -117,7 +117,7 @@ def _outcomes(
     differ: dict[int, set[int]] = {}
     pending = list(range(len(mutants)))
     deadline = time.monotonic() + seconds
-    pace: float | None = None  # seconds a mutant took in the last run that ended
+    pace: float | None = None  # seconds a mutant took in the last run
     overhead = 0.0  # the runner's start and the calls on the original
     while pending:
         left = deadline - time.monotonic()
@@ -131,10 +131,9 @@ def _outcomes(
         else:  # a hang costs little more than a run that does not hang
             timeout = overhead * 1.5 + 5 + len(batch) * max(4 * pace, 0.05)
         out = {"ASSAY_EXPLORE_OUT": f"{{out}}/{RECORDS}"}
-        began = time.monotonic()
+        began = time.time()  # the runner's clock is the epoch too
         run = runner.run([test_path], files=files, coverage=False, env=out,
                          timeout=min(left, timeout))  # fmt: skip
-        wall = time.monotonic() - began
         found.runs += 1
         records = _records(run.files.get(RECORDS, b""))
         started = [r["m"] for r in records if r.get("start")]
@@ -149,11 +148,12 @@ def _outcomes(
             elif r.get("loaded") is False or r.get("polluted"):
                 found.left_out += 1
                 ended.add(r["m"])
-        base = next((r["t"] for r in records if r["m"] == -1 and "t" in r), None)
-        stamps = [r["t"] for r in records if "differ" in r and "t" in r]
-        if base is not None and stamps and not run.result.timed_out:
-            span = (max(stamps) - base) / 1000
-            pace, overhead = span / len(stamps), max(1.0, wall - span)
+        base = next((r for r in records if r["m"] == -1 and "t" in r), None)
+        if base is not None:  # the pace of this run, a hang in it or not
+            overhead = max(1.0, base["t"] / 1000 - began)  # start-up and the original's calls
+            stamps = [r["t"] for r in records if "differ" in r and "t" in r]
+            span = (max(stamps) - base["t"]) / 1000 if stamps else 0.0
+            pace = span / len(stamps) if stamps else base.get("took", 0) / 1000 + 0.05
         unfinished = [m for m in started if m not in ended]  # the one that hung or crashed
         found.left_out += len(unfinished)
         pending = [m for m in pending if m not in ended and m not in unfinished]

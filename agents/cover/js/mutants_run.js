@@ -2,8 +2,10 @@
 // each mutant of __mutants ([index, load]); per mutant, the ids of the calls whose outcome differs.
 __test("assay mutants", async () => {
   const base = {};
+  const began = Date.now();
   for (const [id, call] of __plan) base[id] = JSON.stringify(await __once(call, id, __mod));
-  __fs.appendFileSync(__out, JSON.stringify({ m: -1, t: Date.now() }) + "\n");
+  // when the calls on the original ended, and how long they took (a mutant takes about as long)
+  __fs.appendFileSync(__out, JSON.stringify({ m: -1, t: Date.now(), took: Date.now() - began }) + "\n");
   for (const [m, load] of __mutants) {
     __fs.appendFileSync(__out, JSON.stringify({ m, start: true }) + "\n");
     let mod;
