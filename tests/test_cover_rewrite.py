@@ -177,6 +177,14 @@ def test_a_model_rewrite_that_keeps_the_call_and_the_checks_is_taken(
         # Another value checked under the old value's name.
         ("def test_grade_returns_b_for_80_7():\n    result = grade(95)\n"
          "    assert result == 'A'\n", "a name that says what it does not check"),
+        # Seen on humanize (2026-12-05): keyword arguments added, the name and the checks as
+        # they were (``naturaltime(d)`` → ``naturaltime(d, future=True, months=False)``).
+        (EXPLORED.replace("grade(80.7)", "grade(80.7, strict=True, curve=False)"),
+         "arguments the test does not check"),
+        # with a name that says what they do, they are the test's
+        (EXPLORED.replace("grade(80.7)", "grade(80.7, curve=False)").replace(
+            "test_grade_returns_b_for_80_7", "test_grade_without_a_curve_returns_b_for_80_7"),
+         None),
         # Only a filler word dropped, the body as it was: nothing gained, the original stays.
         (EXPLORED.replace("test_grade_returns_b_for_80_7", "test_grade_b_for_80_7"),
          "a rename that adds nothing"),

@@ -227,6 +227,19 @@ def adds_nothing(
     return same_body and not added(old.name, new.name)
 
 
+def only_keywords_added(before: ast.FunctionDef, after: ast.FunctionDef) -> bool:
+    """Whether ``after`` is ``before`` under the same name with keyword arguments added to its
+    calls and nothing else changed."""
+    if after.name != before.name:
+        return False
+    known = {k.arg for n in ast.walk(before) if isinstance(n, ast.Call) for k in n.keywords}
+    body = copy.deepcopy(after.body)
+    for call in (n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)):
+        call.keywords = [k for k in call.keywords if k.arg in known]
+    same = [ast.dump(n) for n in body] == [ast.dump(n) for n in before.body]
+    return same and [ast.dump(n) for n in after.body] != [ast.dump(n) for n in before.body]
+
+
 def _without_defaults(node: ast.stmt, defaults: dict[str, str]) -> ast.stmt:
     """``node`` with every keyword argument that passes its default left out."""
     if not defaults:
@@ -273,6 +286,10 @@ def _judge_one(before: ast.FunctionDef, after: ast.FunctionDef, text: str) -> Ve
     if adds_nothing(before, after):
         # ``…_returns_3_0_mb_for_3000000`` → ``…_3_0_mb_for_3000000``: churn, not a better test
         return Verdict(None, "a rename that adds nothing")
+    if only_keywords_added(before, after):
+        # ``naturaltime(d)`` → ``naturaltime(d, future=True, months=False)``, the name and the
+        # checks as they were: arguments no check and no word of the test is about
+        return Verdict(None, "arguments the test does not check")
     lines = text.splitlines()
     source = "\n".join(lines[_first(after) - 1 : after.end_lineno]).rstrip() + "\n"
     return Verdict(source, "accepted")
