@@ -14,12 +14,16 @@ describe("parse", () => {
     expect(parse('a[hasOwnProperty]=b', { allowPrototypes: true })).toEqual({ a: { hasOwnProperty: "b" } });
   });
 
+  it("returns { a: { b: \"c\" } } for parse('a%5Bb%5D=c')", () => {
+    expect(parse('a%5Bb%5D=c')).toEqual({ a: { b: "c" } });
+  });
+
   it("returns its result for parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1 })", () => {
     expect(parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1 })).toEqual({ a: { b: { "[c][d][e][f][g][h][i]": "j" } } });
   });
 
   it("throws for parse call 7", () => {
-    expect(() => parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1, strictDepth: true })).toThrow("Input depth exceeded depth option of 1 and strictDepth is true");
+    expect(() => parse('a[b][c][d][e][f][g][h][i]=j', { depth: 1, strictDepth: true })).toThrow(new RangeError("Input depth exceeded depth option of 1 and strictDepth is true"));
   });
 
   it("returns { a: \"b\" } for parse('a=b&c=d', { parameterLimit: 1 })", () => {
@@ -46,6 +50,10 @@ describe("parse", () => {
     expect(parse('foo[]&bar=baz', { allowEmptyArrays: true })).toEqual({ foo: [], bar: "baz" });
   });
 
+  it("returns { foo: \"bar\" } for parse('foo=bar&foo=baz', { duplicates: 'first' })", () => {
+    expect(parse('foo=bar&foo=baz', { duplicates: 'first' })).toEqual({ foo: "bar" });
+  });
+
   it("returns { foo: \"baz\" } for parse('foo=bar&foo=baz', { duplicates: 'last' })", () => {
     expect(parse('foo=bar&foo=baz', { duplicates: 'last' })).toEqual({ foo: "baz" });
   });
@@ -62,8 +70,16 @@ describe("parse", () => {
     expect(parse('utf8=%26%2310003%3B&a=%F8', { charset: 'utf-8', charsetSentinel: true })).toEqual({ a: "ø" });
   });
 
+  it("returns { a: \"☺\" } for parse call 22", () => {
+    expect(parse('a=%26%239786%3B', { charset: 'iso-8859-1', interpretNumericEntities: true })).toEqual({ a: "☺" });
+  });
+
   it("returns { a: [\"b\", \"c\"] } for parse('a[1]=c&a[0]=b')", () => {
     expect(parse('a[1]=c&a[0]=b')).toEqual({ a: ["b", "c"] });
+  });
+
+  it("returns { a: [\"b\", \"c\"] } for parse('a[1]=b&a[15]=c')", () => {
+    expect(parse('a[1]=b&a[15]=c')).toEqual({ a: ["b", "c"] });
   });
 
   it("returns { a: [\"\", \"b\"] } for parse('a[]=&a[]=b')", () => {
@@ -97,49 +113,56 @@ describe("parse", () => {
   it("returns { a: null, b: \"\" } for parse('a&b=', { strictNullHandling: true })", () => {
     expect(parse('a&b=', { strictNullHandling: true })).toEqual({ a: null, b: "" });
   });
-});
 
-describe("parse", () => {
-  it("should parse an empty string", () => {
-    const str = "";
-    const opts = {};
-    expect(parse(str, opts)).toEqual({});
+  it("throws for parse(1, { charset: 'other' })", () => {
+    expect(() => parse(1, { charset: 'other' })).toThrow(new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined"));
   });
 
-  it("should parse a null value", () => {
-    const str = null;
-    const opts = {};
-    expect(parse(str, opts)).toEqual({});
+  it("throws for parse('a', { decoder: 'f' })", () => {
+    expect(() => parse('a', { decoder: 'f' })).toThrow(new TypeError("Decoder has to be a function."));
   });
 
-  it("should parse an undefined value", () => {
-    const str = undefined;
-    const opts = {};
-    expect(parse(str, opts)).toEqual({});
+  it("returns {} for parse(undefined, { decoder: null })", () => {
+    expect(parse(undefined, { decoder: null })).toEqual({});
   });
 
-  it("should parse a string with no keys", () => {
-    const str = "";
-    const opts = { plainObjects: true };
-    expect(parse(str, opts)).toEqual({});
+  it("returns {} for parse(null, '')", () => {
+    expect(parse(null, '')).toEqual({});
   });
 
-  it("should parse a string with one key", () => {
-    const str = "key=value";
-    const opts = {};
-    expect(parse(str, opts)).toEqual({ key: "value" });
+  it("throws for parse(true, { duplicates: 'other' })", () => {
+    expect(() => parse(true, { duplicates: 'other' })).toThrow(new TypeError("The duplicates option must be either combine, first, or last"));
   });
 
-  it("should parse a string with multiple keys", () => {
-    const str = "key1=value1&key2=value2";
-    const opts = {};
-    expect(parse(str, opts)).toEqual({ key1: "value1", key2: "value2" });
+  it("returns { a: \"\", b: \"\" } for parse('a&b', { charsetSentinel: true })", () => {
+    expect(parse('a&b', { charsetSentinel: true })).toEqual({ a: "", b: "" });
   });
 
-  it("should parse a string with multiple keys and values", () => {
-    const str = "key1=value1&key2=value2&key3=value3";
-    const opts = {};
-    expect(parse(str, opts)).toEqual({ key1: "value1", key2: "value2", key3: "value3" });
+  it("returns { a: \"c\" } for parse('a=c', { comma: true })", () => {
+    expect(parse('a=c', { comma: true })).toEqual({ a: "c" });
   });
 
+  it("returns {} for parse('a=c', { delimiter: 'a' })", () => {
+    expect(parse('a=c', { delimiter: 'a' })).toEqual({});
+  });
+
+  it("returns {} for parse('a[hasOwnProperty]=b', { decoder: (value) => value })", () => {
+    expect(parse('a[hasOwnProperty]=b', { decoder: (value) => value })).toEqual({});
+  });
+
+  it("throws for parse('a=c', { allowEmptyArrays: 'yes' })", () => {
+    expect(() => parse('a=c', { allowEmptyArrays: 'yes' })).toThrow(new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided"));
+  });
+
+  it("throws for parse('a=c', { decodeDotInKeys: 'yes' })", () => {
+    expect(() => parse('a=c', { decodeDotInKeys: 'yes' })).toThrow(new TypeError("`decodeDotInKeys` option can only be `true` or `false`, when provided"));
+  });
+
+  it("returns { \"foo[bar]\": \"baz\" } for parse('foo[bar]=baz', { depth: false })", () => {
+    expect(parse('foo[bar]=baz', { depth: false })).toEqual({ "foo[bar]": "baz" });
+  });
+
+  it("returns { a: \"c\" } for parse('a=c', { allowSparse: true })", () => {
+    expect(parse('a=c', { allowSparse: true })).toEqual({ a: "c" });
+  });
 });

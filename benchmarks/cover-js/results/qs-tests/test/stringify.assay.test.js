@@ -97,4 +97,72 @@ describe("stringify", () => {
   it("returns \"a=b%20c\" for stringify({ a: 'b c' }, { format : 'RFC3986' })", () => {
     expect(stringify({ a: 'b c' }, { format : 'RFC3986' })).toEqual("a=b%20c");
   });
+
+  it("returns \"a=b+c\" for stringify({ a: 'b c' }, { format : 'RFC1738' })", () => {
+    expect(stringify({ a: 'b c' }, { format : 'RFC1738' })).toEqual("a=b+c");
+  });
+
+  it("throws for stringify(false, { charset: 'other' })", () => {
+    expect(() => stringify(false, { charset: 'other' })).toThrow(new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined"));
+  });
+
+  it("returns \"0=1&1=2&2=3\" for stringify([1, 2, 3], { arrayFormat: false })", () => {
+    expect(stringify([1, 2, 3], { arrayFormat: false })).toEqual("0=1&1=2&2=3");
+  });
+
+  it("returns \"format=true\" for stringify({ format: true }, { charset: 'utf-8' })", () => {
+    expect(stringify({ format: true }, { charset: 'utf-8' })).toEqual("format=true");
+  });
+
+  it("throws for stringify(0, { encoder: 'f' })", () => {
+    expect(() => stringify(0, { encoder: 'f' })).toThrow(new TypeError("Encoder has to be a function."));
+  });
+
+  it("throws for stringify([], { commaRoundTrip: 'yes' })", () => {
+    expect(() => stringify([], { commaRoundTrip: 'yes' })).toThrow(new TypeError("`commaRoundTrip` must be a boolean, or absent"));
+  });
+
+  it("throws for stringify(true, { allowEmptyArrays: 'yes' })", () => {
+    expect(() => stringify(true, { allowEmptyArrays: 'yes' })).toThrow(new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided"));
+  });
+
+  it("returns \"\" for stringify('a[]b', { commaRoundTrip: false })", () => {
+    expect(stringify('a[]b', { commaRoundTrip: false })).toEqual("");
+  });
+
+  it("throws for stringify(0.5, { encodeDotInKeys: 'yes' })", () => {
+    expect(() => stringify(0.5, { encodeDotInKeys: 'yes' })).toThrow(new TypeError("`encodeDotInKeys` option can only be `true` or `false`, when provided"));
+  });
+
+  it("throws for stringify(10, { format: true })", () => {
+    expect(() => stringify(10, { format: true })).toThrow(new TypeError("Unknown format option provided."));
+  });
+
+  it("returns \"a.b=c\" for stringify({ a: { b: 'c' } }, { encodeDotInKeys: true })", () => {
+    expect(stringify({ a: { b: 'c' } }, { encodeDotInKeys: true })).toEqual("a.b=c");
+  });
+
+  it("returns \"a[b]=c\" for stringify({ a: { b: 'c' } }, { encoder: (value) => value })", () => {
+    expect(stringify({ a: { b: 'c' } }, { encoder: (value) => value })).toEqual("a[b]=c");
+  });
+
+  it("returns \"\" for stringify({ a: 'b' }, { filter: (value) => value })", () => {
+    expect(stringify({ a: 'b' }, { filter: (value) => value })).toEqual("");
+  });
+
+  it("returns its result for stringify call 456", () => {
+    expect(stringify({ a: 'b', c: ['d', 'e=f'], f: [['g'], ['h']] }, { indices: true })).toEqual("a=b&c%5B0%5D=d&c%5B1%5D=e%3Df&f%5B0%5D%5B0%5D=g&f%5B1%5D%5B0%5D=h");
+  });
+
+  it("returns its result for stringify call 462", () => {
+    expect(stringify({ a: 'b', c: ['d', 'e=f'], f: [['g'], ['h']] }, { commaRoundTrip: true })).toEqual("a=b&c%5B0%5D=d&c%5B1%5D=e%3Df&f%5B0%5D%5B0%5D=g&f%5B1%5D%5B0%5D=h");
+  });
+
+  it("returns \"a%5Bb%5D=c\" for stringify({ a: { b: 'c' } }, { skipNulls: true })", () => {
+    expect(stringify({ a: { b: 'c' } }, { skipNulls: true })).toEqual("a%5Bb%5D=c");
+  });
+
+  it("returns \"a=b\" for stringify({ a: 'b' }, { sort: 'f' })", () => {
+    expect(stringify({ a: 'b' }, { sort: 'f' })).toEqual("a=b");
+  });
 });
