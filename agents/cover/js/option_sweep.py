@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents.cover.js.jstext import outside_strings
+
 OPTION_NAMES = re.compile(r"^(opts?|options|config|cfg|settings)$", re.I)
 COMPARISONS = frozenset({"===", "!==", "==", "!="})
 LITERALS = frozenset({"number", "string", "true", "false", "null"})
@@ -93,24 +95,11 @@ def option_objects(root: Any) -> list[str]:
 
 def split_args(text: str) -> list[str]:
     """A call's argument list split at its top-level commas (quotes and brackets kept whole)."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
+    parts, start = [], 0
+    for i, ch, depth in outside_strings(text):
+        if ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
-        i += 1
     last = text[start:].strip()
     return [*parts, last] if last else parts
 

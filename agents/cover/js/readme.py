@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from agents.cover.js.jstext import outside_strings
+
 __all__ = ["readme_calls"]
 
 README_NAMES = ("README.md", "readme.md", "Readme.md", "README.markdown", "README")
@@ -97,25 +99,12 @@ def _declares(code: str, at: int) -> bool:
 def _arguments(code: str, start: int) -> str | None:
     """The text between the call's parentheses (``start``: just after the opening one), or
     None when they do not close within ``MAX_CALL`` characters."""
-    depth, i, quote = 1, start, ""
-    while i < len(code) and i - start <= MAX_CALL:
-        ch = code[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                text = code[start:i].strip()
-                return text if text else None
-        i += 1
+    for i, ch, depth in outside_strings(code, start, depth=1):
+        if i - start > MAX_CALL:
+            return None
+        if ch in ")]}" and depth == 0:
+            text = code[start:i].strip()
+            return text if text else None
     return None
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.cover.js.option_sweep import option_objects
+from agents.cover.js.option_sweep import LITERALS, option_objects
 from indexer import parser_for
 
 FUNCTION_VALUES = frozenset(
@@ -21,7 +21,6 @@ FUNCTION_VALUES = frozenset(
 )
 FUNCTION_DECLS = frozenset({"function_declaration", "generator_function_declaration"})
 CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration", "class"})
-LITERALS = frozenset({"number", "string", "true", "false", "null"})
 
 
 def language_of(path: str) -> str:
