@@ -19,6 +19,7 @@ import builtins
 import copy
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from agents.cover import rewrite_prompts as prompts
@@ -233,9 +234,7 @@ def only_keywords_added(before: ast.FunctionDef, after: ast.FunctionDef) -> bool
     if after.name != before.name:
         return False
     known = {k.arg for n in ast.walk(before) if isinstance(n, ast.Call) for k in n.keywords}
-    body = copy.deepcopy(after.body)
-    for call in (n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)):
-        call.keywords = [k for k in call.keywords if k.arg in known]
+    body = [_keeping_keywords(n, lambda k: k.arg in known) for n in after.body]
     same = [ast.dump(n) for n in body] == [ast.dump(n) for n in before.body]
     return same and [ast.dump(n) for n in after.body] != [ast.dump(n) for n in before.body]
 
@@ -244,9 +243,14 @@ def _without_defaults(node: ast.stmt, defaults: dict[str, str]) -> ast.stmt:
     """``node`` with every keyword argument that passes its default left out."""
     if not defaults:
         return node
+    return _keeping_keywords(node, lambda k: not _passes_default(k, defaults))
+
+
+def _keeping_keywords(node: ast.stmt, keep: Callable[[ast.keyword], bool]) -> ast.stmt:
+    """A copy of ``node`` whose calls pass only the keyword arguments ``keep`` says yes to."""
     node = copy.deepcopy(node)
     for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
-        call.keywords = [k for k in call.keywords if not _passes_default(k, defaults)]
+        call.keywords = [k for k in call.keywords if keep(k)]
     return node
 
 

@@ -294,17 +294,19 @@ def read_module(text: str, path: str) -> list[Export]:
                     add(name, ref if name == "default" else name, node, outer)
                 elif value is not None:
                     add(name, default_name(path) if name == "default" else name, value, stmt)
-    shared, objects = module_values(root), option_objects(root)
+    objects = option_objects(root)
+    shared = module_values(root, objects)
     for export in exports.values():
         export.module_values, export.option_objects = shared, objects
     return sorted(exports.values(), key=lambda e: e.start)
 
 
-def module_values(root: Any, options: int = 30, strings: int = 16) -> list[str]:
-    """Arguments the whole module suggests, beyond one function's literals: options objects
-    (:func:`~agents.cover.js.option_sweep.option_objects`: ``opts.allowDots`` → ``{ allowDots:
-    true }``, ``opts.charset === 'utf-8'`` → ``{ charset: 'utf-8' }``); and strings made of its
-    short punctuation literals (a parser's ``'['``, ``'='``, ``'&'`` → ``'a[b]=c'``)."""
+def module_values(root: Any, objects: list[str], options: int = 30, strings: int = 16) -> list[str]:
+    """Arguments the whole module suggests, beyond one function's literals: its options
+    ``objects`` (:func:`~agents.cover.js.option_sweep.option_objects`: ``opts.allowDots`` →
+    ``{ allowDots: true }``, ``opts.charset === 'utf-8'`` → ``{ charset: 'utf-8' }``); and
+    strings made of its short punctuation literals (a parser's ``'['``, ``'='``, ``'&'`` →
+    ``'a[b]=c'``)."""
     marks: list[str] = []
     stack = [root]
     while stack:
@@ -319,4 +321,4 @@ def module_values(root: Any, options: int = 30, strings: int = 16) -> list[str]:
     for i, first in enumerate(marks[:8]):
         texts.append(f"'a{first}b'")
         texts += [f"'a{first}b{second}c'" for second in marks[i + 1 : i + 3]]
-    return option_objects(root)[:options] + texts[:strings]
+    return objects[:options] + texts[:strings]
