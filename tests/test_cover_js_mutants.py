@@ -12,7 +12,7 @@ import re
 import time
 from pathlib import Path
 
-from agents.cover.js.option_sweep import option_objects, split_args, sweep_args
+from agents.cover.js.option_sweep import EVERY_KIND, option_objects, split_args, sweep_args
 from agents.cover.js.symbols import parse
 from tests.fakes.openai_server import FakeOpenAI
 from tests.kit.cli import run_assay
@@ -55,10 +55,40 @@ def test_an_options_parameter_is_swept_one_key_at_a_time_with_the_examples_first
     assert "{ unit: 'percent' }" in objects and "{ unit: 'other' }" in objects
     assert "{ sign: true }" in objects
     assert split_args("'a,b', { c: [1, 2] }, f(x, y)") == ["'a,b'", "{ c: [1, 2] }", "f(x, y)"]
+    # two keys together: each value of a mode (compared with strings) with each switch on
+    assert "{ unit: 'percent', sign: true }" in objects
+    singles = [o for o in objects if o.count(":") == 1]
     calls = sweep_args(["value", "opts"], ["format(12.5, { unit: 'percent' })"], objects, ["'a'"])
     assert "12.5, { digits: '1' }" in calls and "'a', { sign: true }" in calls
-    assert len(calls) == 2 * len(objects)  # the example's first argument, then the fallback
+    assert "12.5, { unit: 'percent', sign: true }" in calls
+    # each key after the example's first argument and the fallback; two keys after the first
+    assert len(calls) == 2 * len(singles) + (len(objects) - len(singles))
     assert sweep_args(["opts"], [], objects, ["'a'"]) == []  # options first: not swept
+
+
+SERIALIZE_JS = """\
+var generators = { brackets: 1, comma: 2, 'dotted-key': 3 };
+module.exports = function serialize(object, opts) {
+  if (opts.arrayFormat in generators && opts.limit === Infinity) { return ''; }
+  return opts.skipNulls ? 'a' : 'b';
+};
+"""
+
+
+def test_a_sweep_reads_lookup_tables_and_tries_each_kind_of_first_argument() -> None:
+    objects = option_objects(parse(SERIALIZE_JS, "lib/serialize.js").root_node)
+    # `opts.arrayFormat in generators`: each key of the module's table, and one it lacks
+    for value in ("'brackets'", "'comma'", "'dotted-key'", "'other'"):
+        assert f"{{ arrayFormat: {value} }}" in objects
+    assert "{ limit: Infinity }" in objects
+    assert "{ arrayFormat: 'comma', skipNulls: true }" in objects
+    # the examples pass an object: one holding every kind of value is tried too, first
+    calls = sweep_args(["object", "opts"], ["serialize({ a: 'b' })"], objects, ["'a'"])
+    assert calls[0] == f"{EVERY_KIND}, {{ arrayFormat: 'brackets' }}"
+    assert f"{EVERY_KIND}, {{ arrayFormat: 'comma', skipNulls: true }}" in calls
+    # they pass a string: the empty string too (what nothing gives, under each key)
+    calls = sweep_args(["text", "opts"], ["parse('a=b')"], objects, [])
+    assert calls[:2] == ["'', { arrayFormat: 'brackets' }", "'a=b', { arrayFormat: 'brackets' }"]
 
 
 def test_surviving_mutants_become_targets_and_each_added_test_says_which_it_catches(

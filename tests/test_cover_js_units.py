@@ -93,6 +93,26 @@ def test_detects_runner_module_kind_and_where_tests_go(tmp_path: Path) -> None:
     assert source_files(files, exclude=["index.*"]) == []
 
 
+def test_without_tests_to_follow_the_code_is_loaded_as_its_sources_load_each_other(
+    tmp_path: Path,
+) -> None:
+    # CommonJS sources under vitest: `require`, so a helper that another module requires is
+    # one module (vitest would load an imported CommonJS file again, as its own: two copies
+    # whose state, `instanceof` and coverage disagree)
+    cjs = tmp_path / "cjs"
+    files = write(cjs, {"package.json": json.dumps({"devDependencies": {"vitest": "2"}}),
+                        "lib/a.js": CJS, "lib/b.js": "const a = require('./a');\n"})  # fmt: skip
+    project = detect_project(cjs, files)
+    assert project.runner == "vitest" and project.import_style == "cjs"
+    assert project.import_path(project.test_path_for("lib/a.js"), "lib/a.js") == "../lib/a"
+    # ES module syntax in .js files of a package without "type": "module" (a bundler's
+    # package), or TypeScript: `import`
+    for name, text in (("lib/a.js", ESM), ("src/a.ts", "export const x = 1;\n")):
+        root = tmp_path / name.replace("/", "-")
+        files = write(root, {"package.json": "{}", name: text})
+        assert detect_project(root, files).import_style == "esm"
+
+
 def test_exports_esm_and_commonjs_with_params_examples_and_methods() -> None:
     esm = {e.name: e for e in read_module(ESM, "src/a.js")}
     assert set(esm) == {"area", "double", "shown", "default"}

@@ -30,7 +30,16 @@ from agents.cover.js.values import literal
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
           "undefined", "[]", "[1, 2, 3]", "{}", "0.5",
           # text with lines, indentation and padding: what text-processing code branches on
-          "'\\n  first\\n    second\\n'", "'a\\r\\n\\tb'", "'  padded  '"]  # fmt: skip
+          "'\\n  first\\n    second\\n'", "'a\\r\\n\\tb'", "'  padded  '",
+          # characters of two, three and four bytes in UTF-8; a key every object already has;
+          # a symbol, a regex, a function, a date
+          "'é中😀'", "'toString'",
+          "Symbol('a')", "/a/", "(value) => value", "new Date(0)"]  # fmt: skip
+# Values with keys and items: each also in every position of one call (what merging and
+# comparing code branches on: the same key on both sides, objects inside arrays, nesting)
+NESTED = ["{ a: 1 }", "[{ a: 1 }]", "{ a: { b: [1] } }"]
+# One value of each kind, paired in the first two positions of a function of several
+KINDS = ["1", "'a'", "null", "[1]", "{ a: 1 }", "[{ a: 1 }]"]
 SMALL = ["-1", "0", "1", "2", "3", "10"]
 SAME_VALUE_LISTS = 6
 CALLS_PER_TARGET = 40  # at least; a file with few targets shares FILE_CALLS among them
@@ -86,7 +95,7 @@ def _pool(target: JsTarget) -> list[str]:
         values.append(lit)
         if lit.lstrip("-").isdigit():
             values += [str(int(lit) + 1), str(int(lit) - 1)]
-    for value in SIMPLE + target.export.module_values:
+    for value in SIMPLE + NESTED + target.export.module_values:
         if value not in values:
             values.append(value)
     return values
@@ -96,7 +105,10 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
     """Calls for each target: its @example calls first, then argument lists from its pool,
     then (``CHAINED`` per target) calls whose first argument is what an earlier call of
     another target returned (``__r(id)``, written back as that value's literal), then each
-    key of an options parameter on its own (:mod:`agents.cover.js.option_sweep`)."""
+    value of its pool as the only argument (the defaults of the others: where a function of
+    several parameters is meant to be called with one) and each pair of :data:`KINDS` as
+    the first two (where merging code branches: an array into an object…), then each key
+    of an options parameter on its own (:mod:`agents.cover.js.option_sweep`)."""
     rng = random.Random(seed)
     calls = _planned(targets, rng)
     earlier = list(calls)
@@ -109,6 +121,11 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
             args = ", ".join(filter(None, [f"__r({source.id})", rest]))
             ctor = _ctor(jt) if jt.method is not None else ""
             calls.append(Call(len(calls), jt, args, ctor))
+    for jt in targets:  # each value of the pool first, the others left out; pairs of kinds
+        if len(jt.params) > 1:
+            ctor = _ctor(jt) if jt.method is not None else ""
+            lists = _pool(jt) + [f"{a}, {b}" for a in KINDS for b in KINDS]
+            calls += [Call(len(calls) + i, jt, args, ctor) for i, args in enumerate(lists)]
     for jt in targets:  # each key of an options parameter on its own (option_sweep)
         if jt.method is None:
             fallback = [v for v in jt.export.module_values + SIMPLE if v[:1] in "'\""]
@@ -140,7 +157,7 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
         if not jt.params:
             lists.append("")
         else:
-            for value in pool[:SAME_VALUE_LISTS]:
+            for value in pool[:SAME_VALUE_LISTS] + NESTED:
                 lists.append(", ".join([value] * max(1, len(fixed))))
             while len(lists) < per_target * 3:  # small numbers first, then anything
                 choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool

@@ -22,18 +22,24 @@ from agents.cover.js.jstext import outside_strings
 OPTION_NAMES = re.compile(r"^(opts?|options|config|cfg|settings)$", re.I)
 COMPARISONS = frozenset({"===", "!==", "==", "!="})
 LITERALS = frozenset({"number", "string", "true", "false", "null"})
+NUMBERS = frozenset({"Infinity", "NaN"})  # identifiers a key is compared with as a value
 # ``typeof opts.key === 'T'``: values of that type, then one of another (the refusal's input)
 OF_TYPE = {
     "boolean": ["true", "false", "'yes'"],
     "number": ["0", "1", "'1'"],
     "string": ["''", "'a'", "1"],
-    "function": ["(value) => value", "'f'"],
+    "function": ["(value) => value", "(key, value) => value", "'f'"],  # JSON's replacer shape
     "object": ["{}", "null"],
 }
 VALUES_PER_KEY = 5
 OTHER = "'other'"
-SWEEP_PER_TARGET = 240
+SWEEP_PER_TARGET = 480
 PREFIXES = 3  # first arguments a sweep tries each object with
+PAIRS = 240  # objects of two keys: a mode with a switch, two switches
+# For a function whose examples pass an object first: one holding each kind of value, at the
+# top and nested (what a serializer's switches act on: nulls, empty strings and arrays, dates…)
+EVERY_KIND = ("{ a: 'b', c: null, d: '', e: ['f', 'g'], h: ['i'], j: [], u: [null], "
+              "k: { l: 'm', n: null, o: [new Date(0)] }, 'q.r': 's', t: new Date(0) }")  # fmt: skip
 
 
 def _text(node: Any) -> str:
@@ -65,7 +71,7 @@ def _compared(node: Any) -> tuple[str, list[str]] | None:
     if op is None or _text(op) not in COMPARISONS or left is None or right is None:
         return None
     for side, other in ((left, right), (right, left)):
-        if other.type not in LITERALS:
+        if other.type not in LITERALS and _text(other) not in NUMBERS:
             continue
         if key := option_key(side):
             return key, [_text(other)]
@@ -74,23 +80,71 @@ def _compared(node: Any) -> tuple[str, list[str]] | None:
     return None
 
 
+def _object_keys(root: Any) -> dict[str, list[str]]:
+    """The module's ``var name = { key: …, 'other-key': … }`` objects: name → keys, quoted."""
+    found: dict[str, list[str]] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.type != "variable_declarator":
+            continue
+        name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+        if name is None or value is None or value.type != "object":
+            continue
+        keys = [c.child_by_field_name("key") for c in value.named_children if c.type == "pair"]
+        found[_text(name)] = [
+            _text(k) if k.type == "string" else f"'{_text(k)}'"
+            for k in keys if k is not None and k.type in ("string", "property_identifier")
+        ]  # fmt: skip
+    return found
+
+
+def _in_object(node: Any, objects: dict[str, list[str]]) -> tuple[str, list[str]] | None:
+    """``opts.key in TABLE`` (a module-level object): (key, the table's keys)."""
+    op = node.child_by_field_name("operator")
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if op is None or _text(op) != "in" or right is None or right.type != "identifier":
+        return None
+    key = option_key(left)
+    return (key, objects[_text(right)]) if key and objects.get(_text(right)) else None
+
+
 def option_objects(root: Any) -> list[str]:
     """One ``{ key: value }`` per key the module reads off an options object and per value it
-    compares that key with (``true``, ``false`` for a key only read)."""
+    compares that key with or looks it up by (``opts.format in formatters``: each key of the
+    module's ``formatters``; ``true``, ``false`` for a key only read); then objects of two
+    keys (:func:`_pairs`)."""
     keys: dict[str, list[str]] = {}
+    tables = _object_keys(root)
     stack = [root]
     while stack:
         n = stack.pop()
         stack.extend(reversed(n.children))
         if key := option_key(n):
             keys.setdefault(key, [])
-        elif n.type == "binary_expression" and (found := _compared(n)):
+        elif n.type == "binary_expression" and (found := _compared(n) or _in_object(n, tables)):
             values = keys.setdefault(found[0], [])
             values += [v for v in found[1] if v not in values]
             if found[1][:1] and found[1][0][:1] in "'\"" and OTHER not in values:
                 values.append(OTHER)  # a string none of the comparisons expects
-    return [f"{{ {key}: {value} }}" for key, values in keys.items()
-            for value in values[:VALUES_PER_KEY] or ["true", "false"]]  # fmt: skip
+    chosen = {key: values[:VALUES_PER_KEY] or ["true", "false"] for key, values in keys.items()}
+    singles = [f"{{ {key}: {value} }}" for key, values in chosen.items() for value in values]
+    return singles + _pairs(chosen)
+
+
+def _pairs(chosen: dict[str, list[str]]) -> list[str]:
+    """Where most of an options object's branches sit: two keys together — each value of a
+    mode (a key compared with strings: ``arrayFormat: 'comma'``) with each switch (a key that
+    takes ``true``) on, then two switches on."""
+    modes = [(k, v) for k, values in chosen.items() if OTHER in values for v in values
+             if v[:1] in "'\"" and v != OTHER]  # fmt: skip
+    switches = [k for k, values in chosen.items() if "true" in values]
+    out = [f"{{ {k}: {v}, {on}: true }}" for k, v in modes for on in switches if on != k]
+    out += [
+        f"{{ {a}: true, {b}: true }}" for i, a in enumerate(switches) for b in switches[i + 1 :]
+    ]
+    return out[:PAIRS]
 
 
 def split_args(text: str) -> list[str]:
@@ -106,8 +160,10 @@ def split_args(text: str) -> list[str]:
 
 def sweep_args(params: list[str], examples: list[str], objects: list[str],
                fallback: list[str]) -> list[str]:  # fmt: skip
-    """Argument lists of a function with an options parameter (not its first): each object
-    after the first arguments of its examples (``fallback`` values without examples)."""
+    """Argument lists of a function with an options parameter (not its first): each object of
+    one key after the first arguments of its examples (``fallback`` values without examples)
+    and after an empty string or :data:`EVERY_KIND` where they pass a string or an object; each
+    object of two keys after one of them (:data:`EVERY_KIND` for an object)."""
     at = next((i for i, p in enumerate(params) if i and OPTION_NAMES.match(p)), None)
     if at is None or not objects:
         return []
@@ -116,9 +172,21 @@ def sweep_args(params: list[str], examples: list[str], objects: list[str],
         args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
         if len(args) >= at and ", ".join(args[:at]) not in prefixes:
             prefixes.append(", ".join(args[:at]))
+    shown = prefixes[:PREFIXES]  # the examples' own
     for value in fallback:
         if len(prefixes) >= PREFIXES:
             break
         prefixes.append(", ".join([value] * at))
-    out = [f"{prefix}, {obj}" for obj in objects for prefix in prefixes[:PREFIXES]]
+    prefixes = prefixes[:PREFIXES]
+    if not prefixes:
+        return []
+    # the first argument's kind as the examples pass it: an object holding every kind of
+    # value; an empty string (where ``{ plainObjects: true }`` decides what nothing parses to)
+    kinds = [", ".join([value, *split_args(like[0])[1:]])
+             for kind, value in (("{", EVERY_KIND), ("'", "''"))
+             if (like := [p for p in shown or prefixes if p.startswith(kind)])]  # fmt: skip
+    singles = [obj for obj in objects if len(split_args(obj.strip()[1:-1])) == 1]
+    out = [f"{prefix}, {obj}" for obj in singles for prefix in kinds + prefixes]
+    pairs_after = next((k for k in kinds if k.startswith("{")), prefixes[0])
+    out += [f"{pairs_after}, {obj}" for obj in objects if obj not in singles]
     return out[:SWEEP_PER_TARGET]

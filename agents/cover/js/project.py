@@ -164,21 +164,32 @@ def source_files(
     return sorted(out)
 
 
-def _import_style(
-    repo: Path, tests: Sequence[str], runner: str, esm: bool, typescript: bool
-) -> str:
-    """How the project's tests load code: as they do; else ``import`` (vitest, ESM packages,
-    TypeScript: its compiler turns imports into what the runner needs), else ``require``."""
+def _import_style(repo: Path, tests: Sequence[str], sources: Sequence[str], esm: bool) -> str:
+    """How the project's tests load code: as they do; else as its sources load each other —
+    ``require`` for CommonJS sources (one instance of each module, shared by the tests and the
+    package's own ``require``s: its state, ``instanceof`` and coverage agree; vitest would load
+    an imported CommonJS file a second time, as its own), ``import`` otherwise (ESM packages,
+    TypeScript: its compiler turns imports into what the runner needs)."""
     for test in tests:
-        try:
-            text = (repo / test).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
+        text = _head(repo / test)
         if re.search(r"^\s*import\s", text, re.MULTILINE):
             return "esm"
         if "require(" in text:
             return "cjs"
-    return "esm" if runner == "vitest" or esm or typescript else "cjs"
+    if esm or any(s.endswith((".ts", ".tsx", ".mts", ".cts", ".mjs")) for s in sources):
+        return "esm"
+    texts = [_head(repo / s) for s in sources[:20]]
+    if any(re.search(r"^\s*(import|export)\s", t, re.MULTILINE) for t in texts):
+        return "esm"
+    return "cjs"
+
+
+def _head(path: Path, limit: int = 200_000) -> str:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.read(limit)
+    except OSError:
+        return ""
 
 
 def detect_project(
@@ -206,7 +217,6 @@ def detect_project(
         entry = "vitest/vitest.mjs" if runner == "vitest" else "jest/bin/jest.js"
         command = ["node", f"node_modules/{entry}"]
     sources = source_files(files, include, exclude)
-    typescript = any(s.endswith((".ts", ".tsx", ".mts", ".cts")) for s in sources)
     return JsProject(
         root=repo,
         runner=runner,
@@ -219,7 +229,7 @@ def detect_project(
         custom_command=bool(test_command),
         node_modules=(repo / "node_modules").is_dir(),
         dependencies=frozenset(deps),
-        import_style=_import_style(repo, tests, runner, esm, typescript),
+        import_style=_import_style(repo, tests, sources, esm),
     )
 
 

@@ -18,12 +18,13 @@ from agents.cover.js.explore import Observed, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import FIXED
-from agents.cover.js.values import _object, kind_of, literal
+from agents.cover.js.values import _object, js_string, kind_of, literal
 
 BUILTIN_ERRORS = frozenset({"Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
                             "EvalError", "URIError"})  # fmt: skip
 KEEP_PER_TARGET = 5  # at least; a file with few targets shares KEEP_PER_FILE among them
 KEEP_PER_FILE = 24
+KEEP_BEYOND_CAP = 96  # a file's calls past those caps, each running blocks no other call ran
 MISUSE = re.compile(
     r"is not a function|Cannot read propert|is not iterable|is not a constructor|"
     r"Cannot convert|Cannot destructure|is not defined|Cannot set propert"
@@ -112,7 +113,8 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     kept shows, of a kind they show: a second value on a path, what catches a wrong operator or
     pattern on it (not a new kind, such as a string out of a function of numbers called with
     strings).  At most ``KEEP_PER_TARGET`` per target, more when the file has few targets (a
-    module that exports one big function needs more than five calls to show it)."""
+    module that exports one big function needs more than five calls to show it), and past
+    that up to ``KEEP_BEYOND_CAP`` a file that each run blocks no kept call ran."""
     usable = sorted((o for o in observed if renderable(o)), key=_plainness)
     targets = len({o.call.target.target.key for o in usable})
     cap = max(KEEP_PER_TARGET, KEEP_PER_FILE // max(1, targets))
@@ -124,23 +126,27 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     kept: dict[int, Observed] = {}
     covered: set[str] = set()
     tallies: dict[str, _Tally] = {}
+    beyond = 0  # calls kept past a target's cap because they run blocks no other call ran
     for second in (False, True):
         for o in usable:
             tally = tallies.setdefault(o.call.target.target.key, _Tally())
             sig, path = _signature(o), paths.get(o.call.id)
-            if o.call.id in kept or tally.count >= cap:
+            if o.call.id in kept:
                 continue
+            full = tally.count >= cap
             if second:
                 path = path or frozenset()
-                if path in tally.twice or _kind(o) not in tally.kinds or sig in tally.outcomes:
+                shown = path in tally.twice or sig in tally.outcomes
+                if full or shown or _kind(o) not in tally.kinds:
                     continue
                 tally.twice.add(path)
             else:
                 if path is not None:
-                    if not path - covered:
+                    if not path - covered or (full and beyond >= KEEP_BEYOND_CAP):
                         continue
+                    beyond += full
                     covered |= path
-                elif sig in tally.outcomes:
+                elif full or sig in tally.outcomes:
                     continue
                 tally.kinds.add(_kind(o))
             tally.count += 1
@@ -216,7 +222,7 @@ def _throws(threw: dict[str, str]) -> str:
         return "toThrow()"
     name = threw.get("name", "")
     made = name if name in BUILTIN_ERRORS else "Error"
-    return f"toThrow(new {made}({json.dumps(threw['message'], ensure_ascii=False)}))"
+    return f"toThrow(new {made}({js_string(threw['message'])}))"
 
 
 def _case(o: Observed) -> str:
@@ -254,7 +260,7 @@ def _case(o: Observed) -> str:
         if jt.method is not None and _state(o) is not None and "subject" in expr:
             body.append(f"    expect(subject).toMatchObject({_state(o)});")
     asynchronous = "async " if o.is_async else ""
-    title_text = json.dumps(case_title(o), ensure_ascii=False)
+    title_text = js_string(case_title(o))
     return f"  it({title_text}, {asynchronous}() => {{\n{setup}" + "\n".join(body) + "\n  });"
 
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
-__all__ = ["literal"]
+__all__ = ["js_string", "literal"]
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def js_string(text: str) -> str:
+    """``text`` as a JS string literal, readable (non-ASCII kept) and writable as UTF-8 (a
+    half of a surrogate pair, which code under test may return, written as its escape)."""
+    written = json.dumps(text, ensure_ascii=False)
+    return LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", written)
 
 
 def literal(tag: object) -> str | None:
@@ -28,7 +38,7 @@ def literal(tag: object) -> str | None:
             return str(int(value))
         return repr(value)
     if kind == "s" and rest:
-        return json.dumps(rest[0], ensure_ascii=False)
+        return js_string(str(rest[0]))
     if kind == "b" and rest:
         return "true" if rest[0] else "false"
     if kind == "a" and rest and isinstance(rest[0], list):
