@@ -206,6 +206,7 @@ def test_test_files_merge_imports_and_append_tests() -> None:
         (["s", 'say "hi"'], '"say \\"hi\\""'), (["a", [["b", True], ["null"]]], "[true, null]"),
         (["o", [["a-b", ["n", 1]], ["c", ["a", []]]]], '{ "a-b": 1, c: [] }'), (["x"], None),
         (["a", [["x"]]], None),
+        (["s", "é\ud83d"], '"é\\ud83d"'),  # half a surrogate pair: escaped, the file stays UTF-8
     ],
 )  # fmt: skip
 def test_observed_values_are_written_back_as_literals(tag: list, source: str | None) -> None:
@@ -231,10 +232,16 @@ def test_kept_calls_ran_new_blocks_then_show_new_outcomes() -> None:
         seen(7, "7, 7", ["10:20"], ok=["n", 49]),  # a third value on call 0's path: not kept
     ]
     assert [o.call.id for o in keep(observed)] == [0, 1, 2]
-    # The file's only target: more than five calls kept while each runs a block none ran.
-    blocks = [f"{10 * k}:{10 * k + 5}" for k in range(1, 13)]
-    each = [seen(n, str(n), [b for b in blocks if b != blocks[n]], ok=["n", n]) for n in range(12)]
-    assert len(keep(each)) == 12
+    # a result holding a function's source text (String(fn)) is not asserted: a coverage
+    # tool's, a mutation tester's or a bundler's copy of the code gives another text
+    source = ["o", [["function (str) {\n  return str;\n}", ["s", ""]]]]
+    assert keep([seen(8, "(k, v) => v", [], ok=source)]) == []
+    assert len(keep([seen(8, "(k, v) => v", [], ok=["o", [["str", ["s", ""]]]])])) == 1
+    # The file's only target: more than five calls kept while each runs a block none ran, and
+    # past the target's cap of 24 too.
+    blocks = [f"{10 * k}:{10 * k + 5}" for k in range(1, 41)]
+    each = [seen(n, str(n), [b for b in blocks if b != blocks[n]], ok=["n", n]) for n in range(40)]
+    assert len(keep(each)) == 40
     # Many values on one path: two of them; a call that ran a new block goes before the second.
     many = [seen(n, str(n), ["10:20", "30:40"], ok=["n", n]) for n in range(30)]
     many.append(seen(99, "99999", ["10:20"], ok=["n", 99]))  # the longest arguments: last

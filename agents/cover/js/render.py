@@ -18,7 +18,7 @@ from agents.cover.js.explore import Observed, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import FIXED
-from agents.cover.js.values import _object, js_string, kind_of, literal
+from agents.cover.js.values import _object, js_string, kind_of, literal, shows_source
 
 BUILTIN_ERRORS = frozenset({"Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError",
                             "EvalError", "URIError"})  # fmt: skip
@@ -63,6 +63,8 @@ def misuse(o: Observed) -> bool:
 def renderable(o: Observed) -> bool:
     if o.threw is not None:
         return not o.threw.get("message", "").startswith("__assay_slow") and not misuse(o)
+    if shows_source([o.ok, o.state]):
+        return False
     if o.call.target.method is not None and o.state is not None:
         return _state(o) is not None and (o.ok is None or literal(o.ok) is not None)
     return literal(o.ok) is not None
