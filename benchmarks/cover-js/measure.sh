@@ -20,6 +20,7 @@ for name in "${NAMES[@]}"; do
   own_command="$(field "$name" own_test_command)"
   for side in ${MEASURE_SIDES:-own assay}; do
     dir="$WORK/$name/$side"
+    rm -rf "$dir/.stryker-tmp"  # a failed Stryker run leaves its sandbox, whose tests vitest finds
     if [ "$side" = assay ]; then
       cp -a "$HERE/results/$name-tests/." "$dir/"
       if [ -d "$dir/node_modules/vitest" ]; then command="node_modules/.bin/vitest run"; else command="node_modules/.bin/jest"; fi

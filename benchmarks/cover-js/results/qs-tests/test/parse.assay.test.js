@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import parse from "../lib/parse.js";
+const parse = require("../lib/parse");
 
 describe("parse", () => {
   it("returns { a: \"c\" } for parse('a=c')", () => {
@@ -114,55 +114,91 @@ describe("parse", () => {
     expect(parse('a&b=', { strictNullHandling: true })).toEqual({ a: null, b: "" });
   });
 
-  it("throws for parse(1, { charset: 'other' })", () => {
-    expect(() => parse(1, { charset: 'other' })).toThrow(new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined"));
+  it("returns {} for parse(/a/, { decoder: (value) => value })", () => {
+    expect(parse(/a/, { decoder: (value) => value })).toEqual({});
   });
 
-  it("throws for parse('a', { decoder: 'f' })", () => {
-    expect(() => parse('a', { decoder: 'f' })).toThrow(new TypeError("Decoder has to be a function."));
+  it("returns {} for parse('')", () => {
+    expect(parse('')).toEqual({});
   });
 
-  it("returns {} for parse(undefined, { decoder: null })", () => {
-    expect(parse(undefined, { decoder: null })).toEqual({});
+  it("returns {} for parse(null)", () => {
+    expect(parse(null)).toEqual({});
   });
 
-  it("returns {} for parse(null, '')", () => {
-    expect(parse(null, '')).toEqual({});
+  it("returns {} for parse(0)", () => {
+    expect(parse(0)).toEqual({});
   });
 
-  it("throws for parse(true, { duplicates: 'other' })", () => {
-    expect(() => parse(true, { duplicates: 'other' })).toThrow(new TypeError("The duplicates option must be either combine, first, or last"));
+  it("returns {} for parse(undefined)", () => {
+    expect(parse(undefined)).toEqual({});
   });
 
-  it("returns { a: \"\", b: \"\" } for parse('a&b', { charsetSentinel: true })", () => {
-    expect(parse('a&b', { charsetSentinel: true })).toEqual({ a: "", b: "" });
+  it("returns {} for parse('toString')", () => {
+    expect(parse('toString')).toEqual({});
   });
 
-  it("returns { a: \"c\" } for parse('a=c', { comma: true })", () => {
-    expect(parse('a=c', { comma: true })).toEqual({ a: "c" });
+  it("returns { \"0\": 1 } for parse([1], 1)", () => {
+    expect(parse([1], 1)).toEqual({ "0": 1 });
+  });
+
+  it("returns { a: \"c\" } for parse('a=c', { parameterLimit: Infinity })", () => {
+    expect(parse('a=c', { parameterLimit: Infinity })).toEqual({ a: "c" });
+  });
+
+  it("returns { a: \"\", c: \"\" } for parse('a=c', { delimiter: '' })", () => {
+    expect(parse('a=c', { delimiter: '' })).toEqual({ a: "", c: "" });
   });
 
   it("returns {} for parse('a=c', { delimiter: 'a' })", () => {
     expect(parse('a=c', { delimiter: 'a' })).toEqual({});
   });
 
-  it("returns {} for parse('a[hasOwnProperty]=b', { decoder: (value) => value })", () => {
-    expect(parse('a[hasOwnProperty]=b', { decoder: (value) => value })).toEqual({});
+  it("throws for parse('', { charset: 'other' })", () => {
+    expect(() => parse('', { charset: 'other' })).toThrow(new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined"));
   });
 
-  it("throws for parse('a=c', { allowEmptyArrays: 'yes' })", () => {
-    expect(() => parse('a=c', { allowEmptyArrays: 'yes' })).toThrow(new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided"));
+  it("returns {} for parse('', { decoder: (key, value) => value })", () => {
+    expect(parse('', { decoder: (key, value) => value })).toEqual({});
   });
 
-  it("throws for parse('a=c', { decodeDotInKeys: 'yes' })", () => {
-    expect(() => parse('a=c', { decodeDotInKeys: 'yes' })).toThrow(new TypeError("`decodeDotInKeys` option can only be `true` or `false`, when provided"));
+  it("throws for parse('', { decoder: 'f' })", () => {
+    expect(() => parse('', { decoder: 'f' })).toThrow(new TypeError("Decoder has to be a function."));
+  });
+
+  it("throws for parse('', { duplicates: 'other' })", () => {
+    expect(() => parse('', { duplicates: 'other' })).toThrow(new TypeError("The duplicates option must be either combine, first, or last"));
+  });
+
+  it("throws for parse('', { allowEmptyArrays: 'yes' })", () => {
+    expect(() => parse('', { allowEmptyArrays: 'yes' })).toThrow(new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided"));
+  });
+
+  it("returns {} for parse('', { plainObjects: true })", () => {
+    expect(parse('', { plainObjects: true })).toEqual({});
+  });
+
+  it("throws for parse('', { decodeDotInKeys: 'yes' })", () => {
+    expect(() => parse('', { decodeDotInKeys: 'yes' })).toThrow(new TypeError("`decodeDotInKeys` option can only be `true` or `false`, when provided"));
+  });
+
+  it("returns {} for parse('a[hasOwnProperty]=b', { depth: '1' })", () => {
+    expect(parse('a[hasOwnProperty]=b', { depth: '1' })).toEqual({});
   });
 
   it("returns { \"foo[bar]\": \"baz\" } for parse('foo[bar]=baz', { depth: false })", () => {
     expect(parse('foo[bar]=baz', { depth: false })).toEqual({ "foo[bar]": "baz" });
   });
 
+  it("returns {} for parse('', { allowSparse: true })", () => {
+    expect(parse('', { allowSparse: true })).toEqual({});
+  });
+
   it("returns { a: \"c\" } for parse('a=c', { allowSparse: true })", () => {
     expect(parse('a=c', { allowSparse: true })).toEqual({ a: "c" });
+  });
+
+  it("returns { a: \"c\" } for parse('a=c', { comma: true, charsetSentinel: true })", () => {
+    expect(parse('a=c', { comma: true, charsetSentinel: true })).toEqual({ a: "c" });
   });
 });

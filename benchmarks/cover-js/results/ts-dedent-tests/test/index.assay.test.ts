@@ -34,19 +34,6 @@ describe("dedent", () => {
 `).toEqual("items:\n  first\n  second");
   });
 
-  it("returns \"  one\\n    two\" for dedent`\\r\\n    ${'  one\\n    two'}\\r\\n`", () => {
-    expect(dedent`\r
-    ${'  one\n    two'}\r
-`).toEqual("  one\n    two");
-  });
-
-  it("returns \"    alpha 1\\nbeta 2\" for dedent`\\n    alpha 1\\nbeta 2\\n`", () => {
-    expect(dedent`
-    alpha 1
-beta 2
-`).toEqual("    alpha 1\nbeta 2");
-  });
-
   it("returns \"1  \" for dedent`\\r\\n${1}  `", () => {
     expect(dedent`\r
 ${1}  `).toEqual("1  ");
@@ -56,17 +43,18 @@ ${1}  `).toEqual("1  ");
     expect(dedent`alpha 1 ${1}`).toEqual("alpha 1 1");
   });
 
-  it("returns \"alpha 1: word\" for dedent`\\r\\n\\talpha 1: ${'word'}\\r\\n\\t`", () => {
-    expect(dedent`\r
-\talpha 1: ${'word'}\r
-\t`).toEqual("alpha 1: word");
-  });
-
   it("returns \"42\\n  \\nbeta 2\" for dedent`${42}\\n  \\nbeta 2\\n  `", () => {
     expect(dedent`${42}
   
 beta 2
   `).toEqual("42\n  \nbeta 2");
+  });
+
+  it("returns \"  alpha 1\\nbeta 2\" for dedent`\\n  alpha 1\\nbeta 2\\n  `", () => {
+    expect(dedent`
+  alpha 1
+beta 2
+  `).toEqual("  alpha 1\nbeta 2");
   });
 
   it("returns \"\\t1\\nbeta 2\" for dedent`\\n\\t${1}\\nbeta 2`", () => {
@@ -91,35 +79,20 @@ beta 2`).toEqual("\t1\nbeta 2");
 `).toEqual("  one\n    two alpha 1");
   });
 
+  it("returns \"alpha 1\\n\\tword\" for dedent`\\n  alpha 1\\n  \\t${'word'}`", () => {
+    expect(dedent`
+  alpha 1
+  \t${'word'}`).toEqual("alpha 1\n\tword");
+  });
+
   it("returns \"\" for dedent('')", () => {
     expect(dedent('')).toEqual("");
   });
 
-  it("returns \"alpha 1\" for dedent`\\nalpha 1\\n\\t`", () => {
+  it("returns \"alpha 1\" for dedent`\\nalpha 1\\n`", () => {
     expect(dedent`
 alpha 1
-\t`).toEqual("alpha 1");
-  });
-
-  it("returns \"42 alpha 1\\nbeta 2: 42\" for dedent`${42} alpha 1\\n\\tbeta 2: ${42}\\n\\t`", () => {
-    expect(dedent`${42} alpha 1
-\tbeta 2: ${42}
-\t`).toEqual("42 alpha 1\nbeta 2: 42");
-  });
-
-  it("returns \"42\\nbeta 2\\n\\n    word\" for dedent`\\n${42}\\nbeta 2\\n\\n    ${'word'}\\n`", () => {
-    expect(dedent`
-${42}
-beta 2
-
-    ${'word'}
-`).toEqual("42\nbeta 2\n\n    word");
-  });
-
-  it("returns \"1 alpha 1\\nbeta 2  \" for dedent`\\n    ${1} alpha 1\\n    beta 2  `", () => {
-    expect(dedent`
-    ${1} alpha 1
-    beta 2  `).toEqual("1 alpha 1\nbeta 2  ");
+`).toEqual("alpha 1");
   });
 
   it("returns \"word alpha 1\" for dedent`\\n  ${'word'} alpha 1\\n`", () => {
@@ -136,5 +109,28 @@ beta 2
   it("returns \"42\" for dedent`\\n\\t${42}`", () => {
     expect(dedent`
 \t${42}`).toEqual("42");
+  });
+
+  it("returns \"first\\nsecond  \" for dedent`\\r\\n\\t${'first\\nsecond'}  \\r\\n`", () => {
+    expect(dedent`\r
+\t${'first\nsecond'}  \r
+`).toEqual("first\nsecond  ");
+  });
+
+  it("returns \"42\\n\\tbeta 2  \" for dedent`\\n  ${42}\\n  \\tbeta 2  \\n`", () => {
+    expect(dedent`
+  ${42}
+  \tbeta 2  
+`).toEqual("42\n\tbeta 2  ");
+  });
+
+  it("returns \"alpha 1: word\" for dedent`alpha 1: ${'word'}`", () => {
+    expect(dedent`alpha 1: ${'word'}`).toEqual("alpha 1: word");
+  });
+
+  it("returns \"alpha 1: word\\nbeta 2\" for dedent`\\n\\talpha 1: ${'word'}\\n\\tbeta 2`", () => {
+    expect(dedent`
+\talpha 1: ${'word'}
+\tbeta 2`).toEqual("alpha 1: word\nbeta 2");
   });
 });
