@@ -1,15 +1,18 @@
-"""An options object's keys, each tried on its own: how a JS API's options are explored.
+"""An options object's keys, on their own and in pairs: how a JS API's options are explored.
 
 JavaScript APIs take their switches as an options object (``parse(str, { allowDots: true })``),
 and most of their branches and most of their bugs sit on those keys: a value compared with
-(``opts.charset === 'iso-8859-1'``), a type checked (``typeof opts.depth === 'number'``), a
-value of the wrong type refused (``throw new TypeError('Decoder has to be a function.')``).
-Random arguments rarely build such an object.  :func:`option_objects` reads the keys a module
-takes off its options (``opts``, ``options``, ``config``…) and the values it compares them with
-or checks their type against, and gives one small object per key and value — the wrong type
-included, so the checks that refuse it run.  :func:`sweep_args` makes, for a function with an
-options parameter, one call per object with the first arguments of its own examples (its
-JSDoc and README calls), so each key is seen on input the function is meant for.
+(``opts.charset === 'iso-8859-1'``) or looked up by (``opts.arrayFormat in generators``), a
+type checked (``typeof opts.depth === 'number'``), a value of the wrong type refused (``throw
+new TypeError('Decoder has to be a function.')``), two keys together (``arrayFormat: 'comma'``
+with ``encodeValuesOnly: true``).  Random arguments rarely build such an object.
+:func:`option_objects` reads the keys a module takes off its options (``opts``, ``options``,
+``config``…) and the values it compares them with, looks them up by or checks their type
+against, and gives one small object per key and value — the wrong type included, so the
+checks that refuse it run — then objects of two keys.  :func:`sweep_args` makes, for a
+function with an options parameter, one call per object with the first arguments of its own
+examples (its JSDoc and README calls), so each key is seen on input the function is meant
+for, and with a first argument of every kind of value.
 """
 
 from __future__ import annotations
