@@ -119,11 +119,10 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
         for source in rng.sample(others, min(CHAINED, len(others))):
             rest = ", ".join(rng.choice(SMALL) for _ in jt.params[1:])
             args = ", ".join(filter(None, [f"__r({source.id})", rest]))
-            ctor = _ctor(jt) if jt.method is not None else ""
-            calls.append(Call(len(calls), jt, args, ctor))
+            calls.append(Call(len(calls), jt, args, _ctor(jt)))
     for jt in targets:  # each value of the pool first, the others left out; pairs of kinds
         if len(jt.params) > 1:
-            ctor = _ctor(jt) if jt.method is not None else ""
+            ctor = _ctor(jt)
             lists = _pool(jt) + [f"{a}, {b}" for a in KINDS for b in KINDS]
             calls += [Call(len(calls) + i, jt, args, ctor) for i, args in enumerate(lists)]
     for jt in targets:  # each key of an options parameter on its own (option_sweep)
@@ -136,6 +135,9 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
 
 
 def _ctor(jt: JsTarget) -> str:
+    """A method's constructor arguments (the simplest: a 1 each); "" for a function."""
+    if jt.method is None:
+        return ""
     params = next((m.params for m in jt.export.methods if m.name == "constructor"), [])
     return ", ".join(["1"] * len(params))
 
@@ -163,7 +165,7 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
                 choices = SMALL if len(lists) < CALLS_PER_TARGET // 2 else pool
                 arity = len(fixed) + (rng.randint(0, 2) if rest else 0)
                 lists.append(", ".join(rng.choice(choices) for _ in range(arity)))
-        ctor = _ctor(jt) if jt.method is not None else ""
+        ctor = _ctor(jt)
         if jt.method is None and jt.export.tag:  # tagged first: how a tag is meant to be used
             for template in tag_templates(rng, per_target // 2):
                 calls.append(Call(len(calls), jt, "", template=template))
