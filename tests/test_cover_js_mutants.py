@@ -89,6 +89,19 @@ def test_a_sweep_reads_lookup_tables_and_tries_each_kind_of_first_argument() -> 
     # they pass a string: the empty string too (what nothing gives, under each key)
     calls = sweep_args(["text", "opts"], ["parse('a=b')"], objects, [])
     assert calls[:2] == ["'', { arrayFormat: 'brackets' }", "'a=b', { arrayFormat: 'brackets' }"]
+    # a key an example passes meets each key paired with it on that example's input (where
+    # the two act together: `'foo[]'` with allowEmptyArrays and strictNullHandling), once
+    shown = [
+        "parse('a=b')",
+        "parse('c')",
+        "parse('d')",
+        "parse('x[]', { skipNulls: true, limit: 1 })",
+    ]
+    calls = sweep_args(["text", "opts"], shown, objects, [])
+    assert "'x[]', { arrayFormat: 'comma', skipNulls: true }" in calls
+    assert "'x[]', { limit: Infinity }" in calls
+    assert calls.count("'x[]', { skipNulls: true }") == 1
+    assert not any(c.startswith("'x[]', { arrayFormat: 'brackets' }") for c in calls)
 
 
 def test_surviving_mutants_become_targets_and_each_added_test_says_which_it_catches(

@@ -34,6 +34,7 @@ WRITE_TEST = Stage(
     stop=("\n```",),
 )
 CODE_LINES = 120  # whole files up to this size; else the target with some context
+HELPER_WINDOWS, HELPER_BEFORE, HELPER_AFTER = 3, 8, 3  # lines around a helper's missed ones
 FENCE = re.compile(r"```[a-zA-Z]*\n(.*?)(?:```|\Z)", re.DOTALL)
 IT_END = re.compile(r"^[ \t]+\}\);[ \t]*$", re.M)  # the end of an indented test (or block)
 
@@ -58,14 +59,27 @@ def missed_summary(jt: JsTarget) -> str:
 
 
 def marked_code(text: str, jt: JsTarget) -> str:
+    """The code with its missed lines marked: the whole file when it is short, else the target
+    with some context and, where it misses lines of a helper it calls, a few lines around the
+    first of them (``// …`` between)."""
     lines = text.splitlines()
     t = jt.target
     missed = set(t.missing_lines) | {a[0] for a in t.missing_branches}
-    start, end = (1, len(lines)) if len(lines) <= CODE_LINES else (max(1, t.start - 10), t.end + 3)
-    out = []
-    for number in range(start, min(end, len(lines)) + 1):
-        line = lines[number - 1]
-        out.append(f"{line}  // NOT COVERED" if number in missed and line.strip() else line)
+    if len(lines) <= CODE_LINES:
+        spans = [(1, len(lines))]
+    else:
+        spans = [(max(1, t.start - 10), t.end + 3)]
+        outside = sorted(n for n in missed if not t.start <= n <= t.end)
+        spans += [(max(1, n - HELPER_BEFORE), n + HELPER_AFTER) for n in outside[:HELPER_WINDOWS]]
+    out: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start > last + 1 and out:
+            out.append("// …")
+        for number in range(max(start, last + 1), min(end, len(lines)) + 1):
+            line = lines[number - 1]
+            out.append(f"{line}  // NOT COVERED" if number in missed and line.strip() else line)
+        last = max(last, end)
     return "\n".join(out)
 
 

@@ -6,6 +6,7 @@ each target with arguments from its JSDoc ``@example`` calls, the literals it us
 values (methods on an instance made with the simplest constructor arguments that work), twice
 each, and appends one JSON record per call to a file in the run's output directory: the value
 returned (as a tagged tree: ``["n", 1]``, ``["s", "a"]``, ``["a", [...]]``, ``["o", [[k, v]]]``,
+``["r", "ab", 600]`` for a long string of one short one repeated,
 ``["u"]`` for undefined, ``["x"]`` for what cannot be written back as a literal) or the error
 thrown, and for a method the instance's state afterwards.  A call whose two results differ is
 not kept; one that never ended (the run timed out) is left out of a second run.
@@ -27,14 +28,17 @@ from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import tag_templates
 from agents.cover.js.values import literal
 
+# Values made by statements, named in the argument list (``stringify(cyclic)``) and declared
+# before the call: an object holding itself (what a serializer or a deep copy must detect)
+MADE = {"cyclic": ("const cyclic = { a: 1 };", "cyclic.self = cyclic;")}
 SIMPLE = ["0", "1", "-1", "2", "10", "''", "'a'", "'hello world'", "true", "false", "null",
           "undefined", "[]", "[1, 2, 3]", "{}", "0.5",
           # text with lines, indentation and padding: what text-processing code branches on
           "'\\n  first\\n    second\\n'", "'a\\r\\n\\tb'", "'  padded  '",
           # characters of two, three and four bytes in UTF-8; a key every object already has;
-          # a symbol, a regex, a function, a date
+          # a symbol, a regex, a function, a date, an object holding itself
           "'é中😀'", "'toString'",
-          "Symbol('a')", "/a/", "(value) => value", "new Date(0)"]  # fmt: skip
+          "Symbol('a')", "/a/", "(value) => value", "new Date(0)", *MADE]  # fmt: skip
 # Values with keys and items: each also in every position of one call (what merging and
 # comparing code branches on: the same key on both sides, objects inside arrays, nesting)
 NESTED = ["{ a: 1 }", "[{ a: 1 }]", "{ a: { b: [1] } }"]
@@ -61,6 +65,12 @@ class Call:
     ctor: str = ""  # a method's constructor arguments
     example: bool = False  # from a JSDoc @example
     template: str = ""  # a template tag's call: the template literal, backticks included
+
+
+def made_for(args: str) -> list[str]:
+    """The statements declaring the :data:`MADE` values an argument list names."""
+    return [line for name, lines in MADE.items() if re.search(rf"\b{name}\b", args)
+            for line in lines]  # fmt: skip
 
 
 def written(callee: str, call: Call) -> str:
@@ -108,10 +118,13 @@ def plan_calls(targets: Sequence[JsTarget], seed: int = 0) -> list[Call]:
     value of its pool as the only argument (the defaults of the others: where a function of
     several parameters is meant to be called with one) and each pair of :data:`KINDS` as
     the first two (where merging code branches: an array into an object…), then each key
-    of an options parameter on its own (:mod:`agents.cover.js.option_sweep`)."""
+    of an options parameter on its own (:mod:`agents.cover.js.option_sweep`).  A function an
+    entry module passes on (:mod:`agents.cover.js.reexports`) gets its examples only, when it
+    has some."""
     rng = random.Random(seed)
     calls = _planned(targets, rng)
     earlier = list(calls)
+    targets = [jt for jt in targets if not jt.export.reexported_from]  # their examples only
     for jt in targets:
         if not jt.params:
             continue
@@ -158,6 +171,8 @@ def _planned(targets: Sequence[JsTarget], rng: random.Random) -> list[Call]:
         rest = len(fixed) < len(jt.params)  # `...values`: none to two of them
         if not jt.params:
             lists.append("")
+        elif jt.export.reexported_from and lists:
+            pass  # an entry's: how its users are shown to call it; the rest is its module's
         else:
             for value in pool[:SAME_VALUE_LISTS] + NESTED:
                 lists.append(", ".join([value] * max(1, len(fixed))))
@@ -186,15 +201,16 @@ def call_source(call: Call) -> str:
     name = f"__mod[{json.dumps(jt.export.name)}]"
     if jt.export.name == "default":
         name = "(__mod.default ?? __mod)"
+    made = " ".join(made_for(call.args))
     if jt.method is None:
-        return f"(box, __mod) => {written(name, call)}"
+        return f"(box, __mod) => {{ {made} return {written(name, call)}; }}"
     if jt.method == "constructor":
-        return f"(box, __mod) => {{ box.self = new {name}({call.args}); return undefined; }}"
+        return f"(box, __mod) => {{ {made} box.self = new {name}({call.args}); return undefined; }}"
     method = next((m for m in jt.export.methods if m.name == jt.method), None)
     if method is not None and method.is_static:
-        return f"(box, __mod) => {name}[{json.dumps(jt.method)}]({call.args})"
+        return f"(box, __mod) => {{ {made} return {name}[{json.dumps(jt.method)}]({call.args}); }}"
     return (
-        f"(box, __mod) => {{ const o = new {name}({call.ctor}); box.self = o; "
+        f"(box, __mod) => {{ {made} const o = new {name}({call.ctor}); box.self = o; "
         f"return o[{json.dumps(jt.method)}]({call.args}); }}"
     )
 

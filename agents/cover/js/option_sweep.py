@@ -12,7 +12,9 @@ against, and gives one small object per key and value — the wrong type include
 checks that refuse it run — then objects of two keys.  :func:`sweep_args` makes, for a
 function with an options parameter, one call per object with the first arguments of its own
 examples (its JSDoc and README calls), so each key is seen on input the function is meant
-for, and with a first argument of every kind of value.
+for, and with a first argument of every kind of value; and each object again after the input an
+example shows one of its keys on (``parse('foo[]&bar=baz', { allowEmptyArrays: true })``: that
+string under ``{ strictNullHandling: true, allowEmptyArrays: true }``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ OF_TYPE = {
 VALUES_PER_KEY = 5
 OTHER = "'other'"
 SWEEP_PER_TARGET = 480
+SHOWN_PER_KEY = 2  # examples showing a key whose first arguments each object with it meets
+SHOWN_CALLS = 400  # calls on those, past SWEEP_PER_TARGET
 PREFIXES = 3  # first arguments a sweep tries each object with
 PAIRS = 240  # objects of two keys: a mode with a switch, two switches
 # For a function whose examples pass an object first: one holding each kind of value, at the
@@ -166,7 +170,8 @@ def sweep_args(params: list[str], examples: list[str], objects: list[str],
     """Argument lists of a function with an options parameter (not its first): each object of
     one key after the first arguments of its examples (``fallback`` values without examples)
     and after an empty string or :data:`EVERY_KIND` where they pass a string or an object; each
-    object of two keys after one of them (:data:`EVERY_KIND` for an object)."""
+    object of two keys after one of them (:data:`EVERY_KIND` for an object); then each object
+    after the first arguments of the examples passing one of its keys (:func:`_shown_with`)."""
     at = next((i for i, p in enumerate(params) if i and OPTION_NAMES.match(p)), None)
     if at is None or not objects:
         return []
@@ -192,4 +197,31 @@ def sweep_args(params: list[str], examples: list[str], objects: list[str],
     out = [f"{prefix}, {obj}" for obj in singles for prefix in kinds + prefixes]
     pairs_after = next((k for k in kinds if k.startswith("{")), prefixes[0])
     out += [f"{pairs_after}, {obj}" for obj in objects if obj not in singles]
-    return out[:SWEEP_PER_TARGET]
+    out = out[:SWEEP_PER_TARGET]
+    shown_with, planned = _shown_with(examples, at), set(out)
+    for obj in objects:  # each object after the input an example shows one of its keys on
+        for prefix in dict.fromkeys(p for key in _keys(obj) for p in shown_with.get(key, ())):
+            if (call := f"{prefix}, {obj}") not in planned:
+                out.append(call)
+                planned.add(call)
+    return out[: SWEEP_PER_TARGET + SHOWN_CALLS]
+
+
+def _keys(obj: str) -> list[str]:
+    """``{ a: 1, 'b': 2 }`` → ["a", "b"]."""
+    return [part.split(":", 1)[0].strip().strip("'\"") for part in split_args(obj.strip()[1:-1])]
+
+
+def _shown_with(examples: list[str], at: int) -> dict[str, list[str]]:
+    """Option key → the first arguments of the examples that pass it (``parse('foo[]&bar=baz',
+    { allowEmptyArrays: true })``: "allowEmptyArrays" → ``'foo[]&bar=baz'``): the input its
+    authors show the key acting on, where it meets the keys paired with it."""
+    found: dict[str, list[str]] = {}
+    for example in examples:
+        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        if len(args) > at and args[at].startswith("{"):
+            for key in _keys(args[at]):
+                found.setdefault(key, [])
+                if (prefix := ", ".join(args[:at])) not in found[key]:
+                    found[key].append(prefix)
+    return {key: prefixes[:SHOWN_PER_KEY] for key, prefixes in found.items()}

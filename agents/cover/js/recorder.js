@@ -8,16 +8,23 @@ function __tag(v, depth) {
   if (v === null) return ["null"];
   const t = typeof v;
   if (t === "number") return Number.isNaN(v) ? ["nan"] : Number.isFinite(v) ? ["n", v] : ["inf", v > 0 ? 1 : -1];
-  if (t === "string") return v.length <= 200 ? ["s", v] : ["x"];
+  if (t === "string") return v.length <= 200 ? ["s", v] : __repeated(v);
   if (t === "boolean") return ["b", v];
   if (Array.isArray(v)) return v.length <= 30 ? ["a", v.map((x) => __tag(x, depth + 1))] : ["x"];
   if (t === "object") {
     const proto = Object.getPrototypeOf(v);
     const keys = Object.keys(v);
-    if (keys.length > 30) return ["x"];
+    if (keys.length > 30 || keys.some((k) => k.length > 200)) return ["x"];
     const entries = keys.map((k) => [k, __tag(v[k], depth + 1)]);
     if (proto === Object.prototype || proto === null) return ["o", entries];
     if (depth === 0 && proto && proto.constructor) return ["i", proto.constructor.name, entries];
+  }
+  return ["x"];
+}
+function __repeated(v) {
+  // A long string that is a short one repeated ('ab'.repeat(600)): ["r", unit, count].
+  for (let n = 1; n <= 8; n++) {
+    if (v.length % n === 0 && v.slice(0, n).repeat(v.length / n) === v) return ["r", v.slice(0, n), v.length / n];
   }
   return ["x"];
 }

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.cover.js.explore import Observed, written
+from agents.cover.js.explore import Observed, made_for, written
 from agents.cover.js.project import JsProject
 from agents.cover.js.targets import JsTarget
 from agents.cover.js.templates import FIXED
@@ -124,7 +124,9 @@ def keep(observed: Sequence[Observed]) -> list[Observed]:
     for o in usable:
         for fn, idle in o.blocks or []:
             universe.setdefault(str(fn), set()).update(str(r) for r in _items(idle))
-    paths = {o.call.id: frozenset(_units(o, universe)) for o in usable if o.blocks is not None}
+    # no blocks: the runtime gave none, or the call ran none of the module's (a function an
+    # entry passes on from another module)
+    paths = {o.call.id: frozenset(_units(o, universe)) for o in usable if o.blocks}
     kept: dict[int, Observed] = {}
     covered: set[str] = set()
     tallies: dict[str, _Tally] = {}
@@ -241,6 +243,7 @@ def _case(o: Observed) -> str:
         static = method is not None and method.is_static
         setup = "" if static else f"    const subject = new {name}({call.ctor});\n"
         expr = f"{name}.{jt.method}({call.args})" if static else f"subject.{jt.method}({call.args})"
+    setup = "".join(f"    {line}\n" for line in made_for(call.args)) + setup
     body: list[str] = []
     if o.threw is not None:
         matcher = _throws(o.threw)

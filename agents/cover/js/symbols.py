@@ -21,6 +21,8 @@ FUNCTION_VALUES = frozenset(
 )
 FUNCTION_DECLS = frozenset({"function_declaration", "generator_function_declaration"})
 CLASS_DECLS = frozenset({"class_declaration", "abstract_class_declaration", "class"})
+LONGEST = 100_000  # a whole number up to this long gives a string as long (module_values)
+LENGTHS = 2
 
 
 def language_of(path: str) -> str:
@@ -80,6 +82,10 @@ class Export:
     module_values: list[str] = field(default_factory=list)  # see module_values()
     option_objects: list[str] = field(default_factory=list)  # see option_sweep
     tag: bool = False  # a template tag: its first parameter is a TemplateStringsArray
+    reexported_from: str = ""  # the module defining it, when an entry passes it on (reexports)
+    # the lines of the module's own functions it calls (directly or through each other) that
+    # are not exported themselves: their missed code is its to reach
+    helpers: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def binding(self) -> str:
@@ -222,7 +228,7 @@ def _export(name: str, local: str, node: Any, outer: Any) -> Export:
     )  # fmt: skip
 
 
-def _cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
+def cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
     """(exported name, value node) of ``module.exports = …`` / ``exports.x = …``."""
     expr = stmt.named_children[0] if stmt.named_children else None
     if expr is None or expr.type != "assignment_expression":
@@ -243,6 +249,32 @@ def _cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
     return [(found.group(1), right)] if found else []
 
 
+def _names(node: Any) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            found.add(_text(n))
+        stack.extend(n.children)
+    return found
+
+
+def _helpers(
+    node: Any, declared: dict[str, tuple[Any, Any]], exported: set[str]
+) -> list[tuple[int, int]]:
+    """The line ranges of the module's unexported functions ``node`` reaches by name."""
+    seen: set[str] = set()
+    todo = [n for n in _names(node) if n in declared and n not in exported]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [n for n in _names(declared[name][0]) if n in declared and n not in exported]
+    return sorted((_line(declared[n][1]), _end(declared[n][0])) for n in seen)
+
+
 def default_name(path: str) -> str:
     """What a test calls an anonymous default export: the file's name (``parse-url.js`` →
     ``parseUrl``; ``index.js`` → its directory's name)."""
@@ -260,10 +292,11 @@ def read_module(text: str, path: str) -> list[Export]:
     root = parse(text, path).root_node
     declared = _declared(root)
     exports: dict[str, Export] = {}
+    nodes: dict[str, Any] = {}
 
     def add(name: str, local: str, node: Any, outer: Any) -> None:
         if node.type in FUNCTION_DECLS | FUNCTION_VALUES | CLASS_DECLS and name not in exports:
-            exports[name] = _export(name, local, node, outer)
+            exports[name], nodes[name] = _export(name, local, node, outer), node
 
     for stmt in root.named_children:
         if stmt.type == "export_statement":
@@ -286,7 +319,7 @@ def read_module(text: str, path: str) -> list[Export]:
                     if local in declared:
                         add(alias, local, *declared[local])
         elif stmt.type == "expression_statement":
-            for name, value in _cjs_exports(stmt):
+            for name, value in cjs_exports(stmt):
                 plain = value.type in ("identifier", "shorthand_property_identifier")
                 ref = _text(value) if plain else ""
                 if ref and ref in declared:
@@ -294,6 +327,10 @@ def read_module(text: str, path: str) -> list[Export]:
                     add(name, ref if name == "default" else name, node, outer)
                 elif value is not None:
                     add(name, default_name(path) if name == "default" else name, value, stmt)
+    spans = {(n.start_byte, n.end_byte) for n in nodes.values()}
+    exported = {k for k, (n, _) in declared.items() if (n.start_byte, n.end_byte) in spans}
+    for name, export in exports.items():
+        export.helpers = _helpers(nodes[name], declared, exported)
     objects = option_objects(root)
     shared = module_values(root, objects)
     for export in exports.values():
@@ -306,13 +343,18 @@ def module_values(root: Any, objects: list[str], options: int = 30, strings: int
     ``objects`` (:func:`~agents.cover.js.option_sweep.option_objects`: ``opts.allowDots`` →
     ``{ allowDots: true }``, ``opts.charset === 'utf-8'`` → ``{ charset: 'utf-8' }``); and
     strings made of its short punctuation literals (a parser's ``'['``, ``'='``, ``'&'`` →
-    ``'a[b]=c'``)."""
+    ``'a[b]=c'``); strings as long as its larger whole numbers (``var limit = 1024`` →
+    ``'a'.repeat(1024)``: where code cuts long input into pieces)."""
     marks: list[str] = []
+    lengths: list[str] = []
     stack = [root]
     while stack:
         n = stack.pop()
         stack.extend(reversed(n.children))
-        if n.type == "string":
+        if n.type == "number" and _text(n).isdigit() and 100 <= int(_text(n)) <= LONGEST:
+            if (text := f"'a'.repeat({int(_text(n))})") not in lengths:
+                lengths.append(text)
+        elif n.type == "string":
             inner = _text(n)[1:-1]
             plain = "\\" not in inner and "'" not in inner and not inner.isalnum()
             if 1 <= len(inner) <= 2 and plain and inner not in marks:
@@ -321,4 +363,4 @@ def module_values(root: Any, objects: list[str], options: int = 30, strings: int
     for i, first in enumerate(marks[:8]):
         texts.append(f"'a{first}b'")
         texts += [f"'a{first}b{second}c'" for second in marks[i + 1 : i + 3]]
-    return objects[:options] + texts[:strings]
+    return objects[:options] + texts[:strings] + lengths[:LENGTHS]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.cover.js.readme import readme_calls
+from agents.cover.js.reexports import reexported
 from agents.cover.js.symbols import Export, read_module, syntax_error
 from agents.cover.targets import Target, TargetScan
 from flows import CoverageReport, FileCoverage
@@ -36,9 +37,13 @@ class JsTarget:
 
 
 def _target(path: str, qualname: str, start: int, end: int, body_start: int,
-            cov: FileCoverage, changed: set[int] | None) -> Target | None:  # fmt: skip
-    lines = [n for n in cov.missing_lines if body_start <= n <= end]
-    branches = [a for a in cov.missing_branches if body_start <= a[0] <= end]
+            cov: FileCoverage, changed: set[int] | None,
+            helpers: Sequence[tuple[int, int]] = ()) -> Target | None:  # fmt: skip
+    """The target of the code from ``body_start`` to ``end`` and of the ``helpers`` ranges (the
+    module's unexported functions it calls: their misses are reached through it)."""
+    spans = [(body_start, end), *helpers]
+    lines = [n for n in cov.missing_lines if any(a <= n <= b for a, b in spans)]
+    branches = [arc for arc in cov.missing_branches if any(a <= arc[0] <= b for a, b in spans)]
     if changed is not None:
         lines = [n for n in lines if n in changed]
         branches = [a for a in branches if a[0] in changed]
@@ -57,7 +62,7 @@ def file_targets(
     for export in read_module(text, path):
         if export.kind == "function":
             t = _target(path, export.binding, export.start, export.end, export.body_start, cov,
-                        changed)  # fmt: skip
+                        changed, export.helpers)  # fmt: skip
             if t is not None:
                 out.append(JsTarget(t, export))
             continue
@@ -95,7 +100,13 @@ def find_targets(
         if cov is None:
             scan.skipped.append((path, "not measured by coverage"))
             continue
-        found.extend(file_targets(path, text, cov, changed.get(path) if changed else None))
+        lines = changed.get(path) if changed else None
+        found.extend(file_targets(path, text, cov, lines))
+        for export in reexported(repo, path, text):  # an entry no test loads: through it
+            t = _target(path, export.name, export.start, export.end, export.body_start, cov,
+                        lines)  # fmt: skip
+            if t is not None:
+                found.append(JsTarget(t, export))
     found.sort(key=lambda t: (-t.target.gain, t.target.path, t.target.start))
     with_readme_examples(repo, found)
     scan.targets = [t.target for t in found]

@@ -52,6 +52,8 @@ def literal(tag: object) -> str | None:
         return repr(value)
     if kind == "s" and rest:
         return js_string(str(rest[0]))
+    if kind == "r" and len(rest) == 2 and isinstance(rest[1], int):  # a long string, repeated
+        return f"{js_string(str(rest[0]))}.repeat({rest[1]})"
     if kind == "b" and rest:
         return "true" if rest[0] else "false"
     if kind == "a" and rest and isinstance(rest[0], list):
@@ -84,6 +86,6 @@ def kind_of(value: object) -> str:
         return "a number"
     if tag in ("nan", "inf"):
         return "a non-finite number"
-    names = {"u": "undefined", "null": "null", "s": "a string", "b": "a boolean",
+    names = {"u": "undefined", "null": "null", "s": "a string", "r": "a string", "b": "a boolean",
              "a": "an array", "o": "an object", "i": "an instance"}  # fmt: skip
     return names.get(str(tag), "a value")
