@@ -102,6 +102,19 @@ def test_a_sweep_reads_lookup_tables_and_tries_each_kind_of_first_argument() -> 
     assert "'x[]', { limit: Infinity }" in calls
     assert calls.count("'x[]', { skipNulls: true }") == 1
     assert not any(c.startswith("'x[]', { arrayFormat: 'brackets' }") for c in calls)
+    # two examples' strings crossed at the separator both have, with either one's options:
+    # where one key's syntax meets the other's (a comma-joined value under `a[]=`)
+    shown = ["parse('a[]=b', { parseArrays: false })", "parse('a=b,c', { comma: true })"]
+    calls = sweep_args(["text", "opts"], shown, objects, [])
+    assert "'a[]=b,c', { comma: true }" in calls and "'a[]=b,c', { parseArrays: false }" in calls
+    assert "'a[]=b,c', { depth: 1 }" not in calls  # options neither example shows
+    # a table of more keys than are tried: the unexpected one and the pairs are kept all the same
+    wide = (
+        "var T = { a: 1, b: 1, c: 1, d: 1, e: 1, f: 1 };\n"
+        "function g(x, opts) { if (opts.mode in T) {} if (opts.on) {} }"
+    )
+    objects = option_objects(parse(wide, "lib/g.js").root_node)
+    assert "{ mode: 'other' }" in objects and "{ mode: 'a', on: true }" in objects
 
 
 def test_surviving_mutants_become_targets_and_each_added_test_says_which_it_catches(
@@ -171,10 +184,11 @@ def test_mutants_that_hang_are_left_out_and_cost_about_one_run_each(
     forever on the explored calls: those mutants are left out (the run that hung goes on after
     them in a new process), every other one is told apart, and the hangs cost seconds, not the
     step's whole time."""
-    from agents.cover.js.differential import catching_calls
+    from agents.cover.js.differential import Differential, _outcomes, catching_calls
     from agents.cover.js.explore import explore_file
+    from agents.cover.js.mutants import all_mutants
     from agents.cover.js.project import detect_project
-    from agents.cover.js.render import keep
+    from agents.cover.js.render import keep, renderable
     from agents.cover.js.runner import JsRunner
     from agents.cover.js.targets import find_targets
     from agents.runtime import open_sandbox
@@ -194,7 +208,17 @@ def test_mutants_that_hang_are_left_out_and_cost_about_one_run_each(
         told = catching_calls(runner, project, repo, "lib/digits.js", found.observed, kept,
                               seconds=300)  # fmt: skip
         elapsed = time.monotonic() - started
+        mutants = all_mutants(DIGITS_JS, "lib/digits.js", [(1, DIGITS_JS.count("\n") + 1)])
+        usable = [o.call for o in found.observed if renderable(o)]
+        outcomes = _outcomes(runner, project, "lib/digits.js", mutants, usable, 120,
+                             Differential("lib/digits.js"), {o.call.id for o in kept})  # fmt: skip
     assert told.left_out >= 2, told.record()  # the two that loop forever, at least
+    # the kept call is made first on each mutant; one it catches is not run through the others
+    assert told.caught_by_kept >= 1, told.record()
+    assert any(ids for ids in outcomes.values()), outcomes
+    kept_ids = {o.call.id for o in kept}
+    for ids in outcomes.values():
+        assert ids <= kept_ids or not ids & kept_ids, outcomes
     assert told.run + told.left_out == told.mutants, told.record()
     assert told.caught_by_added >= 1 and told.error == "", told.record()
     assert elapsed < 120, (elapsed, told.record())

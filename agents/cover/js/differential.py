@@ -6,8 +6,9 @@ ran: what covers the file, not what catches a bug in it.  Here the file's mutant
 of :mod:`agents.cover.js.mutants`, over the whole file: a bug in a helper is a bug its exports
 show) are each written beside the source in the sandbox copy (``lib/utils.assay-mutant-7.js``,
 so its own imports resolve as the original's) and loaded, many in one run of the project's
-runner, and the same calls are made on each.  A call whose outcome (value, error, the
-instance's state) differs from the original's catches that mutant.  For the mutants no kept
+runner, and the same calls are made on each: the kept ones first, the others only on a mutant
+none of them catches.  A call whose outcome (value, error, the instance's state) differs from
+the original's catches that mutant.  For the mutants no kept
 call catches, calls are added greedily (the one that catches most first), each with the mutant
 it was added for.  A mutant that hangs, crashes the run or cannot be loaded is left out; one
 that changes what the original does afterwards (a polluted prototype) too, and the run goes on
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,16 @@ def _mutant_text(source: str, mutant: Mutant) -> str:
 
 
 def _run_source(
-    project: JsProject, test_path: str, source: str, calls: Sequence[Call], indices: Sequence[int]
-) -> str:
+    project: JsProject, test_path: str, source: str, calls: Sequence[Call], indices: Sequence[int],
+    kept: Collection[int] = (),
+) -> str:  # fmt: skip
     loads = []
     for m in indices:
         spec = json.dumps(project.import_path(test_path, mutant_path(source, m)))
         load = f"require({spec})" if project.import_style == "cjs" else f"import({spec})"
         loads.append(f"  [{m}, async () => {load}]")
     declared = "const __mutants = [\n" + ",\n".join(loads) + "\n];\n"
+    declared += f"const __kept = new Set({json.dumps(sorted(kept))});\n"
     return explorer_source(project, test_path, source, calls, declared + MUTANTS_RUN)
 
 
@@ -110,9 +113,10 @@ def _records(data: bytes) -> list[dict[str, Any]]:
 
 def _outcomes(
     runner: JsRunner, project: JsProject, source: str, mutants: Sequence[Mutant],
-    calls: Sequence[Call], seconds: float, found: Differential,
+    calls: Sequence[Call], seconds: float, found: Differential, kept: Collection[int] = (),
 ) -> dict[int, set[int]]:  # fmt: skip
-    """Per mutant made, the ids of the calls whose outcome differs on it."""
+    """Per mutant made, the ids of the calls whose outcome differs on it: of the ``kept`` ones
+    when one does (the others are not made then), else of all."""
     test_path = project.test_path_for(source).replace(".assay.", ".assay-mutants.")
     differ: dict[int, set[int]] = {}
     pending = list(range(len(mutants)))
@@ -125,7 +129,7 @@ def _outcomes(
             break
         batch = pending[: BATCH if pace is not None else FIRST_BATCH]
         files = {mutant_path(source, m): _mutant_text(source, mutants[m]) for m in batch}
-        files[test_path] = _run_source(project, test_path, source, calls, batch)
+        files[test_path] = _run_source(project, test_path, source, calls, batch, kept)
         if pace is None:  # a first, small run tells how long a mutant takes
             timeout = FIRST_TIMEOUT + len(calls) * 0.01
         else:  # a hang costs little more than a run that does not hang
@@ -177,8 +181,8 @@ def catching_calls(
     usable = {o.call.id: o for o in observed if renderable(o)}
     if mutants and usable:
         calls = [o.call for o in usable.values()]
-        differ = _outcomes(runner, project, source, mutants, calls, seconds, found)
         kept_ids = {o.call.id for o in kept}
+        differ = _outcomes(runner, project, source, mutants, calls, seconds, found, kept_ids)
         alive = {m: ids & usable.keys() for m, ids in differ.items() if not ids & kept_ids}
         found.caught_by_kept = len(differ) - len(alive)
         found.not_caught = [mutants[m] for m, ids in sorted(alive.items()) if not ids]

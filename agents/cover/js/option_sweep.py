@@ -41,6 +41,7 @@ OTHER = "'other'"
 SWEEP_PER_TARGET = 480
 SHOWN_PER_KEY = 2  # examples showing a key whose first arguments each object with it meets
 SHOWN_CALLS = 400  # calls on those, past SWEEP_PER_TARGET
+SPLICED = 60  # strings crossed from two examples (_spliced)
 PREFIXES = 3  # first arguments a sweep tries each object with
 PAIRS = 240  # objects of two keys: a mode with a switch, two switches
 # For a function whose examples pass an object first: one holding each kind of value, at the
@@ -135,7 +136,11 @@ def option_objects(root: Any) -> list[str]:
             values += [v for v in found[1] if v not in values]
             if found[1][:1] and found[1][0][:1] in "'\"" and OTHER not in values:
                 values.append(OTHER)  # a string none of the comparisons expects
-    chosen = {key: values[:VALUES_PER_KEY] or ["true", "false"] for key, values in keys.items()}
+    chosen = {  # a mode keeps its unexpected string past the cut (and so its pairs)
+        key: values[:VALUES_PER_KEY] + [OTHER] * (OTHER in values[VALUES_PER_KEY:])
+        or ["true", "false"]
+        for key, values in keys.items()
+    }
     singles = [f"{{ {key}: {value} }}" for key, values in chosen.items() for value in values]
     return singles + _pairs(chosen)
 
@@ -204,7 +209,50 @@ def sweep_args(params: list[str], examples: list[str], objects: list[str],
             if (call := f"{prefix}, {obj}") not in planned:
                 out.append(call)
                 planned.add(call)
-    return out[: SWEEP_PER_TARGET + SHOWN_CALLS]
+    out = out[: SWEEP_PER_TARGET + SHOWN_CALLS]
+    return out + [call for call in _spliced(examples, at) if call not in planned]
+
+
+def _spliced(examples: list[str], at: int) -> list[str]:
+    """Two examples' strings crossed at the first separator both have, each with either
+    example's options as written (``'a[]=b'`` shown with ``{ parseArrays: false }`` and
+    ``'a=b,c'`` with ``{ comma: true }`` → ``'a[]=b,c', { comma: true }``): where the syntax
+    each key acts on meets the other's, as a splicing fuzzer crosses its seeds.  The shortest
+    :data:`SPLICED` strings."""
+    shown: list[tuple[str, str]] = []
+    for example in examples:
+        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        if at == 1 and len(args) > 1 and args[1].startswith("{") and _plain_string(args[0]):
+            shown.append((args[0], args[1]))
+    firsts = {first for first, _ in shown}
+    crossed: dict[str, list[str]] = {}
+    for a, opts_a in shown:
+        for b, opts_b in shown:
+            if a[0] != b[0] or opts_a == opts_b:
+                continue
+            inner_a, inner_b = a[1:-1], b[1:-1]
+            mark = next((c for c in inner_a if not c.isalnum() and c in inner_b), "")
+            text = (
+                mark
+                and a[0] + inner_a[: inner_a.index(mark)] + inner_b[inner_b.index(mark) :] + a[0]
+            )
+            if text and text not in firsts:
+                options = crossed.setdefault(text, [])
+                options += [o for o in (opts_a, opts_b) if o not in options]
+    chosen = sorted(crossed, key=lambda text: (len(text), text))[:SPLICED]
+    return [f"{text}, {opts}" for text in chosen for opts in crossed[text][:2]]
+
+
+def _plain_string(text: str) -> bool:
+    """A string literal with no escapes or inner quotes of its kind: ``'a=b'``."""
+    quote = text[:1]
+    return (
+        len(text) >= 2
+        and quote in "'\""
+        and text[-1] == quote
+        and "\\" not in text
+        and (quote not in text[1:-1])
+    )
 
 
 def _keys(obj: str) -> list[str]:
