@@ -114,8 +114,12 @@ describe("parse", () => {
     expect(parse('a&b=', { strictNullHandling: true })).toEqual({ a: null, b: "" });
   });
 
-  it("returns {} for parse(/a/, { decoder: (value) => value })", () => {
-    expect(parse(/a/, { decoder: (value) => value })).toEqual({});
+  it("returns {} for parse('a', { delimiter: 'a' })", () => {
+    expect(parse('a', { delimiter: 'a' })).toEqual({});
+  });
+
+  it("returns {} for parse(0, { decoder: (value) => value })", () => {
+    expect(parse(0, { decoder: (value) => value })).toEqual({});
   });
 
   it("returns {} for parse('')", () => {
@@ -144,14 +148,6 @@ describe("parse", () => {
 
   it("returns { a: \"c\" } for parse('a=c', { parameterLimit: Infinity })", () => {
     expect(parse('a=c', { parameterLimit: Infinity })).toEqual({ a: "c" });
-  });
-
-  it("returns { a: \"\", c: \"\" } for parse('a=c', { delimiter: '' })", () => {
-    expect(parse('a=c', { delimiter: '' })).toEqual({ a: "", c: "" });
-  });
-
-  it("returns {} for parse('a=c', { delimiter: 'a' })", () => {
-    expect(parse('a=c', { delimiter: 'a' })).toEqual({});
   });
 
   it("throws for parse('', { charset: 'other' })", () => {
@@ -200,5 +196,45 @@ describe("parse", () => {
 
   it("returns { a: \"c\" } for parse('a=c', { comma: true, charsetSentinel: true })", () => {
     expect(parse('a=c', { comma: true, charsetSentinel: true })).toEqual({ a: "c" });
+  });
+
+  it("returns { a: \"b,c\" } for parse('a=b,c', { comma: 'yes' })", () => {
+    expect(parse('a=b,c', { comma: 'yes' })).toEqual({ a: "b,c" });
+  });
+
+  it("returns { a: [\"b\"] } for parse('a[1]=b', { arrayLimit: 1 })", () => {
+    expect(parse('a[1]=b', { arrayLimit: 1 })).toEqual({ a: ["b"] });
+  });
+
+  it("throws for parse('a[b][c][d][e][f][g][h][i]=j', { strictDepth: true })", () => {
+    expect(() => parse('a[b][c][d][e][f][g][h][i]=j', { strictDepth: true })).toThrow(new RangeError("Input depth exceeded depth option of 5 and strictDepth is true"));
+  });
+
+  it("returns { a: [\"b\", \"c\"] } for parse('a=b,c', { charset: 'iso-8859-1', comma: true })", () => {
+    expect(parse('a=b,c', { charset: 'iso-8859-1', comma: true })).toEqual({ a: ["b", "c"] });
+  });
+
+  it("returns { foo: [], bar: \"baz\" } for parse call 1217", () => {
+    expect(parse('foo[]&bar=baz', { strictNullHandling: true, allowEmptyArrays: true })).toEqual({ foo: [], bar: "baz" });
+  });
+
+  it("returns { a: [\"\"] } for parse('a[]=', { strictNullHandling: true })", () => {
+    expect(parse('a[]=', { strictNullHandling: true })).toEqual({ a: [""] });
+  });
+
+  it("returns { \"a.b\": \"j\" } for parse('a.b=j', { depth: 1 })", () => {
+    expect(parse('a.b=j', { depth: 1 })).toEqual({ "a.b": "j" });
+  });
+
+  it("returns { utf8: \"j\" } for parse('utf8=j', { depth: 1 })", () => {
+    expect(parse('utf8=j', { depth: 1 })).toEqual({ utf8: "j" });
+  });
+
+  it("returns { a: [[\"b\", \"c\"]] } for parse('a[]=b,c', { comma: true })", () => {
+    expect(parse('a[]=b,c', { comma: true })).toEqual({ a: [["b", "c"]] });
+  });
+
+  it("returns { foo: [\"b\"] } for parse('foo[]=b', { allowEmptyArrays: true })", () => {
+    expect(parse('foo[]=b', { allowEmptyArrays: true })).toEqual({ foo: ["b"] });
   });
 });

@@ -41,6 +41,56 @@ describe("encode", () => {
   it("returns \"Symbol%28a%29\" for encode(Symbol('a'))", () => {
     expect(encode(Symbol('a'))).toEqual("Symbol%28a%29");
   });
+
+  it("returns \"a\".repeat(1024) for encode('a'.repeat(1024))", () => {
+    expect(encode('a'.repeat(1024))).toEqual("a".repeat(1024));
+  });
+});
+
+describe("merge", () => {
+  it("returns its result for merge({ a: { b: [1] } }, 'object', [])", () => {
+    expect(merge({ a: { b: [1] } }, 'object', [])).toEqual({ a: { b: [1] }, object: true });
+  });
+
+  it("returns 0 for merge(0)", () => {
+    expect(merge(0)).toEqual(0);
+  });
+
+  it("returns [1, 1] for merge(1, 1)", () => {
+    expect(merge(1, 1)).toEqual([1, 1]);
+  });
+
+  it("returns [1, 1] for merge(1, [1])", () => {
+    expect(merge(1, [1])).toEqual([1, 1]);
+  });
+
+  it("returns [1, 1] for merge([1], 1)", () => {
+    expect(merge([1], 1)).toEqual([1, 1]);
+  });
+
+  it("returns [1, 1] for merge([1], [1])", () => {
+    expect(merge([1], [1])).toEqual([1, 1]);
+  });
+
+  it("returns { \"0\": 1, a: 1 } for merge([1], { a: 1 })", () => {
+    expect(merge([1], { a: 1 })).toEqual({ "0": 1, a: 1 });
+  });
+
+  it("returns { \"1\": true, a: 1 } for merge({ a: 1 }, 1)", () => {
+    expect(merge({ a: 1 }, 1)).toEqual({ "1": true, a: 1 });
+  });
+
+  it("returns { a: [1, 1] } for merge({ a: 1 }, { a: 1 })", () => {
+    expect(merge({ a: 1 }, { a: 1 })).toEqual({ a: [1, 1] });
+  });
+
+  it("returns [{ a: 1 }, 1] for merge([{ a: 1 }], [1])", () => {
+    expect(merge([{ a: 1 }], [1])).toEqual([{ a: 1 }, 1]);
+  });
+
+  it("returns [{ a: [1, 1] }] for merge([{ a: 1 }], [{ a: 1 }])", () => {
+    expect(merge([{ a: 1 }], [{ a: 1 }])).toEqual([{ a: [1, 1] }]);
+  });
 });
 
 describe("compact", () => {
@@ -92,8 +142,8 @@ describe("arrayToObject", () => {
     expect(arrayToObject(1, 1)).toEqual({});
   });
 
-  it("returns {} for arrayToObject call 179", () => {
-    expect(arrayToObject([], { plainObjects: true, allowPrototypes: true })).toEqual({});
+  it("returns {} for arrayToObject call 183", () => {
+    expect(arrayToObject(-1, { plainObjects: true, allowPrototypes: true })).toEqual({});
   });
 
   it("returns {} for arrayToObject(0)", () => {
@@ -113,6 +163,16 @@ describe("arrayToObject", () => {
   });
 });
 
+describe("maybeMap", () => {
+  it("returns \"a%b\" for maybeMap('a%b', (value) => value)", () => {
+    expect(maybeMap('a%b', (value) => value)).toEqual("a%b");
+  });
+
+  it("returns [] for maybeMap([])", () => {
+    expect(maybeMap([])).toEqual([]);
+  });
+});
+
 describe("isBuffer", () => {
   it("returns false for isBuffer(0)", () => {
     expect(isBuffer(0)).toEqual(false);
@@ -122,8 +182,12 @@ describe("isBuffer", () => {
     expect(isBuffer(1)).toEqual(false);
   });
 
-  it("returns false for isBuffer([])", () => {
-    expect(isBuffer([])).toEqual(false);
+  it("returns false for isBuffer({})", () => {
+    expect(isBuffer({})).toEqual(false);
+  });
+
+  it("returns false for isBuffer(null)", () => {
+    expect(isBuffer(null)).toEqual(false);
   });
 });
 
@@ -136,12 +200,12 @@ describe("assign", () => {
     expect(assign(1, 1)).toEqual(1);
   });
 
-  it("throws for assign(1, [1])", () => {
-    expect(() => assign(1, [1])).toThrow(new TypeError("Cannot create property '0' on number '1'"));
-  });
-
   it("throws for assign('a', 'a')", () => {
     expect(() => assign('a', 'a')).toThrow(new TypeError("Cannot assign to read only property '0' of string 'a'"));
+  });
+
+  it("throws for assign(1, [1])", () => {
+    expect(() => assign(1, [1])).toThrow(new TypeError("Cannot create property '0' on number '1'"));
   });
 
   it("returns [\"a\"] for assign([1], 'a')", () => {
@@ -156,58 +220,6 @@ describe("isRegExp", () => {
 
   it("returns true for isRegExp(/a/)", () => {
     expect(isRegExp(/a/)).toEqual(true);
-  });
-});
-
-describe("merge", () => {
-  it("returns { \"0\": { a: 1 }, \"1\": true } for merge({ \"0\": { a: 1 } }, 1, 10)", () => {
-    expect(merge({ "0": { a: 1 } }, 1, 10)).toEqual({ "0": { a: 1 }, "1": true });
-  });
-
-  it("returns 0 for merge(0)", () => {
-    expect(merge(0)).toEqual(0);
-  });
-
-  it("returns [1, 1] for merge(1, 1)", () => {
-    expect(merge(1, 1)).toEqual([1, 1]);
-  });
-
-  it("returns [1, 1] for merge(1, [1])", () => {
-    expect(merge(1, [1])).toEqual([1, 1]);
-  });
-
-  it("returns [1, 1] for merge([1], 1)", () => {
-    expect(merge([1], 1)).toEqual([1, 1]);
-  });
-
-  it("returns [1, 1] for merge([1], [1])", () => {
-    expect(merge([1], [1])).toEqual([1, 1]);
-  });
-
-  it("returns { \"0\": 1, a: 1 } for merge([1], { a: 1 })", () => {
-    expect(merge([1], { a: 1 })).toEqual({ "0": 1, a: 1 });
-  });
-
-  it("returns { \"1\": true, a: 1 } for merge({ a: 1 }, 1)", () => {
-    expect(merge({ a: 1 }, 1)).toEqual({ "1": true, a: 1 });
-  });
-
-  it("returns { a: [1, 1] } for merge({ a: 1 }, { a: 1 })", () => {
-    expect(merge({ a: 1 }, { a: 1 })).toEqual({ a: [1, 1] });
-  });
-
-  it("returns [{ a: 1 }, 1] for merge([{ a: 1 }], [1])", () => {
-    expect(merge([{ a: 1 }], [1])).toEqual([{ a: 1 }, 1]);
-  });
-
-  it("returns [{ a: [1, 1] }] for merge([{ a: 1 }], [{ a: 1 }])", () => {
-    expect(merge([{ a: 1 }], [{ a: 1 }])).toEqual([{ a: [1, 1] }]);
-  });
-});
-
-describe("maybeMap", () => {
-  it("returns [] for maybeMap([])", () => {
-    expect(maybeMap([])).toEqual([]);
   });
 });
 

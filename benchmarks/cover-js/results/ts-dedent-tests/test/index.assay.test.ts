@@ -34,6 +34,13 @@ describe("dedent", () => {
 `).toEqual("items:\n  first\n  second");
   });
 
+  it("returns \"    alpha 1\\nbeta 2\" for dedent`\\n    alpha 1\\nbeta 2\\n`", () => {
+    expect(dedent`
+    alpha 1
+beta 2
+`).toEqual("    alpha 1\nbeta 2");
+  });
+
   it("returns \"1  \" for dedent`\\r\\n${1}  `", () => {
     expect(dedent`\r
 ${1}  `).toEqual("1  ");
@@ -48,13 +55,6 @@ ${1}  `).toEqual("1  ");
   
 beta 2
   `).toEqual("42\n  \nbeta 2");
-  });
-
-  it("returns \"  alpha 1\\nbeta 2\" for dedent`\\n  alpha 1\\nbeta 2\\n  `", () => {
-    expect(dedent`
-  alpha 1
-beta 2
-  `).toEqual("  alpha 1\nbeta 2");
   });
 
   it("returns \"\\t1\\nbeta 2\" for dedent`\\n\\t${1}\\nbeta 2`", () => {
@@ -89,10 +89,10 @@ beta 2`).toEqual("\t1\nbeta 2");
     expect(dedent('')).toEqual("");
   });
 
-  it("returns \"alpha 1\" for dedent`\\nalpha 1\\n`", () => {
-    expect(dedent`
-alpha 1
-`).toEqual("alpha 1");
+  it("returns \"42\\r\\nbeta 2\" for dedent`${42}\\r\\nbeta 2\\r\\n    `", () => {
+    expect(dedent`${42}\r
+beta 2\r
+    `).toEqual("42\r\nbeta 2");
   });
 
   it("returns \"word alpha 1\" for dedent`\\n  ${'word'} alpha 1\\n`", () => {
@@ -124,13 +124,14 @@ alpha 1
 `).toEqual("42\n\tbeta 2  ");
   });
 
-  it("returns \"alpha 1: word\" for dedent`alpha 1: ${'word'}`", () => {
-    expect(dedent`alpha 1: ${'word'}`).toEqual("alpha 1: word");
+  it("returns \"      alpha 1 42\\nbeta 2\" for dedent`\\n      alpha 1 ${42}\\nbeta 2\\n`", () => {
+    expect(dedent`
+      alpha 1 ${42}
+beta 2
+`).toEqual("      alpha 1 42\nbeta 2");
   });
 
-  it("returns \"alpha 1: word\\nbeta 2\" for dedent`\\n\\talpha 1: ${'word'}\\n\\tbeta 2`", () => {
-    expect(dedent`
-\talpha 1: ${'word'}
-\tbeta 2`).toEqual("alpha 1: word\nbeta 2");
+  it("returns \"alpha 1: word\" for dedent`alpha 1: ${'word'}`", () => {
+    expect(dedent`alpha 1: ${'word'}`).toEqual("alpha 1: word");
   });
 });
