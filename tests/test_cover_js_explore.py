@@ -10,15 +10,10 @@ from pathlib import Path
 
 from agents.cover.js.drafting import marked_code
 from agents.cover.js.explore import explore_file, plan_calls
-from agents.cover.js.project import detect_project
 from agents.cover.js.render import keep, render_tests
-from agents.cover.js.runner import JsRunner
 from agents.cover.js.targets import file_targets, find_targets
-from agents.runtime import open_sandbox
-from agents.settings import load_settings
-from flows import repo_files
 from flows.coverage_data import FileCoverage
-from tests.kit.js import make_package
+from tests.kit.js import make_package, sandboxed_runner
 
 TEXT_JS = """\
 'use strict';
@@ -77,12 +72,8 @@ def test_a_cyclic_object_and_a_string_as_long_as_a_limit_are_tried_and_written_r
     tmp_path: Path, assay_home: Path
 ) -> None:
     repo = make_package(tmp_path / "text", "vitest", {"lib/text.js": TEXT_JS})
-    with open_sandbox(load_settings(repo).settings, repo, language="javascript") as sandbox:
-        project = detect_project(repo, repo_files(repo))
-        runner = JsRunner(sandbox, project, timeout=120)
-        baseline = runner.run(None, files=project.placeholder_test())
-        assert baseline.coverage is not None
-        targets, _ = find_targets(repo, baseline.coverage, project.sources)
+    with sandboxed_runner(repo) as (project, runner, coverage):
+        targets, _ = find_targets(repo, coverage, project.sources)
         found = explore_file(runner, project, "lib/text.js", targets, seconds=60)
         test_path = project.test_path_for("lib/text.js")
         code = render_tests(project, test_path, "lib/text.js", keep(found.observed))
@@ -108,12 +99,8 @@ def test_an_entry_no_test_loads_is_explored_through_on_its_functions_examples(
     module object ``text`` is not a function and is not a target."""
     files = {"lib/upper.js": UPPER_JS, "lib/text.js": TEXT_JS, "lib/index.js": INDEX_JS}
     repo = make_package(tmp_path / "entry", "vitest", files)
-    with open_sandbox(load_settings(repo).settings, repo, language="javascript") as sandbox:
-        project = detect_project(repo, repo_files(repo))
-        runner = JsRunner(sandbox, project, timeout=120)
-        baseline = runner.run(None, files=project.placeholder_test())
-        assert baseline.coverage is not None
-        targets, _ = find_targets(repo, baseline.coverage, ["lib/index.js"])
+    with sandboxed_runner(repo) as (project, runner, coverage):
+        targets, _ = find_targets(repo, coverage, ["lib/index.js"])
         assert [(t.target.qualname, t.export.reexported_from) for t in targets] == [
             ("upper", "lib/upper.js")
         ]

@@ -19,9 +19,16 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from agents.cover.js.project import JsProject
+    from agents.cover.js.runner import JsRunner
+    from flows import CoverageReport
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "npm"
 DONE = ".assay-installed"
@@ -147,3 +154,21 @@ export class Counter {
 """
 )
 CODES_PACKAGE = {"src/codes.ts": CODES_TS, "test/codes.test.ts": CODES_TEST}
+
+
+@contextlib.contextmanager
+def sandboxed_runner(repo: Path) -> Iterator[tuple[JsProject, JsRunner, CoverageReport]]:
+    """The JS project at ``repo``, a runner of it in the real sandbox and the baseline's
+    coverage (what ``assay cover`` has before it explores): ``(project, runner, coverage)``."""
+    from agents.cover.js.project import detect_project
+    from agents.cover.js.runner import JsRunner
+    from agents.runtime import open_sandbox
+    from agents.settings import load_settings
+    from flows import repo_files
+
+    with open_sandbox(load_settings(repo).settings, repo, language="javascript") as sandbox:
+        project = detect_project(repo, repo_files(repo))
+        runner = JsRunner(sandbox, project, timeout=120)
+        baseline = runner.run(None, files=project.placeholder_test())
+        assert baseline.coverage is not None, baseline.failure()
+        yield project, runner, baseline.coverage

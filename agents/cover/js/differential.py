@@ -8,11 +8,11 @@ show) are each written beside the source in the sandbox copy (``lib/utils.assay-
 so its own imports resolve as the original's) and loaded, many in one run of the project's
 runner, and the same calls are made on each: the kept ones first, the others only on a mutant
 none of them catches.  A call whose outcome (value, error, the instance's state) differs from
-the original's catches that mutant.  For the mutants no kept
-call catches, calls are added greedily (the one that catches most first), each with the mutant
-it was added for.  A mutant that hangs, crashes the run or cannot be loaded is left out; one
-that changes what the original does afterwards (a polluted prototype) too, and the run goes on
-in a new process.  The gates check the tests as they check any other.
+the original's catches that mutant.  For the mutants no kept call catches, calls are added
+greedily (the one that catches most first), each with the mutant it was added for.  A mutant
+that hangs, crashes the run or cannot be loaded is left out; one that changes what the original
+does afterwards (a polluted prototype) too, and the run goes on in a new process.  The gates
+check the tests as they check any other.
 """
 
 from __future__ import annotations

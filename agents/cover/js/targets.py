@@ -100,11 +100,11 @@ def find_targets(
         if cov is None:
             scan.skipped.append((path, "not measured by coverage"))
             continue
-        lines = changed.get(path) if changed else None
-        found.extend(file_targets(path, text, cov, lines))
+        changed_here = changed.get(path) if changed else None
+        found.extend(file_targets(path, text, cov, changed_here))
         for export in reexported(repo, path, text):  # an entry no test loads: through it
             t = _target(path, export.name, export.start, export.end, export.body_start, cov,
-                        lines)  # fmt: skip
+                        changed_here)  # fmt: skip
             if t is not None:
                 found.append(JsTarget(t, export))
     found.sort(key=lambda t: (-t.target.gain, t.target.path, t.target.start))
