@@ -136,3 +136,29 @@ def test_a_helpers_missed_lines_are_the_target_of_the_export_that_calls_it() -> 
     shown = marked_code(long, shout)
     assert "  return text.slice(0, LIMIT);  // NOT COVERED" in shown, shown
     assert "// …" in shown and "function shout(text) {" in shown, shown
+
+
+def test_an_esm_entrys_reexports_are_read_by_their_names_there(tmp_path: Path) -> None:
+    """``export { default as upper } from './upper.js'`` (TypeScript's ``.js`` for ``.ts``) and
+    an import passed on under another name: each is the function of the module it comes from,
+    named as the entry exports it; what is not a function, or not the package's, is not."""
+    from agents.cover.js.reexports import reexported
+
+    files = {
+        "src/upper.ts": "export default function upper(text: string) {\n"
+        "  return text.toUpperCase();\n}\n",
+        "src/text.ts": "export function shout(text: string, times = 1) {\n"
+        "  return text.repeat(times);\n}\nexport const LIMIT = 3;\n",
+        "src/index.ts": "export { default as upper } from './upper.js';\n"
+        "import { shout as loud, LIMIT } from './text';\n"
+        "import { join } from 'node:path';\n"
+        "export { loud, LIMIT, join };\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = reexported(tmp_path, "src/index.ts", files["src/index.ts"])
+    assert [(e.name, e.reexported_from, e.params, e.start) for e in found] == [
+        ("upper", "src/upper.ts", ["text"], 1),
+        ("loud", "src/text.ts", ["text", "times"], 4),
+    ]
