@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents.cover.candidate import Rejection
 from agents.cover.js.mutants import mutants_for
-from agents.cover.js.project import JsProject
+from agents.cover.js.project import JsProject, resolve_import
 from agents.cover.js.runner import JsRunner, JsTestRun
 from agents.cover.js.symbols import read_module, syntax_error
 from agents.cover.js.targets import JsTarget
@@ -51,7 +51,6 @@ BUILTINS = frozenset(
         "async_hooks",
     ]
 )
-RESOLVE = ("", ".ts", ".tsx", ".js", ".mjs", ".cjs", ".json", "/index.ts", "/index.js")
 MUTANTS_TRIED = 3
 # Syntax only (no types): TypeScript's own parser, as the compiler reports it.
 TS_SYNTAX = (
@@ -181,9 +180,7 @@ class JsGates:
     def _resolves(self, spec: str, test_path: str) -> bool:
         root = self.project.root
         if spec.startswith("."):
-            base = posixpath.normpath(posixpath.join(posixpath.dirname(test_path), spec))
-            bare = base.rsplit(".", 1)[0] if base.endswith((".js", ".mjs", ".cjs")) else base
-            return any((root / f"{b}{ext}").is_file() for b in (base, bare) for ext in RESOLVE)
+            return resolve_import(root, test_path, spec) is not None
         name = spec.removeprefix("node:")
         if spec.startswith("node:") or name.split("/")[0] in BUILTINS:
             return True

@@ -1,8 +1,15 @@
-"""Reading a JavaScript expression's text without parsing it: its characters outside strings."""
+"""Reading JavaScript source text: a parsed node's own text, and an expression's characters
+outside strings without parsing it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+
+
+def node_text(node: Any) -> str:
+    """A tree-sitter node's source text ("" for no node)."""
+    return str(node.text.decode(errors="replace")) if node is not None else ""
 
 
 def outside_strings(text: str, start: int = 0, depth: int = 0) -> Iterator[tuple[int, str, int]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.cover.js.jstext import outside_strings
+from agents.cover.js.jstext import node_text, outside_strings
 
 OPTION_NAMES = re.compile(r"^(opts?|options|config|cfg|settings)$", re.I)
 COMPARISONS = frozenset({"===", "!==", "==", "!="})
@@ -50,10 +50,6 @@ EVERY_KIND = ("{ a: 'b', c: null, d: '', e: ['f', 'g'], h: ['i'], j: [], u: [nul
               "k: { l: 'm', n: null, o: [new Date(0)] }, 'q.r': 's', t: new Date(0) }")  # fmt: skip
 
 
-def _text(node: Any) -> str:
-    return str(node.text.decode(errors="replace"))
-
-
 def option_key(node: Any) -> str:
     """``opts.key`` → "key" (an options object's member), else ""."""
     if node is None or node.type != "member_expression":
@@ -61,7 +57,7 @@ def option_key(node: Any) -> str:
     obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
     if obj is None or prop is None or obj.type != "identifier":
         return ""
-    return _text(prop) if OPTION_NAMES.match(_text(obj)) else ""
+    return node_text(prop) if OPTION_NAMES.match(node_text(obj)) else ""
 
 
 def _typeof_key(node: Any) -> str:
@@ -69,22 +65,22 @@ def _typeof_key(node: Any) -> str:
     if node is None or node.type != "unary_expression":
         return ""
     op, arg = node.child_by_field_name("operator"), node.child_by_field_name("argument")
-    return option_key(arg) if op is not None and _text(op) == "typeof" else ""
+    return option_key(arg) if op is not None and node_text(op) == "typeof" else ""
 
 
 def _compared(node: Any) -> tuple[str, list[str]] | None:
     """A comparison of an option with a literal: (key, values to try)."""
     op = node.child_by_field_name("operator")
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-    if op is None or _text(op) not in COMPARISONS or left is None or right is None:
+    if op is None or node_text(op) not in COMPARISONS or left is None or right is None:
         return None
     for side, other in ((left, right), (right, left)):
-        if other.type not in LITERALS and _text(other) not in NUMBERS:
+        if other.type not in LITERALS and node_text(other) not in NUMBERS:
             continue
         if key := option_key(side):
-            return key, [_text(other)]
+            return key, [node_text(other)]
         if (key := _typeof_key(side)) and other.type == "string":
-            return key, OF_TYPE.get(_text(other)[1:-1], [])
+            return key, OF_TYPE.get(node_text(other)[1:-1], [])
     return None
 
 
@@ -101,8 +97,8 @@ def _object_keys(root: Any) -> dict[str, list[str]]:
         if name is None or value is None or value.type != "object":
             continue
         keys = [c.child_by_field_name("key") for c in value.named_children if c.type == "pair"]
-        found[_text(name)] = [
-            _text(k) if k.type == "string" else f"'{_text(k)}'"
+        found[node_text(name)] = [
+            node_text(k) if k.type == "string" else f"'{node_text(k)}'"
             for k in keys if k is not None and k.type in ("string", "property_identifier")
         ]  # fmt: skip
     return found
@@ -112,10 +108,10 @@ def _in_object(node: Any, objects: dict[str, list[str]]) -> tuple[str, list[str]
     """``opts.key in TABLE`` (a module-level object): (key, the table's keys)."""
     op = node.child_by_field_name("operator")
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-    if op is None or _text(op) != "in" or right is None or right.type != "identifier":
+    if op is None or node_text(op) != "in" or right is None or right.type != "identifier":
         return None
     key = option_key(left)
-    return (key, objects[_text(right)]) if key and objects.get(_text(right)) else None
+    return (key, objects[node_text(right)]) if key and objects.get(node_text(right)) else None
 
 
 def option_objects(root: Any) -> list[str]:
@@ -170,6 +166,12 @@ def split_args(text: str) -> list[str]:
     return [*parts, last] if last else parts
 
 
+def _example_args(example: str) -> list[str]:
+    """An example call's arguments: ``parse('a=b', { comma: true })`` → ``["'a=b'", "{ comma:
+    true }"]``."""
+    return split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+
+
 def sweep_args(params: list[str], examples: list[str], objects: list[str],
                fallback: list[str]) -> list[str]:  # fmt: skip
     """Argument lists of a function with an options parameter (not its first): each object of
@@ -182,7 +184,7 @@ def sweep_args(params: list[str], examples: list[str], objects: list[str],
         return []
     prefixes: list[str] = []
     for example in examples:
-        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        args = _example_args(example)
         if len(args) >= at and ", ".join(args[:at]) not in prefixes:
             prefixes.append(", ".join(args[:at]))
     shown = prefixes[:PREFIXES]  # the examples' own
@@ -221,7 +223,7 @@ def _spliced(examples: list[str], at: int) -> list[str]:
     :data:`SPLICED` strings."""
     shown: list[tuple[str, str]] = []
     for example in examples:
-        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        args = _example_args(example)
         if at == 1 and len(args) > 1 and args[1].startswith("{") and _plain_string(args[0]):
             shown.append((args[0], args[1]))
     firsts = {first for first, _ in shown}
@@ -266,7 +268,7 @@ def _shown_with(examples: list[str], at: int) -> dict[str, list[str]]:
     authors show the key acting on, where it meets the keys paired with it."""
     found: dict[str, list[str]] = {}
     for example in examples:
-        args = split_args(example[example.index("(") + 1 : -1]) if "(" in example else []
+        args = _example_args(example)
         if len(args) > at and args[at].startswith("{"):
             for key in _keys(args[at]):
                 found.setdefault(key, [])

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from agents.cover.targets import matches
 from agents.errors import InputError
 
+RESOLVE = ("", ".ts", ".tsx", ".js", ".mjs", ".cjs", ".json", "/index.ts", "/index.js")  # in order
 SOURCE_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts", ".jsx")
 TEST_DIRS = ("__tests__", "test", "tests", "spec")
 TEST_NAME = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")
@@ -99,6 +100,19 @@ class JsProject:
         if source.endswith((".ts", ".tsx")) or (self.import_style == "cjs" and not self.esm):
             rel = re.sub(r"\.(tsx?|js)$", "", rel)
         return rel
+
+
+def resolve_import(root: Path, importer: str, spec: str) -> str | None:
+    """The file under ``root`` a relative import ``spec`` in ``importer`` loads, as Node and
+    TypeScript find it (``./x`` → ``lib/x.js``, ``./x.js`` → ``src/x.ts``, ``./x`` →
+    ``lib/x/index.js``), or None."""
+    base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+    bare = base.rsplit(".", 1)[0] if base.endswith((".js", ".mjs", ".cjs")) else base
+    for stem in (base, bare):
+        for ext in RESOLVE:
+            if (root / f"{stem}{ext}").is_file():
+                return f"{stem}{ext}"
+    return None
 
 
 def is_js_project(repo: Path) -> bool:

@@ -10,16 +10,15 @@ the entry on the calls their README and JSDoc show: tests of the package as its 
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from agents.cover.js.jstext import node_text
+from agents.cover.js.project import resolve_import
 from agents.cover.js.symbols import Export, cjs_exports, parse, read_module
 
 __all__ = ["reexported"]
-
-EXTENSIONS = ("", ".js", ".cjs", ".mjs", ".ts", ".tsx", "/index.js", "/index.ts")
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,8 @@ class _Passed:
     end: int
 
 
-def _text(node: Any) -> str:
-    return str(node.text.decode(errors="replace"))
-
-
 def _string(node: Any) -> str:
-    return _text(node)[1:-1] if node is not None and node.type == "string" else ""
+    return node_text(node)[1:-1] if node is not None and node.type == "string" else ""
 
 
 def _required(value: Any) -> tuple[str, str] | None:
@@ -45,12 +40,12 @@ def _required(value: Any) -> tuple[str, str] | None:
         return None
     member = ""
     if value.type == "member_expression":
-        member = _text(value.child_by_field_name("property"))
+        member = node_text(value.child_by_field_name("property"))
         value = value.child_by_field_name("object")
     if value is None or value.type != "call_expression":
         return None
     fn, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
-    if fn is None or _text(fn) != "require" or args is None or len(args.named_children) != 1:
+    if fn is None or node_text(fn) != "require" or args is None or len(args.named_children) != 1:
         return None
     spec = _string(args.named_children[0])
     return (spec, member or "default") if spec.startswith(".") else None
@@ -66,7 +61,7 @@ def _bindings(root: Any) -> dict[str, tuple[str, str]]:
                 name = decl.child_by_field_name("name")
                 got = _required(decl.child_by_field_name("value"))
                 if got and name is not None and name.type == "identifier":
-                    found[_text(name)] = got
+                    found[node_text(name)] = got
         elif stmt.type == "import_statement":
             spec = _string(stmt.child_by_field_name("source"))
             clause = next((c for c in stmt.named_children if c.type == "import_clause"), None)
@@ -74,11 +69,11 @@ def _bindings(root: Any) -> dict[str, tuple[str, str]]:
                 continue
             for part in clause.named_children:
                 if part.type == "identifier":
-                    found[_text(part)] = (spec, "default")
+                    found[node_text(part)] = (spec, "default")
                 for item in part.named_children if part.type == "named_imports" else ():
-                    there = _text(item.child_by_field_name("name"))
+                    there = node_text(item.child_by_field_name("name"))
                     alias = item.child_by_field_name("alias")
-                    found[_text(alias) if alias is not None else there] = (spec, there)
+                    found[node_text(alias) if alias is not None else there] = (spec, there)
     return found
 
 
@@ -88,7 +83,7 @@ def _passed(root: Any) -> list[_Passed]:
         start, end = stmt.start_point[0] + 1, stmt.end_point[0] + 1
         if stmt.type == "expression_statement":
             for name, value in cjs_exports(stmt):
-                got = bindings.get(_text(value)) if value is not None else None
+                got = bindings.get(node_text(value)) if value is not None else None
                 got = got or _required(value)
                 if got and name != "default":
                     out.append(_Passed(name, got[0], got[1], start, end))
@@ -96,22 +91,13 @@ def _passed(root: Any) -> list[_Passed]:
             spec = _string(stmt.child_by_field_name("source"))
             for clause in (c for c in stmt.named_children if c.type == "export_clause"):
                 for item in clause.named_children:
-                    local = _text(item.child_by_field_name("name"))
+                    local = node_text(item.child_by_field_name("name"))
                     alias = item.child_by_field_name("alias")
-                    name = _text(alias) if alias is not None else local
+                    name = node_text(alias) if alias is not None else local
                     got = (spec, local) if spec.startswith(".") else bindings.get(local)
                     if got and name != "default":
                         out.append(_Passed(name, got[0], got[1], start, end))
     return out
-
-
-def _resolve(repo: Path, path: str, spec: str) -> str | None:
-    base = posixpath.normpath(posixpath.join(posixpath.dirname(path), spec))
-    stem = base[: -len(".js")] if base.endswith(".js") else base  # TypeScript's `./x.js`
-    for candidate in [base + ext for ext in EXTENSIONS] + [stem + ".ts", stem + ".tsx"]:
-        if candidate != path and not candidate.startswith("..") and (repo / candidate).is_file():
-            return candidate
-    return None
 
 
 def reexported(repo: Path, path: str, text: str) -> list[Export]:
@@ -119,8 +105,8 @@ def reexported(repo: Path, path: str, text: str) -> list[Export]:
     modules, as its own exports (``reexported_from`` naming the file that defines each)."""
     out: list[Export] = []
     for passed in _passed(parse(text, path).root_node):
-        origin = _resolve(repo, path, passed.spec)
-        if origin is None:
+        origin = resolve_import(repo, path, passed.spec)
+        if origin is None or origin == path or origin.startswith(".."):
             continue
         try:
             exports = read_module((repo / origin).read_text(encoding="utf-8"), origin)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.cover.js.jstext import node_text
 from agents.cover.js.option_sweep import LITERALS, option_objects
 from indexer import parser_for
 
@@ -48,7 +49,7 @@ def syntax_error(text: str, path: str) -> str:
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
-            return f"line {node.start_point[0] + 1}: cannot parse {_text(node)[:60]!r}"
+            return f"line {node.start_point[0] + 1}: cannot parse {node_text(node)[:60]!r}"
         stack.extend(c for c in reversed(node.children) if c.has_error or c.is_missing)
     return "it does not parse"
 
@@ -93,10 +94,6 @@ class Export:
         return self.local if self.name == "default" else self.name
 
 
-def _text(node: Any) -> str:
-    return node.text.decode(errors="replace") if node is not None else ""
-
-
 def _line(node: Any) -> int:
     return int(node.start_point[0]) + 1
 
@@ -109,13 +106,13 @@ def _params(node: Any) -> list[str]:
     params = node.child_by_field_name("parameters")
     if params is None:  # `x => x + 1`
         single = node.child_by_field_name("parameter")
-        return [_text(single)] if single is not None else []
+        return [node_text(single)] if single is not None else []
     out = []
     for child in params.named_children:
         if child.type == "comment":
             continue
         pattern = child.child_by_field_name("pattern") or child
-        name = _text(pattern).split("=")[0].split(":")[0].strip()
+        name = node_text(pattern).split("=")[0].split(":")[0].strip()
         out.append(name)
     return out
 
@@ -136,7 +133,7 @@ def _literals(node: Any, limit: int = 24) -> list[str]:
     while stack and len(found) < limit:
         n = stack.pop()
         if n.type in LITERALS:
-            text = _text(n)
+            text = node_text(n)
             if len(text) <= 40 and "\n" not in text and text not in found:
                 found.append(text)
             continue
@@ -166,7 +163,7 @@ def _is_tag(node: Any, comment: str) -> bool:
     first = next((c for c in named if c.type != "comment"), None)
     annotation = first.child_by_field_name("type") if first is not None else None
     if annotation is not None:
-        return "TemplateStringsArray" in _text(annotation)
+        return "TemplateStringsArray" in node_text(annotation)
     found = re.search(r"@param\s*\{([^}]*)\}", comment)
     return found is not None and "TemplateStringsArray" in found.group(1)
 
@@ -174,7 +171,7 @@ def _is_tag(node: Any, comment: str) -> bool:
 def _comment_before(node: Any) -> str:
     prev = node.prev_named_sibling
     if prev is not None and prev.type == "comment" and _end(prev) >= _line(node) - 1:
-        return _text(prev)
+        return node_text(prev)
     return ""
 
 
@@ -184,7 +181,7 @@ def _methods(cls: Any) -> list[Method]:
     for child in body.named_children if body is not None else []:
         if child.type != "method_definition":
             continue
-        name = _text(child.child_by_field_name("name"))
+        name = node_text(child.child_by_field_name("name"))
         if name.startswith("#"):
             continue
         static = any(c.type == "static" for c in child.children)
@@ -205,13 +202,13 @@ def _declared(root: Any) -> dict[str, tuple[Any, Any]]:
         if node is None:
             continue
         if node.type in FUNCTION_DECLS | CLASS_DECLS:
-            found[_text(node.child_by_field_name("name"))] = (node, outer)
+            found[node_text(node.child_by_field_name("name"))] = (node, outer)
         elif node.type in ("lexical_declaration", "variable_declaration"):
             for decl in node.named_children:
                 value = decl.child_by_field_name("value")
                 is_function = value is not None and value.type in FUNCTION_VALUES | CLASS_DECLS
                 if decl.type == "variable_declarator" and is_function:
-                    found[_text(decl.child_by_field_name("name"))] = (value, outer)
+                    found[node_text(decl.child_by_field_name("name"))] = (value, outer)
     return found
 
 
@@ -233,15 +230,15 @@ def cjs_exports(stmt: Any) -> list[tuple[str, Any]]:
     expr = stmt.named_children[0] if stmt.named_children else None
     if expr is None or expr.type != "assignment_expression":
         return []
-    left, right = _text(expr.child_by_field_name("left")), expr.child_by_field_name("right")
+    left, right = node_text(expr.child_by_field_name("left")), expr.child_by_field_name("right")
     if left == "module.exports":
         if right.type == "object":
             out = []
             for prop in right.named_children:
                 if prop.type == "shorthand_property_identifier":
-                    out.append((_text(prop), prop))
+                    out.append((node_text(prop), prop))
                 elif prop.type == "pair":
-                    out.append((_text(prop.child_by_field_name("key")),
+                    out.append((node_text(prop.child_by_field_name("key")),
                                 prop.child_by_field_name("value")))  # fmt: skip
             return out
         return [("default", right)]
@@ -255,7 +252,7 @@ def _names(node: Any) -> set[str]:
     while stack:
         n = stack.pop()
         if n.type == "identifier":
-            found.add(_text(n))
+            found.add(node_text(n))
         stack.extend(n.children)
     return found
 
@@ -307,21 +304,21 @@ def read_module(text: str, path: str) -> list[Export]:
                 for name, (node, outer) in declared.items():
                     if outer is stmt:
                         add("default" if default else name, name, node, outer)
-            elif value is not None and value.type == "identifier" and _text(value) in declared:
-                node, outer = declared[_text(value)]
-                add("default", _text(value), node, outer)
+            elif value is not None and value.type == "identifier" and node_text(value) in declared:
+                node, outer = declared[node_text(value)]
+                add("default", node_text(value), node, outer)
             elif value is not None:
                 add("default", default_name(path), value, stmt)
             for clause in (c for c in stmt.named_children if c.type == "export_clause"):
                 for spec in clause.named_children:
-                    local = _text(spec.child_by_field_name("name"))
-                    alias = _text(spec.child_by_field_name("alias")) or local
+                    local = node_text(spec.child_by_field_name("name"))
+                    alias = node_text(spec.child_by_field_name("alias")) or local
                     if local in declared:
                         add(alias, local, *declared[local])
         elif stmt.type == "expression_statement":
             for name, value in cjs_exports(stmt):
                 plain = value.type in ("identifier", "shorthand_property_identifier")
-                ref = _text(value) if plain else ""
+                ref = node_text(value) if plain else ""
                 if ref and ref in declared:
                     node, outer = declared[ref]
                     add(name, ref if name == "default" else name, node, outer)
@@ -351,11 +348,11 @@ def module_values(root: Any, objects: list[str], options: int = 30, strings: int
     while stack:
         n = stack.pop()
         stack.extend(reversed(n.children))
-        if n.type == "number" and _text(n).isdigit() and 100 <= int(_text(n)) <= LONGEST:
-            if (text := f"'a'.repeat({int(_text(n))})") not in lengths:
+        if n.type == "number" and node_text(n).isdigit() and 100 <= int(node_text(n)) <= LONGEST:
+            if (text := f"'a'.repeat({int(node_text(n))})") not in lengths:
                 lengths.append(text)
         elif n.type == "string":
-            inner = _text(n)[1:-1]
+            inner = node_text(n)[1:-1]
             plain = "\\" not in inner and "'" not in inner and not inner.isalnum()
             if 1 <= len(inner) <= 2 and plain and inner not in marks:
                 marks.append(inner)
